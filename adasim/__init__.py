@@ -1,0 +1,60 @@
+"""adasim: a counterexample convergence simulator for adaptive optimizers.
+
+>>> from adasim import Online, Adam, AMSGrad, Schedule, simulate
+>>> problem = Online(C=10.0, d=3, k=1)                      # Reddi et al. 2018, Theorem 1
+>>> adam = Adam(beta1=0.0, beta2=1 / 101, lr=0.5, schedule=Schedule("inv-sqrt"))
+>>> round(float(simulate(problem, adam, steps=30_000).final_x[0, 0]), 2)   # the worst point
+1.0
+"""
+
+from adasim.engine import iterate, simulate
+from adasim.errors import AdasimError
+from adasim.optimizers import (
+    ADOPT,
+    OPTIMIZERS,
+    SGD,
+    Adagrad,
+    Adam,
+    AdamNC,
+    AdaShift,
+    AMSGrad,
+    Momentum,
+    Optimizer,
+    RMSProp,
+    make_optimizer,
+)
+from adasim.problems import PRESETS, PROBLEMS, Custom, Domain, FiniteSum, Online, Problem, Stochastic, make_problem
+from adasim.run import Run, Trace
+from adasim.schedules import Schedule
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ADOPT",
+    "OPTIMIZERS",
+    "PRESETS",
+    "PROBLEMS",
+    "SGD",
+    "AMSGrad",
+    "AdaShift",
+    "Adagrad",
+    "Adam",
+    "AdamNC",
+    "AdasimError",
+    "Custom",
+    "Domain",
+    "FiniteSum",
+    "Momentum",
+    "Online",
+    "Optimizer",
+    "Problem",
+    "RMSProp",
+    "Run",
+    "Schedule",
+    "Stochastic",
+    "Trace",
+    "iterate",
+    "make_optimizer",
+    "make_problem",
+    "simulate",
+]

@@ -1,0 +1,257 @@
+"""The engine: runs a batch of lanes through a problem and an optimizer, block by block.
+
+`iterate` is the core loop and yields one `Block` of consecutive steps at a time; `simulate`
+consumes the blocks into a `Run` (trace at a stride, regret, health). Nothing loops over lanes in
+Python. Problems whose gradients do not depend on x take the fast path: a whole block of gradients
+is drawn at once, the optimizer's recurrences run along time, and the projected path is a scan of
+clip maps. Other problems take the general path, one step at a time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from adasim.errors import AdasimError, check_range
+from adasim.optimizers.base import Optimizer, Update
+from adasim.problems.base import Problem
+from adasim.run import Run, Trace
+from adasim.scan import clip_scan
+
+DEFAULT_BLOCK = 4096
+DEFAULT_RECORDS = 2000
+
+
+@dataclass(frozen=True)
+class Block:
+    """Steps t (B,) of a run: g_t evaluated at x_before = x_{t−1}; x = x_t after the step."""
+
+    t: np.ndarray
+    g: np.ndarray
+    x_before: np.ndarray
+    x: np.ndarray
+    alpha: np.ndarray
+    update: Update
+    loss: np.ndarray  # f_t(x_{t−1}), (B, L)
+    loss_at_optimum: np.ndarray | None  # f_t(x*), (B, L), for problems that are not linear
+    warmup: bool
+
+
+def lane_count(problem: Problem, optimizer: Optimizer, seeds: np.ndarray) -> int:
+    """L: the common length of the seeds and every per-lane parameter (1 broadcasts)."""
+    sizes = {n for n in (len(seeds), problem.lanes(), optimizer.lanes()) if n != 1}
+    if len(sizes) > 1:
+        raise AdasimError(
+            f"lane counts differ: {len(seeds)} seeds, {problem.lanes()} problem settings, "
+            f"{optimizer.lanes()} optimizer settings (give equal lengths or length 1)"
+        )
+    return sizes.pop() if sizes else 1
+
+
+def as_seeds(seeds: Any) -> np.ndarray:
+    arr = np.atleast_1d(np.asarray(seeds))
+    if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer) or np.any(arr < 0):
+        raise AdasimError(f"seeds must be non-negative whole numbers, got {seeds!r}")
+    return arr.astype(np.uint64)
+
+
+def start_point(problem: Problem, x0: Any, lanes: int) -> np.ndarray:
+    """x_0 broadcast to (L, D); it must lie in the domain."""
+    try:
+        x = np.array(np.broadcast_to(np.asarray(x0, dtype=np.float64), (lanes, problem.dim)))
+    except ValueError:
+        raise AdasimError(f"x0 must be a number, a point of dimension {problem.dim} or one per lane") from None
+    if not np.all(np.isfinite(x)):
+        raise AdasimError(f"x0 must be finite, got {x0!r}")
+    if not np.all(problem.domain.contains(x)):
+        raise AdasimError(f"x0 = {np.asarray(x0).tolist()} lies outside the domain {problem.domain.describe()}")
+    return x
+
+
+def _linear_loss(g: np.ndarray, x_before: np.ndarray) -> np.ndarray:
+    return np.sum(g * x_before, axis=-1)
+
+
+def iterate(
+    problem: Problem,
+    optimizer: Optimizer,
+    steps: int,
+    seeds: Any = 0,
+    x0: Any = 0.0,
+    *,
+    warmup: int = 0,
+    block: int = DEFAULT_BLOCK,
+) -> Iterator[Block]:
+    """Yield the run as consecutive blocks. The first `warmup` steps update the optimizer's state
+    but not x (as in the AdaShift authors' script); then `steps` steps move x."""
+    steps = int(check_range("steps", steps, 1, integer=True))
+    warmup = int(check_range("warmup", warmup, 0, integer=True))
+    block = int(check_range("block", block, 1, integer=True))
+    seeds = as_seeds(seeds)
+    lanes = lane_count(problem, optimizer, seeds)
+    seeds = np.broadcast_to(seeds, (lanes,))
+    x = start_point(problem, x0, lanes)
+    lo, hi = problem.domain.lo, problem.domain.hi
+    state = optimizer.init((lanes, problem.dim))
+    optimum = np.broadcast_to(problem.optimum(), (lanes, problem.dim))
+    has_optimum = bool(np.all(np.isfinite(optimum)))
+    total = warmup + steps
+    with np.errstate(all="ignore"):
+        start = 1
+        while start <= total:
+            is_warm = start <= warmup
+            stop = min(start + block, (warmup if is_warm else total) + 1)
+            t = np.arange(start, stop, dtype=np.int64)
+            if problem.x_independent:
+                g = problem.gradients(t, seeds)
+                upd, state = optimizer.update(state, g, t)
+                xs = np.broadcast_to(x, g.shape) if is_warm else clip_scan(x, -upd.step, lo, hi)
+                x_before = np.concatenate([x[None], xs[:-1]], axis=0)
+                loss = (
+                    _linear_loss(g, x_before)
+                    if problem.linear
+                    else np.stack([problem.loss(x_before[i], int(t[i]), g[i]) for i in range(len(t))])
+                )
+                loss_opt = None
+            else:
+                rows = []
+                x_prev = x
+                for ti in t:
+                    gi = problem.gradient(x_prev, int(ti), seeds)[None]
+                    ui, state = optimizer.update(state, gi, np.array([ti]))
+                    xi = x_prev if is_warm else problem.domain.project(x_prev - ui.step[0])
+                    li = problem.loss(x_prev, int(ti), gi[0])
+                    lo_i = problem.loss(optimum, int(ti), gi[0]) if has_optimum else np.full(lanes, np.nan)
+                    rows.append((gi[0], x_prev, xi, ui, li, lo_i))
+                    x_prev = xi
+                g = np.stack([r[0] for r in rows])
+                x_before = np.stack([r[1] for r in rows])
+                xs = np.stack([r[2] for r in rows])
+                upd = Update(*(np.concatenate([np.broadcast_to(r[3][k], r[3].step.shape) for r in rows]) for k in range(5)))
+                loss = np.stack([r[4] for r in rows])
+                loss_opt = np.stack([r[5] for r in rows])
+            yield Block(t, g, x_before, xs, optimizer.alpha(t), upd, loss, loss_opt, is_warm)
+            x = np.array(xs[-1])
+            start = stop
+
+
+class _Health:
+    """First step at which each lane's x or step stopped being finite, and whether by overflow."""
+
+    def __init__(self, lanes: int) -> None:
+        self.bad_step = np.zeros(lanes, dtype=np.int64)
+        self.kind = np.full(lanes, "ok", dtype=object)
+
+    def see(self, blk: Block) -> None:
+        values = np.concatenate([blk.x, blk.update.step], axis=-1)
+        finite = np.isfinite(values).all(axis=-1)  # (B, L)
+        fresh = ~finite.all(axis=0) & (self.bad_step == 0)
+        if not np.any(fresh):
+            return
+        for lane in np.flatnonzero(fresh):
+            row = int(np.argmin(finite[:, lane]))
+            self.bad_step[lane] = int(blk.t[row])
+            self.kind[lane] = "nan" if np.isnan(values[row, lane]).any() else "overflow"
+
+
+class _Regret:
+    """R_t = Σ_{s≤t} f_s(x_{s−1}) − min_{x∈F} Σ_{s≤t} f_s(x); for linear f the minimum is exact."""
+
+    def __init__(self, problem: Problem, lanes: int) -> None:
+        self.problem = problem
+        self.loss = np.zeros(lanes)
+        self.g_sum = np.zeros((lanes, problem.dim))
+        self.opt_sum = np.zeros(lanes)
+
+    def comparator(self, g_sum: np.ndarray) -> np.ndarray:
+        lo = np.asarray(self.problem.domain.lo, float)
+        hi = np.asarray(self.problem.domain.hi, float)
+        return np.sum(np.where(g_sum > 0, lo * g_sum, np.where(g_sum < 0, hi * g_sum, 0.0)), axis=-1)
+
+    def see(self, blk: Block) -> np.ndarray:
+        """Cumulative regret after each step of the block, (B, L)."""
+        cum_loss = self.loss + np.cumsum(blk.loss, axis=0)
+        if self.problem.linear:
+            cum_g = self.g_sum + np.cumsum(blk.g, axis=0)
+            regret = cum_loss - self.comparator(cum_g)
+            self.g_sum = cum_g[-1]
+        else:
+            cum_opt = self.opt_sum + np.cumsum(blk.loss_at_optimum, axis=0)
+            regret = cum_loss - cum_opt
+            self.opt_sum = cum_opt[-1]
+        self.loss = cum_loss[-1]
+        return regret
+
+
+TRACE_FIELDS = ("x", "g", "m", "v", "step", "alpha", "pre", "post")
+
+
+def simulate(
+    problem: Problem,
+    optimizer: Optimizer,
+    steps: int,
+    seeds: Any = 0,
+    x0: Any = 0.0,
+    *,
+    warmup: int = 0,
+    stride: int | None = None,
+    block: int = DEFAULT_BLOCK,
+    progress: Callable[[int], None] | None = None,
+) -> Run:
+    """Run `steps` steps on every lane and return the `Run`: final x, average regret R_T/T, health,
+    and a trace of x, g, m, v, step, α, pre- and post-scale every `stride` steps (default: about
+    2000 rows, so memory is bounded for runs of any length). `progress(n)` is told of n more steps."""
+    seeds_arr = as_seeds(seeds)
+    lanes = lane_count(problem, optimizer, seeds_arr)
+    if stride is None:
+        stride = max(1, -(-int(steps) // DEFAULT_RECORDS))
+    stride = int(check_range("stride", stride, 1, integer=True))
+    health = _Health(lanes)
+    regret = _Regret(problem, lanes)
+    rows: dict[str, list[np.ndarray]] = {k: [] for k in (*TRACE_FIELDS, "t", "average_regret")}
+    began = time.perf_counter()
+    x_final = start_point(problem, x0, lanes)
+    last_regret = np.full(lanes, np.nan)
+    for blk in iterate(problem, optimizer, steps, seeds_arr, x0, warmup=warmup, block=block):
+        if progress is not None:
+            progress(len(blk.t))
+        if blk.warmup:
+            continue
+        health.see(blk)
+        cum = regret.see(blk)
+        main_t = blk.t - warmup
+        keep = np.flatnonzero((main_t % stride == 0) | (main_t == steps))
+        if keep.size:
+            u = blk.update
+            fields = {"x": blk.x, "g": blk.g, "m": u.m, "v": u.v, "step": u.step}
+            fields |= {"alpha": blk.alpha, "pre": u.pre, "post": u.post}
+            shape = blk.x.shape
+            for name, arr in fields.items():
+                rows[name].append(np.array(np.broadcast_to(arr, shape)[keep]))
+            rows["t"].append(main_t[keep])
+            rows["average_regret"].append(cum[keep] / main_t[keep, None])
+        x_final = blk.x[-1]
+        last_regret = cum[-1] / steps
+    trace = Trace(**{k: np.concatenate(v, axis=0) for k, v in rows.items()})
+    finite_comparator = problem.domain.bounded or not problem.linear
+    if not finite_comparator:  # min over an unbounded domain of a linear loss is −∞: no regret
+        trace.average_regret[:] = np.nan
+    return Run(
+        problem=problem,
+        optimizer=optimizer,
+        steps=int(steps),
+        warmup=int(warmup),
+        seeds=np.broadcast_to(seeds_arr, (lanes,)).astype(np.int64),
+        x0=start_point(problem, x0, lanes),
+        stride=stride,
+        trace=trace,
+        final_x=np.array(x_final),
+        average_regret=np.array(last_regret) if finite_comparator else np.full(lanes, np.nan),
+        status=np.array(health.kind, dtype=str),
+        bad_step=health.bad_step,
+        seconds=time.perf_counter() - began,
+    )

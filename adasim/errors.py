@@ -1,0 +1,80 @@
+"""The one exception adasim raises for bad input, and small validators that raise it."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+import numpy as np
+
+
+class AdasimError(ValueError):
+    """Invalid input: the message is one line that says what is wrong and what is allowed."""
+
+
+class NumericalError(ArithmeticError):
+    """A run overflowed or produced NaN (raised only where a finite answer is required)."""
+
+
+def unknown_name(kind: str, name: str, known: Iterable[str]) -> AdasimError:
+    """An error for an unknown registry name that suggests the closest known one."""
+    known = sorted(known)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return AdasimError(f"unknown {kind} '{name}'{hint} (known: {', '.join(known)})")
+
+
+def as_lane_array(name: str, value: object, *, integer: bool = False) -> np.ndarray:
+    """A hyper-parameter as a float (or int) array that is a scalar or 1-D over lanes."""
+    try:
+        arr = np.asarray(value, dtype=np.int64 if integer else np.float64)
+    except (TypeError, ValueError):
+        raise AdasimError(f"{name} must be a number or a 1-D array of numbers, got {value!r}") from None
+    if integer and not np.array_equal(np.asarray(value, dtype=np.float64), arr):
+        raise AdasimError(f"{name} must be a whole number, got {value!r}")
+    if arr.ndim > 1:
+        raise AdasimError(f"{name} must be a scalar or 1-D over lanes, got shape {arr.shape}")
+    if arr.size == 0:
+        raise AdasimError(f"{name} is empty")
+    if not integer and not np.all(np.isfinite(arr)):
+        raise AdasimError(f"{name} must be finite, got {value!r}")
+    return arr
+
+
+def _show(arr: np.ndarray) -> str:
+    bad = arr.ravel()
+    return repr(bad[0].item()) if bad.size else "?"
+
+
+def check_range(
+    name: str,
+    value: object,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+    integer: bool = False,
+) -> np.ndarray:
+    """Validate that every lane's value lies in the interval; returns the lane array."""
+    arr = as_lane_array(name, value, integer=integer)
+    ok = np.ones(arr.shape, dtype=bool)
+    if lo is not None:
+        ok &= (arr > lo) if lo_open else (arr >= lo)
+    if hi is not None:
+        ok &= (arr < hi) if hi_open else (arr <= hi)
+    if not np.all(ok):
+        left = "(" if lo_open else "["
+        right = ")" if hi_open else "]"
+        lo_s = "-inf" if lo is None else f"{lo:g}"
+        hi_s = "inf" if hi is None else f"{hi:g}"
+        raise AdasimError(f"{name} must lie in {left}{lo_s}, {hi_s}{right}, got {_show(arr[~ok])}")
+    return arr
+
+
+def check_choice(name: str, value: str, choices: Iterable[str]) -> str:
+    """Validate a named convention against its allowed values."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise unknown_name(name, str(value), choices)
+    return value

@@ -1,0 +1,95 @@
+"""Adam and RMSProp (Adam with β1 = 0), with the bias-correction and ε conventions of REFERENCE §2."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from adasim.optimizers.base import (
+    Kernel,
+    Optimizer,
+    Update,
+    check_beta,
+    check_eps,
+    denominator,
+    lane,
+    reciprocal,
+    steps_column,
+)
+from adasim.scan import ema
+
+
+class AdamState(NamedTuple):
+    m: np.ndarray
+    v: np.ndarray
+
+
+def adam_post(v: np.ndarray, t: np.ndarray, beta1: Any, beta2: Any, eps: Any, eps_mode: str, bias_correction: bool) -> np.ndarray:
+    """P_t with step = α_t·P_t·m_t:  1/((1−β1^t)(√(v_t/(1−β2^t)) + ε))  with correction,
+    √(1−β2^t)/((1−β1^t)(√v_t + ε̂))  for ε-hat, and 1/(√v_t + ε) without correction."""
+    if not bias_correction:
+        return reciprocal(denominator(v, eps, eps_mode))
+    tc = steps_column(t)
+    c1 = 1.0 - np.power(beta1, tc)
+    c2 = 1.0 - np.power(beta2, tc)
+    if eps_mode == "hat":
+        return np.sqrt(c2) * reciprocal(c1 * (np.sqrt(v) + eps))
+    return reciprocal(c1 * denominator(v / c2, eps, eps_mode))
+
+
+@dataclass(frozen=True, eq=False)
+class Adam(Optimizer):
+    """m_t = β1 m_{t−1} + (1−β1) g_t;  v_t = β2 v_{t−1} + (1−β2) g_t²;  x ← Π(x − α_t m̂_t/(√v̂_t + ε)).
+
+    Defaults are Kingma & Ba's (β1 0.9, β2 0.999, ε 1e-8 outside the root, bias correction on).
+    Reddi et al.'s analysed Adam is `bias_correction=False, eps=0`.
+    """
+
+    beta1: Any = 0.9
+    beta2: Any = 0.999
+    eps: Any = 1e-8
+    eps_mode: str = "outside"
+    bias_correction: bool = True
+
+    name = "adam"
+    rule = "m_t = β1 m + (1−β1) g;  v_t = β2 v + (1−β2) g²;  x ← Π(x − α_t m̂_t/(√v̂_t + ε))"
+    source = "Kingma & Ba 2015; Reddi et al. 2018 (no correction, no ε)"
+    lane_params = ("lr", "beta1", "beta2", "eps")
+
+    def validate(self) -> None:
+        check_beta("beta1", self.beta1)
+        check_beta("beta2", self.beta2)
+        check_eps(self.eps, self.eps_mode)
+
+    def init(self, shape: tuple[int, int]) -> AdamState:
+        return AdamState(m=np.zeros(shape), v=np.zeros(shape))
+
+    def update(self, state: AdamState, g: np.ndarray, t: np.ndarray) -> tuple[Update, AdamState]:
+        beta1, beta2 = lane(self.beta1), lane(self.beta2)
+        m = ema(beta1, 1.0 - beta1, g, state.m)
+        v = ema(beta2, 1.0 - beta2, g * g, state.v)
+        post = adam_post(v, t, beta1, beta2, lane(self.eps), self.eps_mode, bool(self.bias_correction))
+        return (
+            Update(step=self.alpha(t) * post * m, m=m, v=v, pre=np.ones_like(g), post=post),
+            AdamState(m=m[-1], v=v[-1]),
+        )
+
+    def kernel(self) -> Kernel:
+        return Kernel("ema", beta1=self.beta1)
+
+
+@dataclass(frozen=True, eq=False)
+class RMSProp(Adam):
+    """v_t = β2 v_{t−1} + (1−β2) g_t²;  x ← Π(x − α_t g_t/(√v_t + ε)): Adam with β1 = 0 and no correction."""
+
+    beta1: Any = dataclasses.field(default=0.0, init=False)
+    beta2: Any = 0.99
+    bias_correction: bool = False
+
+    name = "rmsprop"
+    rule = "v_t = β2 v + (1−β2) g²;  x ← Π(x − α_t g_t/(√v_t + ε))"
+    source = "Tieleman & Hinton 2012 (β2 = 0.99 as PyTorch's alpha)"
+    lane_params = ("lr", "beta2", "eps")

@@ -1,0 +1,118 @@
+"""AdaShift (Zhou et al., ICLR 2019), as in the authors' TensorFlow code: v_t is built from the
+gradient n steps back, so it is independent of every gradient it scales."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from adasim.errors import AdasimError, check_choice
+from adasim.optimizers.base import (
+    Kernel,
+    Optimizer,
+    Update,
+    check_beta,
+    check_eps,
+    check_int,
+    denominator,
+    int_lane,
+    lane,
+    reciprocal,
+    steps_column,
+)
+from adasim.scan import ema
+
+PHI = {
+    "identity": "φ(g²) = g² per coordinate",
+    "max": "φ(g²) = max of g² over the block (the authors' default)",
+    "mean": "φ(g²) = mean of g² over the block",
+}
+
+
+def reduce_phi(g2: np.ndarray, phi: str) -> np.ndarray:
+    """The spatial reduction φ over the block (last axis)."""
+    if phi == "max":
+        return np.max(g2, axis=-1, keepdims=True)
+    if phi == "mean":
+        return np.mean(g2, axis=-1, keepdims=True)
+    return g2
+
+
+class AdaShiftState(NamedTuple):
+    buffer: np.ndarray  # (N, L, D): the last N gradients, oldest first, zero-filled at the start
+    v: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class AdaShift(Optimizer):
+    """m_t = Σ_{i<w} β1^i g_{t−i} / Σ_{i<w} β1^i;  v_t = β2 v_{t−1} + (1−β2) φ(g_{t−n}²);
+    x ← Π(x − α_t m_t/(√(v_t/(1−β2^(t−n))) + ε)), no update while t ≤ n. The window w defaults to n
+    (to 1 for n = 0, which is Adam's own v)."""
+
+    n: Any = 10
+    window: Any = None
+    beta1: Any = 0.9
+    beta2: Any = 0.999
+    eps: Any = 1e-8
+    eps_mode: str = "outside"
+    phi: str = "max"
+
+    name = "adashift"
+    rule = "m_t = window average of g_{t−w+1..t};  v_t = β2 v + (1−β2) φ(g_{t−n}²);  x ← Π(x − α_t m_t/(√v̂_t + ε))"
+    source = "Zhou et al. 2019 (ICLR), the authors' TensorFlow code"
+    lane_params = ("lr", "n", "window", "beta1", "beta2", "eps")
+
+    def validate(self) -> None:
+        n = check_int("shift n", self.n, 0)
+        check_beta("beta1", self.beta1)
+        check_beta("beta2", self.beta2)
+        check_eps(self.eps, self.eps_mode, ("outside", "inside"))
+        check_choice("phi", self.phi, PHI)
+        if self.window is not None:
+            w = check_int("window", self.window, 1)
+            if np.any(np.broadcast_to(w, np.broadcast_shapes(w.shape, n.shape)) > np.maximum(n, 1)):
+                raise AdasimError("window must not exceed the shift n (the gradients in m_t must not be in v_t)")
+
+    def windows(self) -> np.ndarray:
+        return np.maximum(int_lane(self.n), 1) if self.window is None else int_lane(self.window)
+
+    def depth(self) -> int:
+        """How many past gradients the buffer keeps."""
+        return int(max(np.max(self.n), np.max(self.windows()) - 1, 1))
+
+    def init(self, shape: tuple[int, int]) -> AdaShiftState:
+        return AdaShiftState(buffer=np.zeros((self.depth(), *shape)), v=np.zeros(shape))
+
+    def update(self, state: AdaShiftState, g: np.ndarray, t: np.ndarray) -> tuple[Update, AdaShiftState]:
+        beta1, beta2, eps = lane(self.beta1), lane(self.beta2), lane(self.eps)
+        n, w = int_lane(self.n), self.windows()
+        depth, B = state.buffer.shape[0], g.shape[0]
+        history = np.concatenate([state.buffer, g], axis=0)  # history[depth + b] = g at block row b
+        rows = depth + np.arange(B)
+        if n.ndim == 0:
+            shifted = history[depth - int(n) : depth - int(n) + B]
+        else:
+            index = (rows[:, None] - n[None, :, 0])[:, :, None]
+            shifted = np.take_along_axis(history, index, axis=0)
+        v = ema(beta2, 1.0 - beta2, reduce_phi(shifted * shifted, self.phi), state.v)
+        # m_t: β1-weighted average over the window of the w latest gradients
+        m = np.zeros_like(g)
+        total = np.zeros(np.broadcast_shapes(np.shape(beta1), np.shape(w)))
+        for i in range(int(np.max(w))):
+            weight = np.where(i < w, np.power(beta1, i), 0.0)
+            m += weight * history[depth - i : depth - i + B]
+            total = total + weight
+        m /= total
+        tc = steps_column(t)
+        active = tc > n
+        c2 = 1.0 - np.power(beta2, np.where(active, tc - n, 1.0))
+        post = np.where(active, reciprocal(denominator(v / c2, eps, self.eps_mode)), 0.0)
+        return (
+            Update(step=self.alpha(t) * post * m, m=m, v=v, pre=np.ones_like(g), post=post),
+            AdaShiftState(buffer=history[-depth:], v=v[-1]),
+        )
+
+    def kernel(self) -> Kernel:
+        return Kernel("window", beta1=self.beta1, window=self.windows())

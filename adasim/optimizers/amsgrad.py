@@ -1,0 +1,85 @@
+"""AMSGrad: the scale never decreases. Three conventions for where the maximum sits (REFERENCE §2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from adasim.errors import check_choice
+from adasim.optimizers.base import (
+    Kernel,
+    Optimizer,
+    Update,
+    check_beta,
+    check_eps,
+    denominator,
+    lane,
+    reciprocal,
+    steps_column,
+)
+from adasim.scan import ema, running_max
+
+AMSGRAD_CONVENTIONS = {
+    "paper": "v̂_t = max(v̂_{t−1}, v_t), step α m_t/√v̂_t, no bias correction (Reddi et al. 2018, Alg. 2)",
+    "pytorch": "max over the raw v, then ÷√(1−β2^t) and + ε, m̂ corrected (torch.optim.Adam(amsgrad=True))",
+    "optax": "max over the bias-corrected v̂ (optax.amsgrad)",
+}
+
+
+class AMSGradState(NamedTuple):
+    m: np.ndarray
+    v: np.ndarray
+    v_max: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class AMSGrad(Optimizer):
+    """m, v as Adam;  v̂_t = max(v̂_{t−1}, v_t);  x ← Π(x − α_t m_t/(√v̂_t + ε)) (`paper`; see conventions)."""
+
+    beta1: Any = 0.9
+    beta2: Any = 0.999
+    eps: Any = 1e-8
+    eps_mode: str = "outside"
+    convention: str = "paper"
+
+    name = "amsgrad"
+    rule = "v̂_t = max(v̂_{t−1}, v_t);  x ← Π(x − α_t m_t/(√v̂_t + ε))"
+    source = "Reddi, Kale & Kumar 2018, Algorithm 2"
+    lane_params = ("lr", "beta1", "beta2", "eps")
+
+    def validate(self) -> None:
+        check_beta("beta1", self.beta1)
+        check_beta("beta2", self.beta2)
+        check_eps(self.eps, self.eps_mode, ("outside", "inside"))
+        check_choice("amsgrad convention", self.convention, AMSGRAD_CONVENTIONS)
+
+    def init(self, shape: tuple[int, int]) -> AMSGradState:
+        return AMSGradState(m=np.zeros(shape), v=np.zeros(shape), v_max=np.zeros(shape))
+
+    def update(self, state: AMSGradState, g: np.ndarray, t: np.ndarray) -> tuple[Update, AMSGradState]:
+        beta1, beta2, eps = lane(self.beta1), lane(self.beta2), lane(self.eps)
+        m = ema(beta1, 1.0 - beta1, g, state.m)
+        v = ema(beta2, 1.0 - beta2, g * g, state.v)
+        tc = steps_column(t)
+        if self.convention == "paper":
+            v_max = running_max(v, state.v_max)
+            post = reciprocal(denominator(v_max, eps, self.eps_mode))
+        else:
+            c1 = 1.0 - np.power(beta1, tc)
+            c2 = 1.0 - np.power(beta2, tc)
+            if self.convention == "pytorch":
+                v_max = running_max(v, state.v_max)
+                v_hat = v_max / c2
+            else:
+                v_max = running_max(v / c2, state.v_max)
+                v_hat = v_max
+            post = reciprocal(c1 * denominator(v_hat, eps, self.eps_mode))
+        return (
+            Update(step=self.alpha(t) * post * m, m=m, v=v_max, pre=np.ones_like(g), post=post),
+            AMSGradState(m=m[-1], v=v[-1], v_max=v_max[-1]),
+        )
+
+    def kernel(self) -> Kernel:
+        return Kernel("ema", beta1=self.beta1)

@@ -1,0 +1,169 @@
+"""What every optimizer is: a frozen record of hyper-parameters with two pure functions,
+`init(shape) -> state` and `update(state, g, t) -> (Update, state)`, over a block of steps.
+
+Shapes: g is (B, L, D) — B consecutive steps, L lanes, D coordinates; t is (B,) with 1-based steps.
+A hyper-parameter is a scalar or a 1-D array over lanes. The update returns, besides the step, the
+net-update-factor structure of REFERENCE.md §3: step_t = α_t · P_t · Σ_s K(t, s) · Q_s · g_s with
+`pre` = Q, `post` = P and the kernel K declared by `kernel()`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple
+
+import numpy as np
+
+from adasim.errors import AdasimError, as_lane_array, check_choice, check_range
+from adasim.schedules import Schedule
+
+EPS_MODES = {
+    "outside": "α·m̂/(√v̂ + ε)  (Kingma & Ba, PyTorch, optax)",
+    "inside": "α·m̂/√(v̂ + ε)  (the AdaShift authors' script)",
+    "hat": "α·√(1−β2^t)/(1−β1^t)·m/(√v + ε̂)  (TF/Keras, PyTorch before 2019)",
+}
+
+
+class Update(NamedTuple):
+    """One block of steps: x_t = Π(x_{t−1} − step_t); m, v the moments that made the step
+    (v: the second-moment statistic that scales g_t, NaN where there is none); pre = Q_s, post = P_t."""
+
+    step: np.ndarray
+    m: np.ndarray
+    v: np.ndarray
+    pre: np.ndarray
+    post: np.ndarray
+
+
+class Kernel(NamedTuple):
+    """Momentum kernel K(t, s): `identity` (K = δ_ts), `ema` (K = (1−β1_s)·Π_{s<r≤t} β1_r with
+    β1_r = β1·λ^(r−1), λ = 1 for a constant β1) or `window` (K = β1^(t−s)/Σ_{i<w} β1^i for t − s < w)."""
+
+    kind: str
+    beta1: Any = 0.0
+    window: Any = 1
+    lam: Any = 1.0
+
+
+def lane(value: Any) -> np.ndarray:
+    """A hyper-parameter shaped to broadcast against (B, L, D) blocks and (L, D) states."""
+    arr = np.asarray(value, dtype=np.float64)
+    return arr[:, None] if arr.ndim == 1 else arr
+
+
+def steps_column(t: np.ndarray) -> np.ndarray:
+    """1-based steps as a float (B, 1, 1) column."""
+    return np.asarray(t, dtype=np.float64)[:, None, None]
+
+
+def denominator(v_hat: np.ndarray, eps: np.ndarray, mode: str) -> np.ndarray:
+    """√v̂ + ε (`outside`, also the ε-hat form once the corrections are moved out) or √(v̂ + ε) (`inside`)."""
+    return np.sqrt(v_hat + eps) if mode == "inside" else np.sqrt(v_hat) + eps
+
+
+def reciprocal(x: np.ndarray) -> np.ndarray:
+    """1/x, with 0 where x = 0 (v = 0 means every gradient so far was 0, so m = 0 and no step)."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.zeros(np.broadcast_shapes(x.shape))
+    np.divide(1.0, x, out=out, where=x != 0)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Optimizer:
+    """Base record: lr (α, > 0, scalar or per lane) and the step-size schedule."""
+
+    lr: Any = 1e-3
+    schedule: Schedule = dataclasses.field(default_factory=Schedule)
+
+    name: ClassVar[str] = ""
+    rule: ClassVar[str] = ""
+    source: ClassVar[str] = ""
+    lane_params: ClassVar[tuple[str, ...]] = ("lr",)
+
+    def __post_init__(self) -> None:
+        check_range("lr", self.lr, 0.0, lo_open=True)
+        if not isinstance(self.schedule, Schedule):
+            raise AdasimError(f"schedule must be a Schedule, got {self.schedule!r}")
+        self.validate()
+
+    def validate(self) -> None:
+        """Check the optimizer's own hyper-parameters (raise AdasimError)."""
+
+    # -- lanes ---------------------------------------------------------------------------
+    def lanes(self) -> int:
+        """Number of lanes the hyper-parameters ask for (1 when all are scalars)."""
+        sizes = {np.size(getattr(self, p)) for p in self.lane_params if np.ndim(getattr(self, p)) == 1}
+        if len(sizes) > 1:
+            raise AdasimError(f"{self.name}: per-lane hyper-parameters have different lengths {sorted(sizes)}")
+        return sizes.pop() if sizes else 1
+
+    def at_lane(self, i: int) -> Optimizer:
+        """The scalar optimizer of lane i."""
+        changes = {p: np.asarray(getattr(self, p))[i].item() for p in self.lane_params if np.ndim(getattr(self, p)) == 1}
+        return dataclasses.replace(self, **changes)
+
+    def replace(self, **changes: Any) -> Optimizer:
+        return dataclasses.replace(self, **changes)
+
+    def alpha(self, t: np.ndarray) -> np.ndarray:
+        """α_t = lr·σ(t), shaped (B, L or 1, 1)."""
+        return lane(self.lr) * self.schedule(t)[:, None, None]
+
+    # -- the two pure functions ----------------------------------------------------------
+    def init(self, shape: tuple[int, int]) -> Any:
+        raise NotImplementedError
+
+    def update(self, state: Any, g: np.ndarray, t: np.ndarray) -> tuple[Update, Any]:
+        raise NotImplementedError
+
+    def kernel(self) -> Kernel:
+        return Kernel("identity")
+
+    # -- description ---------------------------------------------------------------------
+    def config(self) -> dict:
+        """Every hyper-parameter and convention, JSON-ready."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Schedule):
+                out[f.name] = value.config()
+            elif isinstance(value, np.ndarray | list | tuple):
+                out[f.name] = np.asarray(value).tolist()
+            elif isinstance(value, np.generic):
+                out[f.name] = value.item()
+            else:
+                out[f.name] = value
+        return out
+
+    @classmethod
+    def options(cls) -> dict[str, Any]:
+        """The constructor's fields and their defaults."""
+        out = {}
+        for f in dataclasses.fields(cls):
+            if not f.init:
+                continue
+            if f.default is not dataclasses.MISSING:
+                out[f.name] = f.default
+            else:
+                out[f.name] = f.default_factory()  # type: ignore[misc]
+        return out
+
+
+def check_beta(name: str, value: Any) -> None:
+    check_range(name, value, 0.0, 1.0, hi_open=True)
+
+
+def check_eps(value: Any, mode: str, modes: tuple[str, ...] = tuple(EPS_MODES)) -> None:
+    check_range("eps", value, 0.0)
+    check_choice("eps_mode", mode, modes)
+
+
+def check_int(name: str, value: Any, lo: int) -> np.ndarray:
+    return check_range(name, value, lo, integer=True)
+
+
+def int_lane(value: Any) -> np.ndarray:
+    arr = as_lane_array("n", value, integer=True)
+    return arr[:, None] if arr.ndim == 1 else arr

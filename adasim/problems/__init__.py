@@ -1,0 +1,42 @@
+"""Problems (REFERENCE §1), presets and the registry the CLI uses by name."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adasim.errors import unknown_name
+from adasim.problems.base import Domain, Problem
+from adasim.problems.custom import Custom
+from adasim.problems.finite_sum import SAMPLINGS, FiniteSum
+from adasim.problems.online import Online
+from adasim.problems.presets import PRESETS, Preset
+from adasim.problems.stochastic import Stochastic
+
+PROBLEMS: dict[str, type[Problem]] = {cls.name: cls for cls in (Online, Stochastic, FiniteSum)}
+
+
+def make_problem(name: str, domain: Domain | None = None, **params: Any) -> Problem:
+    """Build a problem by name; parameters it has no field for are ignored (None means "default")."""
+    if name not in PROBLEMS:
+        raise unknown_name("problem", name, PROBLEMS)
+    cls = PROBLEMS[name]
+    fields = set(cls.__dataclass_fields__)
+    kwargs = {k: v for k, v in params.items() if k in fields and v is not None}
+    if domain is not None:
+        kwargs["domain"] = domain
+    return cls(**kwargs)
+
+
+__all__ = [
+    "PRESETS",
+    "PROBLEMS",
+    "SAMPLINGS",
+    "Custom",
+    "Domain",
+    "FiniteSum",
+    "Online",
+    "Preset",
+    "Problem",
+    "Stochastic",
+    "make_problem",
+]

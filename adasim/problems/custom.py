@@ -1,0 +1,66 @@
+"""A user-defined problem: a gradient callable and a domain; the engine's general path runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from adasim.errors import AdasimError
+from adasim.problems.base import Problem
+
+
+@dataclass(frozen=True, eq=False)
+class Custom(Problem):
+    """g_t = gradient(x, t, seeds) with x of shape (L, D), t the 1-based step and seeds (L,);
+    optional loss(x, t) -> (L,) and optimum (D,) give regret and the verdict."""
+
+    gradient_fn: Callable[[np.ndarray, int, np.ndarray], np.ndarray] | None = None
+    size: int = 1
+    loss_fn: Callable[[np.ndarray, int], np.ndarray] | None = None
+    optimum_point: Any = None
+    label: str = "custom"
+
+    name = "custom"
+    summary = "your gradient(x, t, seeds) on your domain"
+    source = "user-defined"
+    x_independent = False
+    linear = False
+
+    @property
+    def dim(self) -> int:  # type: ignore[override]
+        return int(self.size)
+
+    def validate(self) -> None:
+        if not callable(self.gradient_fn):
+            raise AdasimError("a custom problem needs gradient_fn, a callable gradient(x, t, seeds)")
+        if int(self.size) < 1:
+            raise AdasimError(f"size (the dimension) must be at least 1, got {self.size}")
+
+    def gradient(self, x: np.ndarray, t: int, seeds: np.ndarray) -> np.ndarray:
+        g = np.asarray(self.gradient_fn(x, t, seeds), dtype=np.float64)  # type: ignore[misc]
+        try:
+            return np.broadcast_to(g, x.shape)
+        except ValueError:
+            raise AdasimError(f"{self.label}: gradient returned shape {g.shape}, expected {x.shape} (lanes, dim)") from None
+
+    def loss(self, x: np.ndarray, t: int, g: np.ndarray) -> np.ndarray:
+        if self.loss_fn is None:
+            return np.full(x.shape[0], np.nan)
+        return np.asarray(self.loss_fn(x, t), dtype=np.float64)
+
+    def mean_gradient(self) -> np.ndarray:
+        return np.array(np.nan)
+
+    def optimum(self) -> np.ndarray:
+        if self.optimum_point is None:
+            return np.full((1, self.dim), np.nan)
+        return np.broadcast_to(np.asarray(self.optimum_point, float), (1, self.dim))
+
+    def worst(self) -> np.ndarray:
+        return np.full((1, self.dim), np.nan)
+
+    def params(self) -> dict[str, Any]:
+        return {"label": self.label, "size": int(self.size)}

@@ -1,0 +1,66 @@
+"""The online (periodic) counterexample of Reddi et al. 2018."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from adasim.errors import AdasimError, check_range
+from adasim.problems.base import Problem
+
+
+def lane_column(value: Any, dtype: type = float) -> np.ndarray:
+    """A per-lane parameter as a (1, L) row to broadcast against (B, 1) step columns."""
+    arr = np.asarray(value, dtype=dtype)
+    return arr[None, :] if arr.ndim == 1 else arr
+
+
+@dataclass(frozen=True, eq=False)
+class Online(Problem):
+    """f_t(x) = g_t·x with g_t = C if (t−1) mod d < k, else −s; x ∈ [−1, 1] by default.
+
+    Reddi et al. 2018 Theorem 1: d = 3, k = 1, s = 1, C > 2; Fig. 1: C = 1010, s = 10, d = 101;
+    Shi et al. 2021: k = 2, d = C.
+    """
+
+    C: Any = 10.0
+    s: Any = 1.0
+    d: Any = 3
+    k: Any = 1
+
+    name = "online"
+    summary = "g_t = C if (t−1) mod d < k else −s (periodic)"
+    source = "Reddi, Kale & Kumar 2018, Theorem 1 and Fig. 1; Shi et al. 2021 (k = 2, d = C)"
+    lane_params = ("C", "s", "d", "k")
+
+    def validate(self) -> None:
+        check_range("C", self.C, 0.0, lo_open=True)
+        check_range("small gradient s", self.s, 0.0, lo_open=True)
+        d = check_range("period d", self.d, 1, integer=True)
+        k = check_range("spikes k", self.k, 1, integer=True)
+        if np.any(k >= d):
+            raise AdasimError(f"spikes k must be smaller than the period d (k < d), got k={self.k}, d={self.d}")
+
+    def phases(self, t: np.ndarray) -> np.ndarray:
+        """The phase j = (t−1) mod d of each step, shape (B, L or 1)."""
+        t = np.asarray(t, dtype=np.int64)[:, None]
+        return (t - 1) % lane_column(self.d, np.int64)
+
+    def phase_gradients(self) -> np.ndarray:
+        """c_j for one period (L or 1, d_max); phases beyond a lane's own d are NaN."""
+        d = np.atleast_1d(np.asarray(self.d, np.int64))
+        j = np.arange(int(d.max()))[None, :]
+        k, C, s = (np.atleast_1d(np.asarray(v))[:, None] for v in (self.k, self.C, self.s))
+        c = np.where(j < k, C, -s)
+        return np.where(j < d[:, None], c, np.nan)
+
+    def gradients(self, t: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+        spike = self.phases(t) < lane_column(self.k, np.int64)
+        g = np.where(spike, lane_column(self.C), -lane_column(self.s))
+        return np.broadcast_to(g, (len(t), len(seeds)))[:, :, None].astype(np.float64)
+
+    def mean_gradient(self) -> np.ndarray:
+        C, s, d, k = (np.asarray(v, float) for v in (self.C, self.s, self.d, self.k))
+        return (k * C - (d - k) * s) / d

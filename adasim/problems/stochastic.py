@@ -1,0 +1,68 @@
+"""The stochastic counterexample of Reddi et al. 2018 (Theorem 3), as used by AdaShift and ADOPT."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from adasim.errors import AdasimError, check_range
+from adasim.problems.base import Problem
+from adasim.problems.online import lane_column
+from adasim.random import STREAM_GRADIENT, uniform
+
+
+@dataclass(frozen=True, eq=False)
+class Stochastic(Problem):
+    """i.i.d. g_t = C with probability p, else −s; p given directly or as p = (1+δ)/(C+1).
+
+    Reddi Thm 3: s = 1, p = (1+δ)/(C+1), so E g = δ; Fig. 1: C = 1010, s = 10, p = 0.01;
+    AdaShift paper: C = 101, δ = 0.02, unconstrained; ADOPT toy: C = k², s = k, p = 1/k.
+    """
+
+    C: Any = 101.0
+    s: Any = 1.0
+    p: Any = None
+    delta: Any = None
+
+    name = "stochastic"
+    summary = "i.i.d. g_t = C with probability p, else −s"
+    source = "Reddi, Kale & Kumar 2018, Theorem 3 and Fig. 1; Zhou et al. 2019; Taniguchi et al. 2024"
+    lane_params = ("C", "s", "p", "delta")
+
+    def validate(self) -> None:
+        check_range("C", self.C, 0.0, lo_open=True)
+        check_range("small gradient s", self.s, 0.0, lo_open=True)
+        if self.p is not None and self.delta is not None:
+            raise AdasimError("give either p or delta, not both")
+        if self.delta is not None:
+            check_range("delta", self.delta, -1.0, lo_open=True)
+        if self.p is not None or self.delta is not None:
+            prob = np.atleast_1d(self.probability())
+            bad = prob[~((prob > 0) & (prob < 1))]
+            if bad.size:
+                how = "" if self.p is not None else " (from delta as (1+δ)/(C+1))"
+                raise AdasimError(f"p must lie in (0, 1), got {bad[0]:g}{how}")
+
+    def probability(self) -> np.ndarray:
+        """p, from p itself, from δ as (1+δ)/(C+1), or the default δ = 0.02."""
+        if self.p is not None:
+            return np.asarray(self.p, float)
+        delta = 0.02 if self.delta is None else self.delta
+        return (1.0 + np.asarray(delta, float)) / (np.asarray(self.C, float) + 1.0)
+
+    def gradients(self, t: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+        u = uniform(seeds, np.asarray(t, np.uint64), STREAM_GRADIENT)
+        g = np.where(u < lane_column(self.probability()), lane_column(self.C), -lane_column(self.s))
+        return np.broadcast_to(g, u.shape)[:, :, None].astype(np.float64)
+
+    def mean_gradient(self) -> np.ndarray:
+        p = self.probability()
+        return p * np.asarray(self.C, float) - (1.0 - p) * np.asarray(self.s, float)
+
+    def params(self) -> dict[str, Any]:
+        out = super().params()
+        p = self.probability()
+        out["p"] = p.tolist() if p.ndim else float(p)
+        return out

@@ -1,0 +1,127 @@
+"""The result of a run: a value object that knows its configuration, and the summary it yields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from adasim.optimizers.base import Optimizer
+from adasim.problems.base import Problem
+
+VERDICT_TOLERANCE = 0.05
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """Recorded rows (R) of a run: t (R,), per-lane arrays (R, L, D) and R_t/t (R, L)."""
+
+    t: np.ndarray
+    x: np.ndarray
+    g: np.ndarray
+    m: np.ndarray
+    v: np.ndarray
+    step: np.ndarray
+    alpha: np.ndarray
+    pre: np.ndarray
+    post: np.ndarray
+    average_regret: np.ndarray
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def verdict(x: float, optimum: float, worst: float, lo: float, hi: float, x0: float, tol: float = VERDICT_TOLERANCE) -> str:
+    """`optimum` / `worst point` / `between` by distance (within tol × the domain's width).
+    On an unbounded side there is no point to reach: the verdict names the direction x went
+    (toward the optimum's side, toward the other side, or nowhere)."""
+    if not np.isfinite(x):
+        return "failed"
+    if np.isfinite(lo) and np.isfinite(hi):
+        width = hi - lo
+        if np.isfinite(optimum) and abs(x - optimum) <= tol * width:
+            return "optimum"
+        if np.isfinite(worst) and abs(x - worst) <= tol * width:
+            return "worst point"
+        return "between"
+    if np.isnan(optimum):
+        return "between"
+    direction = np.sign(optimum - x0) if np.isfinite(optimum) else np.sign(optimum)
+    moved = x - x0
+    if abs(moved) <= tol:
+        return "between"
+    if np.isfinite(optimum) and abs(x - optimum) <= tol:
+        return "optimum"
+    return "optimum" if np.sign(moved) == direction else "worst point"
+
+
+def _median(values: np.ndarray) -> float | None:
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if values.size else None
+
+
+@dataclass(frozen=True, eq=False)
+class Run:
+    """A finished run: its configuration, final state, health per lane and trace."""
+
+    problem: Problem
+    optimizer: Optimizer
+    steps: int
+    warmup: int
+    seeds: np.ndarray
+    x0: np.ndarray
+    stride: int
+    trace: Trace
+    final_x: np.ndarray  # (L, D)
+    average_regret: np.ndarray  # (L,) R_T/T, NaN where undefined
+    status: np.ndarray  # (L,) "ok" | "nan" | "overflow"
+    bad_step: np.ndarray  # (L,) first step that was not finite, 0 if none
+    seconds: float
+
+    @property
+    def lanes(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def ok(self) -> np.ndarray:
+        return self.status == "ok"
+
+    @property
+    def failed(self) -> bool:
+        return bool(np.any(~self.ok))
+
+    def health(self) -> str:
+        """One line: all lanes finite, or which failed how and when."""
+        if not self.failed:
+            return "ok"
+        bad = np.flatnonzero(~self.ok)
+        kinds = sorted(set(self.status[bad]))
+        first = int(self.bad_step[bad].min())
+        return f"{len(bad)} of {self.lanes} lanes hit {'/'.join(kinds)} (first at step {first})"
+
+    def summary(self, tol: float = VERDICT_TOLERANCE) -> dict[str, Any]:
+        """The run's line of `summary.json`: medians over the lanes (seeds) that stayed finite."""
+        ok = self.ok
+        x = self.final_x[:, 0]
+        out: dict[str, Any] = {
+            "optimizer": self.optimizer.name,
+            "config": self.optimizer.config(),
+            "lanes": self.lanes,
+            "seeds": self.seeds.tolist(),
+            "status": "ok" if not self.failed else "failed",
+        }
+        median_x = _median(x[ok])
+        out["final_x"] = median_x
+        if self.lanes > 1:
+            good = x[ok & np.isfinite(x)]
+            out["final_x_quantiles"] = np.quantile(good, [0.25, 0.75]).tolist() if good.size else None
+        out["average_regret"] = _median(self.average_regret[ok])
+        lo, hi = float(np.min(self.problem.domain.lo)), float(np.max(self.problem.domain.hi))
+        opt = float(np.atleast_2d(self.problem.optimum())[0, 0])
+        worst = float(np.atleast_2d(self.problem.worst())[0, 0])
+        out["verdict"] = None if median_x is None else verdict(median_x, opt, worst, lo, hi, float(self.x0[0, 0]), tol)
+        if self.failed:
+            out["health"] = self.health()
+        out["seconds"] = round(self.seconds, 4)
+        return out

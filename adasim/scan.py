@@ -1,0 +1,82 @@
+"""Recurrences along the time axis (axis 0) of a block of steps: the pieces every optimizer is
+built from. Each takes the carried value from the previous block and returns the new one, so a run
+processed in blocks of any size follows the same step-by-step recurrence."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.signal import lfilter
+
+
+def ema(a: np.ndarray | float, b: np.ndarray | float, x: np.ndarray, z0: np.ndarray) -> np.ndarray:
+    """z_t = a·z_{t−1} + b·x_t along axis 0, z_0 = z0; a, b constant in time (broadcast over lanes).
+
+    Runs as a compiled linear filter per distinct (a, b); returns z for every step of the block.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    tail = x.shape[1:]
+    a_full = np.broadcast_to(np.asarray(a, dtype=np.float64), tail).reshape(-1)
+    b_full = np.broadcast_to(np.asarray(b, dtype=np.float64), tail).reshape(-1)
+    z0_full = np.broadcast_to(np.asarray(z0, dtype=np.float64), tail).reshape(-1)
+    cols = x.reshape(x.shape[0], -1)
+    if x.shape[0] == 1:  # one step: the recurrence itself
+        out = a_full * z0_full + b_full * cols[0]
+        return out.reshape(x.shape)
+    out = np.empty_like(cols)
+    pairs = np.stack([a_full, b_full], axis=1)
+    uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    for j, (aj, bj) in enumerate(uniq):
+        idx = np.flatnonzero(inverse == j)
+        sel = slice(None) if idx.size == cols.shape[1] else idx
+        zi = (aj * z0_full[sel])[None, :]
+        out[:, sel], _ = lfilter([bj], [1.0, -aj], cols[:, sel], axis=0, zi=zi)
+    return out.reshape(x.shape)
+
+
+def affine_scan(a: np.ndarray, u: np.ndarray, z0: np.ndarray) -> np.ndarray:
+    """z_t = a_t·z_{t−1} + u_t along axis 0 with coefficients that vary in time (a prefix scan)."""
+    a = np.array(np.broadcast_to(a, np.broadcast_shapes(np.shape(a), np.shape(u))), dtype=np.float64)
+    u = np.array(np.broadcast_to(u, a.shape), dtype=np.float64)
+    n = a.shape[0]
+    shift = 1
+    while shift < n:  # Hillis–Steele: compose each map with the one `shift` steps earlier
+        u[shift:] = a[shift:] * u[:-shift] + u[shift:]
+        a[shift:] = a[shift:] * a[:-shift]
+        shift *= 2
+    return a * z0 + u
+
+
+def running_max(x: np.ndarray, z0: np.ndarray) -> np.ndarray:
+    """z_t = max(z_{t−1}, x_t) along axis 0, z_0 = z0."""
+    x = np.asarray(x, dtype=np.float64)
+    first = np.broadcast_to(z0, x.shape[1:])[None]
+    return np.maximum.accumulate(np.concatenate([first, x], axis=0), axis=0)[1:]
+
+
+def clip_scan(x0: np.ndarray, c: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """x_t = clip(x_{t−1} + c_t, lo, hi) along axis 0 (projected steps onto a box).
+
+    Each step is the map x ↦ clip(x + c, lo, hi); such maps are closed under composition:
+    clip(clip(x + c1, l1, h1) + c2, l2, h2) = clip(x + c1 + c2, clip(l1 + c2, l2, h2), clip(h1 + c2, l2, h2)),
+    so the prefix compositions come from a Hillis–Steele scan. Without bounds it is a cumulative sum.
+    """
+    c = np.asarray(c, dtype=np.float64)
+    lo = np.asarray(lo, dtype=np.float64)
+    hi = np.asarray(hi, dtype=np.float64)
+    if not (np.any(np.isfinite(lo)) or np.any(np.isfinite(hi))):
+        return x0 + np.cumsum(c, axis=0)
+    cc = c.copy()
+    low = np.array(np.broadcast_to(lo, c.shape))
+    high = np.array(np.broadcast_to(hi, c.shape))
+    n = c.shape[0]
+    shift = 1
+    while shift < n:
+        c2, l2, h2 = cc[shift:], low[shift:], high[shift:]
+        new_low = np.minimum(np.maximum(low[:-shift] + c2, l2), h2)
+        new_high = np.minimum(np.maximum(high[:-shift] + c2, l2), h2)
+        cc[shift:] = cc[:-shift] + c2
+        low[shift:] = new_low
+        high[shift:] = new_high
+        shift *= 2
+    return np.minimum(np.maximum(x0 + cc, low), high)

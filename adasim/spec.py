@@ -1,0 +1,139 @@
+"""A run specification: a problem (or preset) with overrides, the optimizers and run settings,
+resolved once in one place for every front end (CLI commands, experiments, demos)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from adasim.engine import simulate
+from adasim.errors import AdasimError, check_range, unknown_name
+from adasim.optimizers import OPTIMIZERS, Optimizer, make_optimizer
+from adasim.problems import PRESETS, PROBLEMS, Domain, Problem, make_problem
+from adasim.problems.presets import DEFAULT_OPTIMIZERS, resolve
+from adasim.run import Run
+from adasim.schedules import Schedule
+
+DEFAULT_PROBLEM = "reddi-thm1"
+DEFAULT_RUN = {"steps": 100_000, "x0": 0.0, "warmup": 0}
+
+
+@dataclass(frozen=True, eq=False)
+class Spec:
+    """Everything a run needs, fully resolved."""
+
+    name: str
+    problem: Problem
+    optimizers: tuple[Optimizer, ...]
+    steps: int
+    seeds: np.ndarray
+    x0: float
+    warmup: int
+    source: str = ""
+    choices: str = ""
+
+    def run(self, progress: Callable[[int], None] | None = None, stride: int | None = None) -> list[Run]:
+        """Simulate every optimizer over the seeds (one lane per seed)."""
+        return [
+            simulate(self.problem, opt, self.steps, self.seeds, self.x0, warmup=self.warmup, stride=stride, progress=progress)
+            for opt in self.optimizers
+        ]
+
+    @property
+    def total_steps(self) -> int:
+        """Steps across all optimizers, warm-up included (for progress bars)."""
+        return (self.steps + self.warmup) * len(self.optimizers)
+
+    def config(self) -> dict[str, Any]:
+        """The `problem` block of summary.json: every parameter, the optimum and the run settings."""
+        out = self.problem.config()
+        out.update(
+            {
+                "preset": self.name if self.name in PRESETS else None,
+                "steps": self.steps,
+                "warmup": self.warmup,
+                "seeds": self.seeds.tolist(),
+                "x0": self.x0,
+            }
+        )
+        if self.source:
+            out["source"] = self.source
+        if self.choices:
+            out["choices"] = self.choices
+        return out
+
+
+def names() -> list[str]:
+    return sorted([*PROBLEMS, *PRESETS])
+
+
+def build_spec(
+    name: str = DEFAULT_PROBLEM,
+    *,
+    problem: Mapping[str, Any] | None = None,
+    optimizers: Sequence[str] | None = None,
+    hyper: Mapping[str, Any] | None = None,
+    steps: int | None = None,
+    seeds: int | None = None,
+    seed: int = 0,
+    x0: float | None = None,
+    warmup: int | None = None,
+    domain: str | Domain | None = None,
+) -> Spec:
+    """Resolve a problem or preset name with overrides (None = keep the preset's or default value)."""
+    problem = {k: v for k, v in (problem or {}).items() if v is not None}
+    hyper = {k: v for k, v in (hyper or {}).items() if v is not None}
+    if name in PRESETS:
+        preset = PRESETS[name]
+        base, params_src, hyper_src, run_src = preset.problem, preset.params, preset.hyper, preset.run
+        domain_src: str | Domain = preset.domain
+        default_optimizers: Sequence[str] = preset.optimizers
+        source, choices = preset.source, preset.choices
+    elif name in PROBLEMS:
+        base, params_src, hyper_src, run_src, domain_src = name, {}, {}, {}, "-1,1"
+        default_optimizers, source, choices = DEFAULT_OPTIMIZERS, PROBLEMS[name].source, ""
+    else:
+        raise unknown_name("problem", name, names())
+    # p and delta are two ways to say the same thing: the user's choice replaces the preset's
+    if "p" in problem or "delta" in problem:
+        params_src = {k: v for k, v in params_src.items() if k not in ("p", "delta")}
+    fixed = {k: v for k, v in params_src.items() if not callable(v)}
+    context = {**fixed, **problem}
+    params = {**resolve(params_src, context), **problem}
+    if domain is None:
+        domain = domain_src
+    dom = domain if isinstance(domain, Domain) else Domain.parse(domain)
+    prob = make_problem(base, domain=dom, **params)
+    settings = {**resolve(hyper_src, {**prob.params(), **params}), **hyper}
+    if isinstance(settings.get("schedule"), str):
+        c = settings.pop("schedule_c", None)
+        settings["schedule"] = Schedule(settings["schedule"], **({} if c is None else {"c": c}))
+    elif "schedule_c" in settings:
+        settings["schedule"] = Schedule("inv-sqrt-affine", c=settings.pop("schedule_c"))
+    chosen = tuple(optimizers) if optimizers else tuple(default_optimizers)
+    for opt_name in chosen:
+        if opt_name not in OPTIMIZERS:
+            raise unknown_name("optimizer", opt_name, OPTIMIZERS)
+    opts = tuple(make_optimizer(o, **settings) for o in dict.fromkeys(chosen))
+    run = {**DEFAULT_RUN, **run_src}
+    steps_v = int(check_range("steps", run["steps"] if steps is None else steps, 1, integer=True))
+    warm = int(check_range("warmup", run["warmup"] if warmup is None else warmup, 0, integer=True))
+    n_seeds = int(check_range("seeds", 1 if seeds is None else seeds, 1, integer=True))
+    first = int(check_range("seed", seed, 0, integer=True))
+    start = float(run["x0"] if x0 is None else x0)
+    if not np.all(dom.contains(np.asarray(start))):
+        raise AdasimError(f"x0 = {start:g} lies outside the domain {dom.describe()}")
+    return Spec(
+        name=name,
+        problem=prob,
+        optimizers=opts,
+        steps=steps_v,
+        seeds=np.arange(first, first + n_seeds, dtype=np.int64),
+        x0=start,
+        warmup=warm,
+        source=source,
+        choices=choices,
+    )
