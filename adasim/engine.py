@@ -24,6 +24,7 @@ from adasim.scan import clip_scan
 
 DEFAULT_BLOCK = 4096
 DEFAULT_RECORDS = 2000
+LOG_RECORDS = 400  # extra rows, log-spaced, so that early steps show on a log time axis
 
 
 @dataclass(frozen=True)
@@ -204,12 +205,16 @@ def simulate(
 ) -> Run:
     """Run `steps` steps on every lane and return the `Run`: final x, average regret R_T/T, health,
     and a trace of x, g, m, v, step, α, pre- and post-scale every `stride` steps (default: about
-    2000 rows, so memory is bounded for runs of any length). `progress(n)` is told of n more steps."""
+    2000 rows) plus about 400 log-spaced early steps, so memory is bounded for runs of any length.
+    `progress(n)` is told of n more steps."""
     seeds_arr = as_seeds(seeds)
     lanes = lane_count(problem, optimizer, seeds_arr)
     if stride is None:
         stride = max(1, -(-int(steps) // DEFAULT_RECORDS))
     stride = int(check_range("stride", stride, 1, integer=True))
+    log_rows = (
+        np.unique(np.round(np.logspace(0, np.log10(max(int(steps), 1)), LOG_RECORDS)).astype(np.int64)) if stride > 1 else []
+    )
     health = _Health(lanes)
     regret = _Regret(problem, lanes)
     rows: dict[str, list[np.ndarray]] = {k: [] for k in (*TRACE_FIELDS, "t", "average_regret")}
@@ -224,7 +229,7 @@ def simulate(
         health.see(blk)
         cum = regret.see(blk)
         main_t = blk.t - warmup
-        keep = np.flatnonzero((main_t % stride == 0) | (main_t == steps))
+        keep = np.flatnonzero((main_t % stride == 0) | (main_t == steps) | np.isin(main_t, log_rows))
         if keep.size:
             u = blk.update
             fields = {"x": blk.x, "g": blk.g, "m": u.m, "v": u.v, "step": u.step}

@@ -1,0 +1,135 @@
+"""Files: every output is written to a temporary file in the same folder and renamed into place,
+so an interrupted run never leaves a half-written file that looks whole."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from adasim.errors import AdasimError
+
+
+def prepare_out_dir(path: str | os.PathLike[str]) -> Path:
+    """Create the output folder if needed and prove it is writable; a one-line AdasimError if not."""
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if not out.is_dir():
+            raise NotADirectoryError(f"{out} is not a folder")
+        fd, probe = tempfile.mkstemp(prefix=".adasim-probe-", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise AdasimError(f"cannot write to output folder '{out}': {reason}") from None
+    return out
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def atomic_file(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
+    """Open a temporary sibling of `path`; on success it replaces `path`, on error it is removed."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def jsonable(obj: Any) -> Any:
+    """Plain JSON values: arrays to lists, NumPy scalars to Python, non-finite floats to null."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return jsonable(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(jsonable(obj), indent=2, allow_nan=False, ensure_ascii=False)
+
+
+def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
+    with atomic_file(path, "w") as fh:
+        fh.write(dumps(obj) + "\n")
+    return Path(path)
+
+
+def write_npz(path: str | os.PathLike[str], arrays: dict[str, np.ndarray]) -> Path:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    with atomic_file(path, "wb") as fh:
+        fh.write(buffer.getvalue())
+    return Path(path)
+
+
+def write_figure(path: str | os.PathLike[str], fig: Any, **kwargs: Any) -> Path:
+    """Save a matplotlib figure; the format follows the suffix (.png, .svg, .pdf)."""
+    fmt = Path(path).suffix.lstrip(".") or "png"
+    with atomic_file(path, "wb") as fh:
+        fig.savefig(fh, format=fmt, **kwargs)
+    return Path(path)
+
+
+def write_with(path: str | os.PathLike[str], writer: Callable[[IO[bytes]], None]) -> Path:
+    with atomic_file(path, "wb") as fh:
+        writer(fh)
+    return Path(path)
+
+
+def runs_to_arrays(runs: list[Any], meta: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Trace arrays of several runs under `optimizer/field` keys, plus the summary as `meta.json`."""
+    arrays: dict[str, np.ndarray] = {"meta.json": np.array(dumps(meta))}
+    for i, run in enumerate(runs):
+        name = run.optimizer.name
+        key = name if sum(r.optimizer.name == name for r in runs) == 1 else f"{name}#{i}"
+        for field, arr in run.trace.arrays().items():
+            arrays[f"{key}/{field}"] = arr
+        arrays[f"{key}/final_x"] = run.final_x
+        arrays[f"{key}/average_regret_final"] = run.average_regret
+        arrays[f"{key}/seeds"] = run.seeds
+        arrays[f"{key}/bad_step"] = run.bad_step
+    return arrays
+
+
+def read_npz(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Load a trace file written by `adasim run --out`: arrays by key and the parsed `meta`."""
+    p = Path(path)
+    if not p.is_file():
+        raise AdasimError(f"no such file: '{p}'")
+    try:
+        with np.load(p, allow_pickle=False) as data:
+            out: dict[str, Any] = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as err:
+        raise AdasimError(f"'{p}' is not a readable adasim trace: {err}") from None
+    if "meta.json" in out:
+        out["meta"] = json.loads(str(out.pop("meta.json")))
+    return out

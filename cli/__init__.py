@@ -1,0 +1,1 @@
+"""The `adasim` command (installed as adasim.cli): front ends only, no mathematics."""

@@ -1,0 +1,67 @@
+"""The Typer application and its entry point. Errors reach the user as one line and an exit code:
+2 for bad input (usage, values, files), 3 when a run hit NaN or overflow, 1 for an internal error."""
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from adasim.cli import listing, run
+from adasim.cli.console import EXIT_BAD_INPUT, error_line
+from adasim.errors import AdasimError
+
+
+class OneLineErrors(TyperGroup):
+    """Turns usage errors, AdasimError and unwritable paths into `adasim: error: ...` and exit 2."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> Any:
+        standalone = extra.pop("standalone_mode", True)
+        try:
+            code = super().main(args=args, prog_name=prog_name or "adasim", standalone_mode=False, **extra)
+        except AdasimError as err:
+            error_line(str(err))
+            code = EXIT_BAD_INPUT
+        except Exception as err:  # click's usage errors carry their own message and exit code
+            if hasattr(err, "format_message") and hasattr(err, "exit_code"):
+                hint = ""
+                ctx = getattr(err, "ctx", None)
+                if ctx is not None and getattr(err, "exit_code", 1) == 2:
+                    hint = f" (see '{ctx.command_path} --help')"
+                error_line(err.format_message() + hint)
+                code = err.exit_code
+            elif type(err).__name__ == "Abort":
+                error_line("aborted")
+                code = 1
+            elif isinstance(err, OSError):
+                error_line(f"{err.strerror or err}{': ' + str(err.filename) if getattr(err, 'filename', None) else ''}")
+                code = EXIT_BAD_INPUT
+            else:
+                if os.environ.get("ADASIM_DEBUG"):
+                    traceback.print_exc()
+                error_line(f"internal error: {type(err).__name__}: {err} (set ADASIM_DEBUG=1 to see the traceback)")
+                code = 1
+        if not standalone:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+app = typer.Typer(
+    cls=OneLineErrors,
+    name="adasim",
+    help="Counterexample convergence simulator for adaptive optimizers: watch Adam fail and AdaShift, AMSGrad and ADOPT fix it.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("run")(run.run)
+app.command("list")(listing.list_all)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,152 @@
+"""The problem, optimizer and run options shared by every command that simulates
+(`run`, and later `nuf`, `correlate`, `sweep`): declared once, added to a command by a decorator."""
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Annotated, Any
+
+import typer
+
+from adasim.spec import DEFAULT_PROBLEM, Spec, build_spec, names
+
+PROBLEM_PANEL = "Problem"
+OPTIMIZER_PANEL = "Optimizers"
+RUN_PANEL = "Run"
+
+
+def _opt(*decls: str, help: str, panel: str, **kw: Any) -> Any:
+    return typer.Option(*decls, help=help, rich_help_panel=panel, show_default=False, **kw)
+
+
+@dataclass
+class SpecOptions:
+    """The values of the shared options; None means "the preset's or the default value"."""
+
+    problem: Annotated[
+        str,
+        typer.Argument(help=f"A problem or preset: {', '.join(names())}.", show_default=True),
+    ] = DEFAULT_PROBLEM
+    C: Annotated[float | None, _opt("--C", help="Spike gradient C.", panel=PROBLEM_PANEL)] = None
+    small: Annotated[float | None, _opt("--small", help="Magnitude s of the small gradient −s.", panel=PROBLEM_PANEL)] = None
+    period: Annotated[int | None, _opt("--period", "-d", help="Period d of the online problem.", panel=PROBLEM_PANEL)] = None
+    spikes: Annotated[int | None, _opt("--spikes", "-k", help="Spikes k per period (k < d).", panel=PROBLEM_PANEL)] = None
+    p: Annotated[float | None, _opt("--p", help="Probability p of the spike (stochastic).", panel=PROBLEM_PANEL)] = None
+    delta: Annotated[float | None, _opt("--delta", help="p = (1+δ)/(C+1) (stochastic).", panel=PROBLEM_PANEL)] = None
+    n_functions: Annotated[int | None, _opt("--n-functions", help="Number n of functions (finite-sum).", panel=PROBLEM_PANEL)] = (
+        None
+    )
+    sampling: Annotated[
+        str | None, _opt("--sampling", help="Finite-sum sampling: cyclic | shuffle | iid.", panel=PROBLEM_PANEL)
+    ] = None
+    domain: Annotated[str | None, _opt("--domain", help="Domain 'lo,hi' or 'none' (unconstrained).", panel=PROBLEM_PANEL)] = None
+    optimizer: Annotated[
+        list[str] | None,
+        _opt("--optimizer", "-o", help="Optimizer (repeatable; default adam, amsgrad, adashift, adopt).", panel=OPTIMIZER_PANEL),
+    ] = None
+    beta1: Annotated[float | None, _opt("--beta1", help="β1 in [0, 1).", panel=OPTIMIZER_PANEL)] = None
+    beta2: Annotated[float | None, _opt("--beta2", help="β2 in [0, 1).", panel=OPTIMIZER_PANEL)] = None
+    lr: Annotated[float | None, _opt("--lr", help="Step size α > 0.", panel=OPTIMIZER_PANEL)] = None
+    schedule: Annotated[
+        str | None, _opt("--schedule", help="constant | inv-sqrt (α/√t) | inv-sqrt-affine (α/√(1+c·t)).", panel=OPTIMIZER_PANEL)
+    ] = None
+    schedule_c: Annotated[
+        float | None, _opt("--schedule-c", help="c of inv-sqrt-affine (default 0.01).", panel=OPTIMIZER_PANEL)
+    ] = None
+    eps: Annotated[float | None, _opt("--eps", help="ε ≥ 0.", panel=OPTIMIZER_PANEL)] = None
+    eps_mode: Annotated[
+        str | None, _opt("--eps-mode", help="outside | inside (the root) | hat (ε-hat).", panel=OPTIMIZER_PANEL)
+    ] = None
+    bias_correction: Annotated[
+        bool | None,
+        _opt("--bias-correction/--no-bias-correction", help="Adam's bias correction (default on).", panel=OPTIMIZER_PANEL),
+    ] = None
+    amsgrad_convention: Annotated[
+        str | None, _opt("--amsgrad-convention", help="paper | pytorch | optax.", panel=OPTIMIZER_PANEL)
+    ] = None
+    shift: Annotated[int | None, _opt("--shift", "-n", help="AdaShift's shift n ≥ 0.", panel=OPTIMIZER_PANEL)] = None
+    window: Annotated[int | None, _opt("--window", help="AdaShift's window w ≤ n for m (default n).", panel=OPTIMIZER_PANEL)] = (
+        None
+    )
+    phi: Annotated[
+        str | None, _opt("--phi", help="AdaShift's spatial reduction: identity | max | mean.", panel=OPTIMIZER_PANEL)
+    ] = None
+    clip: Annotated[bool | None, _opt("--clip/--no-clip", help="ADOPT's clipping (default on).", panel=OPTIMIZER_PANEL)] = None
+    clip_base: Annotated[
+        str | None, _opt("--clip-base", help="ADOPT's clip step base: official | port.", panel=OPTIMIZER_PANEL)
+    ] = None
+    lam: Annotated[float | None, _opt("--lam", help="AdamNC's λ in β1t = β1 λ^(t−1).", panel=OPTIMIZER_PANEL)] = None
+    steps: Annotated[int | None, _opt("--steps", help="Steps T (default: the preset's, else 100000).", panel=RUN_PANEL)] = None
+    seeds: Annotated[int | None, _opt("--seeds", help="Number of seeds (one lane each).", panel=RUN_PANEL)] = None
+    seed: Annotated[int, _opt("--seed", help="First seed.", panel=RUN_PANEL)] = 0
+    x0: Annotated[float | None, _opt("--x0", help="Starting point x_1.", panel=RUN_PANEL)] = None
+    warmup: Annotated[int | None, _opt("--warmup", help="Steps that update the moments but not x.", panel=RUN_PANEL)] = None
+
+    def build(self) -> Spec:
+        """Resolve the options into a Spec (raises AdasimError on bad values)."""
+        return build_spec(
+            self.problem,
+            problem={
+                "C": self.C,
+                "s": self.small,
+                "d": self.period,
+                "k": self.spikes,
+                "p": self.p,
+                "delta": self.delta,
+                "n": self.n_functions,
+                "sampling": self.sampling,
+            },
+            optimizers=self.optimizer,
+            hyper={
+                "beta1": self.beta1,
+                "beta2": self.beta2,
+                "lr": self.lr,
+                "schedule": self.schedule,
+                "schedule_c": self.schedule_c,
+                "eps": self.eps,
+                "eps_mode": self.eps_mode,
+                "bias_correction": self.bias_correction,
+                "convention": self.amsgrad_convention,
+                "n": self.shift,
+                "window": self.window,
+                "phi": self.phi,
+                "clip": self.clip,
+                "clip_base": self.clip_base,
+                "lam": self.lam,
+            },
+            steps=self.steps,
+            seeds=self.seeds,
+            seed=self.seed,
+            x0=self.x0,
+            warmup=self.warmup,
+            domain=self.domain,
+        )
+
+
+_SPEC_FIELDS = [f.name for f in fields(SpecOptions)]
+
+
+def with_spec_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command every SpecOptions option; it receives them as `spec: SpecOptions`."""
+    own = [p for p in inspect.signature(command).parameters.values() if p.name != "spec"]
+    shared = [
+        inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=f.type)
+        for f in fields(SpecOptions)
+    ]
+    first = [
+        inspect.Parameter(
+            "problem", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=shared[0].default, annotation=shared[0].annotation
+        )
+    ]
+    params = first + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + shared[1:]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> Any:
+        spec = SpecOptions(**{k: kwargs.pop(k) for k in _SPEC_FIELDS})
+        return command(spec=spec, **kwargs)
+
+    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    del wrapper.__wrapped__
+    return wrapper

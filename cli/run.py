@@ -1,0 +1,66 @@
+"""`adasim run`: simulate a counterexample with several optimizers and report where each ends."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from adasim.cli.console import EXIT_NUMERICAL, progress_bar, results_table, stdout, warning_line
+from adasim.cli.options import SpecOptions, with_spec_options
+from adasim.io import dumps, prepare_out_dir, runs_to_arrays, write_figure, write_json, write_npz
+from adasim.spec import Spec
+
+
+def describe(spec: Spec) -> str:
+    """A figure title that states the settings."""
+    cfg = spec.problem.config()
+    skip = {"name", "domain", "optimum", "mean_gradient"}
+    params = ", ".join(
+        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in cfg.items() if k not in skip and v is not None
+    )
+    opt = spec.optimizers[0].config()
+    sched = spec.optimizers[0].schedule.describe().replace("= α", f"= {opt['lr']:g}", 1)
+    seeds = f"{len(spec.seeds)} seeds" if len(spec.seeds) > 1 else f"seed {int(spec.seeds[0])}"
+    return f"{spec.name}: {params}, domain {spec.problem.domain.describe()}; {sched}; T = {spec.steps:,}, {seeds}"
+
+
+@with_spec_options
+def run(
+    spec: SpecOptions,
+    out: Annotated[Path | None, typer.Option("--out", help="Write trace.npz, summary.json and run.png/.svg here.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout and nothing else.")] = False,
+) -> None:
+    """Run PROBLEM (default: Reddi et al.'s Theorem 1 with C = 10) with each optimizer.
+
+    Prints where each optimizer ends (median over seeds), its average regret R_T/T
+    and a verdict: optimum, worst point or between.
+    Exit codes: 2 for bad input, 3 when a run hit NaN or overflow.
+    """
+    resolved = spec.build()
+    out_dir = prepare_out_dir(out) if out is not None else None
+    with progress_bar(resolved.total_steps * len(resolved.seeds), "simulating", enabled=not json_out) as tick:
+        runs = resolved.run(progress=tick)
+    summary = {"problem": resolved.config(), "results": [r.summary() for r in runs]}
+    if out_dir is not None:
+        write_npz(out_dir / "trace.npz", runs_to_arrays(runs, summary))
+        write_json(out_dir / "summary.json", summary)
+        from adasim.plots import figure_run
+
+        fig = figure_run(runs, describe(resolved))
+        write_figure(out_dir / "run.png", fig, dpi=120)
+        write_figure(out_dir / "run.svg", fig)
+    if json_out:
+        print(dumps(summary))
+    else:
+        console = stdout()
+        console.print(f"[dim]{describe(resolved)}[/]")
+        if resolved.source:
+            console.print(f"[dim]source: {resolved.source}[/]")
+        console.print(results_table(summary))
+        if out_dir is not None:
+            console.print(f"wrote {out_dir}/trace.npz, summary.json, run.png, run.svg")
+    failed = [r for r in runs if r.failed]
+    for r in failed:
+        warning_line(f"{r.optimizer.name}: {r.health()}; those lanes are left out of the medians and the figure")
+    if failed:
+        raise typer.Exit(EXIT_NUMERICAL)
