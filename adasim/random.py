@@ -20,15 +20,17 @@ STREAM_SHUFFLE = 2
 def mix64(z: np.ndarray) -> np.ndarray:
     """The SplitMix64 finaliser (Steele, Lea & Flood 2014): a bijection of uint64 with good avalanche."""
     z = np.asarray(z, dtype=np.uint64)
-    z = (z ^ (z >> _S30)) * _M1
-    z = (z ^ (z >> _S27)) * _M2
+    with np.errstate(over="ignore"):  # multiplication modulo 2^64 is the point
+        z = (z ^ (z >> _S30)) * _M1
+        z = (z ^ (z >> _S27)) * _M2
     return z ^ (z >> _S31)
 
 
 def lane_keys(seeds: np.ndarray, stream: int) -> np.ndarray:
     """One 64-bit key per lane from its seed and a stream number."""
     seeds = np.asarray(seeds, dtype=np.uint64)
-    return mix64(mix64(seeds) + np.uint64(stream) * _GAMMA)
+    with np.errstate(over="ignore"):
+        return mix64(mix64(seeds) + np.uint64(stream) * _GAMMA)
 
 
 def uniform(seeds: np.ndarray, counters: np.ndarray, stream: int) -> np.ndarray:

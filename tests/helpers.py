@@ -1,0 +1,16 @@
+"""Small problem builders shared by the tests."""
+
+import numpy as np
+
+from adasim import Custom, Domain
+
+
+def sequence_problem(grads, domain=None):
+    """A custom problem that replays a fixed scalar gradient sequence (unconstrained by default)."""
+    seq = np.asarray(grads, dtype=float)
+    return Custom(
+        gradient_fn=lambda x, t, seeds: np.full(x.shape, seq[t - 1]),
+        loss_fn=lambda x, t: seq[t - 1] * x[:, 0],
+        optimum_point=-1.0,
+        domain=domain or Domain(-np.inf, np.inf),
+    )
