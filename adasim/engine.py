@@ -212,9 +212,7 @@ def simulate(
     if stride is None:
         stride = max(1, -(-int(steps) // DEFAULT_RECORDS))
     stride = int(check_range("stride", stride, 1, integer=True))
-    log_rows = (
-        np.unique(np.round(np.logspace(0, np.log10(max(int(steps), 1)), LOG_RECORDS)).astype(np.int64)) if stride > 1 else []
-    )
+    log_rows = np.unique(np.round(np.logspace(0, np.log10(max(int(steps), 1)), LOG_RECORDS)).astype(np.int64))
     health = _Health(lanes)
     regret = _Regret(problem, lanes)
     rows: dict[str, list[np.ndarray]] = {k: [] for k in (*TRACE_FIELDS, "t", "average_regret")}
@@ -229,7 +227,8 @@ def simulate(
         health.see(blk)
         cum = regret.see(blk)
         main_t = blk.t - warmup
-        keep = np.flatnonzero((main_t % stride == 0) | (main_t == steps) | np.isin(main_t, log_rows))
+        logs = log_rows[(log_rows >= main_t[0]) & (log_rows <= main_t[-1])] - main_t[0]
+        keep = np.union1d(np.flatnonzero((main_t % stride == 0) | (main_t == steps)), logs)
         if keep.size:
             u = blk.update
             fields = {"x": blk.x, "g": blk.g, "m": u.m, "v": u.v, "step": u.step}

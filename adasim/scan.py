@@ -4,8 +4,16 @@ processed in blocks of any size follows the same step-by-step recurrence."""
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
-from scipy.signal import lfilter
+
+
+@cache
+def _lfilter():  # scipy.signal takes half a second to import: only runs pay for it
+    from scipy.signal import lfilter
+
+    return lfilter
 
 
 def ema(a: np.ndarray | float, b: np.ndarray | float, x: np.ndarray, z0: np.ndarray) -> np.ndarray:
@@ -14,6 +22,10 @@ def ema(a: np.ndarray | float, b: np.ndarray | float, x: np.ndarray, z0: np.ndar
     Runs as a compiled linear filter per distinct (a, b); returns z for every step of the block.
     """
     x = np.asarray(x, dtype=np.float64)
+    if np.ndim(a) == 0 and np.ndim(b) == 0 and x.shape[0] > 1:  # one filter for every lane
+        a_s, b_s = float(a), float(b)
+        zi = (a_s * np.broadcast_to(np.asarray(z0, dtype=np.float64), x.shape[1:]))[None]
+        return _lfilter()([b_s], [1.0, -a_s], x, axis=0, zi=zi)[0]
     tail = x.shape[1:]
     a_full = np.broadcast_to(np.asarray(a, dtype=np.float64), tail).reshape(-1)
     b_full = np.broadcast_to(np.asarray(b, dtype=np.float64), tail).reshape(-1)
@@ -30,7 +42,7 @@ def ema(a: np.ndarray | float, b: np.ndarray | float, x: np.ndarray, z0: np.ndar
         idx = np.flatnonzero(inverse == j)
         sel = slice(None) if idx.size == cols.shape[1] else idx
         zi = (aj * z0_full[sel])[None, :]
-        out[:, sel], _ = lfilter([bj], [1.0, -aj], cols[:, sel], axis=0, zi=zi)
+        out[:, sel], _ = _lfilter()([bj], [1.0, -aj], cols[:, sel], axis=0, zi=zi)
     return out.reshape(x.shape)
 
 

@@ -16,6 +16,7 @@ from adasim.optimizers.base import (
     check_eps,
     denominator,
     lane,
+    one_minus_power,
     reciprocal,
     steps_column,
 )
@@ -33,8 +34,8 @@ def adam_post(v: np.ndarray, t: np.ndarray, beta1: Any, beta2: Any, eps: Any, ep
     if not bias_correction:
         return reciprocal(denominator(v, eps, eps_mode))
     tc = steps_column(t)
-    c1 = 1.0 - np.power(beta1, tc)
-    c2 = 1.0 - np.power(beta2, tc)
+    c1 = one_minus_power(beta1, tc)
+    c2 = one_minus_power(beta2, tc)
     if eps_mode == "hat":
         return np.sqrt(c2) * reciprocal(c1 * (np.sqrt(v) + eps))
     return reciprocal(c1 * denominator(v / c2, eps, eps_mode))

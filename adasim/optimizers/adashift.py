@@ -19,6 +19,7 @@ from adasim.optimizers.base import (
     denominator,
     int_lane,
     lane,
+    one_minus_power,
     reciprocal,
     steps_column,
 )
@@ -107,7 +108,7 @@ class AdaShift(Optimizer):
         m /= total
         tc = steps_column(t)
         active = tc > n
-        c2 = 1.0 - np.power(beta2, np.where(active, tc - n, 1.0))
+        c2 = one_minus_power(beta2, np.where(active, tc - n, 1.0))
         post = np.where(active, reciprocal(denominator(v / c2, eps, self.eps_mode)), 0.0)
         return (
             Update(step=self.alpha(t) * post * m, m=m, v=v, pre=np.ones_like(g), post=post),

@@ -16,6 +16,7 @@ from adasim.optimizers.base import (
     check_eps,
     denominator,
     lane,
+    one_minus_power,
     reciprocal,
     steps_column,
 )
@@ -67,8 +68,8 @@ class AMSGrad(Optimizer):
             v_max = running_max(v, state.v_max)
             post = reciprocal(denominator(v_max, eps, self.eps_mode))
         else:
-            c1 = 1.0 - np.power(beta1, tc)
-            c2 = 1.0 - np.power(beta2, tc)
+            c1 = one_minus_power(beta1, tc)
+            c2 = one_minus_power(beta2, tc)
             if self.convention == "pytorch":
                 v_max = running_max(v, state.v_max)
                 v_hat = v_max / c2

@@ -57,6 +57,23 @@ def steps_column(t: np.ndarray) -> np.ndarray:
     return np.asarray(t, dtype=np.float64)[:, None, None]
 
 
+# 1 − β^t rounds to exactly 1.0 once β^t < 2^−54, so those rows need no power at all
+_NEGLIGIBLE_LOG = 54.0 * np.log(2.0)
+
+
+def one_minus_power(beta: Any, exponent: np.ndarray) -> np.ndarray | float:
+    """1 − β^e for a (B, 1, 1) column of increasing exponents e, broadcast over lanes; the bias
+    correction of Adam-type methods. Rows where it is exactly 1.0 in float64 are not computed."""
+    beta = np.asarray(beta, dtype=np.float64)
+    b_max = float(np.max(beta))
+    e = np.asarray(exponent, dtype=np.float64)
+    limit = 0.0 if b_max == 0.0 else _NEGLIGIBLE_LOG / -np.log(b_max)
+    if float(np.min(e)) > limit:
+        return 1.0
+    out = 1.0 - np.power(beta, e)
+    return np.where(e > limit, 1.0, out)
+
+
 def denominator(v_hat: np.ndarray, eps: np.ndarray, mode: str) -> np.ndarray:
     """√v̂ + ε (`outside`, also the ε-hat form once the corrections are moved out) or √(v̂ + ε) (`inside`)."""
     return np.sqrt(v_hat + eps) if mode == "inside" else np.sqrt(v_hat) + eps

@@ -20,9 +20,19 @@ GOLDEN = [
     # v = 4, 5, 6: steps 2/2, −1/√5, −1/√6
     ("adagrad", Adagrad(lr=1.0, eps=0.0), [2, -1, -1], [-1.0, -1 + 1 / math.sqrt(5), -1 + 1 / math.sqrt(5) + 1 / math.sqrt(6)]),
     # v = 2, 1.5, 1.25
-    ("rmsprop", RMSProp(lr=1.0, beta2=0.5, eps=0.0), [2, -1, -1], [-r2, -r2 + 1 / math.sqrt(1.5), -r2 + 1 / math.sqrt(1.5) + 1 / math.sqrt(1.25)]),
+    (
+        "rmsprop",
+        RMSProp(lr=1.0, beta2=0.5, eps=0.0),
+        [2, -1, -1],
+        [-r2, -r2 + 1 / math.sqrt(1.5), -r2 + 1 / math.sqrt(1.5) + 1 / math.sqrt(1.25)],
+    ),
     # Reddi's Adam: m = 1, 0, −0.5; v = 2, 1.5, 1.25
-    ("adam-reddi", Adam(lr=1.0, beta1=0.5, beta2=0.5, eps=0.0, bias_correction=False), [2, -1, -1], [-1 / r2, -1 / r2, -1 / r2 + 0.5 / math.sqrt(1.25)]),
+    (
+        "adam-reddi",
+        Adam(lr=1.0, beta1=0.5, beta2=0.5, eps=0.0, bias_correction=False),
+        [2, -1, -1],
+        [-1 / r2, -1 / r2, -1 / r2 + 0.5 / math.sqrt(1.25)],
+    ),
     # Kingma–Ba: m̂_1 = 1/0.5 = 2, v̂_1 = 2/0.5 = 4; m̂_3 = −0.5/0.875 = −4/7, v̂_3 = 1.25/0.875 = 10/7
     ("adam-kingma-ba", Adam(lr=1.0, beta1=0.5, beta2=0.5, eps=0.0), [2, -1, -1], [-1.0, -1.0, -1 + (4 / 7) / math.sqrt(10 / 7)]),
     # ε-hat 0.1 at t = 1: √(1−0.5)/(1−0.5) · 1/(√2 + 0.1) = √2/(√2 + 0.1)
@@ -39,7 +49,12 @@ GOLDEN = [
         [-1.0, -1.0, -1 + (0.5 / 0.875) * math.sqrt(0.875) / r2],
     ),
     # optax: max of corrected v̂ = max(4, 2, 10/7) = 4
-    ("amsgrad-optax", AMSGrad(lr=1.0, beta1=0.5, beta2=0.5, eps=0.0, convention="optax"), [2, -1, -1], [-1.0, -1.0, -1 + 0.5 / 0.875 / 2]),
+    (
+        "amsgrad-optax",
+        AMSGrad(lr=1.0, beta1=0.5, beta2=0.5, eps=0.0, convention="optax"),
+        [2, -1, -1],
+        [-1.0, -1.0, -1 + 0.5 / 0.875 / 2],
+    ),
     # AdamNC λ = 1: v = mean of g² = 4, 2.5, 2; m = 1, 0, −0.5
     ("adamnc", AdamNC(lr=1.0, beta1=0.5, eps=0.0), [2, -1, -1], [-0.5, -0.5, -0.5 + 0.5 / r2]),
     # AdamNC λ = 0.5: β1t = 0.5, 0.25, 0.125: m = 1, −0.5, −0.9375

@@ -41,7 +41,11 @@ PROBLEMS = {
     "finite-sum-shuffle": FiniteSum(n=6, sampling="shuffle"),
 }
 
-SCHEDULES = {"constant": lambda t: 1.0, "inv-sqrt": lambda t: 1.0 / math.sqrt(t), "inv-sqrt-affine": lambda t: 1.0 / math.sqrt(1 + 0.01 * t)}
+SCHEDULES = {
+    "constant": lambda t: 1.0,
+    "inv-sqrt": lambda t: 1.0 / math.sqrt(t),
+    "inv-sqrt-affine": lambda t: 1.0 / math.sqrt(1 + 0.01 * t),
+}
 
 
 @pytest.mark.parametrize("schedule", ["constant", "inv-sqrt", "inv-sqrt-affine"])

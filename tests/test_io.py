@@ -1,0 +1,48 @@
+"""Atomic writes and JSON hygiene."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from adasim import AdasimError
+from adasim.io import atomic_file, dumps, prepare_out_dir, read_npz, write_json, write_npz
+
+
+def test_interrupted_write_leaves_the_old_file_and_no_partial(tmp_path):
+    target = tmp_path / "summary.json"
+    write_json(target, {"a": 1})
+    with pytest.raises(KeyboardInterrupt), atomic_file(target, "w") as fh:
+        fh.write('{"a": 2, "trunc')
+        raise KeyboardInterrupt
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert os.listdir(tmp_path) == ["summary.json"]
+
+
+def test_json_has_no_nan():
+    text = dumps({"x": float("nan"), "y": np.float64(np.inf), "z": np.arange(2)})
+    assert json.loads(text) == {"x": None, "y": None, "z": [0, 1]}
+
+
+def test_npz_round_trip(tmp_path):
+    write_npz(tmp_path / "t.npz", {"a/x": np.arange(3), "meta.json": np.array(dumps({"k": 1}))})
+    data = read_npz(tmp_path / "t.npz")
+    assert data["meta"] == {"k": 1} and data["a/x"].tolist() == [0, 1, 2]
+
+
+def test_missing_and_unreadable_files(tmp_path):
+    with pytest.raises(AdasimError, match="no such file"):
+        read_npz(tmp_path / "absent.npz")
+    (tmp_path / "bad.npz").write_text("not a zip")
+    with pytest.raises(AdasimError, match="not a readable"):
+        read_npz(tmp_path / "bad.npz")
+
+
+def test_unwritable_out_dir(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(AdasimError, match="cannot write to output folder"):
+        prepare_out_dir(blocker / "sub")
+    with pytest.raises(AdasimError, match="cannot write"):
+        prepare_out_dir(blocker)
