@@ -7,8 +7,8 @@ from helpers import sequence_problem
 from adasim import (
     ADOPT,
     SGD,
-    AdaShift,
     Adam,
+    AdaShift,
     AdasimError,
     AMSGrad,
     Custom,
@@ -104,7 +104,8 @@ def test_warmup_moves_the_moments_but_not_x():
     # the moments carried over: the first real step uses v after 51 gradients, not after 1
     assert main[0].update.v[0, 0, 0] != pytest.approx(0.001 * main[0].g[0, 0, 0] ** 2)
     run = simulate(problem, opt, 100, warmup=50)
-    assert run.trace.t[-1] == 100 and run.warmup == 50
+    assert run.trace.t[-1] == 100
+    assert run.warmup == 50
 
 
 def test_trace_memory_is_bounded():
@@ -118,14 +119,17 @@ def test_trace_memory_is_bounded():
 def test_overflow_and_nan_are_detected():
     blow_up = Custom(gradient_fn=lambda x, t, s: np.full(x.shape, 1e300), domain=Domain(-np.inf, np.inf))
     run = simulate(blow_up, SGD(lr=1e10), 5)
-    assert run.status.tolist() == ["overflow"] and run.bad_step[0] == 1
-    assert run.summary()["status"] == "failed" and run.summary()["final_x"] is None
+    assert run.status.tolist() == ["overflow"]
+    assert run.bad_step[0] == 1
+    assert run.summary()["status"] == "failed"
+    assert run.summary()["final_x"] is None
 
     def nan_at_three(x, t, s):
         return np.full(x.shape, np.nan if t == 3 else 1.0)
 
     run = simulate(Custom(gradient_fn=nan_at_three), Adam(), 10)
-    assert run.status.tolist() == ["nan"] and run.bad_step[0] == 3
+    assert run.status.tolist() == ["nan"]
+    assert run.bad_step[0] == 3
     assert "nan" in run.health()
 
 

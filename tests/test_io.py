@@ -13,9 +13,14 @@ from adasim.io import atomic_file, dumps, prepare_out_dir, read_npz, write_json,
 def test_interrupted_write_leaves_the_old_file_and_no_partial(tmp_path):
     target = tmp_path / "summary.json"
     write_json(target, {"a": 1})
-    with pytest.raises(KeyboardInterrupt), atomic_file(target, "w") as fh:
-        fh.write('{"a": 2, "trunc')
-        raise KeyboardInterrupt
+
+    def interrupted_write():
+        with atomic_file(target, "w") as fh:
+            fh.write('{"a": 2, "trunc')
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted_write()
     assert json.loads(target.read_text()) == {"a": 1}
     assert os.listdir(tmp_path) == ["summary.json"]
 
@@ -28,7 +33,8 @@ def test_json_has_no_nan():
 def test_npz_round_trip(tmp_path):
     write_npz(tmp_path / "t.npz", {"a/x": np.arange(3), "meta.json": np.array(dumps({"k": 1}))})
     data = read_npz(tmp_path / "t.npz")
-    assert data["meta"] == {"k": 1} and data["a/x"].tolist() == [0, 1, 2]
+    assert data["meta"] == {"k": 1}
+    assert data["a/x"].tolist() == [0, 1, 2]
 
 
 def test_missing_and_unreadable_files(tmp_path):

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_python_dash_m():
     result = subprocess.run([sys.executable, "-m", "adasim", "--help"], capture_output=True, text=True, check=False)
-    assert result.returncode == 0 and "run" in result.stdout
+    assert result.returncode == 0
+    assert "run" in result.stdout
 
 
 def test_wheel_installs_cli_under_the_package(tmp_path):
@@ -24,5 +25,6 @@ def test_wheel_installs_cli_under_the_package(tmp_path):
     )
     (wheel,) = tmp_path.glob("adasim-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "adasim/cli/app.py" in names and "adasim/engine.py" in names
+    assert "adasim/cli/app.py" in names
+    assert "adasim/engine.py" in names
     assert not [n for n in names if n.startswith(("cli/", "tests/", "benchmarks/"))]

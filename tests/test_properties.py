@@ -49,7 +49,8 @@ def test_x_stays_in_the_domain(problem, optimizer, where, seed):
     x0 = lo + where * (hi - lo)
     run = simulate(problem, optimizer, 400, seeds=[seed, seed + 1], x0=x0, stride=1, block=64)
     assert run.status.tolist() == ["ok", "ok"]
-    assert np.all(run.trace.x >= lo) and np.all(run.trace.x <= hi)
+    assert np.all(run.trace.x >= lo)
+    assert np.all(run.trace.x <= hi)
 
 
 @settings(max_examples=30, deadline=None)

@@ -16,7 +16,8 @@ def test_splitmix64_reference_outputs():
 def test_uniform_range_mean_and_lane_independence():
     u = uniform(np.arange(8), np.arange(1, 50_001), stream=1)
     assert u.shape == (50_000, 8)
-    assert u.min() >= 0.0 and u.max() < 1.0
+    assert u.min() >= 0.0
+    assert u.max() < 1.0
     np.testing.assert_allclose(u.mean(axis=0), 0.5, atol=0.01)
     corr = np.corrcoef(u.T)[np.triu_indices(8, 1)]
     assert np.abs(corr).max() < 0.03

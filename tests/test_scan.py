@@ -64,4 +64,5 @@ def test_clip_scan_is_sequential_projection(c, x0, box):
     got = clip_scan(np.array([x0]), c[:, None], lo, hi)[:, 0]
     want = loop(lambda x, ci: min(max(x + ci, lo), hi), x0, c)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
-    assert np.all(got >= lo) and np.all(got <= hi)
+    assert np.all(got >= lo)
+    assert np.all(got <= hi)

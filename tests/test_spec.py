@@ -8,17 +8,22 @@ from adasim.spec import build_spec
 
 def test_default_is_reddi_theorem1_with_C_10():
     spec = build_spec()
-    assert spec.problem.name == "online" and spec.problem.C == 10.0 and spec.problem.d == 3
+    assert spec.problem.name == "online"
+    assert spec.problem.C == 10.0
+    assert spec.problem.d == 3
     assert [o.name for o in spec.optimizers] == ["adam", "amsgrad", "adashift", "adopt"]
     adam = spec.optimizers[0]
-    assert adam.beta1 == 0.0 and adam.beta2 == pytest.approx(1 / 101) and adam.schedule.kind == "inv-sqrt"
+    assert adam.beta1 == 0.0
+    assert adam.beta2 == pytest.approx(1 / 101)
+    assert adam.schedule.kind == "inv-sqrt"
 
 
 def test_preset_relations_follow_overrides():
     assert build_spec("reddi-thm1", problem={"C": 5.0}).optimizers[0].beta2 == pytest.approx(1 / 26)
     assert build_spec("reddi-thm1", problem={"C": 5.0}, hyper={"beta2": 0.5}).optimizers[0].beta2 == 0.5
     shi = build_spec("shi-two-spike", problem={"C": 20.0})
-    assert shi.problem.d == 20 and shi.problem.k == 2
+    assert shi.problem.d == 20
+    assert shi.problem.k == 2
     assert [o.name for o in shi.optimizers] == ["rmsprop"]
 
 
@@ -29,9 +34,13 @@ def test_p_and_delta_replace_each_other():
 
 def test_adashift_preset_carries_the_script_settings():
     spec = build_spec("adashift-stochastic")
-    assert spec.problem.domain.unconstrained and spec.warmup == 10_000 and spec.steps == 10_000_000
+    assert spec.problem.domain.unconstrained
+    assert spec.warmup == 10_000
+    assert spec.steps == 10_000_000
     ams = {o.name: o for o in spec.optimizers}["amsgrad"]
-    assert ams.convention == "optax" and ams.eps_mode == "inside" and ams.lr == 1e-3
+    assert ams.convention == "optax"
+    assert ams.eps_mode == "inside"
+    assert ams.lr == 1e-3
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
@@ -39,7 +48,8 @@ def test_every_preset_builds_and_runs_briefly(name):
     spec = build_spec(name, steps=200, warmup=0)
     runs = spec.run()
     assert all(not r.failed for r in runs)
-    assert spec.config()["preset"] == name and spec.config()["source"]
+    assert spec.config()["preset"] == name
+    assert spec.config()["source"]
 
 
 @pytest.mark.parametrize(

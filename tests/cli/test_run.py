@@ -21,7 +21,8 @@ def test_default_run_prints_the_table():
     out = result.stdout
     for name in ("adam", "amsgrad", "adashift", "adopt"):
         assert name in out
-    assert "worst point" in out and "optimum" in out
+    assert "worst point" in out
+    assert "optimum" in out
     assert "Theorem 1" in out
 
 
@@ -30,12 +31,17 @@ def test_json_is_the_summary_and_nothing_else():
     assert result.exit_code == 0
     summary = json.loads(result.stdout)
     problem = summary["problem"]
-    assert problem["C"] == 10.0 and problem["d"] == 3 and problem["optimum"] == -1.0 and problem["seeds"] == [0, 1, 2]
+    assert problem["C"] == 10.0
+    assert problem["d"] == 3
+    assert problem["optimum"] == -1.0
+    assert problem["seeds"] == [0, 1, 2]
     verdicts = {r["optimizer"]: r["verdict"] for r in summary["results"]}
     assert verdicts == {"adam": "worst point", "amsgrad": "optimum", "adashift": "optimum", "adopt": "optimum"}
     adam = summary["results"][0]
-    assert adam["config"]["beta2"] == pytest.approx(1 / 101) and adam["config"]["bias_correction"] is True
-    assert len(adam["final_x_quantiles"]) == 2 and adam["average_regret"] > 1
+    assert adam["config"]["beta2"] == pytest.approx(1 / 101)
+    assert adam["config"]["bias_correction"] is True
+    assert len(adam["final_x_quantiles"]) == 2
+    assert adam["average_regret"] > 1
 
 
 def test_options_reach_the_optimizers_and_the_problem():
@@ -50,7 +56,8 @@ def test_options_reach_the_optimizers_and_the_problem():
     assert summary["problem"] | {"C": 5.0, "d": 4, "s": 2.0, "domain": [-2.0, 2.0], "x0": 0.5} == summary["problem"]
     adam, shift = (r["config"] for r in summary["results"])
     assert adam == adam | {"beta1": 0.5, "beta2": 0.9, "lr": 0.01, "eps": 1e-6, "eps_mode": "inside", "bias_correction": False}
-    assert shift["n"] == 3 and shift["eps_mode"] == "inside"
+    assert shift["n"] == 3
+    assert shift["eps_mode"] == "inside"
 
 
 @pytest.mark.parametrize(
@@ -89,7 +96,8 @@ def test_overflow_is_reported_with_exit_code_3(tmp_path):
     assert result.exit_code == 3
     assert "overflow" in result.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["results"][0]["status"] == "failed" and summary["results"][0]["final_x"] is None
+    assert summary["results"][0]["status"] == "failed"
+    assert summary["results"][0]["final_x"] is None
 
 
 BAD = [
@@ -121,9 +129,11 @@ def test_bad_input_is_one_line_and_exit_2(args, message):
     result = invoke("run", "--steps", "10", *args)
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("adasim: error: "), result.stderr
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("adasim: error: ")
     assert message in lines[0]
-    assert "Traceback" not in result.output and result.stdout == ""
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
 
 
 def test_unwritable_out_is_rejected_before_running(tmp_path):

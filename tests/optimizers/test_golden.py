@@ -5,10 +5,10 @@ import math
 
 import numpy as np
 import pytest
-
-from adasim import ADOPT, SGD, AdaShift, Adagrad, Adam, AdamNC, AMSGrad, Domain, Momentum, RMSProp, simulate
-from adasim.engine import iterate
 from helpers import sequence_problem
+
+from adasim import ADOPT, SGD, Adagrad, Adam, AdamNC, AdaShift, AMSGrad, Domain, Momentum, RMSProp, simulate
+from adasim.engine import iterate
 
 r2 = math.sqrt(2.0)
 

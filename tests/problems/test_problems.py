@@ -14,7 +14,8 @@ def test_online_pattern_and_optimum():
     assert g.shape == (9, 4, 1)
     np.testing.assert_array_equal(g[:, 0, 0], [10, -1, -1] * 3)
     assert p.mean_gradient() == pytest.approx(8 / 3)
-    assert p.optimum()[0, 0] == -1 and p.worst()[0, 0] == 1
+    assert p.optimum()[0, 0] == -1
+    assert p.worst()[0, 0] == 1
 
 
 def test_online_two_spikes_shi():
@@ -99,10 +100,14 @@ def test_domain_parse():
     assert Domain.parse("-1,1") == Domain(-1.0, 1.0)
     assert Domain.parse("none").unconstrained
     d = Domain.parse("-inf, 2")
-    assert not d.bounded and d.hi == 2.0
+    assert not d.bounded
+    assert d.hi == 2.0
 
 
 def test_config_is_complete():
     cfg = Stochastic(C=1010.0, s=10.0, p=0.01).config()
-    assert cfg["optimum"] == -1.0 and cfg["p"] == 0.01 and cfg["C"] == 1010.0 and cfg["domain"] == [-1.0, 1.0]
+    assert cfg["optimum"] == -1.0
+    assert cfg["p"] == 0.01
+    assert cfg["C"] == 1010.0
+    assert cfg["domain"] == [-1.0, 1.0]
     assert Stochastic(domain=Domain(-np.inf, np.inf)).config()["optimum"] is None
