@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from adasim.optimizers.base import Optimizer, Update, check_eps, denominator, lane, reciprocal
+from adasim.optimizers.base import Optimizer, ScaleLimit, Update, check_eps, denominator, lane, reciprocal
 from adasim.scan import ema
 
 
@@ -41,3 +41,6 @@ class Adagrad(Optimizer):
             Update(step=self.alpha(t) * post * g, m=g, v=v, pre=np.ones_like(g), post=post),
             AdagradState(v=v[-1]),
         )
+
+    def scale_limit(self) -> ScaleLimit:
+        return ScaleLimit("sum", eps=float(self.eps), form=self.eps_mode)

@@ -11,6 +11,7 @@ import numpy as np
 from adasim.optimizers.base import (
     Kernel,
     Optimizer,
+    ScaleLimit,
     Update,
     check_beta,
     check_eps,
@@ -80,6 +81,10 @@ class Adam(Optimizer):
 
     def kernel(self) -> Kernel:
         return Kernel("ema", beta1=self.beta1)
+
+    def scale_limit(self) -> ScaleLimit:
+        mode = "inside" if self.eps_mode == "inside" else "outside"
+        return ScaleLimit("ema", beta2=float(self.beta2), eps=float(self.eps), form=mode)
 
 
 @dataclass(frozen=True, eq=False)

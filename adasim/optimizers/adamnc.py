@@ -11,6 +11,7 @@ from adasim.errors import check_range
 from adasim.optimizers.base import (
     Kernel,
     Optimizer,
+    ScaleLimit,
     Update,
     check_beta,
     check_eps,
@@ -67,3 +68,6 @@ class AdamNC(Optimizer):
 
     def kernel(self) -> Kernel:
         return Kernel("ema", beta1=self.beta1, lam=self.lam)
+
+    def scale_limit(self) -> ScaleLimit:
+        return ScaleLimit("mean", eps=float(self.eps), form=self.eps_mode)

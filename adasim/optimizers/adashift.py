@@ -12,6 +12,7 @@ from adasim.errors import AdasimError, check_choice
 from adasim.optimizers.base import (
     Kernel,
     Optimizer,
+    ScaleLimit,
     Update,
     check_beta,
     check_eps,
@@ -117,3 +118,8 @@ class AdaShift(Optimizer):
 
     def kernel(self) -> Kernel:
         return Kernel("window", beta1=self.beta1, window=self.windows())
+
+    def scale_limit(self) -> ScaleLimit:
+        return ScaleLimit(
+            "ema", beta2=float(self.beta2), shift=int(self.n), phi=self.phi, eps=float(self.eps), form=self.eps_mode
+        )

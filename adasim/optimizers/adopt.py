@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from adasim.errors import check_choice, check_range
-from adasim.optimizers.base import Kernel, Optimizer, Update, check_beta, lane, steps_column
+from adasim.optimizers.base import Kernel, Optimizer, ScaleLimit, Update, check_beta, lane, steps_column
 from adasim.scan import ema
 
 CLIP_BASES = {
@@ -74,3 +74,7 @@ class ADOPT(Optimizer):
 
     def kernel(self) -> Kernel:
         return Kernel("ema", beta1=self.beta1)
+
+    def scale_limit(self) -> ScaleLimit:
+        # Q_t = 1/max(√v_{t−1}, ε): the EMA of g² shifted by one step; the clip bound grows to ∞
+        return ScaleLimit("ema", beta2=float(self.beta2), shift=1, where="pre", eps=float(self.eps), form="max")

@@ -11,6 +11,7 @@ from adasim.errors import check_choice
 from adasim.optimizers.base import (
     Kernel,
     Optimizer,
+    ScaleLimit,
     Update,
     check_beta,
     check_eps,
@@ -84,3 +85,7 @@ class AMSGrad(Optimizer):
 
     def kernel(self) -> Kernel:
         return Kernel("ema", beta1=self.beta1)
+
+    def scale_limit(self) -> ScaleLimit:
+        optax = self.convention == "optax"
+        return ScaleLimit("max-ema", beta2=float(self.beta2), eps=float(self.eps), form=self.eps_mode, corrected_max=optax)

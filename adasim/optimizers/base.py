@@ -46,6 +46,24 @@ class Kernel(NamedTuple):
     lam: Any = 1.0
 
 
+class ScaleLimit(NamedTuple):
+    """How the scale behaves as t → ∞, for the closed forms of REFERENCE §3. The statistic v is
+    `none`, `ema` (v_t = β2 v_{t−1} + (1−β2) φ(g²_{t−shift})), `max-ema` (the running maximum of
+    that EMA; of its bias-corrected values when `corrected_max`), `mean` (the mean of g², AdamNC)
+    or `sum` (AdaGrad: no limit). It enters as the post-scale P or the pre-scale Q with the form
+    1/(√v + ε) (`outside`), 1/√(v + ε) (`inside`) or 1/max(√v, ε) (`max`). Bias corrections tend
+    to 1 and ADOPT's clip bound t^(1/4) to ∞, so neither appears in the limit."""
+
+    statistic: str = "none"
+    beta2: float = 0.0
+    shift: int = 0
+    phi: str = "identity"
+    where: str = "post"
+    eps: float = 0.0
+    form: str = "outside"
+    corrected_max: bool = False
+
+
 def lane(value: Any) -> np.ndarray:
     """A hyper-parameter shaped to broadcast against (B, L, D) blocks and (L, D) states."""
     arr = np.asarray(value, dtype=np.float64)
@@ -137,6 +155,10 @@ class Optimizer:
 
     def kernel(self) -> Kernel:
         return Kernel("identity")
+
+    def scale_limit(self) -> ScaleLimit:
+        """The scale's structure as t → ∞ (scalar hyper-parameters only)."""
+        return ScaleLimit()
 
     # -- description ---------------------------------------------------------------------
     def config(self) -> dict:
