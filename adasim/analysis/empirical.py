@@ -45,7 +45,8 @@ class NUFStream:
         self.kernel = kernel
         self.tol = tol
         self.constant = kernel.kind != "ema" or np.all(np.asarray(kernel.lam) == 1.0)
-        self.lag = horizon(kernel, tol) if self.constant else None
+        no_memory = kernel.kind == "ema" and float(np.max(kernel.beta1)) == 0.0
+        self.lag = 0 if no_memory else horizon(kernel, tol) if self.constant else None
         self.buf: dict[str, np.ndarray] | None = None
         self.weights = window_weights(kernel) if kernel.kind == "window" else None
 
@@ -181,18 +182,23 @@ class GroupStats:
     def lane_means(self) -> np.ndarray:
         return np.where(self.count > 0, self.lane_mean, np.nan)
 
-    def ci(self, z: float = 1.96) -> tuple[float, float]:
-        """A confidence interval for the mean. Over independent lanes (seeds) when there are at
-        least 5; otherwise from batch means of one lane's samples (κ is autocorrelated in time)."""
+    def ci(self, level: float = 0.95) -> tuple[float, float]:
+        """A Student-t confidence interval for the mean: over independent lanes (seeds) when there
+        are at least 5, else over 20 batch means of the kept samples (κ is autocorrelated in time,
+        so single samples would understate the error)."""
+        from scipy.stats import t as student
+
         means = self.lane_means()
         means = means[np.isfinite(means)]
-        if means.size >= 5:
-            half = z * float(np.std(means, ddof=1)) / math.sqrt(means.size)
-        else:
+        if means.size < 5:
             data = np.concatenate(self.samples) if self.samples else np.array([self.mean])
-            batches = np.array_split(data, min(20, max(data.size // 5, 1)))
-            bm = np.array([b.mean() for b in batches if b.size])
-            half = z * float(np.std(bm, ddof=1)) / math.sqrt(bm.size) if bm.size > 1 else float("nan")
+            means = np.array([b.mean() for b in np.array_split(data, min(20, max(data.size // 5, 1))) if b.size])
+        if means.size < 2:
+            return float("nan"), float("nan")
+        spread = float(np.std(means, ddof=1))
+        if spread == 0.0:
+            return self.mean, self.mean
+        half = float(student.ppf(0.5 + level / 2, means.size - 1)) * spread / math.sqrt(means.size)
         return self.mean - half, self.mean + half
 
 

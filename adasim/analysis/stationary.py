@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 from scipy.integrate import quad
-from scipy.special import logsumexp
 
 from adasim.analysis.kernel import limit_weights
 from adasim.analysis.limits import check_limit, scalar_optimizer, scale_form
@@ -110,12 +109,12 @@ class _Transform:
 
     def log_phi(self, lam: float, beta2: float, j: np.ndarray) -> np.ndarray:
         w = (1.0 - beta2) * beta2 ** np.asarray(j, dtype=np.float64)
-        return logsumexp(self.log_p[None, :] - lam * np.atleast_1d(w)[:, None] * self.c2[None, :], axis=1)
+        return np.logaddexp.reduce(self.log_p[None, :] - lam * np.atleast_1d(w)[:, None] * self.c2[None, :], axis=1)
 
     def log_mgf(self, x: np.ndarray) -> np.ndarray:
         """ℓ(x) = log E[e^(−x g²)] for an array of x ≥ 0."""
         x = np.atleast_1d(np.asarray(x, dtype=np.float64))
-        return logsumexp(self.log_p[None, :] - x[:, None] * self.c2[None, :], axis=1)
+        return np.logaddexp.reduce(self.log_p[None, :] - x[:, None] * self.c2[None, :], axis=1)
 
     def tilted_mean(self, x: float) -> float:
         """−ℓ'(x) = E_x[g²] under the law tilted by e^(−x g²)."""

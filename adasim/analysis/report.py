@@ -1,0 +1,181 @@
+"""The numbers behind `adasim nuf`, `adasim correlate` and `adasim critical`, as plain dicts
+(the JSON the commands write) plus the objects the figures need. Front ends only format them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from adasim.analysis.correlation import Correlation, measure_correlation
+from adasim.analysis.drift import Critical, analytic_nuf, critical_value, is_periodic
+from adasim.analysis.empirical import DEFAULT_TOL, EmpiricalNUF, empirical_nuf
+from adasim.analysis.periodic import PeriodicNUF
+from adasim.errors import AdasimError
+from adasim.optimizers import make_optimizer
+from adasim.optimizers.base import Optimizer
+from adasim.spec import Spec
+
+
+@dataclass(frozen=True)
+class NUFResult:
+    optimizer: Optimizer
+    empirical: EmpiricalNUF
+    analytic: Any  # PeriodicNUF | StationaryNUF | None
+    reason: str | None  # why there is no closed form
+
+    def as_dict(self) -> dict[str, Any]:
+        rows = []
+        for g in self.empirical.groups:
+            row: dict[str, Any] = {"gradient": g.gradient}
+            if g.phase is not None:
+                row["phase"] = g.phase
+            row["analytic"] = _analytic_value(self.analytic, g.gradient, g.phase)
+            row["empirical"] = g.mean
+            row["empirical_std"] = g.std
+            row["empirical_ci"] = list(g.ci())
+            row["count"] = g.n
+            rows.append(row)
+        out: dict[str, Any] = {
+            "optimizer": self.optimizer.name,
+            "config": self.optimizer.config(),
+            "nuf": rows,
+            "drift": {"analytic": None if self.analytic is None else self.analytic.drift, "empirical": self.empirical.drift},
+        }
+        if self.analytic is not None and not isinstance(self.analytic, PeriodicNUF):
+            out["analytic_error"] = float(np.max(self.analytic.error))
+            out["analytic_note"] = self.analytic.note
+        if self.reason:
+            out["analytic_unavailable"] = self.reason
+        return out
+
+
+def _analytic_value(analytic: Any, gradient: float, phase: int | None) -> float | None:
+    if analytic is None:
+        return None
+    if isinstance(analytic, PeriodicNUF):
+        return float(analytic.kappa[phase]) if phase is not None else None
+    match = np.flatnonzero(analytic.values == gradient)
+    return float(analytic.kappa[match[0]]) if match.size else None
+
+
+def closed_form(spec_problem: Any, optimizer: Optimizer) -> tuple[Any, str | None]:
+    try:
+        return analytic_nuf(spec_problem, optimizer), None
+    except AdasimError as err:
+        return None, str(err)
+
+
+@dataclass(frozen=True)
+class NUFReport:
+    spec: Spec
+    results: list[NUFResult] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        first = self.results[0].empirical
+        problem = self.spec.config() | {"burn_in": first.burn_in, "excluded_tail": first.excluded_tail, "tol": first.tol}
+        return {"problem": problem, "results": [r.as_dict() for r in self.results]}
+
+
+def nuf_report(
+    spec: Spec,
+    *,
+    burn_in: int | None = None,
+    tol: float = DEFAULT_TOL,
+    progress: Callable[[int], None] | None = None,
+) -> NUFReport:
+    """Empirical and analytic factors of every optimizer of the spec (one lane per seed)."""
+    results = []
+    for opt in spec.optimizers:
+        emp = empirical_nuf(spec.problem, opt, spec.steps, spec.seeds, spec.x0, warmup=spec.warmup, burn_in=burn_in, tol=tol)
+        analytic, reason = closed_form(spec.problem, opt)
+        results.append(NUFResult(opt, emp, analytic, reason))
+        if progress is not None:
+            progress(spec.steps + spec.warmup)
+    return NUFReport(spec, results)
+
+
+def parse_shifts(text: str) -> list[int]:
+    """'0,1,2,4' or '0:8' (inclusive) to a list of shifts n ≥ 0."""
+    try:
+        if ":" in text:
+            lo, hi = (int(p) for p in text.split(":"))
+            shifts = list(range(lo, hi + 1))
+        else:
+            shifts = [int(p) for p in text.split(",") if p.strip()]
+    except ValueError:
+        raise AdasimError(f"shifts must be like '0,1,2,4' or '0:8', got '{text}'") from None
+    if not shifts or min(shifts) < 0:
+        raise AdasimError(f"shifts must be whole numbers ≥ 0, got '{text}'")
+    return shifts
+
+
+def correlation_optimizers(spec: Spec, shifts: Sequence[int], chosen: Sequence[str] | None) -> list[Optimizer]:
+    """Adam, AdaShift at every shift and ADOPT by default (with the spec's hyper-parameters)."""
+    by_name = {o.name: o for o in spec.optimizers}
+    names = list(chosen) if chosen else ["adam", "adashift", "adopt"]
+    out: list[Optimizer] = []
+    for name in names:
+        base = by_name.get(name) or make_optimizer(name, **_shared(spec))
+        if name == "adashift":
+            out.extend(base.replace(n=n, window=None) for n in shifts)
+        else:
+            out.append(base)
+    return out
+
+
+def _shared(spec: Spec) -> dict[str, Any]:
+    first = spec.optimizers[0].config() if spec.optimizers else {}
+    keep = ("lr", "beta1", "beta2", "eps")
+    out = {k: first[k] for k in keep if k in first}
+    out["schedule"] = spec.optimizers[0].schedule if spec.optimizers else None
+    return out
+
+
+@dataclass(frozen=True)
+class CorrelationReport:
+    spec: Spec
+    results: list[Correlation]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"problem": self.spec.config(), "results": [c.as_dict() for c in self.results]}
+
+
+def correlation_report(
+    spec: Spec,
+    shifts: Sequence[int],
+    optimizers: Sequence[str] | None = None,
+    *,
+    burn_in: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> CorrelationReport:
+    results = []
+    for opt in correlation_optimizers(spec, shifts, optimizers):
+        results.append(measure_correlation(spec.problem, opt, spec.steps, spec.seeds, spec.x0, burn_in=burn_in))
+        if progress is not None:
+            progress(spec.steps)
+    return CorrelationReport(spec, results)
+
+
+@dataclass(frozen=True)
+class CriticalReport:
+    spec: Spec
+    optimizer: Optimizer
+    result: Critical
+
+    def as_dict(self) -> dict[str, Any]:
+        out = self.result.as_dict()
+        out["optimizer"] = self.optimizer.name
+        out["config"] = self.optimizer.config() | ({"beta2": None} if self.result.parameter == "beta2" else {})
+        out["problem"] = self.spec.problem.config() | ({"C": None} if self.result.parameter == "C" else {})
+        out["family"] = "periodic" if is_periodic(self.spec.problem) else "i.i.d."
+        return out
+
+
+def critical_report(spec: Spec, solve_for: str, lo: float | None = None, hi: float | None = None) -> CriticalReport:
+    if len(spec.optimizers) != 1:
+        raise AdasimError("critical takes one optimizer (-o NAME)")
+    opt = spec.optimizers[0]
+    return CriticalReport(spec, opt, critical_value(spec.problem, opt, solve_for, lo=lo, hi=hi))

@@ -1,0 +1,127 @@
+"""Figures for net update factors, the v–g correlation and the drift against β2 (or C)."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from adasim.analysis.report import CorrelationReport, CriticalReport, NUFReport
+from adasim.plots.run import COLORS
+
+
+def _settings(cfg: dict) -> str:
+    keys = [k for k in ("beta1", "beta2", "n", "eps") if cfg.get(k) is not None]
+    return ", ".join(f"{k}={cfg[k]:.4g}" if isinstance(cfg[k], float) else f"{k}={cfg[k]}" for k in keys)
+
+
+def figure_nuf(report: NUFReport, title: str = "") -> Figure:
+    """One panel per optimizer. Periodic problems: κ per phase (bars: measured, ◆: closed form).
+    i.i.d. problems: the distribution of κ per gradient value (violins), its mean (●) and the
+    closed form (◆). κ is the net update factor in units of α_s."""
+    results = report.results
+    cols = min(len(results), 3)
+    rows = -(-len(results) // cols)
+    fig = Figure(figsize=(4.6 * cols, 3.8 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    for ax, res in zip(axes, results, strict=False):
+        color = COLORS.get(res.optimizer.name, "black")
+        groups = res.empirical.groups
+        periodic = groups[0].phase is not None
+        rows_ = res.as_dict()["nuf"]
+        x = np.arange(len(groups))
+        if periodic:
+            ax.bar(x, [g.mean for g in groups], color=color, alpha=0.6, label="measured")
+            labels = [f"{g.phase}\n{g.gradient:g}" for g in groups]
+            ax.set_xlabel("phase j / gradient c_j")
+        else:
+            data = [np.concatenate(g.samples) if g.samples else np.array([g.mean]) for g in groups]
+            parts = ax.violinplot(data, positions=x, showextrema=False, widths=0.8)
+            for body in parts["bodies"]:
+                body.set_facecolor(color)
+                body.set_alpha(0.35)
+            ax.plot(x, [g.mean for g in groups], "o", color=color, label="measured mean")
+            labels = [f"g = {g.gradient:g}\n(n = {g.n:,})" for g in groups]
+            ax.set_xlabel("gradient value")
+        analytic = [r["analytic"] for r in rows_]
+        if any(a is not None for a in analytic):
+            ax.plot(x, [np.nan if a is None else a for a in analytic], "D", color="black", ms=6, mfc="none", label="closed form")
+        ax.set_xticks(x, labels, fontsize=8 if len(groups) > 6 else 9)
+        if len(groups) > 12:
+            ax.set_xticks(x[:: max(1, len(groups) // 12)])
+        if res.reason:
+            ax.text(
+                0.5,
+                0.02,
+                "no closed form: " + res.reason.split(": ", 1)[-1][:70] + "…",
+                transform=ax.transAxes,
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                wrap=True,
+            )
+        drift = res.as_dict()["drift"]
+        closed = "" if drift["analytic"] is None else f", closed form {drift['analytic']:+.3g}"
+        head = f"{res.optimizer.name} ({_settings(res.optimizer.config())})"
+        ax.set_title(f"{head}\ndrift/α: measured {drift['empirical']:+.3g}{closed}", fontsize=9)
+        ax.set_ylabel("net update factor κ = k_s/α_s")
+        ax.grid(alpha=0.3, axis="y")
+        ax.legend(fontsize=7)
+    for ax in axes[len(results) :]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def figure_correlation(report: CorrelationReport, title: str = "") -> Figure:
+    """Pearson(g², v) against the shift n with its 95 % interval; the closed form where it exists."""
+    fig = Figure(figsize=(7, 4.2), layout="constrained")
+    ax = fig.subplots()
+    for c in report.results:
+        color = COLORS.get(c.optimizer, "black")
+        offset = {"adam": -0.08, "adopt": 0.08}.get(c.optimizer, 0.0)  # keep coinciding markers apart
+        x = (c.shift if c.shift is not None else -1) + offset
+        lo, hi = c.pearson_g2_v_ci
+        err = [[c.pearson_g2_v - lo], [hi - c.pearson_g2_v]] if np.isfinite(lo) else None
+        marker = {"adam": "s", "adopt": "^"}.get(c.optimizer, "o")
+        ax.errorbar([x], [c.pearson_g2_v], yerr=err, fmt=marker, color=color, capsize=3, label=c.optimizer)
+        if c.analytic_pearson_g2_v is not None:
+            ax.plot([x], [c.analytic_pearson_g2_v], "D", mfc="none", color="black", ms=8)
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=False))
+    if any(c.analytic_pearson_g2_v is not None for c in report.results):
+        from matplotlib.lines import Line2D
+
+        unique["closed form"] = Line2D([], [], marker="D", mfc="none", color="black", ls="none")
+    ax.legend(unique.values(), unique.keys(), fontsize=8)
+    ax.axhline(0.0, color="black", lw=0.6)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("shift n (the scale v_t is built from g_{t−n} and older)")
+    ax.set_ylabel("Pearson correlation of g_t² and v_t")
+    ax.grid(alpha=0.3)
+    ax.set_title(title or "correlation of g_t² with the v_t that scales it", fontsize=10)
+    return fig
+
+
+def figure_drift(report: CriticalReport, title: str = "") -> Figure:
+    """The wrong-way drift (drift × sign of the mean gradient; > 0 moves away from the optimum)
+    against β2 (or C), with the critical value marked."""
+    res = report.result
+    fig = Figure(figsize=(7, 4.2), layout="constrained")
+    ax = fig.subplots()
+    x = res.grid if res.parameter == "C" else 1.0 - res.grid
+    ax.plot(x, res.wrong_way, "-", color=COLORS.get(report.optimizer.name, "black"), label=report.optimizer.name)
+    ax.axhline(0.0, color="black", lw=0.6)
+    if res.critical is not None:
+        xc = res.critical if res.parameter == "C" else 1.0 - res.critical
+        ax.axvline(xc, color="black", ls="--", lw=0.8, label=f"critical {res.parameter} = {res.critical:.6g}")
+    ax.set_xscale("log")
+    ax.set_xlabel("C" if res.parameter == "C" else "1 − β2")
+    ax.set_ylabel("drift away from the optimum, per step / α")
+    ax.fill_between(x, 0, np.maximum(res.wrong_way, 0), color="red", alpha=0.1, label="moves the wrong way")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.set_title(title or f"analytic drift of {report.optimizer.name}", fontsize=10)
+    return fig

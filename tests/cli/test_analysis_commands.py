@@ -1,0 +1,105 @@
+"""`adasim nuf`, `adasim correlate` and `adasim critical` through CliRunner."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from adasim.cli.app import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, list(args))
+
+
+def test_nuf_json_schema_and_numbers():
+    result = invoke("nuf", "--steps", "20000", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["problem"]["C"] == 10.0
+    assert data["problem"]["burn_in"] >= 0
+    adam = data["results"][0]
+    assert adam["optimizer"] == "adam"
+    rows = adam["nuf"]
+    assert [r["phase"] for r in rows] == [0, 1, 2]
+    assert [r["gradient"] for r in rows] == [10.0, -1.0, -1.0]
+    for r in rows:
+        assert set(r) >= {"gradient", "phase", "analytic", "empirical", "empirical_std", "count"}
+        assert r["empirical"] == pytest.approx(r["analytic"], rel=1e-3)  # α/√t: equal in the limit
+    # the spike gets the smallest factor under Adam and the largest under AdaShift
+    assert rows[0]["empirical"] < rows[1]["empirical"] < rows[2]["empirical"]
+    shift = next(r for r in data["results"] if r["optimizer"] == "adashift")
+    assert shift["nuf"][0]["empirical"] > max(r["empirical"] for r in shift["nuf"][1:])
+    assert adam["drift"]["analytic"] > 0 > shift["drift"]["analytic"]
+
+
+def test_nuf_stochastic_writes_files(tmp_path):
+    result = invoke(
+        "nuf", "stochastic", "--C", "10", "--p", "0.2", "--beta1", "0", "--beta2", "0.9",
+        "--steps", "20000", "--seeds", "4", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nuf.json", "nuf.png", "nuf.svg"]
+    data = json.loads((tmp_path / "nuf.json").read_text())
+    rows = {r["optimizer"]: r for r in data["results"]}
+    assert "phase" not in rows["adam"]["nuf"][0]
+    assert rows["amsgrad"]["analytic_unavailable"].startswith("amsgrad")
+    assert rows["adam"]["nuf"][0]["analytic"] < rows["adam"]["nuf"][1]["analytic"]
+    assert rows["adashift"]["nuf"][0]["analytic"] == pytest.approx(rows["adashift"]["nuf"][1]["analytic"])
+
+
+def test_correlate_json(tmp_path):
+    result = invoke(
+        "correlate", "stochastic", "--C", "10", "--p", "0.2", "--beta2", "0.9", "--steps", "30000",
+        "--seeds", "2", "--shifts", "0,1,3", "--json", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    rows = [(r["optimizer"], r["shift"]) for r in data["results"]]
+    assert rows == [("adam", 0), ("adashift", 0), ("adashift", 1), ("adashift", 3), ("adopt", 1)]
+    for r in data["results"]:
+        assert set(r) >= {"pearson_g2_v", "pearson_g2_v_ci", "spearman_g2_v", "pearson_g_inv_sqrt_v", "analytic_pearson_g2_v"}
+    assert data["results"][0]["pearson_g2_v"] > 0.4
+    assert abs(data["results"][2]["pearson_g2_v"]) < 0.02
+    assert (tmp_path / "correlation.png").exists()
+
+
+def test_correlate_on_a_periodic_problem_depends_on_n_mod_d():
+    result = invoke("correlate", "--steps", "6000", "--shifts", "0,3", "--beta2", "0.5", "--json")
+    data = json.loads(result.stdout)
+    by_shift = {r["shift"]: r["pearson_g2_v"] for r in data["results"] if r["optimizer"] == "adashift"}
+    assert by_shift[3] == pytest.approx(by_shift[0], rel=1e-6)
+    assert all(r["analytic_pearson_g2_v"] is None for r in data["results"])
+
+
+def test_critical_json():
+    result = invoke("critical", "shi-two-spike", "-o", "rmsprop", "--eps", "0", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert 0.63 < data["critical"] < 0.64
+    assert data["wrong_way_below"] is True
+    result = invoke("critical", "--solve-for", "C", "--beta2", "0.1", "--eps", "0", "--json")
+    assert json.loads(result.stdout)["critical"] == pytest.approx(9.868, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nuf", "--steps", "100", "--burn-in", "100"], "burn-in"),
+        (["correlate", "--shifts", "a,b"], "shifts must be"),
+        (["correlate", "--shifts", "-1"], "shifts must be"),
+        (["critical", "--solve-for", "beta1"], "solve-for"),
+        (["critical", "-o", "adam", "-o", "adopt"], "one optimizer"),
+        (["critical", "-o", "adagrad"], "adagrad has no β2"),
+        (["critical", "-o", "adagrad", "--solve-for", "C"], "no steady state"),
+        (["critical", "finite-sum", "--sampling", "shuffle"], "no closed form"),
+    ],
+)
+def test_bad_input(args, message):
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert message in lines[0]
