@@ -32,3 +32,11 @@ def test_readme_starts_with_the_two_commands():
     fence = lines.index("```bash")
     assert lines[fence + 1].startswith("pip install -e . && adasim run")
     assert lines[fence + 2].startswith('pip install -e ".[test]" && pytest')
+
+
+def test_readme_nuf_example_runs():
+    block = re.search(r"From Python:\n\n```python\n(.*?)```", README.read_text(), re.S).group(1)
+    scope: dict = {}
+    exec(compile(block, "README.md", "exec"), scope)
+    np.testing.assert_allclose([g.mean for g in scope["measured"].groups], scope["closed"].kappa, rtol=1e-9)
+    assert scope["closed"].drift > 0
