@@ -83,6 +83,26 @@ class SpecOptions:
     x0: Annotated[float | None, _opt("--x0", help="Starting point x_1.", panel=RUN_PANEL)] = None
     warmup: Annotated[int | None, _opt("--warmup", help="Steps that update the moments but not x.", panel=RUN_PANEL)] = None
 
+    def hyper(self) -> dict[str, Any]:
+        """The optimizer settings given on the command line (None = default)."""
+        return {
+            "beta1": self.beta1,
+            "beta2": self.beta2,
+            "lr": self.lr,
+            "schedule": self.schedule,
+            "schedule_c": self.schedule_c,
+            "eps": self.eps,
+            "eps_mode": self.eps_mode,
+            "bias_correction": self.bias_correction,
+            "convention": self.amsgrad_convention,
+            "n": self.shift,
+            "window": self.window,
+            "phi": self.phi,
+            "clip": self.clip,
+            "clip_base": self.clip_base,
+            "lam": self.lam,
+        }
+
     def build(self) -> Spec:
         """Resolve the options into a Spec (raises AdasimError on bad values)."""
         return build_spec(
@@ -98,23 +118,7 @@ class SpecOptions:
                 "sampling": self.sampling,
             },
             optimizers=self.optimizer,
-            hyper={
-                "beta1": self.beta1,
-                "beta2": self.beta2,
-                "lr": self.lr,
-                "schedule": self.schedule,
-                "schedule_c": self.schedule_c,
-                "eps": self.eps,
-                "eps_mode": self.eps_mode,
-                "bias_correction": self.bias_correction,
-                "convention": self.amsgrad_convention,
-                "n": self.shift,
-                "window": self.window,
-                "phi": self.phi,
-                "clip": self.clip,
-                "clip_base": self.clip_base,
-                "lam": self.lam,
-            },
+            hyper=self.hyper(),
             steps=self.steps,
             seeds=self.seeds,
             seed=self.seed,
@@ -125,28 +129,36 @@ class SpecOptions:
 
 
 _SPEC_FIELDS = [f.name for f in fields(SpecOptions)]
+OPTIMIZER_FIELDS = ["optimizer", "beta1", "beta2", "eps", "eps_mode", "bias_correction", "amsgrad_convention", "shift"]
+OPTIMIZER_FIELDS += ["window", "phi", "clip", "clip_base", "lam"]
 
 
-def with_spec_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Give a command every SpecOptions option; it receives them as `spec: SpecOptions`."""
+def with_spec_options(command: Callable[..., Any], only: list[str] | None = None) -> Callable[..., Any]:
+    """Give a command every SpecOptions option (or `only` those); it receives them as
+    `spec: SpecOptions`, the others left at their defaults."""
+    names = _SPEC_FIELDS if only is None else only
     own = [p for p in inspect.signature(command).parameters.values() if p.name != "spec"]
     shared = [
         inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=f.type)
         for f in fields(SpecOptions)
+        if f.name in names
     ]
-    first = [
-        inspect.Parameter(
-            "problem", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=shared[0].default, annotation=shared[0].annotation
-        )
-    ]
-    params = first + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + shared[1:]
+    first: list[inspect.Parameter] = []
+    if shared and shared[0].name == "problem":
+        first = [shared.pop(0).replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    params = first + [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + shared
 
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> Any:
-        spec = SpecOptions(**{k: kwargs.pop(k) for k in _SPEC_FIELDS})
+        spec = SpecOptions(**{k: kwargs.pop(k) for k in names})
         return command(spec=spec, **kwargs)
 
     wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in params}
     del wrapper.__wrapped__
     return wrapper
+
+
+def with_optimizer_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Only the optimizer options (for commands that choose the problem themselves)."""
+    return with_spec_options(command, only=OPTIMIZER_FIELDS)

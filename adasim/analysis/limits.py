@@ -6,6 +6,7 @@ import numpy as np
 
 from adasim.errors import AdasimError
 from adasim.optimizers.base import Optimizer, ScaleLimit
+from adasim.scan import ema
 
 REASONS = {
     "sum": "its scale v_t = Σ g² grows without bound, so every factor tends to 0: there is no steady state",
@@ -37,12 +38,12 @@ def check_limit(optimizer: Optimizer) -> ScaleLimit:
 
 def periodic_ema(a: float, u: np.ndarray) -> np.ndarray:
     """The periodic steady state of z_j = a·z_{j−1} + u_j (indices mod d): z_j = Σ_{i≥0} a^i u_{j−i}."""
+    u = np.asarray(u, dtype=np.float64)
     d = len(u)
-    z = np.empty(d)
-    acc = 0.0
-    for j in range(d):  # one period from 0, then add the geometric tail of the wrapped-around state
-        acc = a * acc + u[j]
-        z[j] = acc
+    if a == 0.0:
+        return u.copy()
+    # one period from 0 (a compiled linear filter), then the geometric tail of the wrapped-around state
+    z = ema(a, 1.0, u[:, None, None], np.zeros((1, 1)))[:, 0, 0]
     last = z[-1] / (1.0 - a**d)
     return z + a ** np.arange(1, d + 1) * last
 

@@ -18,11 +18,12 @@ reported) and the kernel truncation (mass < 1e-13); ε outside the root is inclu
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.integrate import quad
+from scipy.integrate import IntegrationWarning, quad
 
 from adasim.analysis.kernel import limit_weights
 from adasim.analysis.limits import check_limit, scalar_optimizer, scale_form
@@ -165,10 +166,12 @@ def _cumulants(m: list[float]) -> list[float]:
 def _integral(fn, power: float, lam_cap: float) -> tuple[float, float]:
     """∫ for E[X^(−power)], power ∈ {1/2, 1}, over λ ≤ lam_cap (beyond it the integrand is below
     e^(−80)); with λ = w² for 1/2, which removes the endpoint singularity."""
-    if power == 0.5:
-        val, err = quad(lambda w: fn(w * w), 0.0, math.sqrt(lam_cap), limit=400, epsabs=0.0, epsrel=1e-11)
-        return 2.0 / math.sqrt(math.pi) * val, 2.0 / math.sqrt(math.pi) * err
-    return quad(fn, 0.0, lam_cap, limit=400, epsabs=0.0, epsrel=1e-11)
+    with warnings.catch_warnings():  # quad's own error estimate is returned and reported instead
+        warnings.simplefilter("ignore", IntegrationWarning)
+        if power == 0.5:
+            val, err = quad(lambda w: fn(w * w), 0.0, math.sqrt(lam_cap), limit=400, epsabs=0.0, epsrel=1e-11)
+            return 2.0 / math.sqrt(math.pi) * val, 2.0 / math.sqrt(math.pi) * err
+        return quad(fn, 0.0, lam_cap, limit=400, epsabs=0.0, epsrel=1e-11)
 
 
 def stationary_nuf(problem: Problem, optimizer: Optimizer) -> StationaryNUF:

@@ -125,3 +125,37 @@ def figure_drift(report: CriticalReport, title: str = "") -> Figure:
     ax.grid(alpha=0.3)
     ax.set_title(title or f"analytic drift of {report.optimizer.name}", fontsize=10)
     return fig
+
+
+def figure_wrong_way(cx, region: dict, title: str = "") -> Figure:
+    """The wrong-way ratio ρ over (d, C) for the counterexample's k (red: away from the optimum,
+    blue: toward it, blank: x* = −1 does not hold with the margin), the returned problem marked."""
+    from matplotlib.colors import TwoSlopeNorm
+
+    fig = Figure(figsize=(7.5, 5), layout="constrained")
+    ax = fig.subplots()
+    ratio = region["ratio"]
+    finite = ratio[np.isfinite(ratio)]
+    lim = float(np.max(np.abs(finite))) if finite.size else 1.0
+    norm = TwoSlopeNorm(vmin=-max(lim, 1e-9), vcenter=0.0, vmax=max(lim, 1e-9))
+    mesh = ax.pcolormesh(region["periods"], region["C"], ratio.T, cmap="RdBu_r", norm=norm, shading="nearest")
+    fig.colorbar(mesh, ax=ax, label="wrong-way ratio ρ = drift/ḡ")
+    if np.any(finite > 0) and np.any(finite < 0):
+        ax.contour(region["periods"], region["C"], ratio.T, levels=[0.0], colors="black", linewidths=0.8)
+    if cx.problem is not None and hasattr(cx.problem, "d"):
+        ax.plot(
+            [int(cx.problem.d)],
+            [float(cx.problem.C)],
+            "*",
+            ms=16,
+            color="gold",
+            mec="black",
+            label=f"returned (k = {int(cx.problem.k)})",
+        )
+        ax.legend(fontsize=8, loc="lower right")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("period d")
+    ax.set_ylabel("spike C (small gradient s = 1)")
+    ax.set_title(title or f"{cx.optimizer.name}: where the drift points away from x* = −1 (k = {region['k']})", fontsize=10)
+    return fig

@@ -103,3 +103,31 @@ def test_bad_input(args, message):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert message in lines[0]
+
+
+def test_find_counterexample_json_and_figure(tmp_path):
+    result = invoke(
+        "find-counterexample", "--beta1", "0", "--beta2", "0.99", "--max-period", "300", "--json", "--out", str(tmp_path)
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) >= {"found", "problem", "drift", "command", "confirmed", "reason"}
+    assert data["found"] is True
+    assert data["problem"]["d"] <= 300
+    assert data["command"].startswith("adasim run online")
+    assert (tmp_path / "wrong_way.png").exists()
+    # the printed command runs and agrees
+    args = data["command"].split()[2:]
+    rerun = invoke("run", *args, "--json")
+    assert rerun.exit_code == 0, rerun.output
+    assert json.loads(rerun.stdout)["results"][0]["verdict"] == "worst point"
+
+
+def test_find_counterexample_none_for_amsgrad():
+    result = invoke("find-counterexample", "-o", "amsgrad", "--no-simulation", "--json")
+    data = json.loads(result.stdout)
+    assert data["found"] is False
+    assert "running maximum" in data["reason"]
+    bad = invoke("find-counterexample", "--family", "periodic")
+    assert bad.exit_code == 2
+    assert "unknown family" in bad.stderr

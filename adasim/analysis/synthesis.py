@@ -1,0 +1,329 @@
+"""Counterexample synthesis: given an optimizer and its hyper-parameters, find a problem of the
+online (or stochastic) family on which its closed-form drift points away from the optimum.
+
+Objective (stated once, used everywhere): the **wrong-way ratio** ρ = drift / ḡ, the expected
+motion per step (units of α, positive = up) divided by the mean gradient ḡ. The optimum is
+x* = −1 (ḡ > 0) and, so that it is not a coin toss, ḡ must be at least `margin` (5 %) of the
+mean absolute gradient. SGD has ρ = −1; ρ > 0 means the optimizer climbs to the worst point, and
+the larger ρ, the faster it does so relative to how strongly the problem pulls the other way.
+Gradients are scale-free for ε ≪ √v, so s = 1 and the search runs over (d, k, C) or (C, p).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+
+from adasim.analysis.drift import critical_value
+from adasim.analysis.periodic import periodic_nuf
+from adasim.analysis.stationary import stationary_nuf
+from adasim.engine import simulate
+from adasim.errors import AdasimError, check_choice
+from adasim.optimizers import make_optimizer
+from adasim.optimizers.base import Optimizer
+from adasim.problems.online import Online
+from adasim.problems.stochastic import Stochastic
+from adasim.schedules import Schedule
+
+MARGIN = 0.05
+FAMILIES = ("online", "stochastic", "both")
+
+WHY_NOT = {
+    "none": "it has no adaptive scale: every gradient gets the kernel's mass, so the drift is −ḡ, always toward the optimum",
+    "max-ema": "its scale tends to the running maximum, the same for every gradient of the period, so the drift is −κ·ḡ",
+    "mean": "its scale tends to the mean of g², the same for every gradient, so the drift is −κ·ḡ",
+    "sum": "its scale grows without bound (no steady state): the factors tend to 0",
+}
+
+
+def wrong_way_ratio(problem: Online | Stochastic, optimizer: Optimizer) -> tuple[float, float, float]:
+    """(ρ, drift, ḡ) of the closed form; ρ = −inf where the optimum is not x* = −1 with the margin."""
+    if isinstance(problem, Online):
+        d, k, C, s = int(problem.d), int(problem.k), float(problem.C), float(problem.s)
+        mean, mean_abs = (k * C - (d - k) * s) / d, (k * C + (d - k) * s) / d
+    else:
+        p, C, s = float(problem.probability()), float(problem.C), float(problem.s)
+        mean, mean_abs = p * C - (1 - p) * s, p * C + (1 - p) * s
+    if mean < MARGIN * mean_abs:
+        return -math.inf, math.nan, mean
+    drift = periodic_nuf(problem, optimizer).drift if isinstance(problem, Online) else stationary_nuf(problem, optimizer).drift
+    return drift / mean, drift, mean
+
+
+@dataclass
+class Search:
+    """What the search covered, for the report."""
+
+    family: str
+    evaluated: int = 0
+    periods: tuple[int, int] | None = None
+    spikes: tuple[int, ...] = ()
+    C_range: tuple[float, float] | None = None
+    p_range: tuple[float, float] | None = None
+    best_ratio: float = -math.inf
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if v is not None and not (isinstance(v, tuple) and not v)}
+        out["best_ratio"] = float(self.best_ratio)
+        return out
+
+
+@dataclass
+class Counterexample:
+    """The most wrong-way problem found, the evidence and the confirming simulation."""
+
+    optimizer: Optimizer
+    found: bool
+    problem: Online | Stochastic | None
+    ratio: float
+    drift: float | None
+    reason: str
+    searches: list[Search]
+    critical: dict[str, Any] = field(default_factory=dict)
+    simulation: dict[str, Any] = field(default_factory=dict)
+    simplest: tuple[float, Any] | None = None
+
+    @property
+    def confirmed(self) -> bool:
+        return bool(self.simulation.get("confirmed", False))
+
+    def command(self) -> str | None:
+        """An `adasim run` command line that reproduces the problem with this optimizer."""
+        if self.problem is None:
+            return None
+        p = self.problem
+        if isinstance(p, Online):
+            parts = ["adasim run online", f"--C {float(p.C):.10g}", f"--small {float(p.s):g}"]
+            parts += [f"--period {int(p.d)}", f"--spikes {int(p.k)}"]
+        else:
+            parts = ["adasim run stochastic", f"--C {float(p.C):.10g}", f"--small {float(p.s):g}"]
+            parts += [f"--p {float(p.probability()):.10g}"]
+        names = dict.fromkeys([self.optimizer.name, "amsgrad", "adashift"])
+        parts += [f"-o {name}" for name in names]
+        cfg = self.optimizer.config()
+        for key, flag in (("beta1", "--beta1"), ("beta2", "--beta2"), ("eps", "--eps"), ("eps_mode", "--eps-mode")):
+            if key in cfg and cfg[key] is not None:
+                parts.append(f"{flag} {cfg[key]:.10g}" if isinstance(cfg[key], float) else f"{flag} {cfg[key]}")
+        if "bias_correction" in cfg:
+            parts.append("--bias-correction" if cfg["bias_correction"] else "--no-bias-correction")
+        sim = self.simulation
+        if sim:
+            parts += [f"--lr {sim['lr']:g}", "--schedule inv-sqrt", f"--steps {sim['steps']}"]
+        return " ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        problem = None
+        if self.problem is not None:
+            problem = self.problem.config()
+        return {
+            "found": self.found,
+            "optimizer": self.optimizer.name,
+            "config": self.optimizer.config(),
+            "objective": "wrong-way ratio ρ = drift/ḡ (drift per step in units of α, ḡ the mean gradient); "
+            f"x* = −1 with ḡ ≥ {MARGIN:g}·E|g|; found when ρ > 0",
+            "problem": problem,
+            "ratio": None if not math.isfinite(self.ratio) else self.ratio,
+            "drift": self.drift,
+            "command": self.command(),
+            "critical": self.critical,
+            "simulation": self.simulation,
+            "confirmed": self.confirmed,
+            "reason": self.reason,
+            "search": [s.as_dict() for s in self.searches],
+            "simplest": None
+            if not self.simplest or self.simplest[1] is None
+            else {"problem": self.simplest[1].config(), "ratio": self.simplest[0]},
+        }
+
+
+def _period_grid(max_period: int) -> np.ndarray:
+    return np.unique(np.round(np.geomspace(2, max_period, min(48, max_period - 1))).astype(int))
+
+
+SPIKES = (1, 2, 4, 8)
+C_TOP = 1e6
+
+
+def _c_min(d: int, k: int) -> float:
+    """The smallest spike with ḡ ≥ margin·E|g| (s = 1)."""
+    return (d - k) / k * (1 + MARGIN) / (1 - MARGIN) * (1 + 1e-9)
+
+
+def _search_online(opt: Optimizer, max_period: int, points: int = 28) -> tuple[Search, tuple[float, Online | None], Any]:
+    """Grid over d (log-spaced up to max_period), k ∈ SPIKES and C (log-spaced from the margin),
+    then C polished for the best (d, k). Also returns the simplest counterexample: the smallest
+    period with ρ > 0 (best C for it)."""
+    search = Search("online", periods=(2, max_period), spikes=SPIKES)
+    best: tuple[float, Online | None] = (-math.inf, None)
+    simplest: tuple[float, Online | None] = (-math.inf, None)
+    for d in _period_grid(max_period):
+        best_d: tuple[float, Online | None] = (-math.inf, None)
+        for k in SPIKES:
+            if k >= d:
+                continue
+            c_min = _c_min(int(d), k)
+            for C in np.geomspace(c_min, max(c_min * 10, C_TOP), points):
+                prob = Online(C=float(C), s=1.0, d=int(d), k=k)
+                rho = wrong_way_ratio(prob, opt)[0]
+                search.evaluated += 1
+                if rho > best_d[0]:
+                    best_d = (rho, prob)
+        if best_d[0] > best[0]:
+            best = best_d
+        if simplest[1] is None and best_d[0] > 1e-9:
+            simplest = best_d
+    search.C_range = (1.0, C_TOP)
+    if best[1] is not None:
+        best = _refine_online(opt, best, search)
+    if simplest[1] is not None:
+        simplest = _refine_online(opt, simplest, search)
+    search.best_ratio = best[0]
+    return search, best, simplest
+
+
+def wrong_way_map(opt: Optimizer, k: int, max_period: int, points: int = 40) -> dict[str, np.ndarray]:
+    """ρ over (d, C) for k spikes: NaN where x* = −1 does not hold with the margin."""
+    periods = _period_grid(max_period)
+    c_axis = np.geomspace(1.0, C_TOP, points)
+    ratio = np.full((len(periods), points), np.nan)
+    for i, d in enumerate(periods):
+        if k >= d:
+            continue
+        for j, C in enumerate(c_axis):
+            if _c_min(int(d), k) < C:
+                ratio[i, j] = wrong_way_ratio(Online(C=float(C), s=1.0, d=int(d), k=k), opt)[0]
+    return {"periods": periods, "C": c_axis, "ratio": ratio, "k": k}
+
+
+def _refine_online(opt: Optimizer, best: tuple[float, Online], search: Search) -> tuple[float, Online]:
+    """Polish C for the best (d, k) by a bounded 1-D search in log C."""
+    rho0, prob = best
+    d, k = int(prob.d), int(prob.k)
+    c_min = _c_min(d, k)
+    lo, hi = math.log(max(c_min, float(prob.C) / 3)), math.log(float(prob.C) * 3)
+
+    def neg(logc: float) -> float:
+        search.evaluated += 1
+        rho = wrong_way_ratio(Online(C=math.exp(logc), s=1.0, d=d, k=k), opt)[0]
+        return -rho if math.isfinite(rho) else 1e300
+
+    res = minimize_scalar(neg, bounds=(lo, hi), method="bounded", options={"xatol": 1e-6})
+    if -res.fun > rho0:
+        return -res.fun, Online(C=math.exp(res.x), s=1.0, d=d, k=k)
+    return best
+
+
+def _search_stochastic(opt: Optimizer, points: int = 10) -> tuple[Search, tuple[float, Stochastic | None]]:
+    search = Search("stochastic", C_range=(1.5, 1e4), p_range=(1e-4, 0.5))
+    best: tuple[float, Stochastic | None] = (-math.inf, None)
+    for C in np.geomspace(1.5, 1e4, points):
+        p_min = (1 + MARGIN) / (1 - MARGIN) / (C + 1) * (1 + 1e-9)  # pC − (1−p) ≥ margin·(pC + 1 − p)
+        for p in np.geomspace(p_min, 0.5, points):
+            if p >= 1:
+                continue
+            prob = Stochastic(C=float(C), s=1.0, p=float(p))
+            rho, _, _ = wrong_way_ratio(prob, opt)
+            search.evaluated += 1
+            if rho > best[0]:
+                best = (rho, prob)
+    search.best_ratio = best[0]
+    return search, best
+
+
+def confirm(problem: Online | Stochastic, optimizer: Optimizer, drift: float, max_steps: int = 2_000_000) -> dict[str, Any]:
+    """Simulate the optimizer, AMSGrad and AdaShift (n = 1) from x = 0 with α_t = α/√t, α chosen
+    so that the predicted drift would cross the domain twice within the steps."""
+    steps = max_steps
+    lr = min(1.0, 4.0 / (2.0 * math.sqrt(steps) * max(abs(drift), 1e-12)))
+    schedule = Schedule("inv-sqrt")
+    ends: dict[str, float] = {}
+    settings = optimizer.config()
+    others = {
+        optimizer.name: optimizer.replace(lr=lr, schedule=schedule),
+        "amsgrad": make_optimizer("amsgrad", **{**settings, "lr": lr, "schedule": schedule, "convention": "paper"}),
+        "adashift": make_optimizer("adashift", **{**settings, "lr": lr, "schedule": schedule, "n": 1, "window": None}),
+    }
+    for name, opt in others.items():
+        run = simulate(problem, opt, steps, seeds=0, x0=0.0)
+        tail = run.trace.x[int(len(run.trace.t) * 0.9) :, 0, 0]
+        ends[name] = float(np.median(tail)) if run.ok.all() else float("nan")
+    target = 1.0 if drift > 0 else -1.0
+    confirmed = math.isfinite(ends[optimizer.name]) and abs(ends[optimizer.name] - target) <= 0.1
+    return {"steps": steps, "lr": lr, "schedule": "inv-sqrt", "x0": 0.0, "end_x": ends, "confirmed": bool(confirmed)}
+
+
+def find_counterexample(
+    optimizer: Optimizer,
+    family: str = "online",
+    max_period: int = 10_000,
+    *,
+    simulate_check: bool = True,
+    max_steps: int = 2_000_000,
+) -> Counterexample:
+    """Search the family for the problem with the largest wrong-way ratio (see the module text)."""
+    check_choice("family", family, FAMILIES)
+    if optimizer.lanes() != 1:
+        raise AdasimError("find-counterexample takes one setting of the optimizer")
+    if int(max_period) < 2:
+        raise AdasimError(f"max period must be at least 2, got {max_period}")
+    limit = optimizer.scale_limit()
+    if limit.statistic == "sum":
+        raise AdasimError(f"{optimizer.name}: {WHY_NOT['sum']}")
+    searches: list[Search] = []
+    candidates: list[tuple[float, Any]] = []
+    simplest = None
+    if family in ("online", "both"):
+        s_on, best_on, simplest = _search_online(optimizer, int(max_period))
+        searches.append(s_on)
+        candidates.append(best_on)
+    if family in ("stochastic", "both"):
+        if limit.statistic == "max-ema":
+            searches.append(Search("stochastic (skipped: no stationary closed form for a running maximum)"))
+        else:
+            s_st, best_st = _search_stochastic(optimizer)
+            searches.append(s_st)
+            candidates.append(best_st)
+    ratio, problem = max(candidates, key=lambda c: c[0]) if candidates else (-math.inf, None)
+    found = problem is not None and ratio > 1e-9
+    if not found:
+        why = WHY_NOT.get(limit.statistic)
+        shown = "−inf" if not math.isfinite(ratio) else f"{ratio:.4g}"
+        count = sum(s.evaluated for s in searches)
+        reason = (why + "; " if why else "") + f"the largest wrong-way ratio over {count:,} problems was {shown} ≤ 0"
+        if limit.statistic == "ema" and (limit.shift >= 1 or limit.where == "pre"):
+            reason += (
+                "; the scale is built from older gradients, so on i.i.d. problems the factors do not depend on the current "
+                "gradient; on periodic ones only shifts that are multiples of the period re-correlate them"
+            )
+        return Counterexample(optimizer, False, None, ratio, None, reason, searches)
+    drift = ratio * _mean(problem)
+    cx = Counterexample(optimizer, True, problem, ratio, drift, "", searches, simplest=simplest)
+    cx.critical = _criticals(problem, optimizer)
+    cx.reason = f"the closed-form drift {drift:+.4g}·α per step points away from x* = −1 (ρ = {ratio:.4g})"
+    if simulate_check:
+        cx.simulation = confirm(problem, optimizer, drift, max_steps)
+        if not cx.confirmed:
+            cx.reason += f"; the simulation of {cx.simulation['steps']:,} steps did not reach the worst point"
+    return cx
+
+
+def _mean(problem: Online | Stochastic) -> float:
+    return float(problem.mean_gradient())
+
+
+def _criticals(problem: Online | Stochastic, optimizer: Optimizer) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in ("beta2", "C"):
+        if name == "beta2" and not hasattr(optimizer, "beta2"):
+            continue
+        try:
+            res = critical_value(problem, optimizer, name)
+        except AdasimError as err:
+            out[name] = {"error": str(err)}
+            continue
+        out[name] = {"critical": res.critical, "roots": list(res.roots), "wrong_way_below": res.wrong_way_below}
+    return out

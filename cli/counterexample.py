@@ -1,0 +1,75 @@
+"""`adasim find-counterexample`: construct the problem an optimizer fails on."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from adasim.analysis.synthesis import find_counterexample, wrong_way_map
+from adasim.cli.console import EXIT_NUMERICAL, fmt, progress_bar, stdout
+from adasim.cli.options import SpecOptions, with_optimizer_options
+from adasim.cli.output import print_json, write_outputs
+from adasim.errors import AdasimError
+from adasim.io import prepare_out_dir
+from adasim.optimizers import make_optimizer
+
+
+@with_optimizer_options
+def find(
+    spec: SpecOptions,
+    family: Annotated[str, typer.Option("--family", help="online | stochastic | both.")] = "online",
+    max_period: Annotated[int, typer.Option("--max-period", help="Largest period d searched (online family).")] = 10_000,
+    steps: Annotated[int, typer.Option("--steps", help="Steps of the confirming simulation.")] = 2_000_000,
+    no_simulation: Annotated[bool, typer.Option("--no-simulation", help="Skip the confirming simulation.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Write counterexample.json and wrong_way.png/.svg here.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print counterexample.json to stdout and nothing else.")] = False,
+) -> None:
+    """Find a problem on which the optimizer (-o, default adam) moves away from the optimum.
+
+    Searches the online family (period d, k spikes, spike C, s = 1) and/or the stochastic family (C, p) with the
+    closed-form drift, for the largest wrong-way ratio ρ = drift/ḡ subject to x* = −1 (ḡ ≥ 5 % of E|g|).
+    Confirms it by simulation, with AMSGrad and AdaShift on the same problem, and prints an `adasim run` command.
+    """
+    names = spec.optimizer or ["adam"]
+    if len(names) != 1:
+        raise AdasimError("find-counterexample takes one optimizer (-o NAME)")
+    optimizer = make_optimizer(names[0], **spec.hyper())
+    out_dir = prepare_out_dir(out) if out is not None else None
+    with progress_bar(0, "searching", enabled=False):
+        cx = find_counterexample(optimizer, family, max_period, simulate_check=not no_simulation, max_steps=steps)
+    data = cx.as_dict()
+    figures = {}
+    if out_dir is not None and cx.problem is not None and hasattr(cx.problem, "d"):
+        from adasim.plots.nuf import figure_wrong_way
+
+        figures["wrong_way"] = figure_wrong_way(cx, wrong_way_map(optimizer, int(cx.problem.k), max_period))
+    written = write_outputs(out_dir, "counterexample.json", data, figures)
+    if json_out:
+        print_json(data)
+    else:
+        console = stdout()
+        console.print(f"[dim]objective: {data['objective']}[/]")
+        if not cx.found:
+            console.print(f"[yellow]no counterexample found for {optimizer.name}[/]: {cx.reason}")
+        else:
+            p = data["problem"]
+            desc = ", ".join(f"{k}={fmt(v, 8)}" for k, v in p.items() if k not in ("name", "domain", "optimum"))
+            console.print(f"[bold]{optimizer.name}[/] fails on [bold]{p['name']}[/] ({desc})")
+            console.print(f"  closed form: drift {fmt(cx.drift, 5)}·α per step, ρ = {fmt(cx.ratio, 5)} (> 0: away from x* = −1)")
+            for name, crit in data["critical"].items():
+                if crit.get("critical") is not None:
+                    side = "below" if crit["wrong_way_below"] else "above"
+                    console.print(f"  critical {name} = {fmt(crit['critical'], 8)} (fails {side} it)")
+            if data["simulation"]:
+                ends = ", ".join(f"{k} {fmt(v, 4)}" for k, v in data["simulation"]["end_x"].items())
+                verdict = "[green]confirmed[/]" if cx.confirmed else "[red]not confirmed[/]"
+                console.print(f"  simulation ({data['simulation']['steps']:,} steps from x = 0): end x {ends} — {verdict}")
+            if data["simplest"]:
+                sp = data["simplest"]["problem"]
+                rho = fmt(data["simplest"]["ratio"], 3)
+                console.print(f"  simplest found: d = {sp['d']}, k = {sp['k']}, C = {fmt(sp['C'], 6)} (ρ = {rho})")
+            console.print(f"  reproduce: {data['command']}")
+        if written:
+            console.print(f"wrote {out_dir}/" + ", ".join(written))
+    if cx.found and data["simulation"] and not cx.confirmed:
+        raise typer.Exit(EXIT_NUMERICAL if any(v != v for v in data["simulation"]["end_x"].values()) else 0)
