@@ -9,7 +9,7 @@ from rich.table import Table
 from adasim.analysis.report import correlation_report, parse_shifts
 from adasim.cli.console import fmt, progress_bar, stdout
 from adasim.cli.options import SpecOptions, with_spec_options
-from adasim.cli.output import print_json, write_outputs
+from adasim.cli.output import finish
 from adasim.cli.run import describe
 from adasim.io import prepare_out_dir
 
@@ -35,14 +35,14 @@ def correlate(
     with progress_bar(resolved.steps * len(resolved.seeds) * (len(shift_list) + 2), "correlations", enabled=not json_out) as tick:
         report = correlation_report(resolved, shift_list, chosen, burn_in=burn_in, progress=tick)
     data = report.as_dict()
-    figures = {}
-    if out_dir is not None:
+
+    def figures() -> dict:
         from adasim.plots.nuf import figure_correlation
 
-        figures["correlation"] = figure_correlation(report, describe(resolved))
-    written = write_outputs(out_dir, "correlation.json", data, figures)
-    if json_out:
-        print_json(data)
+        return {"correlation": figure_correlation(report, describe(resolved))}
+
+    written = finish(out_dir, "correlation.json", data, figures, json_out)
+    if written is None:
         return
     console = stdout()
     console.print(f"[dim]{describe(resolved)}[/]")

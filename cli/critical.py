@@ -8,7 +8,7 @@ import typer
 from adasim.analysis.report import critical_report
 from adasim.cli.console import fmt, stdout
 from adasim.cli.options import SpecOptions, with_spec_options
-from adasim.cli.output import print_json, write_outputs
+from adasim.cli.output import finish
 from adasim.cli.run import describe
 from adasim.errors import check_choice
 from adasim.io import prepare_out_dir
@@ -34,14 +34,14 @@ def critical(
     out_dir = prepare_out_dir(out) if out is not None else None
     report = critical_report(resolved, solve_for, lo, hi)
     data = report.as_dict()
-    figures = {}
-    if out_dir is not None:
+
+    def figures() -> dict:
         from adasim.plots.nuf import figure_drift
 
-        figures["drift"] = figure_drift(report, describe(resolved))
-    written = write_outputs(out_dir, "critical.json", data, figures)
-    if json_out:
-        print_json(data)
+        return {"drift": figure_drift(report, describe(resolved))}
+
+    written = finish(out_dir, "critical.json", data, figures, json_out)
+    if written is None:
         return
     console = stdout()
     console.print(f"[dim]{describe(resolved)}[/]")

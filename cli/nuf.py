@@ -9,7 +9,7 @@ from rich.table import Table
 from adasim.analysis.report import nuf_report
 from adasim.cli.console import fmt, progress_bar, stdout
 from adasim.cli.options import SpecOptions, with_spec_options
-from adasim.cli.output import print_json, write_outputs
+from adasim.cli.output import finish
 from adasim.cli.run import describe
 from adasim.io import prepare_out_dir
 
@@ -35,14 +35,14 @@ def nuf(
     with progress_bar(resolved.total_steps * len(resolved.seeds), "net update factors", enabled=not json_out) as tick:
         report = nuf_report(resolved, burn_in=burn_in, tol=tol, progress=tick)
     data = report.as_dict()
-    figures = {}
-    if out_dir is not None:
+
+    def figures() -> dict:
         from adasim.plots.nuf import figure_nuf
 
-        figures["nuf"] = figure_nuf(report, describe(resolved))
-    written = write_outputs(out_dir, "nuf.json", data, figures)
-    if json_out:
-        print_json(data)
+        return {"nuf": figure_nuf(report, describe(resolved))}
+
+    written = finish(out_dir, "nuf.json", data, figures, json_out)
+    if written is None:
         return
     console = stdout()
     console.print(f"[dim]{describe(resolved)}; burn-in {data['problem']['burn_in']:,} steps[/]")

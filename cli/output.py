@@ -1,5 +1,6 @@
 """Writing a command's JSON and figures into --out, atomically, and printing --json."""
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,3 +22,15 @@ def write_outputs(out_dir: Path | None, json_name: str, data: dict[str, Any], fi
 
 def print_json(data: dict[str, Any]) -> None:
     print(dumps(data))
+
+
+def finish(
+    out_dir: Path | None, json_name: str, data: dict[str, Any], figures: Callable[[], dict[str, Any]], json_out: bool
+) -> list[str] | None:
+    """Write the files (figures built only when there is an --out) and print --json.
+    Returns the names written, or None when --json took stdout and nothing else may be printed."""
+    written = write_outputs(out_dir, json_name, data, figures() if out_dir is not None else {})
+    if json_out:
+        print_json(data)
+        return None
+    return written
