@@ -38,7 +38,7 @@ def critical(
     def figures() -> dict:
         from adasim.plots.nuf import figure_drift
 
-        return {"drift": figure_drift(report, describe(resolved))}
+        return {"drift": figure_drift(report.result, report.optimizer.name, describe(resolved))}
 
     written = finish(out_dir, "critical.json", data, figures, json_out)
     if written is None:

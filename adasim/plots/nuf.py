@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from adasim.analysis.report import CorrelationReport, CriticalReport, NUFReport
+from adasim.analysis.drift import Critical
+from adasim.analysis.report import CorrelationReport, NUFReport
 from adasim.plots.run import COLORS
 
 
@@ -105,14 +106,13 @@ def figure_correlation(report: CorrelationReport, title: str = "") -> Figure:
     return fig
 
 
-def figure_drift(report: CriticalReport, title: str = "") -> Figure:
+def figure_drift(res: Critical, optimizer: str, title: str = "") -> Figure:
     """The wrong-way drift (drift × sign of the mean gradient; > 0 moves away from the optimum)
     against β2 (or C), with the critical value marked."""
-    res = report.result
     fig = Figure(figsize=(7, 4.2), layout="constrained")
     ax = fig.subplots()
     x = res.grid if res.parameter == "C" else 1.0 - res.grid
-    ax.plot(x, res.wrong_way, "-", color=COLORS.get(report.optimizer.name, "black"), label=report.optimizer.name)
+    ax.plot(x, res.wrong_way, "-", color=COLORS.get(optimizer, "black"), label=optimizer)
     ax.axhline(0.0, color="black", lw=0.6)
     if res.critical is not None:
         xc = res.critical if res.parameter == "C" else 1.0 - res.critical
@@ -123,7 +123,7 @@ def figure_drift(report: CriticalReport, title: str = "") -> Figure:
     ax.fill_between(x, 0, np.maximum(res.wrong_way, 0), color="red", alpha=0.1, label="moves the wrong way")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    ax.set_title(title or f"analytic drift of {report.optimizer.name}", fontsize=10)
+    ax.set_title(title or f"analytic drift of {optimizer}", fontsize=10)
     return fig
 
 

@@ -131,3 +131,20 @@ def test_find_counterexample_none_for_amsgrad():
     bad = invoke("find-counterexample", "--family", "periodic")
     assert bad.exit_code == 2
     assert "unknown family" in bad.stderr
+
+
+def test_teaching_commands(tmp_path):
+    shot = tmp_path / "demo.png"
+    assert invoke("demo", "--save", str(shot), "--steps", "2000").exit_code == 0
+    assert shot.read_bytes()[:4] == b"\x89PNG"
+    no_window = invoke("demo")  # the tests run on Agg: no window can open
+    assert no_window.exit_code == 2
+    assert "--save" in no_window.stderr
+    gif = tmp_path / "a.gif"
+    assert invoke("animate", "--steps", "40", "--frames", "4", "--out", str(gif)).exit_code == 0
+    assert gif.exists()
+    bad = invoke("animate", "--out", str(tmp_path / "a.avi"))
+    assert bad.exit_code == 2
+    lesson = invoke("lesson", "--out", str(tmp_path / "lesson"), "--steps", "3000")
+    assert lesson.exit_code == 0, lesson.output
+    assert (tmp_path / "lesson" / "lesson.html").exists()

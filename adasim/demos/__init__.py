@@ -1,0 +1,1 @@
+"""Teaching front ends: the interactive explorer, animations and the lesson page."""

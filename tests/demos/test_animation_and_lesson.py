@@ -1,0 +1,98 @@
+"""Animations (GIF without system tools, MP4 only with ffmpeg) and the lesson page, rendered in
+headless Chromium (Debian's package, installed here when missing)."""
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from adasim import AdasimError, Online, Schedule, make_optimizer
+from adasim.demos.animation import build_animation, check_target, save_animation
+from adasim.demos.lesson import build_lesson, write_lesson
+
+
+def test_gif_animation(tmp_path):
+    opt = make_optimizer("adam", beta1=0.0, beta2=1 / 101, lr=0.5, schedule=Schedule("inv-sqrt"))
+    anim = build_animation(Online(C=10.0), opt, 60, frames=5, window=20)
+    path = save_animation(anim, tmp_path / "run.gif")
+    with Image.open(path) as im:
+        assert im.n_frames == 5
+    assert sorted(os.listdir(tmp_path)) == ["run.gif"]
+
+
+def test_animation_targets():
+    with pytest.raises(AdasimError, match=r"\.gif or \.mp4"):
+        check_target("out.avi")
+    with pytest.raises(AdasimError, match="cannot write"):
+        check_target("/nonexistent-folder/x.gif")
+    if shutil.which("ffmpeg") is None:
+        with pytest.raises(AdasimError, match="ffmpeg"):
+            check_target("out.mp4")
+
+
+def test_lesson_numbers_tell_the_story():
+    page, numbers = build_lesson(steps=5000)
+    assert numbers["theorem1"]["adam"]["verdict"] == "worst point"
+    assert numbers["adam_factors"]["drift"] > 0 > numbers["adashift_factors"]["drift"]
+    assert 0.63 < numbers["shi_critical_beta2"] < 0.64
+    assert "http://" not in page
+    assert "https://" not in page
+    assert page.count("data:image/png;base64,") == 4
+
+
+CHROME_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None and shutil.which("apt-get") and os.geteuid() == 0:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True, env=env, timeout=600)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, capture_output=True, env=env, timeout=1200)
+        exe = shutil.which("chromium")
+    if exe is None:
+        pytest.skip("Debian's chromium is not installed and could not be installed here")
+    return exe
+
+
+def test_lesson_renders_in_headless_chromium(chromium, tmp_path):
+    page = write_lesson(tmp_path, steps=5000)
+    url = page.resolve().as_uri()
+    profile = tempfile.mkdtemp()
+    shot = tmp_path / "shot.png"
+    result = subprocess.run(
+        [chromium, *CHROME_FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
+         "--window-size=1100,2000", f"--screenshot={shot}", url],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert shot.exists(), result.stderr[-2000:]
+    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    assert pixels.std() > 10  # not a blank page
+    console_errors = [
+        line for line in result.stderr.splitlines() if "CONSOLE" in line and ("Error" in line or "Uncaught" in line)
+    ]
+    assert console_errors == []
+    dom = subprocess.run(
+        [chromium, *CHROME_FLAGS, f"--user-data-dir={tempfile.mkdtemp()}", "--dump-dom", url],
+        capture_output=True, text=True, timeout=120, check=False,
+    ).stdout  # fmt: skip
+    check = re.search(r'id="self-check" data-images="(\d+)" data-images-ok="(\d+)" data-errors="(\d+)"', dom)
+    assert check, dom[-500:]
+    images, ok, errors = (int(v) for v in check.groups())
+    assert images == ok == 4
+    assert errors == 0
