@@ -21,6 +21,8 @@ from adasim.optimizers import (
     Momentum,
     Optimizer,
     RMSProp,
+    RuleOptimizer,
+    ScaleRule,
     make_optimizer,
 )
 from adasim.problems import PRESETS, PROBLEMS, Custom, Domain, FiniteSum, Online, Problem, Stochastic, make_problem
@@ -49,7 +51,9 @@ __all__ = [
     "Optimizer",
     "Problem",
     "RMSProp",
+    "RuleOptimizer",
     "Run",
+    "ScaleRule",
     "Schedule",
     "Stochastic",
     "Trace",

@@ -92,3 +92,17 @@ def clip_scan(x0: np.ndarray, c: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> 
         high[shift:] = new_high
         shift *= 2
     return np.minimum(np.maximum(x0 + cc, low), high)
+
+
+def decayed_max(a: float | np.ndarray, x: np.ndarray, z0: np.ndarray) -> np.ndarray:
+    """z_t = max(a·z_{t−1}, x_t) along axis 0 for x ≥ 0, 0 < a ≤ 1: in logs a running maximum,
+    z_t = a^t · max(z_0, max_{s≤t} x_s a^(−s)), so it runs as one accumulate."""
+    x = np.asarray(x, dtype=np.float64)
+    a = np.broadcast_to(np.asarray(a, dtype=np.float64), x.shape[1:])
+    log_a = np.log(a)
+    s = np.arange(1, x.shape[0] + 1, dtype=np.float64).reshape((-1,) + (1,) * (x.ndim - 1))
+    with np.errstate(divide="ignore"):
+        logs = np.log(x) - s * log_a
+        start = np.log(np.broadcast_to(z0, x.shape[1:]))
+    best = np.maximum.accumulate(np.concatenate([start[None], logs], axis=0), axis=0)[1:]
+    return np.exp(best + s * log_a)

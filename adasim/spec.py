@@ -12,6 +12,7 @@ import numpy as np
 from adasim.engine import simulate
 from adasim.errors import AdasimError, check_range, unknown_name
 from adasim.optimizers import OPTIMIZERS, Optimizer, make_optimizer
+from adasim.optimizers.user import is_user_spec
 from adasim.problems import PRESETS, PROBLEMS, Domain, Problem, make_problem
 from adasim.problems.presets import DEFAULT_OPTIMIZERS, resolve
 from adasim.run import Run
@@ -115,7 +116,7 @@ def build_spec(
         settings["schedule"] = Schedule("inv-sqrt-affine", c=settings.pop("schedule_c"))
     chosen = tuple(optimizers) if optimizers else tuple(default_optimizers)
     for opt_name in chosen:
-        if opt_name not in OPTIMIZERS:
+        if opt_name not in OPTIMIZERS and not is_user_spec(opt_name):
             raise unknown_name("optimizer", opt_name, OPTIMIZERS)
     opts = tuple(make_optimizer(o, **settings) for o in dict.fromkeys(chosen))
     run = {**DEFAULT_RUN, **run_src}

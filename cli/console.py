@@ -62,7 +62,15 @@ def fmt(value: Any, digits: int = 4) -> str:
 
 
 SHOWN_SETTINGS = ("lr", "beta1", "beta2", "eps", "convention", "n", "lam")
-UNUSUAL = {"eps_mode": "outside", "bias_correction": True, "clip": True, "clip_base": "official", "phi": "max", "window": None}
+UNUSUAL = {
+    "eps_mode": "outside",
+    "bias_correction": True,
+    "clip": True,
+    "clip_base": "official",
+    "phi": "max",
+    "window": None,
+    "v_rule": "ema",
+}
 
 
 def settings_text(config: dict[str, Any]) -> str:

@@ -62,5 +62,8 @@ def correlate(
             f"{c.pairs:,}",
         )
     console.print(table)
+    for c in report.results:
+        if c.flag:
+            console.print(f"[yellow]{c.optimizer} (shift {c.shift}): {c.flag}[/]")
     if written:
         console.print(f"wrote {out_dir}/" + ", ".join(written))

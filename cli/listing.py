@@ -8,7 +8,7 @@ from rich.table import Table
 from adasim.cli.console import stdout
 from adasim.io import dumps
 from adasim.optimizers import EPS_MODES, OPTIMIZERS
-from adasim.optimizers.adashift import PHI
+from adasim.optimizers.adashift import PHI, V_RULES
 from adasim.optimizers.adopt import CLIP_BASES
 from adasim.optimizers.amsgrad import AMSGRAD_CONVENTIONS
 from adasim.problems import PRESETS, PROBLEMS, SAMPLINGS
@@ -44,6 +44,7 @@ def catalogue() -> dict[str, Any]:
             "amsgrad_convention": AMSGRAD_CONVENTIONS,
             "clip_base": CLIP_BASES,
             "phi": PHI,
+            "v_rule": V_RULES,
             "schedule": SCHEDULES,
             "sampling": SAMPLINGS,
         },

@@ -72,6 +72,9 @@ class SpecOptions:
     phi: Annotated[
         str | None, _opt("--phi", help="AdaShift's spatial reduction: identity | max | mean.", panel=OPTIMIZER_PANEL)
     ] = None
+    v_rule: Annotated[
+        str | None, _opt("--v-rule", help="AdaShift's v: ema (the paper) | max (max(β2 v, φ(g²_{t−n}))).", panel=OPTIMIZER_PANEL)
+    ] = None
     clip: Annotated[bool | None, _opt("--clip/--no-clip", help="ADOPT's clipping (default on).", panel=OPTIMIZER_PANEL)] = None
     clip_base: Annotated[
         str | None, _opt("--clip-base", help="ADOPT's clip step base: official | port.", panel=OPTIMIZER_PANEL)
@@ -98,6 +101,7 @@ class SpecOptions:
             "n": self.shift,
             "window": self.window,
             "phi": self.phi,
+            "v_rule": self.v_rule,
             "clip": self.clip,
             "clip_base": self.clip_base,
             "lam": self.lam,
@@ -130,7 +134,7 @@ class SpecOptions:
 
 _SPEC_FIELDS = [f.name for f in fields(SpecOptions)]
 OPTIMIZER_FIELDS = ["optimizer", "beta1", "beta2", "eps", "eps_mode", "bias_correction", "amsgrad_convention", "shift"]
-OPTIMIZER_FIELDS += ["window", "phi", "clip", "clip_base", "lam"]
+OPTIMIZER_FIELDS += ["window", "phi", "v_rule", "clip", "clip_base", "lam"]
 
 
 def with_spec_options(command: Callable[..., Any], only: list[str] | None = None) -> Callable[..., Any]:

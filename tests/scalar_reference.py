@@ -72,11 +72,15 @@ def reference_path(name, cfg, grads, x0=0.0, lo=-math.inf, hi=math.inf, schedule
                 step = 0.0
             else:
                 old = seen[t - 1 - n]
-                v = b2 * v + (1 - b2) * old * old
                 weights = [b1**i for i in range(w)]
                 window = [seen[t - 1 - i] if t - 1 - i >= 0 else 0.0 for i in range(w)]
                 m = sum(wi * gi for wi, gi in zip(weights, window, strict=True)) / sum(weights)
-                step = a * _div(m, _denom(v / (1 - b2 ** (t - n)), eps, mode))
+                if cfg.get("v_rule", "ema") == "max":  # the authors' later code: no correction
+                    v = max(b2 * v, old * old)
+                    step = a * _div(m, _denom(v, eps, mode))
+                else:
+                    v = b2 * v + (1 - b2) * old * old
+                    step = a * _div(m, _denom(v / (1 - b2 ** (t - n)), eps, mode))
         elif name == "adopt":
             if t == 1:
                 v = g * g

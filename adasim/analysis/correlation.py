@@ -59,6 +59,9 @@ class Correlation:
     pearson_g_inv_sqrt_v_ci: list[float]
     spearman_g_inv_sqrt_v: float
     analytic_pearson_g2_v: float | None
+    lag_pearson_g2_v: list[float] | None = None  # Pearson(g²_{t−i}, v_t), i = 0, 1, ... over m_t's span
+    depends_on_lags: list[int] | None = None  # lags whose 95 % interval excludes 0 (i.i.d. problems only)
+    flag: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -103,15 +106,17 @@ def measure_correlation(
     if burn_in >= steps:
         raise AdasimError(f"burn-in ({burn_in}) must be below the number of steps ({steps})")
     lanes_hint = max(1, np.size(seeds))
-    every = max(1, (steps - burn_in) * lanes_hint // max_pairs)
+    last = min(steps, burn_in + max(max_pairs // lanes_hint, 64))  # a contiguous stretch, so lags can be read
     gs, vs = [], []
-    for blk in iterate(problem, optimizer, steps, seeds, x0, block=block):
-        use = np.flatnonzero((blk.t > burn_in) & ((blk.t - burn_in) % every == 0))
+    for blk in iterate(problem, optimizer, last, seeds, x0, block=block):
+        use = np.flatnonzero(blk.t > burn_in)
         if use.size:
-            gs.append(blk.g[use, :, 0].ravel())
-            vs.append(np.broadcast_to(blk.update.v, blk.g.shape)[use, :, 0].ravel())
-    g = np.concatenate(gs)
-    v = np.concatenate(vs)
+            gs.append(blk.g[use, :, 0])
+            vs.append(np.broadcast_to(blk.update.v, blk.g.shape)[use, :, 0])
+    g_steps = np.concatenate(gs)  # (steps, lanes)
+    v_steps = np.concatenate(vs)
+    _lags, lag_r, depends, flag = _lag_dependence(problem, optimizer, g_steps, v_steps)
+    g, v = g_steps.ravel(), v_steps.ravel()
     ok = np.isfinite(v) & (v > 0) & np.isfinite(g)
     if ok.sum() < 10:
         raise AdasimError(f"{optimizer.name}: no second-moment statistic v to correlate with")
@@ -134,4 +139,50 @@ def measure_correlation(
         pearson_g_inv_sqrt_v_ci=fisher_ci(p_ginv, n),
         spearman_g_inv_sqrt_v=_spearman(g, inv),
         analytic_pearson_g2_v=analytic_pearson_g2_v(problem, optimizer),
+        lag_pearson_g2_v=lag_r,
+        depends_on_lags=depends,
+        flag=flag,
     )
+
+
+def _momentum_span(optimizer: Optimizer, cap: int = 32) -> int:
+    """How many of the latest gradients are still inside m_t (kernel weight ≥ 1e-3 of the first)."""
+    if optimizer.scale_limit().where == "pre":
+        return 1  # the scale divides g_t itself, before the momentum
+    kernel = optimizer.kernel()
+    if kernel.kind == "identity":
+        return 1
+    if kernel.kind == "window":
+        return int(np.max(kernel.window))
+    beta1 = float(np.max(kernel.beta1))
+    if beta1 == 0.0:
+        return 1
+    return int(min(cap, 1 + math.floor(math.log(1e-3) / math.log(beta1))))
+
+
+def _lag_dependence(
+    problem: Problem, optimizer: Optimizer, g: np.ndarray, v: np.ndarray
+) -> tuple[list[int], list[float] | None, list[int] | None, str | None]:
+    """Pearson(g²_{t−i}, v_t) for the lags i whose gradients are still in m_t. On i.i.d.
+    gradients any nonzero value means v_t depends on a gradient it scales: flag it."""
+    span = _momentum_span(optimizer)
+    lags = list(range(min(span, max(g.shape[0] - 10, 1))))
+    values = []
+    depends = []
+    for i in lags:
+        x = (g[: g.shape[0] - i] ** 2).ravel()
+        y = v[i:].ravel()
+        ok = np.isfinite(y) & (y > 0)
+        r = _pearson(x[ok], y[ok]) if ok.sum() > 10 else float("nan")
+        values.append(r)
+        lo, hi = fisher_ci(r, int(ok.sum()))
+        if math.isfinite(lo) and (lo > 0 or hi < 0):
+            depends.append(i)
+    if not is_iid(problem):
+        return lags, values, None, None
+    flag = None
+    if depends:
+        first = depends[0]
+        which = "g_t itself" if first == 0 else f"g_(t−{first}), which is still inside m_t"
+        flag = f"v_t depends on {which}: this scale re-introduces the correlation AdaShift removes"
+    return lags, values, depends, flag

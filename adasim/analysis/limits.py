@@ -10,6 +10,8 @@ from adasim.scan import ema
 
 REASONS = {
     "sum": "its scale v_t = Σ g² grows without bound, so every factor tends to 0: there is no steady state",
+    "custom": "a user-defined rule has no closed form",
+    "unknown": "it does not declare how its scale behaves in the limit (scale_limit()), so there is no closed form",
 }
 
 

@@ -12,7 +12,9 @@ from adasim.optimizers.adashift import AdaShift
 from adasim.optimizers.adopt import ADOPT
 from adasim.optimizers.amsgrad import AMSGrad
 from adasim.optimizers.base import EPS_MODES, Kernel, Optimizer, Update
+from adasim.optimizers.rule import RuleOptimizer, ScaleRule
 from adasim.optimizers.sgd import SGD, Momentum
+from adasim.optimizers.user import is_user_spec, make_user_optimizer
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {
     cls.name: cls for cls in (SGD, Momentum, Adagrad, RMSProp, Adam, AMSGrad, AdamNC, AdaShift, ADOPT)
@@ -20,7 +22,10 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
 
 
 def make_optimizer(name: str, **settings: Any) -> Optimizer:
-    """Build an optimizer by name; settings it has no field for are ignored (None means "default")."""
+    """Build an optimizer by name (or `file.py:Name` for your own); settings it has no field for
+    are ignored (None means "default")."""
+    if is_user_spec(name):
+        return make_user_optimizer(name, **settings)
     if name not in OPTIMIZERS:
         raise unknown_name("optimizer", name, OPTIMIZERS)
     cls = OPTIMIZERS[name]
@@ -46,6 +51,8 @@ __all__ = [
     "Momentum",
     "Optimizer",
     "RMSProp",
+    "RuleOptimizer",
+    "ScaleRule",
     "Update",
     "make_optimizer",
 ]

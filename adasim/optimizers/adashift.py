@@ -24,7 +24,12 @@ from adasim.optimizers.base import (
     reciprocal,
     steps_column,
 )
-from adasim.scan import ema
+from adasim.scan import decayed_max, ema
+
+V_RULES = {
+    "ema": "v_t = β2 v_{t−1} + (1−β2) φ(g²_{t−n}), bias-corrected by 1 − β2^(t−n) (the paper)",
+    "max": "v_t = max(β2 v_{t−1}, φ(g²_{t−n})), no correction (the authors' later code)",
+}
 
 PHI = {
     "identity": "φ(g²) = g² per coordinate",
@@ -60,6 +65,7 @@ class AdaShift(Optimizer):
     eps: Any = 1e-8
     eps_mode: str = "outside"
     phi: str = "max"
+    v_rule: str = "ema"
 
     name = "adashift"
     rule = "m_t = window average of g_{t−w+1..t};  v_t = β2 v + (1−β2) φ(g_{t−n}²);  x ← Π(x − α_t m_t/(√v̂_t + ε))"
@@ -72,6 +78,9 @@ class AdaShift(Optimizer):
         check_beta("beta2", self.beta2)
         check_eps(self.eps, self.eps_mode, ("outside", "inside"))
         check_choice("phi", self.phi, PHI)
+        check_choice("v_rule", self.v_rule, V_RULES)
+        if self.v_rule == "max" and np.any(np.asarray(self.beta2) == 0.0):
+            raise AdasimError("the max rule needs β2 > 0")
         if self.window is not None:
             w = check_int("window", self.window, 1)
             if np.any(np.broadcast_to(w, np.broadcast_shapes(w.shape, n.shape)) > np.maximum(n, 1)):
@@ -98,7 +107,8 @@ class AdaShift(Optimizer):
         else:
             index = (rows[:, None] - n[None, :, 0])[:, :, None]
             shifted = np.take_along_axis(history, index, axis=0)
-        v = ema(beta2, 1.0 - beta2, reduce_phi(shifted * shifted, self.phi), state.v)
+        u = reduce_phi(shifted * shifted, self.phi)
+        v = decayed_max(beta2, u, state.v) if self.v_rule == "max" else ema(beta2, 1.0 - beta2, u, state.v)
         # m_t: β1-weighted average over the window of the w latest gradients
         m = np.zeros_like(g)
         total = np.zeros(np.broadcast_shapes(np.shape(beta1), np.shape(w)))
@@ -109,7 +119,7 @@ class AdaShift(Optimizer):
         m /= total
         tc = steps_column(t)
         active = tc > n
-        c2 = one_minus_power(beta2, np.where(active, tc - n, 1.0))
+        c2 = 1.0 if self.v_rule == "max" else one_minus_power(beta2, np.where(active, tc - n, 1.0))
         post = np.where(active, reciprocal(denominator(v / c2, eps, self.eps_mode)), 0.0)
         return (
             Update(step=self.alpha(t) * post * m, m=m, v=v, pre=np.ones_like(g), post=post),

@@ -157,8 +157,8 @@ class Optimizer:
         return Kernel("identity")
 
     def scale_limit(self) -> ScaleLimit:
-        """The scale's structure as t → ∞ (scalar hyper-parameters only)."""
-        return ScaleLimit()
+        """The scale's structure as t → ∞ (scalar hyper-parameters only); `unknown` unless declared."""
+        return ScaleLimit("unknown")
 
     # -- description ---------------------------------------------------------------------
     def config(self) -> dict:

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from adasim.optimizers.base import Kernel, Optimizer, Update, check_beta, lane
+from adasim.optimizers.base import Kernel, Optimizer, ScaleLimit, Update, check_beta, lane
 from adasim.scan import ema
 
 
@@ -30,6 +30,9 @@ class SGD(Optimizer):
         alpha = self.alpha(t)
         ones = np.ones_like(g)
         return Update(step=alpha * g, m=g, v=np.full_like(g, np.nan), pre=ones, post=ones), state
+
+    def scale_limit(self) -> ScaleLimit:
+        return ScaleLimit("none")
 
 
 class MomentumState(NamedTuple):
@@ -64,3 +67,6 @@ class Momentum(Optimizer):
 
     def kernel(self) -> Kernel:
         return Kernel("ema", beta1=self.beta1)
+
+    def scale_limit(self) -> ScaleLimit:
+        return ScaleLimit("none")

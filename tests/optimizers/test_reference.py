@@ -30,6 +30,7 @@ CASES = [
     ("adashift", {"lr": 0.1, "n": 5, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}),
     ("adashift", {"lr": 0.1, "n": 4, "window": 2, "beta1": 0.5, "beta2": 0.9, "eps": 1e-6, "eps_mode": "inside"}),
     ("adashift", {"lr": 0.1, "n": 0, "beta1": 0.9, "beta2": 0.9, "eps": 1e-8}),
+    ("adashift", {"lr": 0.1, "n": 2, "beta1": 0.5, "beta2": 0.9, "eps": 1e-8, "v_rule": "max"}),
     ("adopt", {"lr": 0.1, "beta1": 0.9, "beta2": 0.9999, "eps": 1e-6}),
     ("adopt", {"lr": 0.1, "beta1": 0.5, "beta2": 0.5, "eps": 1e-6, "clip": False}),
     ("adopt", {"lr": 0.1, "beta1": 0.5, "beta2": 0.5, "eps": 1e-6, "clip_base": "port"}),
