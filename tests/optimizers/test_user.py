@@ -76,9 +76,12 @@ def test_bad_user_files_are_one_line_errors(tmp_path, case):
     path = tmp_path / f"{case}.py"
     path.write_text(textwrap.dedent(source))
     name = "Thing" if case == "wrong_type" else "Rule"
-    with pytest.raises(AdasimError, match=None) as err:
-        opt = make_optimizer(f"{path}:{name}")
-        simulate(Online(), opt, 10)
+
+    def load_and_run():
+        simulate(Online(), make_optimizer(f"{path}:{name}"), 10)
+
+    with pytest.raises(AdasimError) as err:
+        load_and_run()
     text = str(err.value)
     assert "\n" not in text
     assert str(path) in text or name in text
