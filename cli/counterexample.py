@@ -55,7 +55,8 @@ def find(
             p = data["problem"]
             desc = ", ".join(f"{k}={fmt(v, 8)}" for k, v in p.items() if k not in ("name", "domain", "optimum"))
             console.print(f"[bold]{optimizer.name}[/] fails on [bold]{p['name']}[/] ({desc})")
-            console.print(f"  closed form: drift {fmt(cx.drift, 5)}·α per step, ρ = {fmt(cx.ratio, 5)} (> 0: away from x* = −1)")
+            how = "closed form" if cx.method == "closed form" else "measured by simulation (no closed form)"
+            console.print(f"  {how}: drift {fmt(cx.drift, 5)}·α per step, ρ = {fmt(cx.ratio, 5)} (> 0: away from x* = −1)")
             for name, crit in data["critical"].items():
                 if crit.get("critical") is not None:
                     side = "below" if crit["wrong_way_below"] else "above"

@@ -130,6 +130,8 @@ class AdaShift(Optimizer):
         return Kernel("window", beta1=self.beta1, window=self.windows())
 
     def scale_limit(self) -> ScaleLimit:
+        if self.v_rule == "max":  # no closed form for the max rule: analyses measure instead
+            return ScaleLimit("unknown")
         return ScaleLimit(
             "ema", beta2=float(self.beta2), shift=int(self.n), phi=self.phi, eps=float(self.eps), form=self.eps_mode
         )

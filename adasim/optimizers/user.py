@@ -64,13 +64,18 @@ def make_user_optimizer(spec: str, **settings: Any) -> Optimizer:
     try:
         if inspect.isclass(obj) and issubclass(obj, Optimizer):
             kwargs = {k: v for k, v in settings.items() if k in _fields(obj)}
-            return obj(**kwargs)
-        if inspect.isclass(obj) and issubclass(obj, ScaleRule):
+            opt: Optimizer = obj(**kwargs)
+        elif inspect.isclass(obj) and issubclass(obj, ScaleRule):
             rule = obj(**{k: v for k, v in settings.items() if k in _fields(obj)})
             outer = {k: v for k, v in settings.items() if k in ("lr", "schedule", "beta1", "eps", "eps_mode")}
-            return RuleOptimizer(rule=rule, label=label, **outer)
+            opt = RuleOptimizer(rule=rule, label=label, **outer)
+        else:
+            opt = None
     except AdasimError:
         raise
     except Exception as err:
         raise AdasimError(f"{spec}: could not be built: {type(err).__name__}: {err}") from None
+    if opt is not None:
+        object.__setattr__(opt, "origin", spec)  # how to name it again on a command line
+        return opt
     raise AdasimError(f"{spec} is not an adasim Optimizer or ScaleRule subclass (got {type(obj).__name__})")

@@ -57,3 +57,18 @@ def test_bad_input():
         find_counterexample(make_optimizer("adam"), max_period=1)
     with pytest.raises(AdasimError, match="no steady state"):
         find_counterexample(make_optimizer("adagrad"))
+
+
+def test_rules_without_closed_form_are_screened_by_simulation():
+    from pathlib import Path
+
+    rule = Path(__file__).resolve().parents[2] / "examples" / "scale_rules.py"
+    leaky = make_optimizer(f"{rule}:Leaky", beta1=0.0, beta2=0.5)
+    cx = find_counterexample(leaky, max_period=100, simulate_check=False)
+    assert cx.found
+    assert cx.method == "simulation screening"
+    assert "measured by simulation" in cx.reason
+    assert f"-o {rule}:Leaky" in cx.command()
+    assert cx.as_dict()["search"][0]["family"].startswith("online (simulation screening")
+    max_rule = make_optimizer("adashift", v_rule="max", n=1, beta1=0.0, beta2=0.9)
+    assert find_counterexample(max_rule, max_period=50, simulate_check=False).method == "simulation screening"
