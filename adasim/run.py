@@ -103,6 +103,8 @@ class Run:
     def summary(self, tol: float = VERDICT_TOLERANCE) -> dict[str, Any]:
         """The run's line of `summary.json`: medians over the lanes (seeds) that stayed finite."""
         ok = self.ok
+        if self.problem.dim > 1:
+            return self._summary_multi(tol)
         x = self.final_x[:, 0]
         out: dict[str, Any] = {
             "optimizer": self.optimizer.name,
@@ -121,6 +123,47 @@ class Run:
         opt = float(np.atleast_2d(self.problem.optimum())[0, 0])
         worst = float(np.atleast_2d(self.problem.worst())[0, 0])
         out["verdict"] = None if median_x is None else verdict(median_x, opt, worst, lo, hi, float(self.x0[0, 0]), tol)
+        if self.failed:
+            out["health"] = self.health()
+        out["seconds"] = round(self.seconds, 4)
+        return out
+
+    def _summary_multi(self, tol: float) -> dict[str, Any]:
+        """Several coordinates: per-coordinate medians, the distance to the optimum, and a verdict
+        that is `optimum`/`worst point` only when every coordinate agrees."""
+        ok = self.ok
+        out: dict[str, Any] = {
+            "optimizer": self.optimizer.name,
+            "config": self.optimizer.config(),
+            "lanes": self.lanes,
+            "seeds": self.seeds.tolist(),
+            "status": "ok" if not self.failed else "failed",
+        }
+        if not ok.any():
+            out |= {"final_x": None, "distance": None, "average_regret": None, "verdict": None, "health": self.health()}
+            return out
+        x = np.median(self.final_x[ok], axis=0)
+        opt = np.broadcast_to(self.problem.optimum(), self.final_x.shape)[0]
+        worst = np.broadcast_to(self.problem.worst(), self.final_x.shape)[0]
+        lo = np.broadcast_to(np.asarray(self.problem.domain.lo, float), x.shape)
+        hi = np.broadcast_to(np.asarray(self.problem.domain.hi, float), x.shape)
+        x0 = self.x0[0]
+        verdicts = [
+            verdict(float(x[j]), float(opt[j]), float(worst[j]), float(lo[j]), float(hi[j]), float(x0[j]), tol)
+            for j in range(len(x))
+        ]
+        out["final_x"] = x.tolist()
+        finite = np.isfinite(opt)
+        out["distance"] = float(np.median(np.linalg.norm((self.final_x[ok] - opt)[:, finite], axis=1))) if finite.any() else None
+        out["average_regret"] = _median(self.average_regret[ok])
+        out["coordinates_at_optimum"] = sum(v == "optimum" for v in verdicts)
+        out["verdict"] = (
+            "optimum"
+            if all(v == "optimum" for v in verdicts)
+            else "worst point"
+            if all(v == "worst point" for v in verdicts)
+            else "between"
+        )
         if self.failed:
             out["health"] = self.health()
         out["seconds"] = round(self.seconds, 4)

@@ -118,13 +118,16 @@ def build_spec(
     for opt_name in chosen:
         if opt_name not in OPTIMIZERS and not is_user_spec(opt_name):
             raise unknown_name("optimizer", opt_name, OPTIMIZERS)
+    blocks = prob.block_sizes()
+    if blocks is not None and settings.get("block_sizes") is None:
+        settings["block_sizes"] = blocks  # block-wise scales follow the problem's layers
     opts = tuple(make_optimizer(o, **settings) for o in dict.fromkeys(chosen))
     run = {**DEFAULT_RUN, **run_src}
     steps_v = int(check_range("steps", run["steps"] if steps is None else steps, 1, integer=True))
     warm = int(check_range("warmup", run["warmup"] if warmup is None else warmup, 0, integer=True))
     n_seeds = int(check_range("seeds", 1 if seeds is None else seeds, 1, integer=True))
     first = int(check_range("seed", seed, 0, integer=True))
-    start = float(run["x0"] if x0 is None else x0)
+    start = float((run["x0"] if "x0" in run_src else prob.default_x0) if x0 is None else x0)
     if not np.all(dom.contains(np.asarray(start))):
         raise AdasimError(f"x0 = {start:g} lies outside the domain {dom.describe()}")
     return Spec(

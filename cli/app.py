@@ -10,7 +10,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from adasim.cli import correlate, counterexample, critical, listing, nuf, run, teach
+from adasim.cli import correlate, counterexample, critical, dilution, listing, nuf, run, teach
 from adasim.cli.console import EXIT_BAD_INPUT, error_line
 from adasim.errors import AdasimError
 
@@ -63,6 +63,7 @@ app.command("nuf")(nuf.nuf)
 app.command("correlate")(correlate.correlate)
 app.command("critical")(critical.critical)
 app.command("find-counterexample")(counterexample.find)
+app.command("dilution")(dilution.dilution_command)
 app.command("demo")(teach.demo)
 app.command("animate")(teach.animate)
 app.command("lesson")(teach.lesson)

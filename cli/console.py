@@ -73,10 +73,14 @@ UNUSUAL = {
 }
 
 
-def settings_text(config: dict[str, Any]) -> str:
-    """The hyper-parameters that matter most, and conventions only where they differ from the default."""
+def settings_text(config: dict[str, Any], name: str = "") -> str:
+    """The hyper-parameters that matter most, and conventions only where they differ from the
+    optimizer's own default."""
+    from adasim.optimizers import OPTIMIZERS
+
+    defaults = OPTIMIZERS[name].options() if name in OPTIMIZERS else {}
     parts = [f"{k}={fmt(config[k])}" for k in SHOWN_SETTINGS if config.get(k) is not None]
-    parts += [f"{k}={fmt(config[k])}" for k, usual in UNUSUAL.items() if k in config and config[k] != usual]
+    parts += [f"{k}={fmt(config[k])}" for k, usual in UNUSUAL.items() if k in config and config[k] != defaults.get(k, usual)]
     sched = config.get("schedule", {}).get("kind")
     if sched and sched != "constant":
         parts.append(sched)
@@ -97,7 +101,10 @@ def results_table(summary: dict[str, Any]) -> Table:
     table.add_column("verdict")
     table.add_column("status")
     for r in summary["results"]:
-        row = [r["optimizer"], settings_text(r["config"]), fmt(r["final_x"])]
+        final = r["final_x"]
+        if isinstance(final, list):  # several coordinates: distance to x* and how many reached it
+            final = f"‖x−x*‖ {fmt(r.get('distance'))}, {r.get('coordinates_at_optimum')}/{len(final)} at x*"
+        row = [r["optimizer"], settings_text(r["config"], r["optimizer"]), fmt(final)]
         if several:
             q = r.get("final_x_quantiles")
             row.append("—" if not q else f"[{fmt(q[0])}, {fmt(q[1])}]")

@@ -8,9 +8,10 @@ from rich.table import Table
 from adasim.cli.console import stdout
 from adasim.io import dumps
 from adasim.optimizers import EPS_MODES, OPTIMIZERS
-from adasim.optimizers.adashift import PHI, V_RULES
+from adasim.optimizers.adashift import V_RULES
 from adasim.optimizers.adopt import CLIP_BASES
 from adasim.optimizers.amsgrad import AMSGRAD_CONVENTIONS
+from adasim.optimizers.base import PHI
 from adasim.problems import PRESETS, PROBLEMS, SAMPLINGS
 from adasim.schedules import SCHEDULES, Schedule
 

@@ -40,6 +40,13 @@ class SpecOptions:
     sampling: Annotated[
         str | None, _opt("--sampling", help="Finite-sum sampling: cyclic | shuffle | iid.", panel=PROBLEM_PANEL)
     ] = None
+    blocks: Annotated[
+        str | None, _opt("--blocks", help="Layered: block sizes and gradient scales, '4:1,4:1e-3'.", panel=PROBLEM_PANEL)
+    ] = None
+    base: Annotated[str | None, _opt("--base", help="Layered: stochastic | online coordinates.", panel=PROBLEM_PANEL)] = None
+    dim: Annotated[int | None, _opt("--dim", help="Quadratic: number of coordinates.", panel=PROBLEM_PANEL)] = None
+    condition: Annotated[float | None, _opt("--condition", help="Quadratic: condition number.", panel=PROBLEM_PANEL)] = None
+    noise: Annotated[float | None, _opt("--noise", help="Quadratic: gradient noise σ.", panel=PROBLEM_PANEL)] = None
     domain: Annotated[str | None, _opt("--domain", help="Domain 'lo,hi' or 'none' (unconstrained).", panel=PROBLEM_PANEL)] = None
     optimizer: Annotated[
         list[str] | None,
@@ -120,6 +127,11 @@ class SpecOptions:
                 "delta": self.delta,
                 "n": self.n_functions,
                 "sampling": self.sampling,
+                "blocks": self.blocks,
+                "base": self.base,
+                "size": self.dim,
+                "condition": self.condition,
+                "noise": self.noise,
             },
             optimizers=self.optimizer,
             hyper=self.hyper(),

@@ -111,9 +111,9 @@ def measure_correlation(
     for blk in iterate(problem, optimizer, last, seeds, x0, block=block):
         use = np.flatnonzero(blk.t > burn_in)
         if use.size:
-            gs.append(blk.g[use, :, 0])
-            vs.append(np.broadcast_to(blk.update.v, blk.g.shape)[use, :, 0])
-    g_steps = np.concatenate(gs)  # (steps, lanes)
+            gs.append(blk.g[use].reshape(len(use), -1))  # every (lane, coordinate) is a sample path
+            vs.append(np.broadcast_to(blk.update.v, blk.g.shape)[use].reshape(len(use), -1))
+    g_steps = np.concatenate(gs)  # (steps, lanes × coordinates)
     v_steps = np.concatenate(vs)
     _lags, lag_r, depends, flag = _lag_dependence(problem, optimizer, g_steps, v_steps)
     g, v = g_steps.ravel(), v_steps.ravel()

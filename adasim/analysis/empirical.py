@@ -248,6 +248,7 @@ def empirical_nuf(
     if burn_in < 0 or burn_in >= steps:
         raise AdasimError(f"burn-in ({burn_in}) must be at least 0 and below the number of steps ({steps})")
     period = int(problem.d) if isinstance(problem, Online) and np.ndim(problem.d) == 0 else None
+    # several coordinates: every (lane, coordinate) pair is a sample path of its own
     groups: dict[tuple[float, int | None], GroupStats] = {}
     drift_sum: np.ndarray | None = None
     counted = 0
@@ -263,7 +264,8 @@ def empirical_nuf(
         use = main_t > burn_in
         if not np.any(use):
             continue
-        t, g, kappa = main_t[use], chunk.g[use][..., 0], chunk.kappa[use][..., 0]
+        n_use = int(use.sum())
+        t, g, kappa = main_t[use], chunk.g[use].reshape(n_use, -1), chunk.kappa[use].reshape(n_use, -1)
         if keep_all:
             kept.append(NUFChunk(t, g, kappa))
         lanes = g.shape[1]

@@ -16,8 +16,7 @@ import numpy as np
 
 from adasim.analysis.limits import check_limit, periodic_ema, periodic_ema_backward, scalar_optimizer, scale_form
 from adasim.errors import AdasimError
-from adasim.optimizers.adashift import reduce_phi
-from adasim.optimizers.base import Optimizer
+from adasim.optimizers.base import Optimizer, reduce_phi
 from adasim.problems.base import Problem
 from adasim.problems.finite_sum import FiniteSum
 from adasim.problems.online import Online

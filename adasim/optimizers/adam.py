@@ -14,11 +14,13 @@ from adasim.optimizers.base import (
     ScaleLimit,
     Update,
     check_beta,
+    check_blocks,
     check_eps,
     denominator,
     lane,
     one_minus_power,
     reciprocal,
+    reduce_phi,
     steps_column,
 )
 from adasim.scan import ema
@@ -55,6 +57,8 @@ class Adam(Optimizer):
     eps: Any = 1e-8
     eps_mode: str = "outside"
     bias_correction: bool = True
+    phi: str = "identity"
+    block_sizes: Any = None
 
     name = "adam"
     rule = "m_t = β1 m + (1−β1) g;  v_t = β2 v + (1−β2) g²;  x ← Π(x − α_t m̂_t/(√v̂_t + ε))"
@@ -64,6 +68,7 @@ class Adam(Optimizer):
     def validate(self) -> None:
         check_beta("beta1", self.beta1)
         check_beta("beta2", self.beta2)
+        check_blocks(self.phi, self.block_sizes)
         check_eps(self.eps, self.eps_mode)
 
     def init(self, shape: tuple[int, int]) -> AdamState:
@@ -72,7 +77,7 @@ class Adam(Optimizer):
     def update(self, state: AdamState, g: np.ndarray, t: np.ndarray) -> tuple[Update, AdamState]:
         beta1, beta2 = lane(self.beta1), lane(self.beta2)
         m = ema(beta1, 1.0 - beta1, g, state.m)
-        v = ema(beta2, 1.0 - beta2, g * g, state.v)
+        v = ema(beta2, 1.0 - beta2, reduce_phi(g * g, self.phi, self.block_sizes), state.v)
         post = adam_post(v, t, beta1, beta2, lane(self.eps), self.eps_mode, bool(self.bias_correction))
         return (
             Update(step=self.alpha(t) * post * m, m=m, v=v, pre=np.ones_like(g), post=post),
@@ -84,7 +89,7 @@ class Adam(Optimizer):
 
     def scale_limit(self) -> ScaleLimit:
         mode = "inside" if self.eps_mode == "inside" else "outside"
-        return ScaleLimit("ema", beta2=float(self.beta2), eps=float(self.eps), form=mode)
+        return ScaleLimit("ema", beta2=float(self.beta2), eps=float(self.eps), form=mode, phi=self.phi)
 
 
 @dataclass(frozen=True, eq=False)

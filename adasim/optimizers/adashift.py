@@ -15,6 +15,7 @@ from adasim.optimizers.base import (
     ScaleLimit,
     Update,
     check_beta,
+    check_blocks,
     check_eps,
     check_int,
     denominator,
@@ -22,6 +23,7 @@ from adasim.optimizers.base import (
     lane,
     one_minus_power,
     reciprocal,
+    reduce_phi,
     steps_column,
 )
 from adasim.scan import decayed_max, ema
@@ -30,21 +32,6 @@ V_RULES = {
     "ema": "v_t = β2 v_{t−1} + (1−β2) φ(g²_{t−n}), bias-corrected by 1 − β2^(t−n) (the paper)",
     "max": "v_t = max(β2 v_{t−1}, φ(g²_{t−n})), no correction (the authors' later code)",
 }
-
-PHI = {
-    "identity": "φ(g²) = g² per coordinate",
-    "max": "φ(g²) = max of g² over the block (the authors' default)",
-    "mean": "φ(g²) = mean of g² over the block",
-}
-
-
-def reduce_phi(g2: np.ndarray, phi: str) -> np.ndarray:
-    """The spatial reduction φ over the block (last axis)."""
-    if phi == "max":
-        return np.max(g2, axis=-1, keepdims=True)
-    if phi == "mean":
-        return np.mean(g2, axis=-1, keepdims=True)
-    return g2
 
 
 class AdaShiftState(NamedTuple):
@@ -65,6 +52,7 @@ class AdaShift(Optimizer):
     eps: Any = 1e-8
     eps_mode: str = "outside"
     phi: str = "max"
+    block_sizes: Any = None
     v_rule: str = "ema"
 
     name = "adashift"
@@ -77,7 +65,7 @@ class AdaShift(Optimizer):
         check_beta("beta1", self.beta1)
         check_beta("beta2", self.beta2)
         check_eps(self.eps, self.eps_mode, ("outside", "inside"))
-        check_choice("phi", self.phi, PHI)
+        check_blocks(self.phi, self.block_sizes)
         check_choice("v_rule", self.v_rule, V_RULES)
         if self.v_rule == "max" and np.any(np.asarray(self.beta2) == 0.0):
             raise AdasimError("the max rule needs β2 > 0")
@@ -107,7 +95,7 @@ class AdaShift(Optimizer):
         else:
             index = (rows[:, None] - n[None, :, 0])[:, :, None]
             shifted = np.take_along_axis(history, index, axis=0)
-        u = reduce_phi(shifted * shifted, self.phi)
+        u = reduce_phi(shifted * shifted, self.phi, self.block_sizes)
         v = decayed_max(beta2, u, state.v) if self.v_rule == "max" else ema(beta2, 1.0 - beta2, u, state.v)
         # m_t: β1-weighted average over the window of the w latest gradients
         m = np.zeros_like(g)

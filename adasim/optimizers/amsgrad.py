@@ -14,11 +14,13 @@ from adasim.optimizers.base import (
     ScaleLimit,
     Update,
     check_beta,
+    check_blocks,
     check_eps,
     denominator,
     lane,
     one_minus_power,
     reciprocal,
+    reduce_phi,
     steps_column,
 )
 from adasim.scan import ema, running_max
@@ -45,6 +47,8 @@ class AMSGrad(Optimizer):
     eps: Any = 1e-8
     eps_mode: str = "outside"
     convention: str = "paper"
+    phi: str = "identity"
+    block_sizes: Any = None
 
     name = "amsgrad"
     rule = "v̂_t = max(v̂_{t−1}, v_t);  x ← Π(x − α_t m_t/(√v̂_t + ε))"
@@ -54,6 +58,7 @@ class AMSGrad(Optimizer):
     def validate(self) -> None:
         check_beta("beta1", self.beta1)
         check_beta("beta2", self.beta2)
+        check_blocks(self.phi, self.block_sizes)
         check_eps(self.eps, self.eps_mode, ("outside", "inside"))
         check_choice("amsgrad convention", self.convention, AMSGRAD_CONVENTIONS)
 
@@ -63,7 +68,7 @@ class AMSGrad(Optimizer):
     def update(self, state: AMSGradState, g: np.ndarray, t: np.ndarray) -> tuple[Update, AMSGradState]:
         beta1, beta2, eps = lane(self.beta1), lane(self.beta2), lane(self.eps)
         m = ema(beta1, 1.0 - beta1, g, state.m)
-        v = ema(beta2, 1.0 - beta2, g * g, state.v)
+        v = ema(beta2, 1.0 - beta2, reduce_phi(g * g, self.phi, self.block_sizes), state.v)
         tc = steps_column(t)
         if self.convention == "paper":
             v_max = running_max(v, state.v_max)

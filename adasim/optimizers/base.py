@@ -64,6 +64,43 @@ class ScaleLimit(NamedTuple):
     corrected_max: bool = False
 
 
+PHI = {
+    "identity": "φ(g²) = g² per coordinate",
+    "max": "φ(g²) = max of g² over the block (the AdaShift authors' default)",
+    "mean": "φ(g²) = mean of g² over the block",
+    "norm": "φ(g²) = Σ g² over the block (the squared norm)",
+}
+
+
+def reduce_phi(g2: np.ndarray, phi: str, block_sizes: Any = None) -> np.ndarray:
+    """The spatial reduction φ over each block of the last axis (the whole axis when
+    block_sizes is None), broadcast back so every coordinate of a block shares the value."""
+    if phi == "identity":
+        return g2
+    D = g2.shape[-1]
+    sizes = [D] if block_sizes is None else [int(b) for b in np.atleast_1d(block_sizes)]
+    if sum(sizes) != D:
+        raise AdasimError(f"block sizes {sizes} add up to {sum(sizes)}, but the problem has {D} coordinates")
+    fn = {"max": np.max, "mean": np.mean, "norm": np.sum}[phi]
+    if len(sizes) == 1:
+        return np.broadcast_to(fn(g2, axis=-1, keepdims=True), g2.shape)
+    parts = []
+    start = 0
+    for size in sizes:
+        block = g2[..., start : start + size]
+        parts.append(np.broadcast_to(fn(block, axis=-1, keepdims=True), block.shape))
+        start += size
+    return np.concatenate(parts, axis=-1)
+
+
+def check_blocks(phi: str, block_sizes: Any) -> None:
+    check_choice("phi", phi, PHI)
+    if block_sizes is not None:
+        sizes = np.atleast_1d(np.asarray(block_sizes))
+        if sizes.ndim != 1 or sizes.size == 0 or np.any(sizes < 1) or not np.all(sizes == np.round(sizes)):
+            raise AdasimError(f"block sizes must be whole numbers ≥ 1, got {block_sizes!r}")
+
+
 def lane(value: Any) -> np.ndarray:
     """A hyper-parameter shaped to broadcast against (B, L, D) blocks and (L, D) states."""
     arr = np.asarray(value, dtype=np.float64)

@@ -159,3 +159,41 @@ def figure_wrong_way(cx, region: dict, title: str = "") -> Figure:
     ax.set_ylabel("spike C (small gradient s = 1)")
     ax.set_title(title or f"{cx.optimizer.name}: where the drift points away from x* = −1 (k = {region['k']})", fontsize=10)
     return fig
+
+
+def figure_dilution(rows: list, optimizer: str, phi: str, title: str = "") -> Figure:
+    """Left: Pearson(g_j², v) against the block size k with √((1−β2²)/k); right: what reaches x*."""
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    ax_c, ax_x = fig.subplots(1, 2)
+    k = np.array([r.k for r in rows])
+    r = np.array([r.pearson_g2_v for r in rows])
+    lo = np.array([r.pearson_g2_v_ci[0] for r in rows])
+    hi = np.array([r.pearson_g2_v_ci[1] for r in rows])
+    color = COLORS.get(optimizer, "black")
+    ax_c.errorbar(k, r, yerr=[r - lo, hi - r], fmt="o", color=color, capsize=3, label="measured (95 %)")
+    closed = [r.analytic_pearson_g2_v for r in rows]
+    if all(c is not None for c in closed):
+        kk = np.geomspace(k.min(), k.max(), 100)
+        ax_c.plot(kk, closed[0] * np.sqrt(k[0] / kk), "--", color="black", label="√((1−β2²)/k)")
+    ax_c.set_xscale("log", base=2)
+    ax_c.set_xlabel("block size k (coordinates sharing v)")
+    ax_c.set_ylabel("Pearson(g_j², v)")
+    ax_c.set_title(f"{optimizer}, φ = {phi}: the correlation is diluted", fontsize=10)
+    ax_c.legend(fontsize=8)
+    ax_c.grid(alpha=0.3)
+    ax_x.plot(k, [r.drift for r in rows], "s--", color="gray", label="drift per step / α (left)")
+    ax_x.axhline(0.0, color="black", lw=0.6)
+    ax_x.set_ylabel("drift per step / α (> 0: away from x* = −1)")
+    ax_x.set_xscale("log", base=2)
+    ax_x.set_xlabel("block size k")
+    ax_x.set_title("and the run: drift and end points", fontsize=10)
+    twin = ax_x.twinx()
+    twin.plot(k, [r.at_optimum for r in rows], "o-", color=color, label="share of coordinates at x* (right)")
+    twin.plot(k, [r.mean_final_x for r in rows], "^:", color=color, alpha=0.6, label="mean final x (right)")
+    twin.set_ylim(-1.05, 1.05)
+    handles = ax_x.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+    ax_x.legend(handles, [h.get_label() for h in handles], fontsize=8)
+    ax_x.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig

@@ -49,17 +49,26 @@ def figure_run(runs: list[Run], title: str = "") -> Figure:
             ax_x.plot([], [], color=color, label=label + ": not plotted")
             continue
         t = run.trace.t
-        _band(ax_x, t, run.trace.x[:, ok, 0], color, label, style)
+        if run.problem.dim > 1:  # several coordinates: the distance to the optimum
+            opt = np.broadcast_to(run.problem.optimum(), run.final_x.shape)[0]
+            dist = np.linalg.norm(np.nan_to_num(run.trace.x[:, ok, :] - opt), axis=-1)
+            _band(ax_x, t, dist, color, label, style)
+        else:
+            _band(ax_x, t, run.trace.x[:, ok, 0], color, label, style)
         regret = run.trace.average_regret[:, ok]
         if np.isfinite(regret).any():
             regret_min = min(regret_min, float(np.nanmin(regret[len(regret) // 10 :])))
             _band(ax_r, t, regret, color, label, style)
     problem = runs[0].problem
     opt = float(np.atleast_2d(problem.optimum())[0, 0])
-    if np.isfinite(opt):
+    if problem.dim > 1:
+        ax_x.set_ylabel("‖x_t − x*‖")
+        ax_x.set_yscale("symlog", linthresh=1e-3)
+    elif np.isfinite(opt):
         ax_x.axhline(opt, color="black", ls="--", lw=0.8, label=f"x* = {opt:g}")
     ax_x.set_xlabel("step t")
-    ax_x.set_ylabel("x_t")
+    if problem.dim == 1:
+        ax_x.set_ylabel("x_t")
     ax_x.set_title("iterate x_t" + (" (median, 25–75 % over seeds)" if runs[0].lanes > 1 else ""))
     ax_x.legend(fontsize=8, loc="best")
     ax_r.set_xlabel("step t")

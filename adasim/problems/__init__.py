@@ -8,11 +8,12 @@ from adasim.errors import unknown_name
 from adasim.problems.base import Domain, Problem
 from adasim.problems.custom import Custom
 from adasim.problems.finite_sum import SAMPLINGS, FiniteSum
+from adasim.problems.layered import Layered, Quadratic
 from adasim.problems.online import Online
 from adasim.problems.presets import PRESETS, Preset
 from adasim.problems.stochastic import Stochastic
 
-PROBLEMS: dict[str, type[Problem]] = {cls.name: cls for cls in (Online, Stochastic, FiniteSum)}
+PROBLEMS: dict[str, type[Problem]] = {cls.name: cls for cls in (Online, Stochastic, FiniteSum, Layered, Quadratic)}
 
 
 def make_problem(name: str, domain: Domain | None = None, **params: Any) -> Problem:
@@ -34,9 +35,11 @@ __all__ = [
     "Custom",
     "Domain",
     "FiniteSum",
+    "Layered",
     "Online",
     "Preset",
     "Problem",
+    "Quadratic",
     "Stochastic",
     "make_problem",
 ]

@@ -82,6 +82,11 @@ class Problem:
     x_independent: ClassVar[bool] = True
     linear: ClassVar[bool] = True
     lane_params: ClassVar[tuple[str, ...]] = ()
+    default_x0: ClassVar[float] = 0.0
+
+    def block_sizes(self) -> tuple[int, ...] | None:
+        """The blocks ("layers") of the coordinates, for block-wise scales; None = one block."""
+        return None
 
     def __post_init__(self) -> None:
         if not isinstance(self.domain, Domain):
@@ -159,7 +164,7 @@ class Problem:
             value = float(opt[0, 0])
             optimum = None if not np.isfinite(value) else value
         elif np.all(np.isfinite(opt)):
-            optimum = opt[:, 0].tolist() if self.dim == 1 else opt.tolist()
+            optimum = opt[:, 0].tolist() if self.dim == 1 else (opt[0].tolist() if opt.shape[0] == 1 else opt.tolist())
         out = {"name": self.name, **self.params(), "domain": self.domain.config(), "optimum": optimum}
         mean = np.atleast_1d(self.mean_gradient())
         out["mean_gradient"] = float(mean[0]) if mean.size == 1 else mean.tolist()

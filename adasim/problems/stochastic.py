@@ -52,8 +52,8 @@ class Stochastic(Problem):
         delta = 0.02 if self.delta is None else self.delta
         return (1.0 + np.asarray(delta, float)) / (np.asarray(self.C, float) + 1.0)
 
-    def gradients(self, t: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-        u = uniform(seeds, np.asarray(t, np.uint64), STREAM_GRADIENT)
+    def gradients(self, t: np.ndarray, seeds: np.ndarray, stream: int = STREAM_GRADIENT) -> np.ndarray:
+        u = uniform(seeds, np.asarray(t, np.uint64), stream)
         g = np.where(u < lane_column(self.probability()), lane_column(self.C), -lane_column(self.s))
         return np.broadcast_to(g, u.shape)[:, :, None].astype(np.float64)
 
