@@ -63,6 +63,9 @@ def correlate(
         )
     console.print(table)
     for c in report.results:
+        if c.per_block:
+            parts = ", ".join(f"block {b['block']} (k = {b['size']}): {fmt(b['pearson_g2_v'], 4)}" for b in c.per_block)
+            console.print(f"{c.optimizer} (shift {c.shift}) pearson(g², v) per block: {parts}")
         if c.flag:
             console.print(f"[yellow]{c.optimizer} (shift {c.shift}): {c.flag}[/]")
     if written:

@@ -62,6 +62,7 @@ class Correlation:
     lag_pearson_g2_v: list[float] | None = None  # Pearson(g²_{t−i}, v_t), i = 0, 1, ... over m_t's span
     depends_on_lags: list[int] | None = None  # lags whose 95 % interval excludes 0 (i.i.d. problems only)
     flag: str | None = None
+    per_block: list[dict[str, Any]] | None = None  # Pearson(g², v) within each block of a layered problem
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,6 +116,7 @@ def measure_correlation(
             vs.append(np.broadcast_to(blk.update.v, blk.g.shape)[use].reshape(len(use), -1))
     g_steps = np.concatenate(gs)  # (steps, lanes × coordinates)
     v_steps = np.concatenate(vs)
+    per_block = _per_block(problem, g_steps, v_steps)
     _lags, lag_r, depends, flag = _lag_dependence(problem, optimizer, g_steps, v_steps)
     g, v = g_steps.ravel(), v_steps.ravel()
     ok = np.isfinite(v) & (v > 0) & np.isfinite(g)
@@ -142,7 +144,26 @@ def measure_correlation(
         lag_pearson_g2_v=lag_r,
         depends_on_lags=depends,
         flag=flag,
+        per_block=per_block,
     )
+
+
+def _per_block(problem: Problem, g: np.ndarray, v: np.ndarray) -> list[dict[str, Any]] | None:
+    """Pearson(g², v) pooled over the coordinates of each block (columns are lane-major, coordinate-minor)."""
+    sizes = problem.block_sizes()
+    if sizes is None or len(sizes) < 2:
+        return None
+    D = problem.dim
+    g3, v3 = g.reshape(g.shape[0], -1, D), v.reshape(v.shape[0], -1, D)
+    out = []
+    start = 0
+    for b, size in enumerate(sizes):
+        x = (g3[..., start : start + size] ** 2).ravel()
+        y = v3[..., start : start + size].ravel()
+        r = _pearson(x, y)
+        out.append({"block": b, "size": int(size), "pearson_g2_v": r, "pearson_g2_v_ci": fisher_ci(r, int(x.size))})
+        start += size
+    return out
 
 
 def _momentum_span(optimizer: Optimizer, cap: int = 32) -> int:

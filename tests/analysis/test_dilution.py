@@ -59,3 +59,15 @@ def test_dilution_command(tmp_path):
     assert (tmp_path / "dilution.png").exists()
     bad = CliRunner().invoke(app, ["dilution", "--ks", "a"])
     assert bad.exit_code == 2
+
+
+def test_correlation_per_block_of_a_layered_problem():
+    from adasim.analysis import measure_correlation
+
+    problem = Layered(blocks=((1, 1.0), (4, 1e-3)))
+    c = measure_correlation(problem, Adam(beta1=0.0, beta2=0.9, phi="mean", block_sizes=(1, 4)), 20_000, seeds=range(2))
+    one, four = c.per_block
+    assert (one["size"], four["size"]) == (1, 4)
+    for block, k in ((one, 1), (four, 4)):
+        lo, hi = block["pearson_g2_v_ci"]
+        assert lo <= math.sqrt((1 - 0.81) / k) <= hi
