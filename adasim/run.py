@@ -100,19 +100,22 @@ class Run:
         first = int(self.bad_step[bad].min())
         return f"{len(bad)} of {self.lanes} lanes hit {'/'.join(kinds)} (first at step {first})"
 
-    def summary(self, tol: float = VERDICT_TOLERANCE) -> dict[str, Any]:
-        """The run's line of `summary.json`: medians over the lanes (seeds) that stayed finite."""
-        ok = self.ok
-        if self.problem.dim > 1:
-            return self._summary_multi(tol)
-        x = self.final_x[:, 0]
-        out: dict[str, Any] = {
+    def _header(self) -> dict[str, Any]:
+        return {
             "optimizer": self.optimizer.name,
             "config": self.optimizer.config(),
             "lanes": self.lanes,
             "seeds": self.seeds.tolist(),
             "status": "ok" if not self.failed else "failed",
         }
+
+    def summary(self, tol: float = VERDICT_TOLERANCE) -> dict[str, Any]:
+        """The run's line of `summary.json`: medians over the lanes (seeds) that stayed finite."""
+        ok = self.ok
+        if self.problem.dim > 1:
+            return self._summary_multi(tol)
+        x = self.final_x[:, 0]
+        out = self._header()
         median_x = _median(x[ok])
         out["final_x"] = median_x
         if self.lanes > 1:
@@ -132,13 +135,7 @@ class Run:
         """Several coordinates: per-coordinate medians, the distance to the optimum, and a verdict
         that is `optimum`/`worst point` only when every coordinate agrees."""
         ok = self.ok
-        out: dict[str, Any] = {
-            "optimizer": self.optimizer.name,
-            "config": self.optimizer.config(),
-            "lanes": self.lanes,
-            "seeds": self.seeds.tolist(),
-            "status": "ok" if not self.failed else "failed",
-        }
+        out = self._header()
         if not ok.any():
             out |= {"final_x": None, "distance": None, "average_regret": None, "verdict": None, "health": self.health()}
             return out

@@ -16,6 +16,7 @@ import numpy as np
 from scipy import stats
 
 from adasim.analysis.drift import is_iid
+from adasim.analysis.kernel import horizon
 from adasim.engine import iterate
 from adasim.errors import AdasimError
 from adasim.optimizers.base import Optimizer
@@ -170,15 +171,7 @@ def _momentum_span(optimizer: Optimizer, cap: int = 32) -> int:
     """How many of the latest gradients are still inside m_t (kernel weight ≥ 1e-3 of the first)."""
     if optimizer.scale_limit().where == "pre":
         return 1  # the scale divides g_t itself, before the momentum
-    kernel = optimizer.kernel()
-    if kernel.kind == "identity":
-        return 1
-    if kernel.kind == "window":
-        return int(np.max(kernel.window))
-    beta1 = float(np.max(kernel.beta1))
-    if beta1 == 0.0:
-        return 1
-    return int(min(cap, 1 + math.floor(math.log(1e-3) / math.log(beta1))))
+    return min(cap, horizon(optimizer.kernel(), 1e-3))
 
 
 def _lag_dependence(
