@@ -7,14 +7,16 @@ from pathlib import Path
 import numpy as np
 
 import adasim
+import adasim.analysis
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def test_package_docstring_example():
-    result = doctest.testmod(adasim, verbose=False)
-    assert result.attempted > 0
-    assert result.failed == 0
+def test_package_docstring_examples():
+    for module in (adasim, adasim.analysis):
+        result = doctest.testmod(module, verbose=False)
+        assert result.attempted > 0
+        assert result.failed == 0
 
 
 def test_readme_python_example_runs():
