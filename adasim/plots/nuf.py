@@ -197,3 +197,53 @@ def figure_dilution(rows: list, optimizer: str, phi: str, title: str = "") -> Fi
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
+
+
+def figure_sweep(result, title: str = "") -> Figure:
+    """A heat map of the final distance |x_T − x*| per optimizer over the first two swept axes
+    (medians over the others, seeds included), the analytic boundary (drift = 0) where there is a
+    closed form, and β1 = √β2 when the axes are β1 and β2."""
+    table = result.table
+    axes = [a for a in result.plan.axes if a != "seed"]
+    names = list(dict.fromkeys(table["optimizer"].tolist()))
+    fig = Figure(figsize=(max(7.0, 5.2 * len(names)), 4.6), layout="constrained")
+    panels = np.atleast_1d(fig.subplots(1, len(names), squeeze=False)).ravel()
+    for ax, name in zip(panels, names, strict=True):
+        mine = table["optimizer"] == name
+        if len(axes) == 1:
+            xs = result.plan.axes[axes[0]]
+            med = [np.nanmedian(table["distance"][mine & (table[axes[0]] == x)]) for x in xs]
+            ax.plot(xs, med, "o-", color=COLORS.get(name, "black"))
+            ax.set_xlabel(axes[0])
+            ax.set_ylabel("median |x_T − x*|")
+            ax.set_title(name, fontsize=10)
+            continue
+        a, b = axes[0], axes[1]
+        xa, xb = result.plan.axes[a], result.plan.axes[b]
+        dist = np.full((len(xa), len(xb)), np.nan)
+        drift = np.full((len(xa), len(xb)), np.nan)
+        for i, va in enumerate(xa):
+            for j, vb in enumerate(xb):
+                cell = mine & (table[a] == va) & (table[b] == vb)
+                if cell.any():
+                    dist[i, j] = np.nanmedian(table["distance"][cell])
+                    drift[i, j] = np.nanmedian(table["drift"][cell]) if np.isfinite(table["drift"][cell]).any() else np.nan
+        mesh = ax.pcolormesh(xb, xa, dist, shading="nearest", cmap="viridis")
+        fig.colorbar(mesh, ax=ax, label="median |x_T − x*|")
+        if np.isfinite(drift).sum() > 3 and np.nanmin(drift) < 0 < np.nanmax(drift):
+            ax.contour(xb, xa, drift, levels=[0.0], colors="white", linewidths=1.2)
+            ax.plot([], [], color="white", label="drift = 0 (closed form)")
+        if {a, b} == {"beta1", "beta2"}:
+            b2 = np.linspace(0, max(xa.max(), xb.max()), 200)
+            curve = (np.sqrt(b2), b2) if a == "beta1" else (b2, np.sqrt(b2))
+            ax.plot(curve[1], curve[0], "--", color="red", label="β1 = √β2")
+            ax.set_xlim(xb.min(), xb.max())
+            ax.set_ylim(xa.min(), xa.max())
+        ax.set_xlabel(b)
+        ax.set_ylabel(a)
+        ax.set_title(name, fontsize=10)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="upper left")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig

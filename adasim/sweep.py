@@ -1,0 +1,339 @@
+"""Sweeps: a grid over problem and optimizer settings (and seeds), run as lanes in chunks, each
+chunk written to disk as it finishes so an interrupted sweep resumes without recomputing.
+
+Axes are named like the command-line options: C, small, period, spikes, p, delta, n_functions
+(problem), beta1, beta2, lr, eps, shift (optimizer) and seed. Values: 'lo:hi:count' (linear),
+'log:lo:hi:count' (geometric) or a list 'a,b,c'.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from adasim.analysis.drift import analytic_drift, is_periodic
+from adasim.engine import simulate
+from adasim.errors import AdasimError, check_choice
+from adasim.io import dumps, read_npz, write_json, write_npz
+from adasim.problems import PRESETS
+from adasim.spec import Spec, build_spec
+
+PROBLEM_AXES = {"C": "C", "small": "s", "period": "d", "spikes": "k", "p": "p", "delta": "delta", "n_functions": "n"}
+OPTIMIZER_AXES = {"beta1": "beta1", "beta2": "beta2", "lr": "lr", "eps": "eps", "shift": "n"}
+INTEGER_AXES = {"period", "spikes", "n_functions", "shift", "seed"}
+AXES = [*PROBLEM_AXES, *OPTIMIZER_AXES, "seed"]
+DEFAULT_LIMIT = 1_000_000
+CHUNK_LANES = 4096
+METRICS = ("final_x", "distance", "average_regret", "converged", "drift")
+RULES = {
+    "shi": "converged when the mean of log10|x − x*| over the recorded second half of the run is below −2 (Shi et al. 2021)",
+    "distance": "converged when the final |x − x*| is within 5 % of the domain's width",
+}
+
+
+def parse_axis(name: str, text: str) -> np.ndarray:
+    """'lo:hi:count', 'log:lo:hi:count' or 'a,b,c' into the axis values."""
+    if name not in AXES:
+        raise AdasimError(f"cannot sweep '{name}': sweepable are {', '.join(AXES)}")
+    text = text.strip()
+    try:
+        if text.startswith("log:"):
+            lo, hi, count = text[4:].split(":")
+            lo_f, hi_f, n = float(lo), float(hi), int(count)
+            values = np.geomspace(lo_f, hi_f, n) if lo_f > 0 and hi_f > 0 else None
+        elif ":" in text:
+            lo, hi, count = text.split(":")
+            values = np.linspace(float(lo), float(hi), int(count))
+        else:
+            values = np.array([float(v) for v in text.split(",") if v.strip()])
+    except ValueError:
+        raise AdasimError(f"{name}: malformed range '{text}' (use lo:hi:count, log:lo:hi:count or a,b,c)") from None
+    if values is None:
+        raise AdasimError(f"{name}: a log range needs positive ends, got '{text}'")
+    if values.size == 0:
+        raise AdasimError(f"{name}: the range '{text}' is empty")
+    if name in INTEGER_AXES:
+        if not np.all(values == np.round(values)):
+            raise AdasimError(f"{name} takes whole numbers, got '{text}'")
+        values = values.astype(np.int64)
+    return values
+
+
+def parse_grid(items: Sequence[str]) -> dict[str, np.ndarray]:
+    """['beta2=0:0.99:10', 'C=10,20'] into ordered axes."""
+    axes: dict[str, np.ndarray] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep:
+            raise AdasimError(f"grid items look like name=values, got '{item}'")
+        name = name.strip().replace("-", "_")
+        if name in axes:
+            raise AdasimError(f"'{name}' is swept twice")
+        axes[name] = parse_axis(name, text)
+    if not axes:
+        raise AdasimError("give at least one axis with --grid name=values")
+    return axes
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """The grid, the fixed settings (a resolved Spec), the chunking and the rule."""
+
+    spec: Spec
+    axes: dict[str, np.ndarray]
+    rule: str = "shi"
+    chunk: int = CHUNK_LANES
+    with_drift: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cells(self) -> int:
+        return math.prod(len(v) for v in self.axes.values())
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """One value per cell for every axis, the last axis varying fastest."""
+        grids = np.meshgrid(*self.axes.values(), indexing="ij")
+        return {name: g.ravel() for name, g in zip(self.axes, grids, strict=True)}
+
+    def key(self) -> str:
+        """A fingerprint of everything that determines the numbers (resume refuses a mismatch)."""
+        payload = {
+            "axes": {k: v.tolist() for k, v in self.axes.items()},
+            "problem": self.spec.config(),
+            "optimizers": [o.config() for o in self.spec.optimizers],
+            "rule": self.rule,
+            "chunk": self.chunk,
+        }
+        return hashlib.sha256(dumps(payload).encode()).hexdigest()[:16]
+
+    def chunks(self) -> list[tuple[int, str, int, int]]:
+        """(index, optimizer name, first cell, end cell) for every chunk."""
+        out = []
+        i = 0
+        for name in [o.name for o in self.spec.optimizers]:
+            for start in range(0, self.cells, self.chunk):
+                out.append((i, name, start, min(start + self.chunk, self.cells)))
+                i += 1
+        return out
+
+
+def run_chunk(plan: SweepPlan, optimizer_name: str, start: int, end: int) -> dict[str, np.ndarray]:
+    """Simulate the cells [start, end) of one optimizer as lanes; return their metric columns."""
+    cols = {k: v[start:end] for k, v in plan.columns().items()}
+    problem = plan.spec.problem
+    opt = next(o for o in plan.spec.optimizers if o.name == optimizer_name)
+    prob_kw = {PROBLEM_AXES[k]: (v.astype(float) if k not in INTEGER_AXES else v) for k, v in cols.items() if k in PROBLEM_AXES}
+    opt_kw = {OPTIMIZER_AXES[k]: v for k, v in cols.items() if k in OPTIMIZER_AXES}
+    if plan.extra.get("period_follows_C") and "C" in cols:  # Shi et al.: period d = C
+        prob_kw["d"] = np.maximum(np.round(cols["C"]).astype(np.int64), int(np.max(problem.k)) + 1)
+    if "p" in prob_kw or "delta" in prob_kw:
+        prob_kw.setdefault("p", None)
+        prob_kw.setdefault("delta", None)
+    lanes = end - start
+    try:
+        prob = problem.replace(**prob_kw) if prob_kw else problem
+        optimizer = opt.replace(**opt_kw) if opt_kw else opt
+    except TypeError as err:
+        raise AdasimError(f"{optimizer_name}: cannot sweep these settings for it ({err})") from None
+    seeds = cols["seed"] if "seed" in cols else np.broadcast_to(plan.spec.seeds[:1], (lanes,))
+    # lanes broadcast: parameters that are not swept stay scalar
+    run = simulate(prob, optimizer, plan.spec.steps, np.asarray(seeds), plan.spec.x0, warmup=plan.spec.warmup)
+    x = run.final_x[:, 0]
+    opt_x = np.broadcast_to(prob.optimum()[:, 0], (lanes,))
+    distance = np.abs(x - opt_x)
+    width = float(prob.domain.hi) - float(prob.domain.lo)
+    if plan.rule == "shi":
+        half = run.trace.t > plan.spec.steps // 2
+        with np.errstate(divide="ignore"):
+            logs = np.log10(np.abs(run.trace.x[half, :, 0] - opt_x[None, :]) + 1e-300)
+        converged = np.mean(logs, axis=0) < -2
+    else:
+        converged = distance <= 0.05 * width if math.isfinite(width) else distance <= 0.05
+    drift = np.full(lanes, np.nan)
+    if plan.with_drift and is_periodic(prob):
+        for i in range(lanes):
+            try:
+                drift[i] = analytic_drift(
+                    prob.at_lane(i) if prob.lanes() > 1 else prob, optimizer.at_lane(i) if optimizer.lanes() > 1 else optimizer
+                )
+            except AdasimError:
+                drift[i] = np.nan
+    converged = np.where(run.ok, converged, False)
+    return {
+        "final_x": np.where(run.ok, x, np.nan),
+        "distance": np.where(run.ok, distance, np.nan),
+        "average_regret": run.average_regret,
+        "converged": converged.astype(bool),
+        "drift": drift,
+        "status": run.status,
+    }
+
+
+def _chunk_path(folder: Path, index: int) -> Path:
+    return folder / f"chunk-{index:05d}.npz"
+
+
+def _load_chunk(path: Path, key: str) -> dict[str, np.ndarray] | None:
+    try:
+        data = read_npz(path)
+    except AdasimError:
+        return None
+    if data.get("meta", {}).get("key") != key:
+        return None
+    return {k: v for k, v in data.items() if k != "meta"}
+
+
+def _worker(args: tuple[SweepPlan, str, int, int, int, str | None]) -> tuple[int, dict[str, np.ndarray]]:
+    plan, name, start, end, index, folder = args
+    result = run_chunk(plan, name, start, end)
+    if folder is not None:
+        write_npz(
+            _chunk_path(Path(folder), index), {**result, "meta.json": np.array(dumps({"key": plan.key(), "optimizer": name}))}
+        )
+    return index, result
+
+
+@dataclass
+class SweepResult:
+    plan: SweepPlan
+    table: dict[str, np.ndarray]  # one row per (optimizer, cell)
+    reused: int = 0
+    computed: int = 0
+
+    def summary(self, files: dict[str, str] | None = None) -> dict[str, Any]:
+        counts = {}
+        for name in dict.fromkeys(self.table["optimizer"].tolist()):
+            mine = self.table["optimizer"] == name
+            conv = self.table["converged"][mine]
+            counts[name] = {"cells": int(mine.sum()), "converged": int(conv.sum()), "diverged": int((~conv).sum())}
+        return {
+            "key": self.plan.key(),
+            "problem": self.plan.spec.config(),
+            "axes": {k: v.tolist() for k, v in self.plan.axes.items()},
+            "rule": {"name": self.plan.rule, "text": RULES[self.plan.rule]},
+            "optimizers": [o.config() | {"name": o.name} for o in self.plan.spec.optimizers],
+            "counts": counts,
+            "chunks": {"reused": self.reused, "computed": self.computed},
+            "files": files or {},
+        }
+
+
+def run_sweep(
+    plan: SweepPlan,
+    out_dir: Path | None = None,
+    *,
+    resume: bool = False,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> SweepResult:
+    """Run every chunk (in a local process pool unless workers == 1), write each one as it
+    finishes into out_dir/chunks, and assemble the table. With `resume`, finished chunks whose
+    fingerprint matches are read back instead of recomputed."""
+    folder = None
+    if out_dir is not None:
+        folder = out_dir / "chunks"
+        folder.mkdir(parents=True, exist_ok=True)
+    key = plan.key()
+    done: dict[int, dict[str, np.ndarray]] = {}
+    todo = []
+    for index, name, start, end in plan.chunks():
+        if resume and folder is not None:
+            cached = _load_chunk(_chunk_path(folder, index), key)
+            if cached is not None:
+                done[index] = cached
+                if progress:
+                    progress(end - start)
+                continue
+        todo.append((plan, name, start, end, index, None if folder is None else str(folder)))
+    reused = len(done)
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers <= 1 or len(todo) <= 1:
+        for args in todo:
+            index, result = _worker(args)
+            done[index] = result
+            if progress:
+                progress(args[3] - args[2])
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(_worker, args): args for args in todo}
+            for fut in as_completed(futures):
+                index, result = fut.result()
+                done[index] = result
+                if progress:
+                    args = futures[fut]
+                    progress(args[3] - args[2])
+    cols = plan.columns()
+    parts = []
+    for index, name, start, end in plan.chunks():
+        res = done[index]
+        part = {k: v[start:end] for k, v in cols.items()}
+        part["optimizer"] = np.full(end - start, name)
+        part.update({m: res[m] for m in METRICS})
+        part["status"] = res["status"]
+        parts.append(part)
+    table = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    return SweepResult(plan, table, reused=reused, computed=len(todo))
+
+
+def write_table(result: SweepResult, out_dir: Path) -> dict[str, str]:
+    """sweep.npz and sweep.csv (one row per cell and optimizer; columns named like the options)."""
+    table = result.table
+    names = ["optimizer", *result.plan.axes.keys(), *METRICS, "status"]
+    write_npz(out_dir / "sweep.npz", {k: table[k] for k in names} | {"meta.json": np.array(dumps(result.summary()))})
+    lines = [",".join(names)]
+    for i in range(len(table["optimizer"])):
+        row = []
+        for k in names:
+            v = table[k][i]
+            if isinstance(v, float | np.floating):
+                row.append("" if not np.isfinite(v) else f"{float(v):.10g}")
+            elif isinstance(v, np.bool_ | bool):
+                row.append("true" if v else "false")
+            else:
+                row.append(str(v))
+        lines.append(",".join(row))
+    from adasim.io import atomic_file
+
+    with atomic_file(out_dir / "sweep.csv", "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    return {"npz": "sweep.npz", "csv": "sweep.csv"}
+
+
+def make_plan(
+    name: str,
+    grid: Sequence[str],
+    *,
+    rule: str = "shi",
+    limit: int = DEFAULT_LIMIT,
+    force: bool = False,
+    with_drift: bool = True,
+    **spec_kwargs: Any,
+) -> SweepPlan:
+    """Resolve the fixed settings like `adasim run` and the grid; refuse grids over `limit` cells."""
+    check_choice("convergence rule", rule, RULES)
+    axes = parse_grid(grid)
+    spec = build_spec(name, **spec_kwargs)
+    if "seed" not in axes and len(spec.seeds) > 1:  # --seeds N becomes a seed axis
+        axes["seed"] = spec.seeds.copy()
+    extra = {}
+    preset = PRESETS.get(name)
+    if preset is not None and callable(preset.params.get("d")) and "C" in axes and "period" not in axes:
+        extra["period_follows_C"] = True  # the preset ties d to C (Shi et al.'s period-C problem)
+    plan = SweepPlan(spec, axes, rule=rule, with_drift=with_drift, extra=extra)
+    total = plan.cells * len(spec.optimizers)
+    if total > limit and not force:
+        raise AdasimError(f"the grid has {total:,} cells (limit {limit:,}): narrow it or pass --force")
+    if spec.problem.dim != 1:
+        raise AdasimError("sweeps run one-dimensional problems")
+    return plan
+
+
+__all__ = ["SweepPlan", "SweepResult", "make_plan", "parse_axis", "parse_grid", "run_sweep", "write_json", "write_table"]

@@ -1,0 +1,92 @@
+"""Sweeps: grids, chunks in a process pool, resume, outputs, and Shi et al.'s transition."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from adasim import AdasimError
+from adasim.cli.app import app
+from adasim.sweep import make_plan, parse_axis, parse_grid, run_sweep, write_table
+
+
+def test_axis_parsing():
+    np.testing.assert_allclose(parse_axis("beta2", "0:0.9:4"), [0.0, 0.3, 0.6, 0.9])
+    np.testing.assert_allclose(parse_axis("lr", "log:1e-4:1e-1:4"), [1e-4, 1e-3, 1e-2, 1e-1])
+    np.testing.assert_array_equal(parse_axis("seed", "0,1,2"), [0, 1, 2])
+    assert parse_axis("period", "3,5").dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        (["beta2=0:1"], "malformed range"),
+        (["beta2=a,b"], "malformed range"),
+        (["lr=log:0:1:3"], "positive ends"),
+        (["gamma=0,1"], "cannot sweep 'gamma'"),
+        (["period=2.5,3"], "whole numbers"),
+        (["beta2"], "name=values"),
+        (["beta2=0,1", "beta2=0.5"], "swept twice"),
+        ([], "at least one axis"),
+    ],
+)
+def test_bad_grids(items, message):
+    with pytest.raises(AdasimError, match=message):
+        parse_grid(items)
+
+
+def test_grid_limit_needs_force():
+    with pytest.raises(AdasimError, match="--force"):
+        make_plan("reddi-thm1", ["beta2=0:0.9:2000", "beta1=0:0.9:1000"], steps=10)
+
+
+def test_shi_transition_in_a_sweep(tmp_path):
+    """Shi et al. 2021, C = 10: RMSProp diverges for β2 ≤ 0.63 and converges from 0.64 on."""
+    plan = make_plan("shi-two-spike", ["beta2=0.5,0.6,0.63,0.64,0.7,0.9"], steps=50_000)
+    result = run_sweep(plan, workers=1)
+    conv = dict(zip(result.table["beta2"].tolist(), result.table["converged"].tolist(), strict=True))
+    assert conv == {0.5: False, 0.6: False, 0.63: False, 0.64: True, 0.7: True, 0.9: True}
+    drift = dict(zip(result.table["beta2"].tolist(), result.table["drift"].tolist(), strict=True))
+    assert drift[0.63] > 0 > drift[0.64]  # the closed-form boundary agrees
+
+
+def test_pool_resume_and_outputs(tmp_path):
+    plan = make_plan("reddi-thm1", ["beta2=0.001:0.5:6", "seed=0,1"], optimizers=["adam", "adashift"], steps=2000)
+    plan = dataclasses.replace(plan, chunk=4)  # 12 cells per optimizer → 3 chunks each
+    first = run_sweep(plan, tmp_path, workers=2)
+    assert first.computed == 6
+    assert first.reused == 0
+    chunks = sorted((tmp_path / "chunks").iterdir())
+    assert len(chunks) == 6
+    chunks[2].unlink()  # as if the sweep had been killed before this chunk finished
+    chunks[3].write_bytes(b"half-written")  # or a chunk file were damaged
+    again = run_sweep(plan, tmp_path, resume=True, workers=1)
+    assert again.reused == 4
+    assert again.computed == 2
+    for key in ("final_x", "converged", "drift"):
+        np.testing.assert_array_equal(again.table[key], first.table[key])
+    files = write_table(again, tmp_path)
+    header = (tmp_path / files["csv"]).read_text().splitlines()[0]
+    assert header == "optimizer,beta2,seed,final_x,distance,average_regret,converged,drift,status"
+    assert len((tmp_path / "sweep.csv").read_text().splitlines()) == 1 + 24
+    # a different grid refuses the old chunks instead of mixing them in
+    other = dataclasses.replace(plan, axes={**plan.axes, "beta2": plan.axes["beta2"] * 0.5})
+    assert run_sweep(other, tmp_path, resume=True, workers=1).reused == 0
+
+
+def test_sweep_command(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(app, ["sweep", "--grid", "beta2=0.001,0.5", "--grid", "beta1=0,0.5", "--steps", "3000", "--workers", "1",
+                                 "-o", "adam", "--out", str(tmp_path), "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["counts"]["adam"]["cells"] == 4
+    assert data["axes"] == {"beta2": [0.001, 0.5], "beta1": [0.0, 0.5]}
+    assert {"sweep.npz", "sweep.csv", "sweep.json", "sweep.png", "sweep.svg"} <= {p.name for p in tmp_path.iterdir()}
+    bad = runner.invoke(app, ["sweep", "--grid", "beta2=0:1"])
+    assert bad.exit_code == 2
+    assert "malformed range" in bad.stderr
+    no_out = runner.invoke(app, ["sweep", "--grid", "beta2=0,0.5", "--resume"])
+    assert no_out.exit_code == 2
