@@ -202,10 +202,12 @@ def simulate(
     stride: int | None = None,
     block: int = DEFAULT_BLOCK,
     progress: Callable[[int], None] | None = None,
+    log_spaced: bool = True,
 ) -> Run:
     """Run `steps` steps on every lane and return the `Run`: final x, average regret R_T/T, health,
     and a trace of x, g, m, v, step, α, pre- and post-scale every `stride` steps (default: about
-    2000 rows) plus about 400 log-spaced early steps, so memory is bounded for runs of any length.
+    2000 rows) plus about 400 log-spaced early steps (`log_spaced`), so memory is bounded for runs
+    of any length.
     `progress(n)` is told of n more steps."""
     seeds_arr = as_seeds(seeds)
     lanes = lane_count(problem, optimizer, seeds_arr)

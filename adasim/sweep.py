@@ -31,7 +31,7 @@ OPTIMIZER_AXES = {"beta1": "beta1", "beta2": "beta2", "lr": "lr", "eps": "eps", 
 INTEGER_AXES = {"period", "spikes", "n_functions", "shift", "seed"}
 AXES = [*PROBLEM_AXES, *OPTIMIZER_AXES, "seed"]
 DEFAULT_LIMIT = 1_000_000
-CHUNK_LANES = 4096
+CHUNK_LANES = 256  # lanes per chunk: with 4096-step blocks, about 1M values per array
 METRICS = ("final_x", "distance", "average_regret", "converged", "drift")
 RULES = {
     "shi": "converged when the mean of log10|x − x*| over the recorded second half of the run is below −2 (Shi et al. 2021)",
@@ -145,7 +145,17 @@ def run_chunk(plan: SweepPlan, optimizer_name: str, start: int, end: int) -> dic
         raise AdasimError(f"{optimizer_name}: cannot sweep these settings for it ({err})") from None
     seeds = cols["seed"] if "seed" in cols else np.broadcast_to(plan.spec.seeds[:1], (lanes,))
     # lanes broadcast: parameters that are not swept stay scalar
-    run = simulate(prob, optimizer, plan.spec.steps, np.asarray(seeds), plan.spec.x0, warmup=plan.spec.warmup)
+    stride = max(1, plan.spec.steps // 200)  # enough rows for the second-half rule, little memory
+    run = simulate(
+        prob,
+        optimizer,
+        plan.spec.steps,
+        np.asarray(seeds),
+        plan.spec.x0,
+        warmup=plan.spec.warmup,
+        stride=stride,
+        log_spaced=False,
+    )
     x = run.final_x[:, 0]
     opt_x = np.broadcast_to(prob.optimum()[:, 0], (lanes,))
     distance = np.abs(x - opt_x)
@@ -191,14 +201,27 @@ def _load_chunk(path: Path, key: str) -> dict[str, np.ndarray] | None:
     return {k: v for k, v in data.items() if k != "meta"}
 
 
-def _worker(args: tuple[SweepPlan, str, int, int, int, str | None]) -> tuple[int, dict[str, np.ndarray]]:
-    plan, name, start, end, index, folder = args
-    result = run_chunk(plan, name, start, end)
+def _worker(args: tuple[SweepPlan, str, int, int, int]) -> tuple[int, dict[str, np.ndarray]]:
+    plan, name, start, end, index = args
+    return index, run_chunk(plan, name, start, end)
+
+
+def _save_chunk(folder: Path | None, plan: SweepPlan, index: int, name: str, result: dict[str, np.ndarray]) -> None:
+    """Written by the driver as each chunk arrives (workers need not share its disk)."""
     if folder is not None:
-        write_npz(
-            _chunk_path(Path(folder), index), {**result, "meta.json": np.array(dumps({"key": plan.key(), "optimizer": name}))}
-        )
-    return index, result
+        meta = np.array(dumps({"key": plan.key(), "optimizer": name}))
+        write_npz(_chunk_path(folder, index), {**result, "meta.json": meta})
+
+
+def _dask_client(address: str, timeout: float = 10.0) -> Any:
+    try:
+        from distributed import Client
+    except ImportError:
+        raise AdasimError("--scheduler needs Dask: pip install 'adasim[dask]' (dask and distributed)") from None
+    try:
+        return Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as err:
+        raise AdasimError(f"cannot reach the Dask scheduler at {address}: {err}") from None
 
 
 @dataclass
@@ -232,11 +255,13 @@ def run_sweep(
     *,
     resume: bool = False,
     workers: int | None = None,
+    scheduler: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> SweepResult:
-    """Run every chunk (in a local process pool unless workers == 1), write each one as it
-    finishes into out_dir/chunks, and assemble the table. With `resume`, finished chunks whose
-    fingerprint matches are read back instead of recomputed."""
+    """Run every chunk — on a Dask cluster when `scheduler` is an address, else in a local
+    process pool (inline when workers == 1) — write each one into out_dir/chunks as it finishes,
+    and assemble the table. With `resume`, finished chunks whose fingerprint matches are read
+    back instead of recomputed."""
     folder = None
     if out_dir is not None:
         folder = out_dir / "chunks"
@@ -252,24 +277,36 @@ def run_sweep(
                 if progress:
                     progress(end - start)
                 continue
-        todo.append((plan, name, start, end, index, None if folder is None else str(folder)))
+        todo.append((plan, name, start, end, index))
     reused = len(done)
+
+    def arrived(args: tuple, result: dict[str, np.ndarray]) -> None:
+        _, name, start, end, index = args
+        _save_chunk(folder, plan, index, name, result)
+        done[index] = result
+        if progress:
+            progress(end - start)
+
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    if workers <= 1 or len(todo) <= 1:
+    if scheduler is not None and todo:
+        from distributed import as_completed as dask_completed
+
+        client = _dask_client(scheduler)
+        try:
+            with client.as_current():
+                futures = {client.submit(_worker, args, pure=False): args for args in todo}
+                for fut in dask_completed(list(futures)):
+                    arrived(futures[fut], fut.result()[1])
+        finally:
+            client.close()
+    elif workers <= 1 or len(todo) <= 1:
         for args in todo:
-            index, result = _worker(args)
-            done[index] = result
-            if progress:
-                progress(args[3] - args[2])
+            arrived(args, _worker(args)[1])
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = {pool.submit(_worker, args): args for args in todo}
             for fut in as_completed(futures):
-                index, result = fut.result()
-                done[index] = result
-                if progress:
-                    args = futures[fut]
-                    progress(args[3] - args[2])
+                arrived(futures[fut], fut.result()[1])
     cols = plan.columns()
     parts = []
     for index, name, start, end in plan.chunks():

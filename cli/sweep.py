@@ -26,6 +26,7 @@ def sweep(
     rule: Annotated[str, typer.Option("--rule", help="Convergence rule: shi | distance.")] = "shi",
     resume: Annotated[bool, typer.Option("--resume", help="Reuse the finished chunks in --out.")] = False,
     workers: Annotated[int | None, typer.Option("--workers", help="Processes (default: all cores; 1 runs inline).")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="A Dask scheduler address, tcp://host:port.")] = None,
     force: Annotated[bool, typer.Option("--force", help=f"Allow grids over {DEFAULT_LIMIT:,} cells.")] = False,
     no_drift: Annotated[bool, typer.Option("--no-drift", help="Skip the closed-form drift per cell.")] = False,
 ) -> None:
@@ -60,7 +61,7 @@ def sweep(
     total = plan.cells * len(plan.spec.optimizers)
     with progress_bar(total * plan.spec.steps, "sweeping", enabled=not json_out) as tick:
         step_tick = (lambda lanes: tick(lanes * plan.spec.steps)) if tick else None
-        result = run_sweep(plan, out_dir, resume=resume, workers=workers, progress=step_tick)
+        result = run_sweep(plan, out_dir, resume=resume, workers=workers, scheduler=scheduler, progress=step_tick)
     files: dict[str, str] = {}
     if out_dir is not None:
         files = write_table(result, out_dir)

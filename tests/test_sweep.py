@@ -90,3 +90,32 @@ def test_sweep_command(tmp_path):
     assert "malformed range" in bad.stderr
     no_out = runner.invoke(app, ["sweep", "--grid", "beta2=0,0.5", "--resume"])
     assert no_out.exit_code == 2
+
+
+def test_dask_local_cluster_matches_the_pool(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    plan = make_plan("reddi-thm1", ["beta2=0.001:0.5:4"], optimizers=["adam", "adopt"], steps=2000)
+    plan = dataclasses.replace(plan, chunk=2)
+    local = run_sweep(plan, workers=1)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, processes=True
+    ) as cluster:
+        remote = run_sweep(plan, tmp_path, scheduler=cluster.scheduler_address)
+    assert remote.computed == 4
+    assert len(list((tmp_path / "chunks").iterdir())) == 4
+    for key in ("final_x", "distance", "converged"):
+        np.testing.assert_array_equal(remote.table[key], local.table[key])
+
+
+def test_unreachable_scheduler_is_a_clear_error():
+    pytest.importorskip("distributed")
+    plan = make_plan("reddi-thm1", ["beta2=0.1,0.2"], steps=100)
+    with pytest.raises(AdasimError, match="cannot reach the Dask scheduler"):
+        run_sweep(plan, scheduler="tcp://127.0.0.1:9", workers=1)
+
+
+def test_scheduler_option_errors_in_the_cli():
+    pytest.importorskip("distributed")
+    result = CliRunner().invoke(app, ["sweep", "--grid", "beta2=0.1,0.2", "--steps", "100", "--scheduler", "tcp://127.0.0.1:9"])
+    assert result.exit_code == 2
+    assert "cannot reach the Dask scheduler" in result.stderr
