@@ -10,7 +10,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from adasim.cli import correlate, counterexample, critical, dilution, listing, nuf, run, sweep, teach
+from adasim.cli import correlate, counterexample, critical, dilution, experiment, listing, nuf, run, sweep, teach
 from adasim.cli.console import EXIT_BAD_INPUT, error_line
 from adasim.errors import AdasimError
 
@@ -65,6 +65,7 @@ app.command("critical")(critical.critical)
 app.command("find-counterexample")(counterexample.find)
 app.command("dilution")(dilution.dilution_command)
 app.command("sweep")(sweep.sweep)
+app.command("experiment")(experiment.experiment)
 app.command("demo")(teach.demo)
 app.command("animate")(teach.animate)
 app.command("lesson")(teach.lesson)

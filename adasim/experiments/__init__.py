@@ -1,0 +1,55 @@
+"""Reproductions of published figures. Each module defines `NAME`, `TITLE`, `SOURCE` and
+`run(quick) -> (figures, numbers)`; `experiments/NAME.py` and `adasim experiment NAME` call it
+through `main` and write NAME.png, NAME.svg and NAME.json (every number shown, and the settings)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from adasim.errors import AdasimError, unknown_name
+from adasim.io import prepare_out_dir, write_figure, write_json
+
+EXPERIMENTS = {
+    "adashift-stochastic": "adasim.experiments.adashift_stochastic",
+    "reddi-fig1": "adasim.experiments.reddi_fig1",
+    "shi-phase": "adasim.experiments.shi_phase",
+    "nuf-correlation": "adasim.experiments.nuf_correlation",
+}
+
+
+def load(name: str) -> Any:
+    if name not in EXPERIMENTS:
+        raise unknown_name("experiment", name, EXPERIMENTS)
+    return importlib.import_module(EXPERIMENTS[name])
+
+
+def run_experiment(name: str, out: str | Path, quick: bool = False) -> dict[str, Any]:
+    """Run one experiment and write its files; returns its numbers."""
+    module = load(name)
+    out_dir = prepare_out_dir(out)
+    figures, numbers = module.run(quick=quick)
+    numbers = {"experiment": name, "title": module.TITLE, "source": module.SOURCE, "quick": quick, **numbers}
+    for stem, fig in figures.items():
+        write_figure(out_dir / f"{stem}.png", fig, dpi=110)
+        write_figure(out_dir / f"{stem}.svg", fig)
+    write_json(out_dir / f"{name}.json", numbers)
+    return numbers
+
+
+def main(name: str, argv: Sequence[str] | None = None) -> int:
+    """The command line of experiments/NAME.py: --out DIR and --quick."""
+    parser = argparse.ArgumentParser(prog=f"experiments/{name.replace('-', '_')}.py", description=load(name).TITLE)
+    parser.add_argument("--out", default=f"out/{name}", help="folder for the figures and the JSON of numbers")
+    parser.add_argument("--quick", action="store_true", help="a reduced version that runs in seconds")
+    args = parser.parse_args(argv)
+    try:
+        run_experiment(name, args.out, quick=args.quick)
+    except AdasimError as err:
+        print(f"adasim: error: {err}")
+        return 2
+    print(f"wrote {args.out}/{name}.png, .svg, .json")
+    return 0

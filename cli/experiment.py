@@ -1,0 +1,27 @@
+"""`adasim experiment`: list and run the reproductions of published figures."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from adasim.cli.console import stdout
+from adasim.experiments import EXPERIMENTS, load, run_experiment
+
+
+def experiment(
+    name: Annotated[str | None, typer.Argument(help="The experiment; leave out to list them.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for NAME.png, NAME.svg and NAME.json.")] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="A reduced version that runs in seconds.")] = False,
+) -> None:
+    """Run one reproduction of a published figure (or list them), writing its figures and every number it shows."""
+    console = stdout()
+    if name is None:
+        for key in EXPERIMENTS:
+            module = load(key)
+            console.print(f"[bold]{key}[/]: {module.TITLE}\n  [dim]{module.SOURCE}[/]")
+        return
+    load(name)  # unknown names fail before any work
+    folder = out if out is not None else Path("out") / name
+    numbers = run_experiment(name, folder, quick=quick)
+    console.print(f"wrote {folder}/ ({', '.join(k for k in numbers if k not in ('experiment', 'title', 'source', 'quick'))})")

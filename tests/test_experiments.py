@@ -1,0 +1,79 @@
+"""Every reproduction runs with --quick, writes its files, and shows what the paper claims."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from adasim.cli.app import app
+from adasim.errors import AdasimError
+from adasim.experiments import EXPERIMENTS, run_experiment
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("experiments")
+    return {name: (run_experiment(name, out / name, quick=True), out / name) for name in EXPERIMENTS}
+
+
+@pytest.mark.parametrize("name", list(EXPERIMENTS))
+def test_each_experiment_writes_its_files(results, name):
+    numbers, folder = results[name]
+    assert (folder / f"{name}.png").exists()
+    assert (folder / f"{name}.svg").exists()
+    assert json.loads((folder / f"{name}.json").read_text())["experiment"] == name
+    assert numbers["quick"] is True
+
+
+def test_adashift_stochastic_claims(results):
+    left = results["adashift-stochastic"][0]["left"]
+    assert left["adam"]["median"] > 0 > left["adashift"]["median"]
+    assert left["amsgrad"]["median"] < 0
+    right = results["adashift-stochastic"][0]["right"]
+    assert right["0.9,0.999"]["median"] > 0 > right["0.9,0.9999"]["median"]
+
+
+def test_reddi_fig1_claims(results):
+    numbers = results["reddi-fig1"][0]
+    assert numbers["online"]["adam"]["final_x"] > 0.9
+    assert numbers["online"]["amsgrad"]["final_x"] < -0.9
+    assert numbers["stochastic"]["adam"]["median_final_x"] > 0.9
+    assert numbers["stochastic"]["adashift"]["median_final_x"] < 0
+
+
+def test_shi_phase_claims(results):
+    numbers = results["shi-phase"][0]
+    assert 0.63 < numbers["critical_beta2_C10"] < 0.64  # Shi et al. 2021: between 0.63 and 0.64
+    row = numbers["converged"][numbers["settings"]["C"].index(10.0)]
+    b2 = numbers["settings"]["beta2"]
+    assert all(c == 0.0 for c, b in zip(row, b2, strict=True) if b < 0.6)
+    # near the boundary the drift is small and 20 000 quick steps do not meet Shi's strict rule
+    assert all(c == 1.0 for c, b in zip(row, b2, strict=True) if b > 0.8)
+
+
+def test_nuf_correlation_claims(results):
+    numbers = results["nuf-correlation"][0]
+    rows = {r["optimizer"]: {x["gradient"]: x for x in r["nuf"]} for r in numbers["nuf"]}
+    assert rows["adam"][10.0]["analytic"] < rows["adam"][-1.0]["analytic"]
+    assert rows["adashift"][10.0]["analytic"] == pytest.approx(rows["adashift"][-1.0]["analytic"])
+    shift0 = next(c for c in numbers["correlation"] if c["optimizer"] == "adam")
+    assert shift0["pearson_g2_v_ci"][0] <= shift0["analytic_pearson_g2_v"] <= shift0["pearson_g2_v_ci"][1]
+
+
+def test_script_and_cli_entry_points(tmp_path):
+    script = subprocess.run([sys.executable, str(ROOT / "experiments" / "reddi_fig1.py"), "--quick", "--out", str(tmp_path / "s")],
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    assert script.returncode == 0, script.stderr
+    assert (tmp_path / "s" / "reddi-fig1.json").exists()
+    listing = CliRunner().invoke(app, ["experiment"])
+    assert all(name in listing.stdout for name in EXPERIMENTS)
+    bad = CliRunner().invoke(app, ["experiment", "reddi-fig2"])
+    assert bad.exit_code == 2
+    assert "did you mean 'reddi-fig1'" in bad.stderr
+    with pytest.raises(AdasimError):
+        run_experiment("nope", tmp_path)
