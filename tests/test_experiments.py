@@ -77,3 +77,28 @@ def test_script_and_cli_entry_points(tmp_path):
     assert "did you mean 'reddi-fig1'" in bad.stderr
     with pytest.raises(AdasimError):
         run_experiment("nope", tmp_path)
+
+
+def test_adopt_toy_claims(results):
+    numbers = results["adopt-toy"][0]
+    for beta2 in (0.1, 0.5):
+        for k in (10, 50):
+            cell = numbers[f"k={k},beta2={beta2}"]
+            assert cell["adam"]["median_final_x"] > 0.9  # Adam fails for small β2
+            assert cell["adopt, no clip"]["median_final_x"] < 0  # ADOPT without the clip heads for x* = −1
+    # the official clip (t−1)^(1/4) truncates the rare spikes early: at k = 50 it fails too (REFERENCE §2)
+    assert numbers["k=50,beta2=0.1"]["adopt"]["median_final_x"] > 0.9
+
+
+def test_critical_c_claims(results):
+    numbers = results["critical-c"][0]
+    seq = numbers["sequential"]["0.0"]
+    assert seq == sorted(seq, reverse=True)  # larger β2: Adam survives smaller spikes only below a lower C
+    assert seq[1] == pytest.approx(9.868, rel=1e-3)  # β2 = 0.1 (also the `adasim critical` test)
+    assert all(c is not None and c > 1.0 for c in numbers["stochastic"]["0.0"])
+
+
+def test_zhang_heatmap_claims(results):
+    distance = results["zhang-heatmap"][0]["n=10"]["distance"]
+    assert distance[0][0] == pytest.approx(2.0, abs=0.05)  # β2 = 0.5: Adam sits at the worst point
+    assert distance[0][-1] < 1.5  # β2 close to 1: it leaves it

@@ -84,6 +84,12 @@ def _grid(parameter: str, problem: Problem, points: int, lo: float | None, hi: f
         if is_periodic(problem):
             on = as_online(problem)
             floor = (int(on.d) - int(on.k)) * float(on.s) / int(on.k)  # below this, the optimum flips
+        elif isinstance(problem, Stochastic) and problem.p is None:
+            delta = 0.02 if problem.delta is None else float(problem.delta)
+            floor = max(delta, 0.0) + 1e-3  # p = (1+δ)/(C+1) < 1 needs C > δ
+        elif isinstance(problem, Stochastic):
+            p = float(problem.p)
+            floor = (1.0 - p) * float(problem.s) / p  # below this, the optimum flips
         else:
             floor = 1e-3
         lo = floor * (1 + 1e-6) if lo is None else lo

@@ -18,6 +18,9 @@ EXPERIMENTS = {
     "reddi-fig1": "adasim.experiments.reddi_fig1",
     "shi-phase": "adasim.experiments.shi_phase",
     "nuf-correlation": "adasim.experiments.nuf_correlation",
+    "zhang-heatmap": "adasim.experiments.zhang_heatmap",
+    "critical-c": "adasim.experiments.critical_c",
+    "adopt-toy": "adasim.experiments.adopt_toy",
 }
 
 
