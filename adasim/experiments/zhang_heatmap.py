@@ -1,6 +1,6 @@
 """Zhang et al. 2022 (NeurIPS): where Adam converges on the finite-sum problem (f_0 = n·x,
 f_i = −x), as a (β1, β2) heat map of |x_T − x*| after 5·10^4 steps, for n = 10 and 50, with the
-curve β1 = √β2 drawn. Sampling: reshuffled every epoch; α_t = 0.1/√t and x_1 = 0 are adasim's
+curve β1 = √β2 drawn. Sampling: reshuffled every epoch; α_t = 1/√t and x_1 = 0 are adasim's
 choices (not stated in REFERENCE)."""
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
     fig = Figure(figsize=(11, 4.6), layout="constrained")
     axes = fig.subplots(1, 2)
     numbers: dict[str, Any] = {
-        "settings": {"steps": steps, "grid": points, "seeds": seeds, "sampling": "shuffle", "lr": "0.1/√t"}
+        "settings": {"steps": steps, "grid": points, "seeds": seeds, "sampling": "shuffle", "lr": "1/√t"}
     }
     for ax, n in zip(axes, (10, 50), strict=True):
         beta2_axis = ",".join(f"{b:.6g}" for b in 1.0 - np.geomspace(0.5, 1e-4, points))
         plan = make_plan("finite-sum", [f"beta1=0:0.99:{points}", f"beta2={beta2_axis}", f"seed=0:{seeds - 1}:{seeds}"],
                          problem={"n": n, "sampling": "shuffle"}, optimizers=["adam"],
-                         hyper={"lr": 0.1, "schedule": Schedule("inv-sqrt")}, steps=steps, rule="distance", with_drift=False)  # fmt: skip
+                         hyper={"lr": 1.0, "schedule": Schedule("inv-sqrt")}, steps=steps, rule="distance", with_drift=False)  # fmt: skip
         result = run_sweep(plan, workers=1 if quick else None)
         b1, b2 = plan.axes["beta1"], plan.axes["beta2"]
         dist = np.zeros((len(b1), len(b2)))
