@@ -16,13 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from adasim.errors import AdasimError, check_range
+from adasim.errors import AdasimError, check_choice, check_range
 from adasim.optimizers.base import Optimizer, Update
 from adasim.problems.base import Problem
 from adasim.run import Run, Trace
 from adasim.scan import clip_scan
 
 DEFAULT_BLOCK = 4096
+PROJECTIONS = ("scan", "sequential")
 DEFAULT_RECORDS = 2000
 LOG_RECORDS = 400  # extra rows, log-spaced, so that early steps show on a log time axis
 
@@ -85,15 +86,25 @@ def iterate(
     x0: Any = 0.0,
     *,
     warmup: int = 0,
-    block: int = DEFAULT_BLOCK,
+    block: int | None = None,
+    projection: str = "scan",
 ) -> Iterator[Block]:
     """Yield the run as consecutive blocks. The first `warmup` steps update the optimizer's state
-    but not x (as in the AdaShift authors' script); then `steps` steps move x."""
+    but not x (as in the AdaShift authors' script); then `steps` steps move x.
+
+    `projection`: "scan" projects a block with a prefix scan of clip maps (fast for few lanes);
+    "sequential" steps through the block over all lanes at once (fast for many lanes). The two
+    differ only by rounding; with "sequential" the numbers do not depend on the block size, so the
+    block is sized to the lanes (about 10^6 values per array)."""
     steps = int(check_range("steps", steps, 1, integer=True))
     warmup = int(check_range("warmup", warmup, 0, integer=True))
-    block = int(check_range("block", block, 1, integer=True))
+    check_choice("projection", projection, PROJECTIONS)
     seeds = as_seeds(seeds)
     lanes = lane_count(problem, optimizer, seeds)
+    if block is None:
+        block = DEFAULT_BLOCK if projection == "scan" else max(64, min(DEFAULT_BLOCK, 2**20 // (lanes * problem.dim)))
+    block = int(check_range("block", block, 1, integer=True))
+    sequential = projection == "sequential"
     seeds = np.broadcast_to(seeds, (lanes,))
     x = start_point(problem, x0, lanes)
     lo, hi = problem.domain.lo, problem.domain.hi
@@ -110,7 +121,7 @@ def iterate(
             if problem.x_independent:
                 g = problem.gradients(t, seeds)
                 upd, state = optimizer.update(state, g, t)
-                xs = np.broadcast_to(x, g.shape) if is_warm else clip_scan(x, -upd.step, lo, hi)
+                xs = np.broadcast_to(x, g.shape) if is_warm else clip_scan(x, -upd.step, lo, hi, sequential)
                 x_before = np.concatenate([x[None], xs[:-1]], axis=0)
                 loss = (
                     _linear_loss(g, x_before)
@@ -148,6 +159,8 @@ class _Health:
         self.kind = np.full(lanes, "ok", dtype=object)
 
     def see(self, blk: Block) -> None:
+        if np.isfinite(blk.x).all() and np.isfinite(blk.update.step).all():  # the usual case: one pass each
+            return
         values = np.concatenate([blk.x, blk.update.step], axis=-1)
         finite = np.isfinite(values).all(axis=-1)  # (B, L)
         fresh = ~finite.all(axis=0) & (self.bad_step == 0)
@@ -173,16 +186,16 @@ class _Regret:
         hi = np.asarray(self.problem.domain.hi, float)
         return np.sum(np.where(g_sum > 0, lo * g_sum, np.where(g_sum < 0, hi * g_sum, 0.0)), axis=-1)
 
-    def see(self, blk: Block) -> np.ndarray:
-        """Cumulative regret after each step of the block, (B, L)."""
+    def see(self, blk: Block, rows: np.ndarray) -> np.ndarray:
+        """Cumulative regret after the given steps of the block (row indices, the last included), (R, L)."""
         cum_loss = self.loss + np.cumsum(blk.loss, axis=0)
         if self.problem.linear:
             cum_g = self.g_sum + np.cumsum(blk.g, axis=0)
-            regret = cum_loss - self.comparator(cum_g)
+            regret = cum_loss[rows] - self.comparator(cum_g[rows])
             self.g_sum = cum_g[-1]
         else:
             cum_opt = self.opt_sum + np.cumsum(blk.loss_at_optimum, axis=0)
-            regret = cum_loss - cum_opt
+            regret = cum_loss[rows] - cum_opt[rows]
             self.opt_sum = cum_opt[-1]
         self.loss = cum_loss[-1]
         return regret
@@ -200,9 +213,10 @@ def simulate(
     *,
     warmup: int = 0,
     stride: int | None = None,
-    block: int = DEFAULT_BLOCK,
+    block: int | None = None,
     progress: Callable[[int], None] | None = None,
     log_spaced: bool = True,
+    projection: str = "scan",
 ) -> Run:
     """Run `steps` steps on every lane and return the `Run`: final x, average regret R_T/T, health,
     and a trace of x, g, m, v, step, α, pre- and post-scale every `stride` steps (default: about
@@ -221,16 +235,17 @@ def simulate(
     began = time.perf_counter()
     x_final = start_point(problem, x0, lanes)
     last_regret = np.full(lanes, np.nan)
-    for blk in iterate(problem, optimizer, steps, seeds_arr, x0, warmup=warmup, block=block):
+    for blk in iterate(problem, optimizer, steps, seeds_arr, x0, warmup=warmup, block=block, projection=projection):
         if progress is not None:
             progress(len(blk.t))
         if blk.warmup:
             continue
         health.see(blk)
-        cum = regret.see(blk)
         main_t = blk.t - warmup
         logs = log_rows[(log_rows >= main_t[0]) & (log_rows <= main_t[-1])] - main_t[0]
         keep = np.union1d(np.flatnonzero((main_t % stride == 0) | (main_t == steps)), logs)
+        at = np.union1d(keep, [len(main_t) - 1])
+        cum_rows = regret.see(blk, at)  # regret only where it is recorded, and at the block's end
         if keep.size:
             u = blk.update
             fields = {"x": blk.x, "g": blk.g, "m": u.m, "v": u.v, "step": u.step}
@@ -239,9 +254,9 @@ def simulate(
             for name, arr in fields.items():
                 rows[name].append(np.array(np.broadcast_to(arr, shape)[keep]))
             rows["t"].append(main_t[keep])
-            rows["average_regret"].append(cum[keep] / main_t[keep, None])
+            rows["average_regret"].append(cum_rows[np.searchsorted(at, keep)] / main_t[keep, None])
         x_final = blk.x[-1]
-        last_regret = cum[-1] / steps
+        last_regret = cum_rows[-1] / steps
     trace = Trace(**{k: np.concatenate(v, axis=0) for k, v in rows.items()})
     finite_comparator = problem.domain.bounded or not problem.linear
     if not finite_comparator:  # min over an unbounded domain of a linear loss is −∞: no regret

@@ -8,6 +8,8 @@ from functools import cache
 
 import numpy as np
 
+MANY_FILTERS = 16
+
 
 @cache
 def _lfilter():  # scipy.signal takes half a second to import: only runs pay for it
@@ -38,6 +40,13 @@ def ema(a: np.ndarray | float, b: np.ndarray | float, x: np.ndarray, z0: np.ndar
     pairs = np.stack([a_full, b_full], axis=1)
     uniq, inverse = np.unique(pairs, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
+    if len(uniq) > MANY_FILTERS:  # many distinct coefficients: one pass over time, all columns at once
+        z = a_full * z0_full
+        for t in range(cols.shape[0]):  # fl(fl(b·x) + fl(a·y)): the same floats as the filter's
+            z = b_full * cols[t] + z
+            out[t] = z
+            z = a_full * z
+        return out.reshape(x.shape)
     for j, (aj, bj) in enumerate(uniq):
         idx = np.flatnonzero(inverse == j)
         sel = slice(None) if idx.size == cols.shape[1] else idx
@@ -66,8 +75,11 @@ def running_max(x: np.ndarray, z0: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(np.concatenate([first, x], axis=0), axis=0)[1:]
 
 
-def clip_scan(x0: np.ndarray, c: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def clip_scan(x0: np.ndarray, c: np.ndarray, lo: np.ndarray, hi: np.ndarray, sequential: bool = False) -> np.ndarray:
     """x_t = clip(x_{t−1} + c_t, lo, hi) along axis 0 (projected steps onto a box).
+
+    `sequential` runs the recurrence step by step over all lanes at once (cheap for wide batches,
+    and the same floats whatever the block size); otherwise:
 
     Each step is the map x ↦ clip(x + c, lo, hi); such maps are closed under composition:
     clip(clip(x + c1, l1, h1) + c2, l2, h2) = clip(x + c1 + c2, clip(l1 + c2, l2, h2), clip(h1 + c2, l2, h2)),
@@ -78,6 +90,13 @@ def clip_scan(x0: np.ndarray, c: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> 
     hi = np.asarray(hi, dtype=np.float64)
     if not (np.any(np.isfinite(lo)) or np.any(np.isfinite(hi))):
         return x0 + np.cumsum(c, axis=0)
+    if sequential:
+        out = np.empty(np.broadcast_shapes(c.shape, (1, *np.shape(x0))))
+        x = np.asarray(x0, dtype=np.float64)
+        for t in range(c.shape[0]):
+            x = np.minimum(np.maximum(x + c[t], lo), hi)
+            out[t] = x
+        return out
     cc = c.copy()
     low = np.array(np.broadcast_to(lo, c.shape))
     high = np.array(np.broadcast_to(hi, c.shape))

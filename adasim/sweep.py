@@ -31,7 +31,7 @@ OPTIMIZER_AXES = {"beta1": "beta1", "beta2": "beta2", "lr": "lr", "eps": "eps", 
 INTEGER_AXES = {"period", "spikes", "n_functions", "shift", "seed"}
 AXES = [*PROBLEM_AXES, *OPTIMIZER_AXES, "seed"]
 DEFAULT_LIMIT = 1_000_000
-CHUNK_LANES = 256  # lanes per chunk: with 4096-step blocks, about 1M values per array
+CHUNK_LANES = 2048  # lanes per chunk (the engine sizes its blocks to about 1M values per array)
 METRICS = ("final_x", "distance", "average_regret", "converged", "drift")
 RULES = {
     "shi": "converged when the mean of log10|x − x*| over the recorded second half of the run is below −2 (Shi et al. 2021)",

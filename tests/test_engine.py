@@ -164,3 +164,32 @@ def test_per_lane_shift_equals_separate_runs():
 def test_bad_engine_input(call, message):
     with pytest.raises(AdasimError, match=message):
         call()
+
+
+@pytest.mark.parametrize("name", ["adam", "amsgrad", "adashift", "adopt", "rmsprop"])
+def test_sequential_projection_is_block_and_batch_independent(name):
+    """With projection="sequential" a lane's path is the same floats in any batch and any block
+    size (wide sweeps use it); it agrees with the scan projection to rounding."""
+    problem = Stochastic(C=20.0, p=0.1)
+    beta2 = np.linspace(0.5, 0.99, 40)  # more distinct coefficients than one filter per lane
+    wide = simulate(
+        problem, make_optimizer(name, lr=0.05, beta2=beta2), 600, seeds=np.arange(40), stride=1, projection="sequential"
+    )
+    lane = 17
+    alone = simulate(
+        problem,
+        make_optimizer(name, lr=0.05, beta2=float(beta2[lane])),
+        600,
+        seeds=[lane],
+        stride=1,
+        projection="sequential",
+        block=7,
+    )
+    np.testing.assert_array_equal(wide.trace.x[:, lane], alone.trace.x[:, 0])
+    scanned = simulate(problem, make_optimizer(name, lr=0.05, beta2=float(beta2[lane])), 600, seeds=[lane], stride=1)
+    np.testing.assert_allclose(scanned.trace.x[:, 0], alone.trace.x[:, 0], rtol=0, atol=1e-12)
+
+
+def test_projection_choice_is_validated():
+    with pytest.raises(AdasimError, match="projection"):
+        simulate(Online(), Adam(), 10, projection="fast")

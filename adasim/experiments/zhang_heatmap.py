@@ -22,9 +22,7 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
     steps, points, seeds = (5_000, 6, 1) if quick else (50_000, 16, 2)
     fig = Figure(figsize=(11, 4.6), layout="constrained")
     axes = fig.subplots(1, 2)
-    numbers: dict[str, Any] = {
-        "settings": {"steps": steps, "grid": points, "seeds": seeds, "sampling": "shuffle", "lr": "1/√t"}
-    }
+    numbers: dict[str, Any] = {"settings": {"steps": steps, "grid": points, "seeds": seeds, "sampling": "shuffle", "lr": "1/√t"}}
     for ax, n in zip(axes, (10, 50), strict=True):
         beta2_axis = ",".join(f"{b:.6g}" for b in 1.0 - np.geomspace(0.5, 1e-4, points))
         plan = make_plan("finite-sum", [f"beta1=0:0.99:{points}", f"beta2={beta2_axis}", f"seed=0:{seeds - 1}:{seeds}"],
