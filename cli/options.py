@@ -114,11 +114,10 @@ class SpecOptions:
             "lam": self.lam,
         }
 
-    def build(self) -> Spec:
-        """Resolve the options into a Spec (raises AdasimError on bad values)."""
-        return build_spec(
-            self.problem,
-            problem={
+    def spec_kwargs(self) -> dict[str, Any]:
+        """Everything but the problem name, as `build_spec` (and `make_plan`) take it."""
+        return {
+            "problem": {
                 "C": self.C,
                 "s": self.small,
                 "d": self.period,
@@ -133,15 +132,19 @@ class SpecOptions:
                 "condition": self.condition,
                 "noise": self.noise,
             },
-            optimizers=self.optimizer,
-            hyper=self.hyper(),
-            steps=self.steps,
-            seeds=self.seeds,
-            seed=self.seed,
-            x0=self.x0,
-            warmup=self.warmup,
-            domain=self.domain,
-        )
+            "optimizers": self.optimizer,
+            "hyper": self.hyper(),
+            "steps": self.steps,
+            "seeds": self.seeds,
+            "seed": self.seed,
+            "x0": self.x0,
+            "warmup": self.warmup,
+            "domain": self.domain,
+        }
+
+    def build(self) -> Spec:
+        """Resolve the options into a Spec (raises AdasimError on bad values)."""
+        return build_spec(self.problem, **self.spec_kwargs())
 
 
 _SPEC_FIELDS = [f.name for f in fields(SpecOptions)]

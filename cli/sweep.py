@@ -40,23 +40,7 @@ def sweep(
         raise AdasimError("--resume needs --out (the folder of the interrupted sweep)")
     if workers is not None and workers < 1:
         raise AdasimError(f"--workers must be at least 1, got {workers}")
-    plan = make_plan(
-        spec.problem,
-        grid,
-        rule=rule,
-        force=force,
-        with_drift=not no_drift,
-        problem={"C": spec.C, "s": spec.small, "d": spec.period, "k": spec.spikes, "p": spec.p, "delta": spec.delta,
-                 "n": spec.n_functions, "sampling": spec.sampling},
-        optimizers=spec.optimizer,
-        hyper=spec.hyper(),
-        steps=spec.steps,
-        seeds=spec.seeds,
-        seed=spec.seed,
-        x0=spec.x0,
-        warmup=spec.warmup,
-        domain=spec.domain,
-    )  # fmt: skip
+    plan = make_plan(spec.problem, grid, rule=rule, force=force, with_drift=not no_drift, **spec.spec_kwargs())
     out_dir = prepare_out_dir(out) if out is not None else None
     total = plan.cells * len(plan.spec.optimizers)
     with progress_bar(total * plan.spec.steps, "sweeping", enabled=not json_out) as tick:
