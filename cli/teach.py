@@ -88,8 +88,10 @@ def lesson(
     out: Annotated[Path, typer.Option("--out", help="Folder for lesson.html (self-contained) and lesson.json.")] = Path("lesson"),
     steps: Annotated[int, typer.Option("--steps", help="Steps of the runs shown.")] = 100_000,
 ) -> None:
-    """Write a self-contained HTML lesson: the counterexample, Adam's failure, net update factors, the correlation,
-    temporal shifting, AMSGrad and ADOPT — every figure and number computed now, each with the command that reproduces it.
+    """Write a self-contained HTML lesson on why Adam fails and how shifting fixes it.
+
+    The counterexample, Adam's failure, net update factors, the correlation, temporal shifting, AMSGrad and ADOPT:
+    every figure and number computed now, each with the command that reproduces it.
     """
     from adasim.demos.lesson import write_lesson
 
