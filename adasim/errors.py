@@ -64,8 +64,8 @@ def check_range(
     if hi is not None:
         ok &= (arr < hi) if hi_open else (arr <= hi)
     if not np.all(ok):
-        left = "(" if lo_open else "["
-        right = ")" if hi_open else "]"
+        left = "(" if lo_open or lo is None else "["
+        right = ")" if hi_open or hi is None else "]"
         lo_s = "-inf" if lo is None else f"{lo:g}"
         hi_s = "inf" if hi is None else f"{hi:g}"
         raise AdasimError(f"{name} must lie in {left}{lo_s}, {hi_s}{right}, got {_show(arr[~ok])}")

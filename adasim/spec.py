@@ -128,6 +128,8 @@ def build_spec(
     n_seeds = int(check_range("seeds", 1 if seeds is None else seeds, 1, integer=True))
     first = int(check_range("seed", seed, 0, integer=True))
     start = float((run["x0"] if "x0" in run_src else prob.default_x0) if x0 is None else x0)
+    if not np.isfinite(start):
+        raise AdasimError(f"x0 must be a finite number, got {start}")
     if not np.all(dom.contains(np.asarray(start))):
         raise AdasimError(f"x0 = {start:g} lies outside the domain {dom.describe()}")
     return Spec(
