@@ -12,10 +12,6 @@ class AdasimError(ValueError):
     """Invalid input: the message is one line that says what is wrong and what is allowed."""
 
 
-class NumericalError(ArithmeticError):
-    """A run overflowed or produced NaN (raised only where a finite answer is required)."""
-
-
 def unknown_name(kind: str, name: str, known: Iterable[str]) -> AdasimError:
     """An error for an unknown registry name that suggests the closest known one."""
     known = sorted(known)

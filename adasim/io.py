@@ -8,7 +8,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -96,12 +96,6 @@ def write_figure(path: str | os.PathLike[str], fig: Any, **kwargs: Any) -> Path:
     fmt = Path(path).suffix.lstrip(".") or "png"
     with atomic_file(path, "wb") as fh:
         fig.savefig(fh, format=fmt, **kwargs)
-    return Path(path)
-
-
-def write_with(path: str | os.PathLike[str], writer: Callable[[IO[bytes]], None]) -> Path:
-    with atomic_file(path, "wb") as fh:
-        writer(fh)
     return Path(path)
 
 
