@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from adasim.analysis.synthesis import find_counterexample, wrong_way_map
-from adasim.cli.console import EXIT_NUMERICAL, fmt, progress_bar, stdout
+from adasim.cli.console import EXIT_NUMERICAL, fmt, stdout
 from adasim.cli.options import SpecOptions, with_optimizer_options
 from adasim.cli.output import print_json, write_outputs
 from adasim.errors import AdasimError
@@ -35,8 +35,7 @@ def find(
         raise AdasimError("find-counterexample takes one optimizer (-o NAME)")
     optimizer = make_optimizer(names[0], **spec.hyper())
     out_dir = prepare_out_dir(out) if out is not None else None
-    with progress_bar(0, "searching", enabled=False):
-        cx = find_counterexample(optimizer, family, max_period, simulate_check=not no_simulation, max_steps=steps)
+    cx = find_counterexample(optimizer, family, max_period, simulate_check=not no_simulation, max_steps=steps)
     data = cx.as_dict()
     figures = {}
     if out_dir is not None and cx.problem is not None and hasattr(cx.problem, "d"):

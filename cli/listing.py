@@ -61,28 +61,24 @@ def list_all(
         print(dumps(cat))
         return
     console = stdout()
-    t = Table(title="problems", header_style="bold")
-    for col in ("name", "gradients", "defaults", "source"):
-        t.add_column(col, overflow="fold")
-    for name, info in cat["problems"].items():
-        t.add_row(name, info["gradients"], ", ".join(f"{k}={v}" for k, v in info["defaults"].items()), info["source"])
-    console.print(t)
-    t = Table(title="presets", header_style="bold")
-    for col in ("name", "problem", "source", "adasim's choices"):
-        t.add_column(col, overflow="fold")
-    for name, info in cat["presets"].items():
-        t.add_row(name, info["problem"], info["source"], info["choices"])
-    console.print(t)
-    t = Table(title="optimizers", header_style="bold")
-    for col in ("name", "update rule", "defaults", "source"):
-        t.add_column(col, overflow="fold")
-    for name, info in cat["optimizers"].items():
-        t.add_row(name, info["rule"], ", ".join(f"{k}={v}" for k, v in info["defaults"].items()), info["source"])
-    console.print(t)
-    t = Table(title="conventions", header_style="bold")
-    for col in ("option", "value", "meaning"):
-        t.add_column(col, overflow="fold")
-    for option, values in cat["conventions"].items():
-        for value, meaning in values.items():
-            t.add_row(option, value, meaning)
-    console.print(t)
+
+    def joined(defaults: dict[str, Any]) -> str:
+        return ", ".join(f"{k}={v}" for k, v in defaults.items())
+
+    sections = [
+        ("problems", ("name", "gradients", "defaults", "source"),
+         [(n, i["gradients"], joined(i["defaults"]), i["source"]) for n, i in cat["problems"].items()]),
+        ("presets", ("name", "problem", "source", "adasim's choices"),
+         [(n, i["problem"], i["source"], i["choices"]) for n, i in cat["presets"].items()]),
+        ("optimizers", ("name", "update rule", "defaults", "source"),
+         [(n, i["rule"], joined(i["defaults"]), i["source"]) for n, i in cat["optimizers"].items()]),
+        ("conventions", ("option", "value", "meaning"),
+         [(o, v, m) for o, values in cat["conventions"].items() for v, m in values.items()]),
+    ]  # fmt: skip
+    for title, columns, rows in sections:
+        table = Table(title=title, header_style="bold")
+        for col in columns:
+            table.add_column(col, overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
