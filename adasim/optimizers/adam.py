@@ -18,10 +18,9 @@ from adasim.optimizers.base import (
     check_eps,
     denominator,
     lane,
-    one_minus_power,
+    powers,
     reciprocal,
     reduce_phi,
-    steps_column,
 )
 from adasim.scan import ema
 
@@ -29,16 +28,15 @@ from adasim.scan import ema
 class AdamState(NamedTuple):
     m: np.ndarray
     v: np.ndarray
+    p1: np.ndarray  # β1^t and β2^t, carried for the bias corrections
+    p2: np.ndarray
 
 
-def adam_post(v: np.ndarray, t: np.ndarray, beta1: Any, beta2: Any, eps: Any, eps_mode: str, bias_correction: bool) -> np.ndarray:
-    """P_t with step = α_t·P_t·m_t:  1/((1−β1^t)(√(v_t/(1−β2^t)) + ε))  with correction,
-    √(1−β2^t)/((1−β1^t)(√v_t + ε̂))  for ε-hat, and 1/(√v_t + ε) without correction."""
+def adam_post(v: np.ndarray, c1: Any, c2: Any, eps: Any, eps_mode: str, bias_correction: bool) -> np.ndarray:
+    """P_t with step = α_t·P_t·m_t:  1/(c1 (√(v_t/c2) + ε))  with correction (c_i = 1 − β_i^t),
+    √c2/(c1 (√v_t + ε̂))  for ε-hat, and 1/(√v_t + ε) without correction."""
     if not bias_correction:
         return reciprocal(denominator(v, eps, eps_mode))
-    tc = steps_column(t)
-    c1 = one_minus_power(beta1, tc)
-    c2 = one_minus_power(beta2, tc)
     if eps_mode == "hat":
         return np.sqrt(c2) * reciprocal(c1 * (np.sqrt(v) + eps))
     return reciprocal(c1 * denominator(v / c2, eps, eps_mode))
@@ -72,16 +70,17 @@ class Adam(Optimizer):
         check_eps(self.eps, self.eps_mode)
 
     def init(self, shape: tuple[int, int]) -> AdamState:
-        return AdamState(m=np.zeros(shape), v=np.zeros(shape))
+        return AdamState(m=np.zeros(shape), v=np.zeros(shape), p1=np.ones(shape), p2=np.ones(shape))
 
     def update(self, state: AdamState, g: np.ndarray, t: np.ndarray) -> tuple[Update, AdamState]:
         beta1, beta2 = lane(self.beta1), lane(self.beta2)
         m = ema(beta1, 1.0 - beta1, g, state.m)
         v = ema(beta2, 1.0 - beta2, reduce_phi(g * g, self.phi, self.block_sizes), state.v)
-        post = adam_post(v, t, beta1, beta2, lane(self.eps), self.eps_mode, bool(self.bias_correction))
+        p1, p2 = powers(beta1, state.p1, len(t)), powers(beta2, state.p2, len(t))
+        post = adam_post(v, 1.0 - p1, 1.0 - p2, lane(self.eps), self.eps_mode, bool(self.bias_correction))
         return (
             Update(step=self.alpha(t) * post * m, m=m, v=v, pre=np.ones_like(g), post=post),
-            AdamState(m=m[-1], v=v[-1]),
+            AdamState(m=m[-1], v=v[-1], p1=p1[-1], p2=p2[-1]),
         )
 
     def kernel(self) -> Kernel:

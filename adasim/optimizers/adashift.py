@@ -21,7 +21,7 @@ from adasim.optimizers.base import (
     denominator,
     int_lane,
     lane,
-    one_minus_power,
+    powers,
     reciprocal,
     reduce_phi,
     steps_column,
@@ -37,6 +37,7 @@ V_RULES = {
 class AdaShiftState(NamedTuple):
     buffer: np.ndarray  # (N, L, D): the last N gradients, oldest first, zero-filled at the start
     v: np.ndarray
+    p2: np.ndarray  # β2^(t−n), carried for the bias correction
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,7 +83,7 @@ class AdaShift(Optimizer):
         return int(max(np.max(self.n), np.max(self.windows()) - 1, 1))
 
     def init(self, shape: tuple[int, int]) -> AdaShiftState:
-        return AdaShiftState(buffer=np.zeros((self.depth(), *shape)), v=np.zeros(shape))
+        return AdaShiftState(buffer=np.zeros((self.depth(), *shape)), v=np.zeros(shape), p2=np.ones(shape))
 
     def update(self, state: AdaShiftState, g: np.ndarray, t: np.ndarray) -> tuple[Update, AdaShiftState]:
         beta1, beta2, eps = lane(self.beta1), lane(self.beta2), lane(self.eps)
@@ -107,11 +108,16 @@ class AdaShift(Optimizer):
         m /= total
         tc = steps_column(t)
         active = tc > n
-        c2 = 1.0 if self.v_rule == "max" else one_minus_power(beta2, np.where(active, tc - n, 1.0))
+        p2 = state.p2
+        if self.v_rule == "max":
+            c2 = 1.0
+        else:
+            p2s = powers(beta2, p2, B, where=np.broadcast_to(active, (B, *np.shape(active)[1:])))
+            c2, p2 = np.where(active, 1.0 - p2s, 1.0), p2s[-1]
         post = np.where(active, reciprocal(denominator(v / c2, eps, self.eps_mode)), 0.0)
         return (
             Update(step=self.alpha(t) * post * m, m=m, v=v, pre=np.ones_like(g), post=post),
-            AdaShiftState(buffer=history[-depth:], v=v[-1]),
+            AdaShiftState(buffer=history[-depth:], v=v[-1], p2=p2),
         )
 
     def kernel(self) -> Kernel:

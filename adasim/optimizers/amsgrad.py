@@ -18,10 +18,9 @@ from adasim.optimizers.base import (
     check_eps,
     denominator,
     lane,
-    one_minus_power,
+    powers,
     reciprocal,
     reduce_phi,
-    steps_column,
 )
 from adasim.scan import ema, running_max
 
@@ -36,6 +35,8 @@ class AMSGradState(NamedTuple):
     m: np.ndarray
     v: np.ndarray
     v_max: np.ndarray
+    p1: np.ndarray  # β1^t and β2^t, carried for the bias corrections
+    p2: np.ndarray
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,19 +64,20 @@ class AMSGrad(Optimizer):
         check_choice("amsgrad convention", self.convention, AMSGRAD_CONVENTIONS)
 
     def init(self, shape: tuple[int, int]) -> AMSGradState:
-        return AMSGradState(m=np.zeros(shape), v=np.zeros(shape), v_max=np.zeros(shape))
+        return AMSGradState(m=np.zeros(shape), v=np.zeros(shape), v_max=np.zeros(shape), p1=np.ones(shape), p2=np.ones(shape))
 
     def update(self, state: AMSGradState, g: np.ndarray, t: np.ndarray) -> tuple[Update, AMSGradState]:
         beta1, beta2, eps = lane(self.beta1), lane(self.beta2), lane(self.eps)
         m = ema(beta1, 1.0 - beta1, g, state.m)
         v = ema(beta2, 1.0 - beta2, reduce_phi(g * g, self.phi, self.block_sizes), state.v)
-        tc = steps_column(t)
+        p1, p2 = state.p1, state.p2
         if self.convention == "paper":
             v_max = running_max(v, state.v_max)
             post = reciprocal(denominator(v_max, eps, self.eps_mode))
         else:
-            c1 = one_minus_power(beta1, tc)
-            c2 = one_minus_power(beta2, tc)
+            p1s, p2s = powers(beta1, p1, len(t)), powers(beta2, p2, len(t))
+            c1, c2 = 1.0 - p1s, 1.0 - p2s
+            p1, p2 = p1s[-1], p2s[-1]
             if self.convention == "pytorch":
                 v_max = running_max(v, state.v_max)
                 v_hat = v_max / c2
@@ -85,7 +87,7 @@ class AMSGrad(Optimizer):
             post = reciprocal(c1 * denominator(v_hat, eps, self.eps_mode))
         return (
             Update(step=self.alpha(t) * post * m, m=m, v=v_max, pre=np.ones_like(g), post=post),
-            AMSGradState(m=m[-1], v=v[-1], v_max=v_max[-1]),
+            AMSGradState(m=m[-1], v=v[-1], v_max=v_max[-1], p1=p1, p2=p2),
         )
 
     def kernel(self) -> Kernel:

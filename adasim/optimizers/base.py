@@ -112,21 +112,17 @@ def steps_column(t: np.ndarray) -> np.ndarray:
     return np.asarray(t, dtype=np.float64)[:, None, None]
 
 
-# 1 − β^t rounds to exactly 1.0 once β^t < 2^−54, so those rows need no power at all
-_NEGLIGIBLE_LOG = 54.0 * np.log(2.0)
-
-
-def one_minus_power(beta: Any, exponent: np.ndarray) -> np.ndarray | float:
-    """1 − β^e for a (B, 1, 1) column of increasing exponents e, broadcast over lanes; the bias
-    correction of Adam-type methods. Rows where it is exactly 1.0 in float64 are not computed."""
-    beta = np.asarray(beta, dtype=np.float64)
-    b_max = float(np.max(beta))
-    e = np.asarray(exponent, dtype=np.float64)
-    limit = 0.0 if b_max == 0.0 else _NEGLIGIBLE_LOG / -np.log(b_max)
-    if float(np.min(e)) > limit:
-        return 1.0
-    out = 1.0 - np.power(beta, e)
-    return np.where(e > limit, 1.0, out)
+def powers(beta: Any, p0: np.ndarray, steps: int, where: np.ndarray | None = None) -> np.ndarray:
+    """β^t for the next `steps` steps by the recurrence p_t = β·p_{t−1} from the carried p_0
+    (1 at the start), shape (steps, ...); where `where` is False p stays as it was. Bias
+    corrections are 1 − p_t: the same floats in the NumPy and the compiled path, and no power
+    function per lane and step."""
+    factor = lane(beta) if where is None else np.where(where, lane(beta), 1.0)
+    tail = np.broadcast_shapes(np.shape(factor)[1:] if where is not None else np.shape(factor), np.shape(p0))
+    seq = np.empty((steps + 1, *tail))
+    seq[0] = p0
+    seq[1:] = factor
+    return np.cumprod(seq, axis=0)[1:]
 
 
 def denominator(v_hat: np.ndarray, eps: np.ndarray, mode: str) -> np.ndarray:
