@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from adasim import compiled
 from adasim.errors import AdasimError, check_choice, check_range
 from adasim.optimizers.base import Optimizer, Update
 from adasim.problems.base import Problem
@@ -111,13 +112,8 @@ def iterate(
     state = optimizer.init((lanes, problem.dim))
     optimum = np.broadcast_to(problem.optimum(), (lanes, problem.dim))
     has_optimum = bool(np.all(np.isfinite(optimum)))
-    total = warmup + steps
     with np.errstate(all="ignore"):
-        start = 1
-        while start <= total:
-            is_warm = start <= warmup
-            stop = min(start + block, (warmup if is_warm else total) + 1)
-            t = np.arange(start, stop, dtype=np.int64)
+        for t, is_warm in _blocks(warmup, steps, block):
             if problem.x_independent:
                 g = problem.gradients(t, seeds)
                 upd, state = optimizer.update(state, g, t)
@@ -148,7 +144,32 @@ def iterate(
                 loss_opt = np.stack([r[5] for r in rows])
             yield Block(t, g, x_before, xs, optimizer.alpha(t), upd, loss, loss_opt, is_warm)
             x = np.array(xs[-1])
-            start = stop
+
+
+def _blocks(warmup: int, steps: int, size: int) -> Iterator[tuple[np.ndarray, bool]]:
+    """Consecutive blocks of at most `size` steps t (1-based), and whether they are warm-up steps."""
+    total = warmup + steps
+    start = 1
+    while start <= total:
+        is_warm = start <= warmup
+        stop = min(start + size, (warmup if is_warm else total) + 1)
+        yield np.arange(start, stop, dtype=np.int64), is_warm
+        start = stop
+
+
+def use_compiled(problem: Problem, optimizer: Optimizer, engine: str = "auto") -> bool:
+    """Whether a run takes the compiled path (`engine` as in `simulate`)."""
+    check_choice("engine", engine, compiled.ENGINES)
+    if engine == "numpy":
+        return False
+    reason = compiled.unsupported(problem, optimizer)
+    if engine == "auto":
+        return reason is None and compiled.available()
+    if not compiled.available():
+        raise AdasimError('the compiled engine needs numba: pip install "adasim[fast]" (or use --engine numpy)')
+    if reason is not None:
+        raise AdasimError(f"the compiled engine cannot run this: {reason}")
+    return True
 
 
 class _Health:
@@ -157,6 +178,13 @@ class _Health:
     def __init__(self, lanes: int) -> None:
         self.bad_step = np.zeros(lanes, dtype=np.int64)
         self.kind = np.full(lanes, "ok", dtype=object)
+
+    def see_rows(self, t: np.ndarray, bad_row: np.ndarray, bad_nan: np.ndarray) -> None:
+        """The compiled path's report: first non-finite row per lane (−1: none) and if it is NaN."""
+        fresh = (bad_row >= 0) & (self.bad_step == 0)
+        for lane in np.flatnonzero(fresh):
+            self.bad_step[lane] = int(t[bad_row[lane]])
+            self.kind[lane] = "nan" if bad_nan[lane] else "overflow"
 
     def see(self, blk: Block) -> None:
         if np.isfinite(blk.x).all() and np.isfinite(blk.update.step).all():  # the usual case: one pass each
@@ -185,6 +213,13 @@ class _Regret:
         lo = np.asarray(self.problem.domain.lo, float)
         hi = np.asarray(self.problem.domain.hi, float)
         return np.sum(np.where(g_sum > 0, lo * g_sum, np.where(g_sum < 0, hi * g_sum, 0.0)), axis=-1)
+
+    def see_sums(self, loss: np.ndarray, g_sum: np.ndarray, end_loss: np.ndarray, end_g: np.ndarray) -> np.ndarray:
+        """As `see` for a linear problem, from the block-local cumulative sums at the rows and at the end."""
+        regret = (self.loss + loss) - self.comparator(self.g_sum + g_sum)
+        self.loss = self.loss + end_loss
+        self.g_sum = self.g_sum + end_g
+        return regret
 
     def see(self, blk: Block, rows: np.ndarray) -> np.ndarray:
         """Cumulative regret after the given steps of the block (row indices, the last included), (R, L)."""
@@ -217,46 +252,88 @@ def simulate(
     progress: Callable[[int], None] | None = None,
     log_spaced: bool = True,
     projection: str = "scan",
+    engine: str = "auto",
 ) -> Run:
     """Run `steps` steps on every lane and return the `Run`: final x, average regret R_T/T, health,
     and a trace of x, g, m, v, step, α, pre- and post-scale every `stride` steps (default: about
     2000 rows) plus about 400 log-spaced early steps (`log_spaced`), so memory is bounded for runs
     of any length.
-    `progress(n)` is told of n more steps."""
+    `progress(n)` is told of n more steps.
+
+    `engine`: "numpy", "compiled" (numba; the floats of `projection="sequential"`) or "auto" (compiled
+    when numba is installed and the problem and optimizer have a compiled form; see adasim.compiled)."""
+    steps = int(check_range("steps", steps, 1, integer=True))
+    warmup = int(check_range("warmup", warmup, 0, integer=True))
+    check_choice("projection", projection, PROJECTIONS)
     seeds_arr = as_seeds(seeds)
     lanes = lane_count(problem, optimizer, seeds_arr)
     if stride is None:
         stride = max(1, -(-int(steps) // DEFAULT_RECORDS))
     stride = int(check_range("stride", stride, 1, integer=True))
-    log_rows = np.unique(np.round(np.logspace(0, np.log10(max(int(steps), 1)), LOG_RECORDS)).astype(np.int64))
+    log_rows = np.empty(0, dtype=np.int64)
+    if log_spaced:
+        log_rows = np.unique(np.round(np.logspace(0, np.log10(max(int(steps), 1)), LOG_RECORDS)).astype(np.int64))
     health = _Health(lanes)
     regret = _Regret(problem, lanes)
     rows: dict[str, list[np.ndarray]] = {k: [] for k in (*TRACE_FIELDS, "t", "average_regret")}
     began = time.perf_counter()
     x_final = start_point(problem, x0, lanes)
     last_regret = np.full(lanes, np.nan)
-    for blk in iterate(problem, optimizer, steps, seeds_arr, x0, warmup=warmup, block=block, projection=projection):
-        if progress is not None:
-            progress(len(blk.t))
-        if blk.warmup:
-            continue
-        health.see(blk)
-        main_t = blk.t - warmup
-        logs = log_rows[(log_rows >= main_t[0]) & (log_rows <= main_t[-1])] - main_t[0]
-        keep = np.union1d(np.flatnonzero((main_t % stride == 0) | (main_t == steps)), logs)
-        at = np.union1d(keep, [len(main_t) - 1])
-        cum_rows = regret.see(blk, at)  # regret only where it is recorded, and at the block's end
-        if keep.size:
-            u = blk.update
-            fields = {"x": blk.x, "g": blk.g, "m": u.m, "v": u.v, "step": u.step}
-            fields |= {"alpha": blk.alpha, "pre": u.pre, "post": u.post}
-            shape = blk.x.shape
-            for name, arr in fields.items():
-                rows[name].append(np.array(np.broadcast_to(arr, shape)[keep]))
-            rows["t"].append(main_t[keep])
-            rows["average_regret"].append(cum_rows[np.searchsorted(at, keep)] / main_t[keep, None])
-        x_final = blk.x[-1]
-        last_regret = cum_rows[-1] / steps
+
+    def recorded(main_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Block rows kept in the trace (every stride-th step, the last step, the log-spaced ones),
+        and those plus the block's last row (for the regret). main_t is consecutive."""
+        first, last = int(main_t[0]), int(main_t[-1])
+        logs = log_rows[(log_rows >= first) & (log_rows <= last)] - first
+        strided = np.arange(-(-first // stride) * stride, last + 1, stride) - first
+        ends = [steps - first] if first <= steps <= last else []
+        keep = np.union1d(np.union1d(strided, ends), logs).astype(np.int64)
+        return keep, np.union1d(keep, [len(main_t) - 1])
+
+    if use_compiled(problem, optimizer, engine):  # the same run, one machine-code loop per lane
+        with np.errstate(all="ignore"):  # as in iterate: failures are found by _Health, not warned of
+            lanes_run = compiled.Lanes(problem, optimizer, np.broadcast_to(seeds_arr, (lanes,)), x_final)
+            size = int(check_range("block", block, 1, integer=True)) if block is not None else lanes_run.block_size()
+            for t, is_warm in _blocks(warmup, int(steps), size):
+                if progress is not None:
+                    progress(len(t))
+                if is_warm:
+                    lanes_run.block(t, False, np.empty(0, dtype=np.int64))
+                    continue
+                main_t = t - warmup
+                keep, at = recorded(main_t)
+                res = lanes_run.block(t, True, at)
+                health.see_rows(t, res.bad_row, res.bad_nan)
+                cum_rows = regret.see_sums(res.loss, res.gsum, res.end_loss, res.end_gsum)
+                if keep.size:
+                    sel = np.searchsorted(at, keep)
+                    for i, name in enumerate(compiled.FIELDS):
+                        rows[name].append(res.out[i][sel])
+                    rows["t"].append(main_t[keep])
+                    rows["average_regret"].append(cum_rows[sel] / main_t[keep, None])
+                last_regret = cum_rows[-1] / steps
+            x_final = lanes_run.x
+    else:
+        for blk in iterate(problem, optimizer, steps, seeds_arr, x0, warmup=warmup, block=block, projection=projection):
+            if progress is not None:
+                progress(len(blk.t))
+            if blk.warmup:
+                continue
+            health.see(blk)
+            main_t = blk.t - warmup
+            keep, at = recorded(main_t)
+            cum_rows = regret.see(blk, at)  # regret only where it is recorded, and at the block's end
+            if keep.size:
+                u = blk.update
+                fields = {"x": blk.x, "g": blk.g, "m": u.m, "v": u.v, "step": u.step}
+                fields |= {"alpha": blk.alpha, "pre": u.pre, "post": u.post}
+                shape = blk.x.shape
+                for name, arr in fields.items():
+                    rows[name].append(np.array(np.broadcast_to(arr, shape)[keep]))
+                rows["t"].append(main_t[keep])
+                rows["average_regret"].append(cum_rows[np.searchsorted(at, keep)] / main_t[keep, None])
+            x_final = blk.x[-1]
+            last_regret = cum_rows[-1] / steps
     trace = Trace(**{k: np.concatenate(v, axis=0) for k, v in rows.items()})
     finite_comparator = problem.domain.bounded or not problem.linear
     if not finite_comparator:  # min over an unbounded domain of a linear loss is −∞: no regret

@@ -21,7 +21,7 @@ SOURCE = "Shi, Li, Hong & Sun 2021 (ICLR), Fig. 1; REFERENCE §4"
 
 
 def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
-    Cs, b2s, steps = ("4,10,20,40", "0.3:0.95:8", 20_000) if quick else ("log:3:100:24", "0.3:0.99:24", 100_000)
+    Cs, b2s, steps = ("4,10,20,40", "0.3:0.95:8", 100_000) if quick else ("log:3:100:24", "0.3:0.99:24", 100_000)
     plan = make_plan("shi-two-spike", [f"C={Cs}", f"beta2={b2s}"], steps=steps)
     result = run_sweep(plan, workers=1 if quick else None)
     table = result.table

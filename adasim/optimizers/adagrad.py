@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from adasim.optimizers.base import Optimizer, ScaleLimit, Update, check_eps, denominator, lane, reciprocal
+from adasim.optimizers.lanestep import EPS_CODE, CompiledForm, adagrad_step
 from adasim.scan import ema
 
 
@@ -41,6 +42,9 @@ class Adagrad(Optimizer):
             Update(step=self.alpha(t) * post * g, m=g, v=v, pre=np.ones_like(g), post=post),
             AdagradState(v=v[-1]),
         )
+
+    def compiled_form(self) -> CompiledForm:
+        return CompiledForm(adagrad_step, (0.0, 0.0, self.eps, EPS_CODE[self.eps_mode]))
 
     def scale_limit(self) -> ScaleLimit:
         return ScaleLimit("sum", eps=float(self.eps), form=self.eps_mode)

@@ -22,6 +22,7 @@ from adasim.optimizers.base import (
     reciprocal,
     reduce_phi,
 )
+from adasim.optimizers.lanestep import EPS_CODE, CompiledForm, adam_step
 from adasim.scan import ema
 
 
@@ -85,6 +86,10 @@ class Adam(Optimizer):
 
     def kernel(self) -> Kernel:
         return Kernel("ema", beta1=self.beta1)
+
+    def compiled_form(self) -> CompiledForm | None:
+        params = (self.beta1, self.beta2, self.eps, EPS_CODE[self.eps_mode], float(bool(self.bias_correction)))
+        return CompiledForm(adam_step, params, (0.0, 0.0, 1.0, 1.0), coordinatewise=self.phi == "identity")
 
     def scale_limit(self) -> ScaleLimit:
         mode = "inside" if self.eps_mode == "inside" else "outside"

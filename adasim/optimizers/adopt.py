@@ -8,7 +8,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from adasim.errors import check_choice, check_range
-from adasim.optimizers.base import Kernel, Optimizer, ScaleLimit, Update, check_beta, lane, steps_column
+from adasim.optimizers.base import Kernel, Optimizer, ScaleLimit, Update, check_beta, lane
+from adasim.optimizers.lanestep import CompiledForm, adopt_step
 from adasim.scan import ema
 
 CLIP_BASES = {
@@ -59,8 +60,7 @@ class ADOPT(Optimizer):
         pre = 1.0 / np.maximum(np.sqrt(v_prev), eps)
         g_hat = g * pre
         if self.clip:
-            tc = steps_column(t)
-            c = np.power(tc - 1.0 if self.clip_base == "official" else tc, 0.25)
+            c = self.clip_bound(t)[:, None, None]
             g_hat = np.clip(g_hat, -c, c)
             pre = np.divide(g_hat, g, out=pre.copy(), where=g != 0)  # effective Q_s, clip included
         if seeding:
@@ -71,6 +71,16 @@ class ADOPT(Optimizer):
             Update(step=self.alpha(t) * m, m=m, v=v_prev, pre=pre, post=np.ones_like(g)),
             ADOPTState(m=m[-1], v=v[-1]),
         )
+
+    def clip_bound(self, t: np.ndarray) -> np.ndarray:
+        """c_t = (t−1)^(1/4) (`official`) or t^(1/4) (`port`); ∞ without the clip."""
+        tf = np.asarray(t, dtype=np.float64)
+        if not self.clip:
+            return np.full(tf.shape, np.inf)
+        return np.power(tf - 1.0 if self.clip_base == "official" else tf, 0.25)
+
+    def compiled_form(self) -> CompiledForm:
+        return CompiledForm(adopt_step, (self.beta1, self.beta2, self.eps), aux=self.clip_bound)
 
     def kernel(self) -> Kernel:
         return Kernel("ema", beta1=self.beta1)

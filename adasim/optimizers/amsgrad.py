@@ -22,6 +22,7 @@ from adasim.optimizers.base import (
     reciprocal,
     reduce_phi,
 )
+from adasim.optimizers.lanestep import CONVENTION_CODE, EPS_CODE, CompiledForm, amsgrad_step
 from adasim.scan import ema, running_max
 
 AMSGRAD_CONVENTIONS = {
@@ -92,6 +93,10 @@ class AMSGrad(Optimizer):
 
     def kernel(self) -> Kernel:
         return Kernel("ema", beta1=self.beta1)
+
+    def compiled_form(self) -> CompiledForm | None:
+        params = (self.beta1, self.beta2, self.eps, EPS_CODE[self.eps_mode], CONVENTION_CODE[self.convention])
+        return CompiledForm(amsgrad_step, params, (0.0, 0.0, 0.0, 1.0, 1.0), coordinatewise=self.phi == "identity")
 
     def scale_limit(self) -> ScaleLimit:
         optax = self.convention == "optax"

@@ -112,17 +112,24 @@ def steps_column(t: np.ndarray) -> np.ndarray:
     return np.asarray(t, dtype=np.float64)[:, None, None]
 
 
+# below 2^−54, 1 − p rounds to exactly 1: such powers are set to 0 (else β·p sticks at the smallest
+# subnormal for β > 1/2, and subnormal arithmetic is slow)
+TINY_POWER = 2.0**-54
+
+
 def powers(beta: Any, p0: np.ndarray, steps: int, where: np.ndarray | None = None) -> np.ndarray:
     """β^t for the next `steps` steps by the recurrence p_t = β·p_{t−1} from the carried p_0
-    (1 at the start), shape (steps, ...); where `where` is False p stays as it was. Bias
-    corrections are 1 − p_t: the same floats in the NumPy and the compiled path, and no power
-    function per lane and step."""
+    (1 at the start), shape (steps, ...), 0 once below TINY_POWER; where `where` is False p stays
+    as it was. Bias corrections are 1 − p_t: the same floats in the NumPy and the compiled path,
+    and no power function per lane and step."""
     factor = lane(beta) if where is None else np.where(where, lane(beta), 1.0)
     tail = np.broadcast_shapes(np.shape(factor)[1:] if where is not None else np.shape(factor), np.shape(p0))
     seq = np.empty((steps + 1, *tail))
     seq[0] = p0
     seq[1:] = factor
-    return np.cumprod(seq, axis=0)[1:]
+    out = np.cumprod(seq, axis=0)[1:]
+    out[out < TINY_POWER] = 0.0  # 1 − p is 1 either way; the carried p no longer shrinks
+    return out
 
 
 def denominator(v_hat: np.ndarray, eps: np.ndarray, mode: str) -> np.ndarray:
@@ -188,6 +195,11 @@ class Optimizer:
 
     def kernel(self) -> Kernel:
         return Kernel("identity")
+
+    def compiled_form(self) -> Any:
+        """The lane-step form (optimizers.lanestep.CompiledForm) that adasim.compiled runs, or
+        None when the optimizer has none (it then runs in NumPy)."""
+        return None
 
     def scale_limit(self) -> ScaleLimit:
         """The scale's structure as t → ∞ (scalar hyper-parameters only); `unknown` unless declared."""

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from adasim.optimizers.base import Kernel, Optimizer, ScaleLimit, Update, check_beta, lane
+from adasim.optimizers.lanestep import CompiledForm, momentum_step, sgd_step
 from adasim.scan import ema
 
 
@@ -33,6 +34,9 @@ class SGD(Optimizer):
 
     def scale_limit(self) -> ScaleLimit:
         return ScaleLimit("none")
+
+    def compiled_form(self) -> CompiledForm:
+        return CompiledForm(sgd_step, ())
 
 
 class MomentumState(NamedTuple):
@@ -67,6 +71,9 @@ class Momentum(Optimizer):
 
     def kernel(self) -> Kernel:
         return Kernel("ema", beta1=self.beta1)
+
+    def compiled_form(self) -> CompiledForm:
+        return CompiledForm(momentum_step, (self.beta1,))
 
     def scale_limit(self) -> ScaleLimit:
         return ScaleLimit("none")

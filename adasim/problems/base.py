@@ -80,6 +80,7 @@ class Problem:
     source: ClassVar[str] = ""
     dim: ClassVar[int] = 1
     x_independent: ClassVar[bool] = True
+    uses_seeds: ClassVar[bool] = True  # False: the gradients are the same for every seed
     linear: ClassVar[bool] = True
     lane_params: ClassVar[tuple[str, ...]] = ()
     default_x0: ClassVar[float] = 0.0
@@ -113,6 +114,10 @@ class Problem:
     def gradients(self, t: np.ndarray, seeds: np.ndarray) -> np.ndarray:
         """g_t for a block of steps t (B,) and lanes (L,): shape (B, L, D). x-independent problems only."""
         raise NotImplementedError
+
+    def block_gradients(self, start: int, count: int, seeds: np.ndarray) -> np.ndarray:
+        """`gradients` for the consecutive steps start, …, start + count − 1 (problems may do it faster)."""
+        return self.gradients(np.arange(start, start + count, dtype=np.int64), seeds)
 
     def gradient(self, x: np.ndarray, t: int, seeds: np.ndarray) -> np.ndarray:
         """g_t at x (L, D): shape (L, D)."""

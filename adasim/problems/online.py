@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -30,6 +30,8 @@ class Online(Problem):
     d: Any = 3
     k: Any = 1
 
+    uses_seeds: ClassVar[bool] = False
+
     name = "online"
     summary = "g_t = C if (t−1) mod d < k else −s (periodic)"
     source = "Reddi, Kale & Kumar 2018, Theorem 1 and Fig. 1; Shi et al. 2021 (k = 2, d = C)"
@@ -55,6 +57,21 @@ class Online(Problem):
         k, C, s = (np.atleast_1d(np.asarray(v))[:, None] for v in (self.k, self.C, self.s))
         c = np.where(j < k, C, -s)
         return np.where(j < d[:, None], c, np.nan)
+
+    def block_gradients(self, start: int, count: int, seeds: np.ndarray) -> np.ndarray:
+        """One period, rotated to the first step's phase and repeated (one setting for all lanes)."""
+        if self.lanes() > 1:
+            return super().block_gradients(start, count, seeds)
+        period = self.phase_gradients()[0]
+        rotated = np.roll(period, -((start - 1) % len(period)))
+        g = np.empty(count)
+        filled = min(len(rotated), count)
+        g[:filled] = rotated[:filled]
+        while filled < count:  # doubling copies of whole periods
+            more = min(filled, count - filled)
+            g[filled : filled + more] = g[:more]
+            filled += more
+        return np.broadcast_to(g[:, None, None], (count, len(seeds), 1))
 
     def gradients(self, t: np.ndarray, seeds: np.ndarray) -> np.ndarray:
         spike = self.phases(t) < lane_column(self.k, np.int64)

@@ -5,9 +5,9 @@ import math
 
 import numpy as np
 import pytest
-from helpers import sequence_problem
+from helpers import replay_problem, sequence_problem
 
-from adasim import ADOPT, SGD, Adagrad, Adam, AdamNC, AdaShift, AMSGrad, Domain, Momentum, RMSProp, simulate
+from adasim import ADOPT, SGD, Adagrad, Adam, AdamNC, AdaShift, AMSGrad, Domain, Momentum, RMSProp, compiled, simulate
 from adasim.engine import iterate
 
 r2 = math.sqrt(2.0)
@@ -86,6 +86,19 @@ GOLDEN = [
 @pytest.mark.parametrize(("optimizer", "grads", "expected"), [g[1:] for g in GOLDEN], ids=[g[0] for g in GOLDEN])
 def test_golden_sequence(optimizer, grads, expected):
     run = simulate(sequence_problem(grads), optimizer, steps=len(grads), stride=1)
+    np.testing.assert_allclose(run.trace.x[:, 0, 0], expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "compiled"])
+@pytest.mark.parametrize(("optimizer", "grads", "expected"), [g[1:] for g in GOLDEN], ids=[g[0] for g in GOLDEN])
+def test_golden_sequence_on_each_engine(optimizer, grads, expected, engine):
+    """The fast path (x-independent problem) on the NumPy engine and, where the optimizer has a
+    compiled form and numba is installed, on the compiled one."""
+    if engine == "compiled" and not compiled.available():
+        pytest.skip("numba is not installed")
+    if engine == "compiled" and optimizer.compiled_form() is None:
+        pytest.skip(f"{optimizer.name} has no compiled form")
+    run = simulate(replay_problem(grads), optimizer, steps=len(grads), stride=1, engine=engine)
     np.testing.assert_allclose(run.trace.x[:, 0, 0], expected, rtol=1e-12, atol=1e-15)
 
 

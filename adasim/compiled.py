@@ -1,0 +1,294 @@
+"""The compiled path: numba runs each lane through a block of steps in one machine-code loop.
+
+For problems whose gradients do not depend on x and whose losses are linear (the counterexamples),
+a block of gradients is drawn by the problem in NumPy as usual; then one loop per lane applies the
+optimizer's lane-step form (optimizers.lanestep), projects x onto the box, and keeps what
+`simulate` needs — the recorded rows, running sums for the regret, the first non-finite step —
+without writing any array of the block's size. The floats are those of the NumPy path with
+`projection="sequential"` (tests hold the two to equality), so the choice is one of speed only.
+
+numba is optional (`pip install "adasim[fast]"`); without it `available()` is False and the NumPy
+path runs. The machine code is cached on disk after its first compilation.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import types
+from collections.abc import Callable
+from functools import cache
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from adasim.optimizers import lanestep
+from adasim.optimizers.base import Optimizer
+from adasim.optimizers.lanestep import (  # the loop's callees; compiled copies replace them
+    PARAM_SIZE,
+    STATE_SIZE,
+    CompiledForm,
+    adagrad_step,
+    adam_step,
+    adopt_step,
+    amsgrad_step,
+    at_least,
+    at_most,
+    lane_values,
+    momentum_step,
+    sgd_step,
+)
+from adasim.problems.base import Problem
+
+ENGINES = {
+    "auto": "compiled when numba is installed and the run allows it, NumPy otherwise",
+    "numpy": "the NumPy path (the reference)",
+    "compiled": "the compiled path; an error if numba is missing or the run does not allow it",
+}
+# the lane-step functions the loop can call, by the number it is given
+STEPS = ("sgd_step", "momentum_step", "adagrad_step", "adam_step", "amsgrad_step", "adopt_step")
+HELPERS = ("power_step", "recip", "maximum", "at_least", "at_most", "denom")
+FIELDS = ("x", "g", "m", "v", "step", "alpha", "pre", "post")
+VALUES_PER_BLOCK = 2**20  # gradient values drawn at a time
+
+
+def available() -> bool:
+    """True when numba imports (and ADASIM_ENGINE does not say `numpy`)."""
+    if os.environ.get("ADASIM_ENGINE", "").strip().lower() == "numpy":
+        return False
+    return _numba() is not None
+
+
+@cache
+def _numba() -> Any:
+    try:
+        import numba
+    except ImportError:  # the optional extra is not installed
+        return None
+    return numba
+
+
+def unsupported(problem: Problem, optimizer: Optimizer) -> str | None:
+    """Why this run cannot take the compiled path (None when it can)."""
+    if not (problem.x_independent and problem.linear):
+        return f"the problem's gradients depend on x or its loss is not linear ({problem.name})"
+    form = optimizer.compiled_form()
+    if form is None or form.step.__name__ not in STEPS:
+        return f"{optimizer.name} has no compiled form"
+    if not form.coordinatewise and problem.dim > 1:
+        return f"{optimizer.name} with φ = {getattr(optimizer, 'phi', '?')} couples coordinates"
+    try:
+        np.broadcast_to(np.asarray(problem.domain.lo, float), (problem.dim,))
+        np.broadcast_to(np.asarray(problem.domain.hi, float), (problem.dim,))
+    except ValueError:
+        return "the domain's bounds differ between lanes"
+    return None
+
+
+def _jit_module() -> dict[str, Any]:
+    """numba versions of the lane-step functions, each calling the compiled helpers."""
+    numba = _numba()
+    jitted: dict[str, Any] = {}
+    for name in HELPERS:
+        jitted[name] = numba.njit(cache=True, inline="always")(getattr(lanestep, name))
+    for name in STEPS:
+        fn = getattr(lanestep, name)
+        clone = types.FunctionType(fn.__code__, {**fn.__globals__, **jitted}, fn.__name__)
+        jitted[name] = numba.njit(cache=True, inline="always")(clone)
+    return jitted
+
+
+def _run_block_source(
+    kind,
+    g,
+    sigma,
+    aux,
+    t0,
+    moving,
+    summed,
+    lr,
+    P,
+    S,
+    x,
+    lo,
+    hi,
+    rec,
+    out,
+    rec_loss,
+    rec_gsum,
+    end_loss,
+    end_gsum,
+    bad_row,
+    bad_nan,
+    loss_row,
+):  # pragma: no cover - compiled by numba; the tests run it through `run_compiled`
+    """Steps t0 … t0+B−1 of every lane: g (B, Lg, D), sigma/aux (B,), lr (L,), settings P (6, L),
+    state S (5, L, D) and x (L, D) updated in place; recorded rows `rec` written to out (8, R, L, D);
+    block-local cumulative loss and gradient sums at the recorded rows and at the end; the first
+    non-finite row of x or the step per lane (−1 if none) and whether it is NaN. With `summed`
+    (no bound at all) x is x_start + the cumulative sum of the steps, as clip_scan computes it."""
+    B, Lg, D = g.shape
+    L = x.shape[0]
+    R = rec.shape[0]
+    for l in range(L):
+        gl = l if Lg > 1 else 0
+        p = (P[0, l], P[1, l], P[2, l], P[3, l], P[4, l], P[5, l])
+        rate = lr[l]
+        if D > 1:
+            for b in range(B):
+                loss_row[b] = 0.0
+        first = -1
+        nan_first = False
+        for d in range(D):
+            s = (S[0, l, d], S[1, l, d], S[2, l, d], S[3, l, d], S[4, l, d])
+            x_start = x[l, d]
+            xv = x_start
+            low = lo[d]
+            high = hi[d]
+            total = 0.0
+            gs = 0.0
+            acc = 0.0  # the loss's cumulative sum when D = 1
+            r = 0
+            bad = -1
+            bad_is_nan = False
+            for b in range(B):
+                gv = g[b, gl, d]
+                alpha = rate * sigma[b]
+                if kind == 3:
+                    s, u, mv, vv, pre, post = adam_step(s, p, gv, t0 + b, alpha, aux[b])
+                elif kind == 4:
+                    s, u, mv, vv, pre, post = amsgrad_step(s, p, gv, t0 + b, alpha, aux[b])
+                elif kind == 5:
+                    s, u, mv, vv, pre, post = adopt_step(s, p, gv, t0 + b, alpha, aux[b])
+                elif kind == 2:
+                    s, u, mv, vv, pre, post = adagrad_step(s, p, gv, t0 + b, alpha, aux[b])
+                elif kind == 1:
+                    s, u, mv, vv, pre, post = momentum_step(s, p, gv, t0 + b, alpha, aux[b])
+                else:
+                    s, u, mv, vv, pre, post = sgd_step(s, p, gv, t0 + b, alpha, aux[b])
+                x_before = xv
+                if moving:
+                    if summed:
+                        total = total + -u
+                        xv = x_start + total
+                    else:
+                        xv = at_most(at_least(xv + -u, low), high)
+                if D > 1:
+                    loss_row[b] += gv * x_before
+                else:
+                    acc = acc + (0.0 + gv * x_before)
+                gs = gs + gv
+                if (u - u) + (xv - xv) != 0.0 and bad < 0:  # u or x is ±∞ or NaN
+                    bad = b
+                    bad_is_nan = math.isnan(xv) or math.isnan(u)
+                if r < R and rec[r] == b:
+                    out[0, r, l, d] = xv
+                    out[1, r, l, d] = gv
+                    out[2, r, l, d] = mv
+                    out[3, r, l, d] = vv
+                    out[4, r, l, d] = u
+                    out[5, r, l, d] = alpha
+                    out[6, r, l, d] = pre
+                    out[7, r, l, d] = post
+                    rec_gsum[r, l, d] = gs
+                    rec_loss[r, l] = acc
+                    r += 1
+            x[l, d] = xv
+            S[0, l, d], S[1, l, d], S[2, l, d], S[3, l, d], S[4, l, d] = s
+            end_gsum[l, d] = gs
+            if bad >= 0 and (first < 0 or bad < first):
+                first = bad
+                nan_first = bad_is_nan
+            elif bad >= 0 and bad == first:
+                nan_first = nan_first or bad_is_nan
+        bad_row[l] = first
+        bad_nan[l] = nan_first
+        if D > 1:
+            acc = 0.0
+            r = 0
+            for b in range(B):
+                acc = acc + loss_row[b]
+                if r < R and rec[r] == b:
+                    rec_loss[r, l] = acc
+                    r += 1
+        end_loss[l] = acc
+
+
+_CALLEES = (adagrad_step, adam_step, adopt_step, amsgrad_step, at_least, at_most, momentum_step, sgd_step)
+
+
+@cache
+def _run_block() -> Callable:
+    numba = _numba()
+    namespace = {**globals(), **_jit_module()}
+    fn = types.FunctionType(_run_block_source.__code__, namespace, "_run_block_source")
+    return numba.njit(cache=True, nogil=True)(fn)
+
+
+class BlockResult(NamedTuple):
+    """What one compiled block returns besides the updated x and state."""
+
+    rows: np.ndarray  # recorded rows of the block
+    out: np.ndarray  # (8, R, L, D): x, g, m, v, step, alpha, pre, post at the rows
+    loss: np.ndarray  # (R, L) block-local cumulative loss at the rows
+    gsum: np.ndarray  # (R, L, D) block-local cumulative gradient at the rows
+    end_loss: np.ndarray  # (L,)
+    end_gsum: np.ndarray  # (L, D)
+    bad_row: np.ndarray  # (L,) first non-finite row, −1 if none
+    bad_nan: np.ndarray  # (L,) that row holds a NaN
+
+
+class Lanes:
+    """The compiled run of one problem and optimizer over L lanes: call `block` for consecutive
+    blocks of steps. x and the optimizer's state are kept here between blocks."""
+
+    def __init__(self, problem: Problem, optimizer: Optimizer, seeds: np.ndarray, x: np.ndarray) -> None:
+        reason = unsupported(problem, optimizer)
+        if reason is not None:
+            raise ValueError(reason)
+        form: CompiledForm = optimizer.compiled_form()
+        self.problem, self.optimizer, self.form = problem, optimizer, form
+        self.kind = STEPS.index(form.step.__name__)
+        L, D = x.shape
+        self.seeds = seeds
+        self.x = np.array(x, dtype=np.float64)
+        self.lr = np.array(np.broadcast_to(np.asarray(optimizer.lr, dtype=np.float64), (L,)))
+        self.P = lane_values(form.params, L)
+        self.S = np.zeros((STATE_SIZE, L, D))
+        for i, value in enumerate(form.state):
+            self.S[i] = value
+        self.lo = np.array(np.broadcast_to(np.asarray(problem.domain.lo, float), (D,)))
+        self.hi = np.array(np.broadcast_to(np.asarray(problem.domain.hi, float), (D,)))
+        self.summed = not (np.any(np.isfinite(self.lo)) or np.any(np.isfinite(self.hi)))
+        # a problem whose gradients are the same in every lane is drawn once per step
+        self.draw_seeds = seeds[:1] if not problem.uses_seeds and problem.lanes() == 1 else seeds
+        self.loss_row = np.empty(0)
+        assert self.P.shape[0] == PARAM_SIZE
+
+    def block_size(self) -> int:
+        lanes_drawn = max(len(self.draw_seeds), self.problem.lanes())
+        return max(64, VALUES_PER_BLOCK // (lanes_drawn * self.problem.dim))
+
+    def block(self, t: np.ndarray, moving: bool, rows: np.ndarray) -> BlockResult:
+        """Run steps t (consecutive) on every lane; record the block rows `rows` (sorted)."""
+        g = self.problem.block_gradients(int(t[0]), len(t), self.draw_seeds)
+        if g.shape[1] > 1 and g.strides[1] == 0:  # the same in every lane: pass one
+            g = g[:, :1]
+        g = np.ascontiguousarray(g, dtype=np.float64)
+        B = len(t)
+        L, D = self.x.shape
+        sigma = np.ascontiguousarray(self.optimizer.schedule(t), dtype=np.float64)
+        aux = np.zeros(B) if self.form.aux is None else np.ascontiguousarray(self.form.aux(t), dtype=np.float64)
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        R = len(rows)
+        out = np.empty((len(FIELDS), R, L, D))
+        loss, gsum = np.empty((R, L)), np.empty((R, L, D))
+        end_loss, end_gsum = np.empty(L), np.empty((L, D))
+        bad_row, bad_nan = np.empty(L, dtype=np.int64), np.empty(L, dtype=np.bool_)
+        if D > 1 and self.loss_row.shape[0] < B:
+            self.loss_row = np.empty(B)
+        _run_block()(
+            self.kind, g, sigma, aux, int(t[0]), bool(moving), bool(self.summed), self.lr, self.P, self.S, self.x,
+            self.lo, self.hi, rows, out, loss, gsum, end_loss, end_gsum, bad_row, bad_nan, self.loss_row,
+        )  # fmt: skip
+        return BlockResult(rows, out, loss, gsum, end_loss, end_gsum, bad_row, bad_nan)

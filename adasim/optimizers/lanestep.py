@@ -1,0 +1,154 @@
+"""The per-lane, per-step form of the optimizers, for the compiled path (adasim.compiled).
+
+Each `*_step(s, p, g, t, alpha, aux)` takes one lane's state s (5 floats), its settings p
+(6 floats), one gradient g at step t with step size alpha and the step's shared value aux, and
+returns (s, step, m, v, pre, post) as the optimizer's `update` does for that lane and step. The
+operations are those of `update`, in the same order, so both give the same floats; the tests
+hold every optimizer and convention to that. Plain Python on floats: numba compiles it when
+installed, and it runs (slowly) without.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+
+EPS_CODE = {"outside": 0.0, "inside": 1.0, "hat": 2.0}
+CONVENTION_CODE = {"paper": 0.0, "pytorch": 1.0, "optax": 2.0}
+STATE_SIZE = 5
+PARAM_SIZE = 6
+
+
+class CompiledForm(NamedTuple):
+    """An optimizer's lane-step function, its settings (≤ 6 values, each a scalar or one per lane),
+    its initial state (≤ 5 floats), `aux(t)`: a value per step shared by every lane (or None), and
+    whether each coordinate's scale is its own (otherwise the form holds for one coordinate only)."""
+
+    step: Any
+    params: tuple
+    state: tuple = ()
+    aux: Any = None
+    coordinatewise: bool = True
+
+
+from adasim.optimizers.base import TINY_POWER  # noqa: E402  (below it 1 − p is exactly 1)
+
+
+def power_step(p: float, beta: float) -> float:
+    """p_t = β·p_{t−1}, 0 once below TINY_POWER (as base.powers)."""
+    p = p * beta
+    return 0.0 if p < TINY_POWER else p
+
+
+def recip(x: float) -> float:
+    """1/x, with 0 where x = 0 (as base.reciprocal)."""
+    return 0.0 if x == 0.0 else 1.0 / x
+
+
+def maximum(a: float, b: float) -> float:
+    """max(a, b), NaN if either is NaN (as np.maximum)."""
+    return a if (a > b or a != a) else b
+
+
+def at_least(a: float, b: float) -> float:
+    """max(a, b) for b never NaN: NaN when a is (as np.maximum), as one comparison."""
+    return b if b > a else a
+
+
+def at_most(a: float, b: float) -> float:
+    """min(a, b) for b never NaN: NaN when a is (as np.minimum), as one comparison."""
+    return b if b < a else a
+
+
+def denom(v_hat: float, eps: float, mode: float) -> float:
+    """√v̂ + ε, or √(v̂ + ε) for mode 1 (`inside`) (as base.denominator)."""
+    return math.sqrt(v_hat + eps) if mode == 1.0 else math.sqrt(v_hat) + eps
+
+
+def sgd_step(s: tuple, p: tuple, g: float, t: int, alpha: float, aux: float) -> tuple:
+    """x ← x − α_t g_t."""
+    return s, alpha * g, g, math.nan, 1.0, 1.0
+
+
+def momentum_step(s: tuple, p: tuple, g: float, t: int, alpha: float, aux: float) -> tuple:
+    """m_t = β1 m + (1−β1) g;  step α_t m_t."""
+    beta1 = p[0]
+    m = (1.0 - beta1) * g + beta1 * s[0]
+    return (m, s[1], s[2], s[3], s[4]), alpha * m, m, math.nan, 1.0, 1.0
+
+
+def adagrad_step(s: tuple, p: tuple, g: float, t: int, alpha: float, aux: float) -> tuple:
+    """v_t = v + g²;  step α_t g/(√v + ε)."""
+    v = 1.0 * (g * g) + s[1]
+    post = recip(denom(v, p[2], p[3]))
+    return (s[0], v, s[2], s[3], s[4]), alpha * post * g, g, v, 1.0, post
+
+
+def adam_step(s: tuple, p: tuple, g: float, t: int, alpha: float, aux: float) -> tuple:
+    """m, v EMAs;  step α_t P_t m_t with P_t of adam_post (p: β1, β2, ε, ε mode, correction)."""
+    beta1, beta2, eps, mode, correct = p[0], p[1], p[2], p[3], p[4]
+    m = (1.0 - beta1) * g + beta1 * s[0]
+    v = (1.0 - beta2) * (g * g) + beta2 * s[1]
+    p1 = power_step(s[2], beta1)
+    p2 = power_step(s[3], beta2)
+    if correct == 0.0:
+        post = recip(denom(v, eps, mode))
+    elif mode == 2.0:
+        post = math.sqrt(1.0 - p2) * recip((1.0 - p1) * (math.sqrt(v) + eps))
+    else:
+        post = recip((1.0 - p1) * denom(v / (1.0 - p2), eps, mode))
+    return (m, v, p1, p2, s[4]), alpha * post * m, m, v, 1.0, post
+
+
+def amsgrad_step(s: tuple, p: tuple, g: float, t: int, alpha: float, aux: float) -> tuple:
+    """m, v EMAs;  v̂ = max(v̂, v) (p: β1, β2, ε, ε mode, convention: 0 paper, 1 pytorch, 2 optax)."""
+    beta1, beta2, eps, mode, convention = p[0], p[1], p[2], p[3], p[4]
+    m = (1.0 - beta1) * g + beta1 * s[0]
+    v = (1.0 - beta2) * (g * g) + beta2 * s[1]
+    p1, p2 = s[3], s[4]
+    if convention == 0.0:
+        v_max = maximum(s[2], v)
+        post = recip(denom(v_max, eps, mode))
+    else:
+        p1 = power_step(p1, beta1)
+        p2 = power_step(p2, beta2)
+        c1, c2 = 1.0 - p1, 1.0 - p2
+        if convention == 1.0:
+            v_max = maximum(s[2], v)
+            v_hat = v_max / c2
+        else:
+            v_max = maximum(s[2], v / c2)
+            v_hat = v_max
+        post = recip(c1 * denom(v_hat, eps, mode))
+    return (m, v, v_max, p1, p2), alpha * post * m, m, v_max, 1.0, post
+
+
+def adopt_step(s: tuple, p: tuple, g: float, t: int, alpha: float, aux: float) -> tuple:
+    """ĝ = clip(g/max(√v_{t−1}, ε), ±aux) (aux = ∞ without the clip), m EMA of ĝ, step α_t m;
+    at t = 1 only v = g² (p: β1, β2, ε)."""
+    beta1, beta2, eps = p[0], p[1], p[2]
+    v_prev = s[1]
+    if t == 1:
+        v = g * g
+        g_hat = 0.0
+        pre = 0.0
+    else:
+        v = (1.0 - beta2) * (g * g) + beta2 * v_prev
+        pre = 1.0 / at_least(math.sqrt(v_prev), eps)
+        g_hat = g * pre
+        if aux != math.inf:
+            g_hat = at_most(at_least(g_hat, -aux), aux)
+            if g != 0.0:
+                pre = g_hat / g
+    m = (1.0 - beta1) * g_hat + beta1 * s[0]
+    return (m, v, s[2], s[3], s[4]), alpha * m, m, v_prev, pre, 1.0
+
+
+def lane_values(values: tuple, lanes: int) -> np.ndarray:
+    """Settings as a (6, L) float array (unused rows 0)."""
+    out = np.zeros((PARAM_SIZE, lanes))
+    for i, value in enumerate(values):
+        out[i] = np.broadcast_to(np.asarray(value, dtype=np.float64), (lanes,))
+    return out
