@@ -89,6 +89,7 @@ def iterate(
     warmup: int = 0,
     block: int | None = None,
     projection: str = "scan",
+    track_x: bool = True,
 ) -> Iterator[Block]:
     """Yield the run as consecutive blocks. The first `warmup` steps update the optimizer's state
     but not x (as in the AdaShift authors' script); then `steps` steps move x.
@@ -96,7 +97,10 @@ def iterate(
     `projection`: "scan" projects a block with a prefix scan of clip maps (fast for few lanes);
     "sequential" steps through the block over all lanes at once (fast for many lanes). The two
     differ only by rounding; with "sequential" the numbers do not depend on the block size, so the
-    block is sized to the lanes (about 10^6 values per array)."""
+    block is sized to the lanes (about 10^6 values per array).
+
+    `track_x=False` (x-independent problems only) leaves x at x0 and the losses at 0: for analyses
+    that need the gradients and the optimizer's scales but not the path (net update factors)."""
     steps = int(check_range("steps", steps, 1, integer=True))
     warmup = int(check_range("warmup", warmup, 0, integer=True))
     check_choice("projection", projection, PROJECTIONS)
@@ -117,13 +121,17 @@ def iterate(
             if problem.x_independent:
                 g = problem.gradients(t, seeds)
                 upd, state = optimizer.update(state, g, t)
-                xs = np.broadcast_to(x, g.shape) if is_warm else clip_scan(x, -upd.step, lo, hi, sequential)
-                x_before = np.concatenate([x[None], xs[:-1]], axis=0)
-                loss = (
-                    _linear_loss(g, x_before)
-                    if problem.linear
-                    else np.stack([problem.loss(x_before[i], int(t[i]), g[i]) for i in range(len(t))])
-                )
+                if is_warm or not track_x:
+                    xs = x_before = np.broadcast_to(x, g.shape)
+                    loss = np.zeros(g.shape[:2])
+                else:
+                    xs = clip_scan(x, -upd.step, lo, hi, sequential)
+                    x_before = np.concatenate([x[None], xs[:-1]], axis=0)
+                    loss = (
+                        _linear_loss(g, x_before)
+                        if problem.linear
+                        else np.stack([problem.loss(x_before[i], int(t[i]), g[i]) for i in range(len(t))])
+                    )
                 loss_opt = None
             else:
                 rows = []

@@ -238,11 +238,12 @@ def empirical_nuf(
     tol: float = DEFAULT_TOL,
     samples: int = 20_000,
     keep_all: bool = False,
-    block: int = 4096,
+    block: int | None = None,
 ) -> EmpiricalNUF:
     """Run and measure κ_s for every step after `burn_in`, grouped by phase on the online problem
     and by gradient value otherwise. `samples` per group are kept for distribution plots;
-    `keep_all` keeps every (t, g, κ) (memory T × lanes)."""
+    `keep_all` keeps every (t, g, κ) (memory T × lanes). The factors do not depend on the path
+    x_t, so on x-independent problems it is not computed."""
     if burn_in is None:
         burn_in = min(default_burn_in(problem, optimizer), steps // 2)
     if burn_in < 0 or burn_in >= steps:
@@ -254,7 +255,11 @@ def empirical_nuf(
     counted = 0
     kept: list[NUFChunk] = []
     every = 1
-    blocks = iterate(problem, optimizer, steps, seeds, x0, warmup=warmup, block=block)
+    if block is None:  # about 10^6 values per block array
+        lanes = max(np.size(seeds), problem.lanes(), optimizer.lanes())
+        block = max(64, min(4096, 2**20 // (lanes * problem.dim)))
+    track_x = not problem.x_independent
+    blocks = iterate(problem, optimizer, steps, seeds, x0, warmup=warmup, block=block, track_x=track_x)
     stream = NUFStream(optimizer.kernel(), tol)
     for blk in blocks:
         chunk = stream.push(blk)

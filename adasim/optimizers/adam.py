@@ -18,6 +18,7 @@ from adasim.optimizers.base import (
     check_eps,
     denominator,
     lane,
+    power_state,
     powers,
     reciprocal,
     reduce_phi,
@@ -71,7 +72,7 @@ class Adam(Optimizer):
         check_eps(self.eps, self.eps_mode)
 
     def init(self, shape: tuple[int, int]) -> AdamState:
-        return AdamState(m=np.zeros(shape), v=np.zeros(shape), p1=np.ones(shape), p2=np.ones(shape))
+        return AdamState(m=np.zeros(shape), v=np.zeros(shape), p1=power_state(self.beta1), p2=power_state(self.beta2))
 
     def update(self, state: AdamState, g: np.ndarray, t: np.ndarray) -> tuple[Update, AdamState]:
         beta1, beta2 = lane(self.beta1), lane(self.beta2)

@@ -21,6 +21,7 @@ from adasim.optimizers.base import (
     denominator,
     int_lane,
     lane,
+    power_state,
     powers,
     reciprocal,
     reduce_phi,
@@ -83,7 +84,7 @@ class AdaShift(Optimizer):
         return int(max(np.max(self.n), np.max(self.windows()) - 1, 1))
 
     def init(self, shape: tuple[int, int]) -> AdaShiftState:
-        return AdaShiftState(buffer=np.zeros((self.depth(), *shape)), v=np.zeros(shape), p2=np.ones(shape))
+        return AdaShiftState(buffer=np.zeros((self.depth(), *shape)), v=np.zeros(shape), p2=power_state(self.beta2))
 
     def update(self, state: AdaShiftState, g: np.ndarray, t: np.ndarray) -> tuple[Update, AdaShiftState]:
         beta1, beta2, eps = lane(self.beta1), lane(self.beta2), lane(self.eps)

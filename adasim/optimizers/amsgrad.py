@@ -18,6 +18,7 @@ from adasim.optimizers.base import (
     check_eps,
     denominator,
     lane,
+    power_state,
     powers,
     reciprocal,
     reduce_phi,
@@ -65,7 +66,9 @@ class AMSGrad(Optimizer):
         check_choice("amsgrad convention", self.convention, AMSGRAD_CONVENTIONS)
 
     def init(self, shape: tuple[int, int]) -> AMSGradState:
-        return AMSGradState(m=np.zeros(shape), v=np.zeros(shape), v_max=np.zeros(shape), p1=np.ones(shape), p2=np.ones(shape))
+        return AMSGradState(
+            m=np.zeros(shape), v=np.zeros(shape), v_max=np.zeros(shape), p1=power_state(self.beta1), p2=power_state(self.beta2)
+        )
 
     def update(self, state: AMSGradState, g: np.ndarray, t: np.ndarray) -> tuple[Update, AMSGradState]:
         beta1, beta2, eps = lane(self.beta1), lane(self.beta2), lane(self.eps)

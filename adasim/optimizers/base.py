@@ -117,6 +117,11 @@ def steps_column(t: np.ndarray) -> np.ndarray:
 TINY_POWER = 2.0**-54
 
 
+def power_state(beta: Any) -> np.ndarray:
+    """The carried β^t of `powers` at t = 0: ones shaped (1, 1), or (L, 1) for a β per lane."""
+    return np.ones(np.broadcast_shapes(np.shape(lane(beta)), (1, 1)))
+
+
 def powers(beta: Any, p0: np.ndarray, steps: int, where: np.ndarray | None = None) -> np.ndarray:
     """β^t for the next `steps` steps by the recurrence p_t = β·p_{t−1} from the carried p_0
     (1 at the start), shape (steps, ...), 0 once below TINY_POWER; where `where` is False p stays
