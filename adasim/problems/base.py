@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from adasim.errors import AdasimError
+from adasim.optimizers.base import _pick_lane
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,8 @@ class Problem:
         return sizes.pop() if sizes else 1
 
     def at_lane(self, i: int) -> Problem:
-        changes = {p: np.asarray(getattr(self, p))[i].item() for p in self.lane_params if np.ndim(getattr(self, p)) == 1}
-        return dataclasses.replace(self, **changes)
+        """The problem of lane i (its values were checked as arrays, so not again)."""
+        return _pick_lane(self, self.lane_params, i)
 
     def replace(self, **changes: Any) -> Problem:
         return dataclasses.replace(self, **changes)
