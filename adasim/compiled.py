@@ -122,14 +122,18 @@ def _run_block_source(
     bad_nan,
     loss_row,
 ):  # pragma: no cover - compiled by numba; the tests run it through `run_compiled`
-    """Steps t0 … t0+B−1 of every lane: g (B, Lg, D), sigma/aux (B,), lr (L,), settings P (6, L),
-    state S (5, L, D) and x (L, D) updated in place; recorded rows `rec` written to out (8, R, L, D);
+    """Steps t0 … t0+B−1 of every lane: g (B, Lg, D) (Lg = 1: the same in every lane), sigma and
+    aux (B,) or (1,) (the same at every step), lr (L,), settings P (6, L),
+    state S (5, L, D) and x (L, D) updated in place; recorded rows `rec` written to out (8, L, R, D)
+    (lane-major, so each lane writes its own contiguous rows);
     block-local cumulative loss and gradient sums at the recorded rows and at the end; the first
     non-finite row of x or the step per lane (−1 if none) and whether it is NaN. With `summed`
     (no bound at all) x is x_start + the cumulative sum of the steps, as clip_scan computes it."""
     B, Lg, D = g.shape
     L = x.shape[0]
     R = rec.shape[0]
+    per_step_sigma = sigma.shape[0] > 1
+    per_step_aux = aux.shape[0] > 1
     for l in range(L):
         gl = l if Lg > 1 else 0
         p = (P[0, l], P[1, l], P[2, l], P[3, l], P[4, l], P[5, l])
@@ -153,19 +157,20 @@ def _run_block_source(
             bad_is_nan = False
             for b in range(B):
                 gv = g[b, gl, d]
-                alpha = rate * sigma[b]
+                alpha = rate * sigma[b if per_step_sigma else 0]
+                aux_b = aux[b if per_step_aux else 0]
                 if kind == 3:
-                    s, u, mv, vv, pre, post = adam_step(s, p, gv, t0 + b, alpha, aux[b])
+                    s, u, mv, vv, pre, post = adam_step(s, p, gv, t0 + b, alpha, aux_b)
                 elif kind == 4:
-                    s, u, mv, vv, pre, post = amsgrad_step(s, p, gv, t0 + b, alpha, aux[b])
+                    s, u, mv, vv, pre, post = amsgrad_step(s, p, gv, t0 + b, alpha, aux_b)
                 elif kind == 5:
-                    s, u, mv, vv, pre, post = adopt_step(s, p, gv, t0 + b, alpha, aux[b])
+                    s, u, mv, vv, pre, post = adopt_step(s, p, gv, t0 + b, alpha, aux_b)
                 elif kind == 2:
-                    s, u, mv, vv, pre, post = adagrad_step(s, p, gv, t0 + b, alpha, aux[b])
+                    s, u, mv, vv, pre, post = adagrad_step(s, p, gv, t0 + b, alpha, aux_b)
                 elif kind == 1:
-                    s, u, mv, vv, pre, post = momentum_step(s, p, gv, t0 + b, alpha, aux[b])
+                    s, u, mv, vv, pre, post = momentum_step(s, p, gv, t0 + b, alpha, aux_b)
                 else:
-                    s, u, mv, vv, pre, post = sgd_step(s, p, gv, t0 + b, alpha, aux[b])
+                    s, u, mv, vv, pre, post = sgd_step(s, p, gv, t0 + b, alpha, aux_b)
                 x_before = xv
                 if moving:
                     if summed:
@@ -182,16 +187,16 @@ def _run_block_source(
                     bad = b
                     bad_is_nan = math.isnan(xv) or math.isnan(u)
                 if r < R and rec[r] == b:
-                    out[0, r, l, d] = xv
-                    out[1, r, l, d] = gv
-                    out[2, r, l, d] = mv
-                    out[3, r, l, d] = vv
-                    out[4, r, l, d] = u
-                    out[5, r, l, d] = alpha
-                    out[6, r, l, d] = pre
-                    out[7, r, l, d] = post
-                    rec_gsum[r, l, d] = gs
-                    rec_loss[r, l] = acc
+                    out[0, l, r, d] = xv
+                    out[1, l, r, d] = gv
+                    out[2, l, r, d] = mv
+                    out[3, l, r, d] = vv
+                    out[4, l, r, d] = u
+                    out[5, l, r, d] = alpha
+                    out[6, l, r, d] = pre
+                    out[7, l, r, d] = post
+                    rec_gsum[l, r, d] = gs
+                    rec_loss[l, r] = acc
                     r += 1
             x[l, d] = xv
             S[0, l, d], S[1, l, d], S[2, l, d], S[3, l, d], S[4, l, d] = s
@@ -209,7 +214,7 @@ def _run_block_source(
             for b in range(B):
                 acc = acc + loss_row[b]
                 if r < R and rec[r] == b:
-                    rec_loss[r, l] = acc
+                    rec_loss[l, r] = acc
                     r += 1
         end_loss[l] = acc
 
@@ -229,9 +234,9 @@ class BlockResult(NamedTuple):
     """What one compiled block returns besides the updated x and state."""
 
     rows: np.ndarray  # recorded rows of the block
-    out: np.ndarray  # (8, R, L, D): x, g, m, v, step, alpha, pre, post at the rows
-    loss: np.ndarray  # (R, L) block-local cumulative loss at the rows
-    gsum: np.ndarray  # (R, L, D) block-local cumulative gradient at the rows
+    out: np.ndarray  # (8, R, L, D): x, g, m, v, step, alpha, pre, post at the rows (a view)
+    loss: np.ndarray  # (R, L) block-local cumulative loss at the rows (a view)
+    gsum: np.ndarray  # (R, L, D) block-local cumulative gradient at the rows (a view)
     end_loss: np.ndarray  # (L,)
     end_gsum: np.ndarray  # (L, D)
     bad_row: np.ndarray  # (L,) first non-finite row, −1 if none
@@ -277,12 +282,14 @@ class Lanes:
         g = np.ascontiguousarray(g, dtype=np.float64)
         B = len(t)
         L, D = self.x.shape
-        sigma = np.ascontiguousarray(self.optimizer.schedule(t), dtype=np.float64)
-        aux = np.zeros(B) if self.form.aux is None else np.ascontiguousarray(self.form.aux(t), dtype=np.float64)
+        # a constant schedule or no aux: one value for every step
+        constant = self.optimizer.schedule.kind == "constant"
+        sigma = np.ones(1) if constant else np.ascontiguousarray(self.optimizer.schedule(t), dtype=np.float64)
+        aux = np.zeros(1) if self.form.aux is None else np.ascontiguousarray(self.form.aux(t), dtype=np.float64)
         rows = np.ascontiguousarray(rows, dtype=np.int64)
         R = len(rows)
-        out = np.empty((len(FIELDS), R, L, D))
-        loss, gsum = np.empty((R, L)), np.empty((R, L, D))
+        out = np.empty((len(FIELDS), L, R, D))
+        loss, gsum = np.empty((L, R)), np.empty((L, R, D))
         end_loss, end_gsum = np.empty(L), np.empty((L, D))
         bad_row, bad_nan = np.empty(L, dtype=np.int64), np.empty(L, dtype=np.bool_)
         if D > 1 and self.loss_row.shape[0] < B:
@@ -291,4 +298,4 @@ class Lanes:
             self.kind, g, sigma, aux, int(t[0]), bool(moving), bool(self.summed), self.lr, self.P, self.S, self.x,
             self.lo, self.hi, rows, out, loss, gsum, end_loss, end_gsum, bad_row, bad_nan, self.loss_row,
         )  # fmt: skip
-        return BlockResult(rows, out, loss, gsum, end_loss, end_gsum, bad_row, bad_nan)
+        return BlockResult(rows, out.swapaxes(1, 2), loss.T, gsum.swapaxes(0, 1), end_loss, end_gsum, bad_row, bad_nan)

@@ -10,7 +10,7 @@ clip maps. Other problems take the general path, one step at a time.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -261,6 +261,7 @@ def simulate(
     log_spaced: bool = True,
     projection: str = "scan",
     engine: str = "auto",
+    record: Sequence[str] | None = None,
 ) -> Run:
     """Run `steps` steps on every lane and return the `Run`: final x, average regret R_T/T, health,
     and a trace of x, g, m, v, step, α, pre- and post-scale every `stride` steps (default: about
@@ -269,7 +270,9 @@ def simulate(
     `progress(n)` is told of n more steps.
 
     `engine`: "numpy", "compiled" (numba; the floats of `projection="sequential"`) or "auto" (compiled
-    when numba is installed and the problem and optimizer have a compiled form; see adasim.compiled)."""
+    when numba is installed and the problem and optimizer have a compiled form; see adasim.compiled).
+    `record`: the trace fields to keep (default all of TRACE_FIELDS and average_regret); the others
+    are None in the trace (sweeps keep only x)."""
     steps = int(check_range("steps", steps, 1, integer=True))
     warmup = int(check_range("warmup", warmup, 0, integer=True))
     check_choice("projection", projection, PROJECTIONS)
@@ -283,7 +286,12 @@ def simulate(
         log_rows = np.unique(np.round(np.logspace(0, np.log10(max(int(steps), 1)), LOG_RECORDS)).astype(np.int64))
     health = _Health(lanes)
     regret = _Regret(problem, lanes)
-    rows: dict[str, list[np.ndarray]] = {k: [] for k in (*TRACE_FIELDS, "t", "average_regret")}
+    known = (*TRACE_FIELDS, "average_regret")
+    record = known if record is None else tuple(record)
+    for name in record:
+        check_choice("trace field", name, known)
+    rows: dict[str, list[np.ndarray]] = {k: [] for k in ("t", *record)}
+    with_regret = "average_regret" in record
     began = time.perf_counter()
     x_final = start_point(problem, x0, lanes)
     last_regret = np.full(lanes, np.nan)
@@ -312,13 +320,16 @@ def simulate(
                 keep, at = recorded(main_t)
                 res = lanes_run.block(t, True, at)
                 health.see_rows(t, res.bad_row, res.bad_nan)
-                cum_rows = regret.see_sums(res.loss, res.gsum, res.end_loss, res.end_gsum)
+                some = slice(None) if with_regret else slice(-1, None)  # the comparator where it is needed
+                cum_rows = regret.see_sums(res.loss[some], res.gsum[some], res.end_loss, res.end_gsum)
                 if keep.size:
                     sel = np.searchsorted(at, keep)
                     for i, name in enumerate(compiled.FIELDS):
-                        rows[name].append(res.out[i][sel])
+                        if name in rows:
+                            rows[name].append(res.out[i][sel])
                     rows["t"].append(main_t[keep])
-                    rows["average_regret"].append(cum_rows[sel] / main_t[keep, None])
+                    if with_regret:
+                        rows["average_regret"].append(cum_rows[sel] / main_t[keep, None])
                 last_regret = cum_rows[-1] / steps
             x_final = lanes_run.x
     else:
@@ -330,21 +341,24 @@ def simulate(
             health.see(blk)
             main_t = blk.t - warmup
             keep, at = recorded(main_t)
-            cum_rows = regret.see(blk, at)  # regret only where it is recorded, and at the block's end
+            # regret only where it is recorded, and at the block's end
+            cum_rows = regret.see(blk, at if with_regret else at[-1:])
             if keep.size:
                 u = blk.update
                 fields = {"x": blk.x, "g": blk.g, "m": u.m, "v": u.v, "step": u.step}
                 fields |= {"alpha": blk.alpha, "pre": u.pre, "post": u.post}
                 shape = blk.x.shape
                 for name, arr in fields.items():
-                    rows[name].append(np.array(np.broadcast_to(arr, shape)[keep]))
+                    if name in rows:
+                        rows[name].append(np.array(np.broadcast_to(arr, shape)[keep]))
                 rows["t"].append(main_t[keep])
-                rows["average_regret"].append(cum_rows[np.searchsorted(at, keep)] / main_t[keep, None])
+                if with_regret:
+                    rows["average_regret"].append(cum_rows[np.searchsorted(at, keep)] / main_t[keep, None])
             x_final = blk.x[-1]
             last_regret = cum_rows[-1] / steps
-    trace = Trace(**{k: np.concatenate(v, axis=0) for k, v in rows.items()})
+    trace = Trace(**{k: (np.concatenate(rows[k], axis=0) if k in rows else None) for k in ("t", *known)})
     finite_comparator = problem.domain.bounded or not problem.linear
-    if not finite_comparator:  # min over an unbounded domain of a linear loss is −∞: no regret
+    if not finite_comparator and with_regret:  # min over an unbounded domain of a linear loss is −∞: no regret
         trace.average_regret[:] = np.nan
     return Run(
         problem=problem,

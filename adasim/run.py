@@ -15,21 +15,23 @@ VERDICT_TOLERANCE = 0.05
 
 @dataclass(frozen=True, eq=False)
 class Trace:
-    """Recorded rows (R) of a run: t (R,), per-lane arrays (R, L, D) and R_t/t (R, L)."""
+    """Recorded rows (R) of a run: t (R,), per-lane arrays (R, L, D) and R_t/t (R, L). A field
+    that was not asked for (simulate's `record`) is None."""
 
     t: np.ndarray
-    x: np.ndarray
-    g: np.ndarray
-    m: np.ndarray
-    v: np.ndarray
-    step: np.ndarray
-    alpha: np.ndarray
-    pre: np.ndarray
-    post: np.ndarray
-    average_regret: np.ndarray
+    x: np.ndarray | None
+    g: np.ndarray | None
+    m: np.ndarray | None
+    v: np.ndarray | None
+    step: np.ndarray | None
+    alpha: np.ndarray | None
+    pre: np.ndarray | None
+    post: np.ndarray | None
+    average_regret: np.ndarray | None
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        """The recorded fields (a run made with `record=` leaves the others None)."""
+        return {k: getattr(self, k) for k in self.__dataclass_fields__ if getattr(self, k) is not None}
 
 
 def verdict(x: float, optimum: float, worst: float, lo: float, hi: float, x0: float, tol: float = VERDICT_TOLERANCE) -> str:

@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from adasim.compiled import ENGINES
 from adasim.engine import simulate
-from adasim.errors import AdasimError, check_range, unknown_name
+from adasim.errors import AdasimError, check_choice, check_range, unknown_name
 from adasim.optimizers import OPTIMIZERS, Optimizer, make_optimizer
 from adasim.optimizers.user import is_user_spec
 from adasim.problems import PRESETS, PROBLEMS, Domain, Problem, make_problem
@@ -35,11 +36,22 @@ class Spec:
     warmup: int
     source: str = ""
     choices: str = ""
+    engine: str = "auto"
 
     def run(self, progress: Callable[[int], None] | None = None, stride: int | None = None) -> list[Run]:
         """Simulate every optimizer over the seeds (one lane per seed)."""
         return [
-            simulate(self.problem, opt, self.steps, self.seeds, self.x0, warmup=self.warmup, stride=stride, progress=progress)
+            simulate(
+                self.problem,
+                opt,
+                self.steps,
+                self.seeds,
+                self.x0,
+                warmup=self.warmup,
+                stride=stride,
+                progress=progress,
+                engine=self.engine,
+            )
             for opt in self.optimizers
         ]
 
@@ -83,8 +95,11 @@ def build_spec(
     x0: float | None = None,
     warmup: int | None = None,
     domain: str | Domain | None = None,
+    engine: str = "auto",
 ) -> Spec:
-    """Resolve a problem or preset name with overrides (None = keep the preset's or default value)."""
+    """Resolve a problem or preset name with overrides (None = keep the preset's or default value).
+    `engine` is simulate's (auto | numpy | compiled)."""
+    check_choice("engine", engine, ENGINES)
     problem = {k: v for k, v in (problem or {}).items() if v is not None}
     hyper = {k: v for k, v in (hyper or {}).items() if v is not None}
     if name in PRESETS:
@@ -142,4 +157,5 @@ def build_spec(
         warmup=warm,
         source=source,
         choices=choices,
+        engine=engine,
     )

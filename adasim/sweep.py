@@ -155,6 +155,8 @@ def run_chunk(plan: SweepPlan, optimizer_name: str, start: int, end: int) -> dic
         warmup=plan.spec.warmup,
         stride=stride,
         log_spaced=False,
+        record=("x",),
+        engine=plan.spec.engine,
     )
     x = run.final_x[:, 0]
     opt_x = np.broadcast_to(prob.optimum()[:, 0], (lanes,))

@@ -92,6 +92,14 @@ class SpecOptions:
     seed: Annotated[int, _opt("--seed", help="First seed.", panel=RUN_PANEL)] = 0
     x0: Annotated[float | None, _opt("--x0", help="Starting point x_1.", panel=RUN_PANEL)] = None
     warmup: Annotated[int | None, _opt("--warmup", help="Steps that update the moments but not x.", panel=RUN_PANEL)] = None
+    engine: Annotated[
+        str,
+        _opt(
+            "--engine",
+            help="auto (compiled when numba is installed and the optimizer has a compiled form) | numpy | compiled.",
+            panel=RUN_PANEL,
+        ),
+    ] = "auto"
 
     def hyper(self) -> dict[str, Any]:
         """The optimizer settings given on the command line (None = default)."""
@@ -140,6 +148,7 @@ class SpecOptions:
             "x0": self.x0,
             "warmup": self.warmup,
             "domain": self.domain,
+            "engine": self.engine,
         }
 
     def build(self) -> Spec:

@@ -7,7 +7,22 @@ from helpers import replay_problem
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adasim import ADOPT, SGD, Adagrad, Adam, AdaShift, AMSGrad, Domain, Momentum, Online, RMSProp, Stochastic, compiled, simulate
+from adasim import (
+    ADOPT,
+    SGD,
+    Adagrad,
+    Adam,
+    AdaShift,
+    AMSGrad,
+    Domain,
+    Momentum,
+    Online,
+    RMSProp,
+    Schedule,
+    Stochastic,
+    compiled,
+    simulate,
+)
 from adasim.engine import use_compiled
 from adasim.errors import AdasimError
 from adasim.optimizers.base import TINY_POWER, powers
@@ -25,6 +40,7 @@ OPTIMIZERS = {
     "adam-inside": Adam(lr=0.01, eps=1e-4, eps_mode="inside"),
     "adam-hat": Adam(lr=0.01, eps=1e-4, eps_mode="hat"),
     "adam-reddi": Adam(lr=0.01, bias_correction=False, eps=0.0),
+    "adam-inv-sqrt": Adam(lr=0.5, beta1=0.0, beta2=0.9, schedule=Schedule("inv-sqrt")),
     "adam-lanes": Adam(lr=np.array([0.01, 0.02, 0.005]), beta1=np.array([0.0, 0.5, 0.9]), beta2=np.array([0.5, 0.99, 0.999])),
     "amsgrad-paper": AMSGrad(lr=0.01, beta2=0.99),
     "amsgrad-pytorch": AMSGrad(lr=0.01, beta2=0.99, convention="pytorch"),
@@ -32,6 +48,7 @@ OPTIMIZERS = {
     "adopt": ADOPT(lr=0.01, beta2=0.9),
     "adopt-port": ADOPT(lr=0.01, beta2=0.9, clip_base="port"),
     "adopt-no-clip": ADOPT(lr=0.01, beta2=0.9, clip=False),
+    "adopt-affine-schedule": ADOPT(lr=0.1, beta2=0.5, schedule=Schedule("inv-sqrt-affine")),
 }
 
 PROBLEMS = {

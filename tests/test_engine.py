@@ -193,3 +193,33 @@ def test_sequential_projection_is_block_and_batch_independent(name):
 def test_projection_choice_is_validated():
     with pytest.raises(AdasimError, match="projection"):
         simulate(Online(), Adam(), 10, projection="fast")
+
+
+@pytest.mark.parametrize("engine", ["numpy", "auto"])
+def test_record_keeps_only_the_fields_asked_for(engine):
+    from adasim import Adam, Online, simulate
+
+    full = simulate(Online(C=10.0), Adam(lr=0.01), 500, stride=10, engine=engine)
+    only_x = simulate(Online(C=10.0), Adam(lr=0.01), 500, stride=10, engine=engine, record=("x",))
+    np.testing.assert_array_equal(only_x.trace.x, full.trace.x)
+    np.testing.assert_array_equal(only_x.trace.t, full.trace.t)
+    assert only_x.trace.m is None
+    assert only_x.trace.average_regret is None
+    assert set(only_x.trace.arrays()) == {"t", "x"}
+    np.testing.assert_array_equal(only_x.average_regret, full.average_regret)  # the final regret is kept
+
+
+def test_record_rejects_unknown_fields():
+    from adasim import Adam, AdasimError, Online, simulate
+
+    with pytest.raises(AdasimError, match="unknown trace field 'velocity'"):
+        simulate(Online(), Adam(), 10, record=("velocity",))
+
+
+def test_log_spaced_rows_only_when_asked():
+    from adasim import Adam, Online, simulate
+
+    plain = simulate(Online(), Adam(), 10_000, stride=1000, log_spaced=False)
+    assert plain.trace.t.tolist() == list(range(1000, 10_001, 1000))
+    logged = simulate(Online(), Adam(), 10_000, stride=1000)
+    assert logged.trace.t[:5].tolist() == [1, 2, 3, 4, 5]
