@@ -165,14 +165,15 @@ def _blocks(warmup: int, steps: int, size: int) -> Iterator[tuple[np.ndarray, bo
         start = stop
 
 
-def use_compiled(problem: Problem, optimizer: Optimizer, engine: str = "auto") -> bool:
-    """Whether a run takes the compiled path (`engine` as in `simulate`)."""
+def use_compiled(problem: Problem, optimizer: Optimizer, engine: str = "auto", work: int | None = None) -> bool:
+    """Whether a run of `work` lane-steps takes the compiled path (`engine` as in `simulate`;
+    `auto` without a work figure only asks whether it could)."""
     check_choice("engine", engine, compiled.ENGINES)
     if engine == "numpy":
         return False
     reason = compiled.unsupported(problem, optimizer)
     if engine == "auto":
-        return reason is None and compiled.available()
+        return reason is None and (compiled.available() if work is None else compiled.worth_it(work))
     if not compiled.available():
         raise AdasimError('the compiled engine needs numba: pip install "adasim[fast]" (or use --engine numpy)')
     if reason is not None:
@@ -270,7 +271,8 @@ def simulate(
     `progress(n)` is told of n more steps.
 
     `engine`: "numpy", "compiled" (numba; the floats of `projection="sequential"`) or "auto" (compiled
-    when numba is installed and the problem and optimizer have a compiled form; see adasim.compiled).
+    when numba is installed, the problem and optimizer have a compiled form and the run has at least
+    compiled.AUTO_MIN_WORK lane-steps or the compiled loop is already loaded; see adasim.compiled).
     `record`: the trace fields to keep (default all of TRACE_FIELDS and average_regret); the others
     are None in the trace (sweeps keep only x)."""
     steps = int(check_range("steps", steps, 1, integer=True))
@@ -306,7 +308,7 @@ def simulate(
         keep = np.union1d(np.union1d(strided, ends), logs).astype(np.int64)
         return keep, np.union1d(keep, [len(main_t) - 1])
 
-    if use_compiled(problem, optimizer, engine):  # the same run, one machine-code loop per lane
+    if use_compiled(problem, optimizer, engine, lanes * (steps + warmup)):  # the same run, one machine-code loop per lane
         with np.errstate(all="ignore"):  # as in iterate: failures are found by _Health, not warned of
             lanes_run = compiled.Lanes(problem, optimizer, np.broadcast_to(seeds_arr, (lanes,)), x_final)
             size = int(check_range("block", block, 1, integer=True)) if block is not None else lanes_run.block_size()

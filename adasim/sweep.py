@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from adasim.analysis.drift import analytic_drift, is_periodic
+from adasim.compiled import AUTO_MIN_WORK, available, warm_up
 from adasim.engine import simulate
 from adasim.errors import AdasimError, check_choice
 from adasim.io import dumps, read_npz, write_json, write_npz
@@ -127,6 +128,8 @@ class SweepPlan:
 
 def run_chunk(plan: SweepPlan, optimizer_name: str, start: int, end: int) -> dict[str, np.ndarray]:
     """Simulate the cells [start, end) of one optimizer as lanes; return their metric columns."""
+    if plan.spec.engine == "auto" and plan.cells * (plan.spec.steps + plan.spec.warmup) >= AUTO_MIN_WORK and available():
+        warm_up()  # the whole sweep repays loading the compiled loop, though one chunk may not
     cols = {k: v[start:end] for k, v in plan.columns().items()}
     problem = plan.spec.problem
     opt = next(o for o in plan.spec.optimizers if o.name == optimizer_name)

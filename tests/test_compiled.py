@@ -168,3 +168,12 @@ def test_online_block_gradients_are_the_gradients(start, count):
     seeds = np.arange(3, dtype=np.uint64)
     t = np.arange(start, start + count)
     np.testing.assert_array_equal(problem.block_gradients(start, count, seeds), problem.gradients(t, seeds))
+
+
+@needs_numba
+def test_auto_compiles_only_runs_that_repay_loading_numba(monkeypatch):
+    monkeypatch.setattr(compiled, "loaded", lambda: False)
+    assert not use_compiled(Online(), Adam(), "auto", work=compiled.AUTO_MIN_WORK - 1)
+    assert use_compiled(Online(), Adam(), "auto", work=compiled.AUTO_MIN_WORK)
+    monkeypatch.setattr(compiled, "loaded", lambda: True)  # once loaded, every run is worth it
+    assert use_compiled(Online(), Adam(), "auto", work=10)

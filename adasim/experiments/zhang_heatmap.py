@@ -52,7 +52,11 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
                          hyper={"lr": 1.0, "schedule": Schedule("inv-sqrt")}, steps=longer, rule="distance", with_drift=False)  # fmt: skip
         t = run_sweep(plan, workers=None).table
         numbers[f"n=50,steps={longer}"] = [
-            {"beta1": float(a), "beta2": float(b), "median_distance": float(np.nanmedian(t["distance"][(t["beta1"] == a) & (t["beta2"] == b)]))}
+            {
+                "beta1": float(a),
+                "beta2": float(b),
+                "median_distance": float(np.nanmedian(t["distance"][(t["beta1"] == a) & (t["beta2"] == b)])),
+            }
             for a in plan.axes["beta1"]
             for b in plan.axes["beta2"]
         ]
