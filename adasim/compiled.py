@@ -41,7 +41,7 @@ from adasim.optimizers.lanestep import (  # the loop's callees; compiled copies 
 from adasim.problems.base import Problem
 
 ENGINES = {
-    "auto": "compiled when numba is installed, the run allows it and is large enough to repay loading it; NumPy otherwise",
+    "auto": "compiled when numba is installed, the run allows it and has ≥ 10^7 lane-steps; NumPy otherwise",
     "numpy": "the NumPy path (the reference)",
     "compiled": "the compiled path; an error if numba is missing or the run does not allow it",
 }
@@ -50,9 +50,8 @@ STEPS = ("sgd_step", "momentum_step", "adagrad_step", "adam_step", "amsgrad_step
 HELPERS = ("power_step", "recip", "maximum", "at_least", "at_most", "denom")
 FIELDS = ("x", "g", "m", "v", "step", "alpha", "pre", "post")
 VALUES_PER_BLOCK = 2**20  # gradient values drawn at a time
-# "auto" compiles runs of at least this many lane-steps (or any run once the machine code is
-# loaded): loading numba and the cached code takes ~0.6 s per process, which NumPy's ~50–100 ns
-# per lane-step repays only from about 10^7 lane-steps on
+# "auto" compiles runs of at least this many lane-steps: loading numba and the cached code takes
+# ~0.6 s per process, which NumPy's ~50–100 ns per lane-step repays only from about 10^7 on
 AUTO_MIN_WORK = 10_000_000
 
 
@@ -72,25 +71,9 @@ def _numba() -> Any:
     return numba
 
 
-def loaded() -> bool:
-    """Whether this process has loaded the compiled loop already (so using it costs nothing more)."""
-    return _run_block.cache_info().currsize > 0
-
-
 def worth_it(work: int) -> bool:
     """Whether `auto` should compile a run of `work` lane-steps."""
-    return (work >= AUTO_MIN_WORK or loaded()) and available()  # so small runs never import numba
-
-
-def warm_up() -> None:
-    """Load numba and the compiled loop now (a sweep does so once it knows its total work)."""
-    if loaded():
-        return
-    from adasim.optimizers import SGD
-    from adasim.problems.online import Online
-
-    lanes = Lanes(Online(), SGD(), np.zeros(1, dtype=np.uint64), np.zeros((1, 1)))
-    lanes.block(np.arange(1, 3), True, np.empty(0, dtype=np.int64))
+    return work >= AUTO_MIN_WORK and available()  # so small runs never import numba
 
 
 def unsupported(problem: Problem, optimizer: Optimizer) -> str | None:
@@ -294,10 +277,6 @@ class Lanes:
         self.draw_seeds = seeds[:1] if not problem.uses_seeds and problem.lanes() == 1 else seeds
         self.loss_row = np.empty(0)
         assert self.P.shape[0] == PARAM_SIZE
-
-    def block_size(self) -> int:
-        lanes_drawn = max(len(self.draw_seeds), self.problem.lanes())
-        return max(64, VALUES_PER_BLOCK // (lanes_drawn * self.problem.dim))
 
     def block(self, t: np.ndarray, moving: bool, rows: np.ndarray) -> BlockResult:
         """Run steps t (consecutive) on every lane; record the block rows `rows` (sorted)."""

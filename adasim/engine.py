@@ -96,8 +96,8 @@ def iterate(
 
     `projection`: "scan" projects a block with a prefix scan of clip maps (fast for few lanes);
     "sequential" steps through the block over all lanes at once (fast for many lanes). The two
-    differ only by rounding; with "sequential" the numbers do not depend on the block size, so the
-    block is sized to the lanes (about 10^6 values per array).
+    differ only by rounding; with "sequential" x does not depend on the block size (on a bounded
+    domain), and the block is sized to the lanes (`sequential_block`).
 
     `track_x=False` (x-independent problems only) leaves x at x0 and the losses at 0: for analyses
     that need the gradients and the optimizer's scales but not the path (net update factors)."""
@@ -107,7 +107,7 @@ def iterate(
     seeds = as_seeds(seeds)
     lanes = lane_count(problem, optimizer, seeds)
     if block is None:
-        block = DEFAULT_BLOCK if projection == "scan" else max(64, min(DEFAULT_BLOCK, 2**20 // (lanes * problem.dim)))
+        block = DEFAULT_BLOCK if projection == "scan" else sequential_block(lanes, problem.dim)
     block = int(check_range("block", block, 1, integer=True))
     sequential = projection == "sequential"
     seeds = np.broadcast_to(seeds, (lanes,))
@@ -152,6 +152,14 @@ def iterate(
                 loss_opt = np.stack([r[5] for r in rows])
             yield Block(t, g, x_before, xs, optimizer.alpha(t), upd, loss, loss_opt, is_warm)
             x = np.array(xs[-1])
+
+
+def sequential_block(lanes: int, dim: int) -> int:
+    """Steps per block of the sequential projection, NumPy's and the compiled path's alike (about
+    10^6 values per block array; at most 2^16 steps). The block size shows in the last bits of the
+    regret and of an unbounded x (both are block sums plus a carried total), so one rule for both
+    engines makes their floats the same."""
+    return max(64, min(2**16, 2**20 // (lanes * dim)))
 
 
 def _blocks(warmup: int, steps: int, size: int) -> Iterator[tuple[np.ndarray, bool]]:
@@ -272,7 +280,7 @@ def simulate(
 
     `engine`: "numpy", "compiled" (numba; the floats of `projection="sequential"`) or "auto" (compiled
     when numba is installed, the problem and optimizer have a compiled form and the run has at least
-    compiled.AUTO_MIN_WORK lane-steps or the compiled loop is already loaded; see adasim.compiled).
+    compiled.AUTO_MIN_WORK lane-steps; see adasim.compiled).
     `record`: the trace fields to keep (default all of TRACE_FIELDS and average_regret); the others
     are None in the trace (sweeps keep only x)."""
     steps = int(check_range("steps", steps, 1, integer=True))
@@ -311,7 +319,7 @@ def simulate(
     if use_compiled(problem, optimizer, engine, lanes * (steps + warmup)):  # the same run, one machine-code loop per lane
         with np.errstate(all="ignore"):  # as in iterate: failures are found by _Health, not warned of
             lanes_run = compiled.Lanes(problem, optimizer, np.broadcast_to(seeds_arr, (lanes,)), x_final)
-            size = int(check_range("block", block, 1, integer=True)) if block is not None else lanes_run.block_size()
+            size = sequential_block(lanes, problem.dim) if block is None else int(check_range("block", block, 1, integer=True))
             for t, is_warm in _blocks(warmup, int(steps), size):
                 if progress is not None:
                     progress(len(t))

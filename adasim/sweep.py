@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from adasim import compiled
 from adasim.analysis.drift import analytic_drift, is_periodic
-from adasim.compiled import AUTO_MIN_WORK, available, warm_up
 from adasim.engine import simulate
 from adasim.errors import AdasimError, check_choice
 from adasim.io import dumps, read_npz, write_json, write_npz
@@ -128,8 +128,7 @@ class SweepPlan:
 
 def run_chunk(plan: SweepPlan, optimizer_name: str, start: int, end: int) -> dict[str, np.ndarray]:
     """Simulate the cells [start, end) of one optimizer as lanes; return their metric columns."""
-    if plan.spec.engine == "auto" and plan.cells * (plan.spec.steps + plan.spec.warmup) >= AUTO_MIN_WORK and available():
-        warm_up()  # the whole sweep repays loading the compiled loop, though one chunk may not
+
     cols = {k: v[start:end] for k, v in plan.columns().items()}
     problem = plan.spec.problem
     opt = next(o for o in plan.spec.optimizers if o.name == optimizer_name)
@@ -159,7 +158,8 @@ def run_chunk(plan: SweepPlan, optimizer_name: str, start: int, end: int) -> dic
         stride=stride,
         log_spaced=False,
         record=("x",),
-        engine=plan.spec.engine,
+        projection="sequential",  # the compiled path's floats: a cell's numbers do not depend on the engine
+        engine=_chunk_engine(plan, prob, optimizer),
     )
     x = run.final_x[:, 0]
     opt_x = np.broadcast_to(prob.optimum()[:, 0], (lanes,))
@@ -190,6 +190,14 @@ def run_chunk(plan: SweepPlan, optimizer_name: str, start: int, end: int) -> dic
         "drift": drift,
         "status": run.status,
     }
+
+
+def _chunk_engine(plan: SweepPlan, problem: Any, optimizer: Any) -> str:
+    """`auto` decides from the whole sweep's work, not one chunk's, so every chunk runs alike."""
+    if plan.spec.engine != "auto":
+        return plan.spec.engine
+    work = plan.cells * (plan.spec.steps + plan.spec.warmup)
+    return "compiled" if compiled.worth_it(work) and compiled.unsupported(problem, optimizer) is None else "numpy"
 
 
 def _chunk_path(folder: Path, index: int) -> Path:

@@ -171,9 +171,20 @@ def test_online_block_gradients_are_the_gradients(start, count):
 
 
 @needs_numba
-def test_auto_compiles_only_runs_that_repay_loading_numba(monkeypatch):
-    monkeypatch.setattr(compiled, "loaded", lambda: False)
+def test_auto_compiles_only_runs_that_repay_loading_numba():
     assert not use_compiled(Online(), Adam(), "auto", work=compiled.AUTO_MIN_WORK - 1)
     assert use_compiled(Online(), Adam(), "auto", work=compiled.AUTO_MIN_WORK)
-    monkeypatch.setattr(compiled, "loaded", lambda: True)  # once loaded, every run is worth it
-    assert use_compiled(Online(), Adam(), "auto", work=10)
+
+
+@needs_numba
+@pytest.mark.parametrize("problem_name", ["online", "unconstrained", "layered"])
+def test_default_blocks_give_the_same_floats_on_both_engines(problem_name):
+    """No block size given: both engines pick sequential_block, so regret and unbounded x agree too."""
+    problem, kw = PROBLEMS[problem_name]
+    kw = {"seeds": np.arange(5), "x0": 0.2, "stride": 50, **{k: v for k, v in kw.items() if k != "seeds"}}
+    ref = simulate(problem, Adam(lr=0.01), 3000, engine="numpy", projection="sequential", **kw)
+    fast = simulate(problem, Adam(lr=0.01), 3000, engine="compiled", **kw)
+    np.testing.assert_array_equal(fast.trace.x, ref.trace.x)
+    np.testing.assert_array_equal(fast.final_x, ref.final_x)
+    if problem.dim == 1:
+        np.testing.assert_array_equal(fast.average_regret, ref.average_regret)
