@@ -113,7 +113,6 @@ def _run_block_source(
     aux,
     t0,
     moving,
-    summed,
     lr,
     P,
     S,
@@ -129,14 +128,14 @@ def _run_block_source(
     bad_row,
     bad_nan,
     loss_row,
-):  # pragma: no cover - compiled by numba; the tests run it through `run_compiled`
+):  # pragma: no cover - compiled by numba; the tests run it through `Lanes` and `simulate`
     """Steps t0 … t0+B−1 of every lane: g (B, Lg, D) (Lg = 1: the same in every lane), sigma and
-    aux (B,) or (1,) (the same at every step), lr (L,), settings P (6, L),
-    state S (5, L, D) and x (L, D) updated in place; recorded rows `rec` written to out (8, L, R, D)
-    (lane-major, so each lane writes its own contiguous rows);
-    block-local cumulative loss and gradient sums at the recorded rows and at the end; the first
-    non-finite row of x or the step per lane (−1 if none) and whether it is NaN. With `summed`
-    (no bound at all) x is x_start + the cumulative sum of the steps, as clip_scan computes it."""
+    aux (B,) or (1,) (the same at every step), lr (L,), settings P (6, L); state S (5, L, D) and
+    x (L, D) updated in place; the recorded rows `rec` written to out (8, L, R, D) (lane-major: each
+    lane writes its own contiguous rows). The running sums of the loss and of g continue from
+    end_loss (L,) and end_gsum (L, D), updated in place, and are written at the recorded rows
+    (rec_loss, rec_gsum). bad_row: the first non-finite row of x or the step per lane (−1 if none);
+    bad_nan: whether it holds a NaN."""
     B, Lg, D = g.shape
     L = x.shape[0]
     R = rec.shape[0]
@@ -153,13 +152,11 @@ def _run_block_source(
         nan_first = False
         for d in range(D):
             s = (S[0, l, d], S[1, l, d], S[2, l, d], S[3, l, d], S[4, l, d])
-            x_start = x[l, d]
-            xv = x_start
+            xv = x[l, d]
             low = lo[d]
             high = hi[d]
-            total = 0.0
-            gs = 0.0
-            acc = 0.0  # the loss's cumulative sum when D = 1
+            gs = end_gsum[l, d]
+            acc = end_loss[l]  # the loss's running sum (when D = 1)
             r = 0
             bad = -1
             bad_is_nan = False
@@ -180,16 +177,12 @@ def _run_block_source(
                 else:
                     s, u, mv, vv, pre, post = sgd_step(s, p, gv, t0 + b, alpha, aux_b)
                 x_before = xv
-                if moving:
-                    if summed:
-                        total = total + -u
-                        xv = x_start + total
-                    else:
-                        xv = at_most(at_least(xv + -u, low), high)
+                if moving:  # (with infinite bounds the clip is the identity: a running sum)
+                    xv = at_most(at_least(xv + -u, low), high)
                 if D > 1:
                     loss_row[b] += gv * x_before
                 else:
-                    acc = acc + (0.0 + gv * x_before)
+                    acc = acc + gv * x_before
                 gs = gs + gv
                 if (u - u) + (xv - xv) != 0.0 and bad < 0:  # u or x is ±∞ or NaN
                     bad = b
@@ -217,7 +210,7 @@ def _run_block_source(
         bad_row[l] = first
         bad_nan[l] = nan_first
         if D > 1:
-            acc = 0.0
+            acc = end_loss[l]
             r = 0
             for b in range(B):
                 acc = acc + loss_row[b]
@@ -243,9 +236,9 @@ class BlockResult(NamedTuple):
 
     rows: np.ndarray  # recorded rows of the block
     out: np.ndarray  # (8, R, L, D): x, g, m, v, step, alpha, pre, post at the rows (a view)
-    loss: np.ndarray  # (R, L) block-local cumulative loss at the rows (a view)
-    gsum: np.ndarray  # (R, L, D) block-local cumulative gradient at the rows (a view)
-    end_loss: np.ndarray  # (L,)
+    loss: np.ndarray  # (R, L) the loss's running sum at the rows (a view)
+    gsum: np.ndarray  # (R, L, D) the gradient's running sum at the rows (a view)
+    end_loss: np.ndarray  # (L,) the running sums after the block
     end_gsum: np.ndarray  # (L, D)
     bad_row: np.ndarray  # (L,) first non-finite row, −1 if none
     bad_nan: np.ndarray  # (L,) that row holds a NaN
@@ -272,11 +265,17 @@ class Lanes:
             self.S[i] = value
         self.lo = np.array(np.broadcast_to(np.asarray(problem.domain.lo, float), (D,)))
         self.hi = np.array(np.broadcast_to(np.asarray(problem.domain.hi, float), (D,)))
-        self.summed = not (np.any(np.isfinite(self.lo)) or np.any(np.isfinite(self.hi)))
         # a problem whose gradients are the same in every lane is drawn once per step
         self.draw_seeds = seeds[:1] if not problem.uses_seeds and problem.lanes() == 1 else seeds
         self.loss_row = np.empty(0)
+        self.loss_total, self.g_total = np.zeros(L), np.zeros((L, D))  # the regret's running sums
         assert self.P.shape[0] == PARAM_SIZE
+
+    def block_size(self) -> int:
+        """Steps per block: about VALUES_PER_BLOCK gradient values, at most 2^16 steps (any size
+        gives the same floats: every sum runs on from its carried value)."""
+        lanes_drawn = max(len(self.draw_seeds), self.problem.lanes())
+        return max(64, min(2**16, VALUES_PER_BLOCK // (lanes_drawn * self.problem.dim)))
 
     def block(self, t: np.ndarray, moving: bool, rows: np.ndarray) -> BlockResult:
         """Run steps t (consecutive) on every lane; record the block rows `rows` (sorted)."""
@@ -294,12 +293,15 @@ class Lanes:
         R = len(rows)
         out = np.empty((len(FIELDS), L, R, D))
         loss, gsum = np.empty((L, R)), np.empty((L, R, D))
-        end_loss, end_gsum = np.empty(L), np.empty((L, D))
+        # the regret's running sums, carried and updated in place (warm-up steps do not count)
+        end_loss, end_gsum = (self.loss_total, self.g_total) if moving else (np.zeros(L), np.zeros((L, D)))
         bad_row, bad_nan = np.empty(L, dtype=np.int64), np.empty(L, dtype=np.bool_)
         if D > 1 and self.loss_row.shape[0] < B:
             self.loss_row = np.empty(B)
         _run_block()(
-            self.kind, g, sigma, aux, int(t[0]), bool(moving), bool(self.summed), self.lr, self.P, self.S, self.x,
+            self.kind, g, sigma, aux, int(t[0]), bool(moving), self.lr, self.P, self.S, self.x,
             self.lo, self.hi, rows, out, loss, gsum, end_loss, end_gsum, bad_row, bad_nan, self.loss_row,
         )  # fmt: skip
-        return BlockResult(rows, out.swapaxes(1, 2), loss.T, gsum.swapaxes(0, 1), end_loss, end_gsum, bad_row, bad_nan)
+        return BlockResult(
+            rows, out.swapaxes(1, 2), loss.T, gsum.swapaxes(0, 1), end_loss.copy(), end_gsum.copy(), bad_row, bad_nan
+        )

@@ -21,7 +21,7 @@ from adasim.errors import AdasimError, check_choice, check_range
 from adasim.optimizers.base import Optimizer, Update
 from adasim.problems.base import Problem
 from adasim.run import Run, Trace
-from adasim.scan import clip_scan
+from adasim.scan import clip_scan, running_sum
 
 DEFAULT_BLOCK = 4096
 PROJECTIONS = ("scan", "sequential")
@@ -155,11 +155,8 @@ def iterate(
 
 
 def sequential_block(lanes: int, dim: int) -> int:
-    """Steps per block of the sequential projection, NumPy's and the compiled path's alike (about
-    10^6 values per block array; at most 2^16 steps). The block size shows in the last bits of the
-    regret and of an unbounded x (both are block sums plus a carried total), so one rule for both
-    engines makes their floats the same."""
-    return max(64, min(2**16, 2**20 // (lanes * dim)))
+    """Steps per block of NumPy's sequential projection: about 10^6 values per block array."""
+    return max(64, min(DEFAULT_BLOCK, 2**20 // (lanes * dim)))
 
 
 def _blocks(warmup: int, steps: int, size: int) -> Iterator[tuple[np.ndarray, bool]]:
@@ -232,21 +229,20 @@ class _Regret:
         return np.sum(np.where(g_sum > 0, lo * g_sum, np.where(g_sum < 0, hi * g_sum, 0.0)), axis=-1)
 
     def see_sums(self, loss: np.ndarray, g_sum: np.ndarray, end_loss: np.ndarray, end_g: np.ndarray) -> np.ndarray:
-        """As `see` for a linear problem, from the block-local cumulative sums at the rows and at the end."""
-        regret = (self.loss + loss) - self.comparator(self.g_sum + g_sum)
-        self.loss = self.loss + end_loss
-        self.g_sum = self.g_sum + end_g
-        return regret
+        """As `see` for a linear problem, from the running sums at the rows and at the block's end."""
+        self.loss, self.g_sum = end_loss, end_g
+        return loss - self.comparator(g_sum)
 
     def see(self, blk: Block, rows: np.ndarray) -> np.ndarray:
-        """Cumulative regret after the given steps of the block (row indices, the last included), (R, L)."""
-        cum_loss = self.loss + np.cumsum(blk.loss, axis=0)
+        """Cumulative regret after the given steps of the block (row indices, the last included), (R, L).
+        The sums run on from the carried totals, so they do not depend on where blocks begin."""
+        cum_loss = running_sum(self.loss, blk.loss)
         if self.problem.linear:
-            cum_g = self.g_sum + np.cumsum(blk.g, axis=0)
+            cum_g = running_sum(self.g_sum, blk.g)
             regret = cum_loss[rows] - self.comparator(cum_g[rows])
             self.g_sum = cum_g[-1]
         else:
-            cum_opt = self.opt_sum + np.cumsum(blk.loss_at_optimum, axis=0)
+            cum_opt = running_sum(self.opt_sum, blk.loss_at_optimum)
             regret = cum_loss[rows] - cum_opt[rows]
             self.opt_sum = cum_opt[-1]
         self.loss = cum_loss[-1]
@@ -319,7 +315,7 @@ def simulate(
     if use_compiled(problem, optimizer, engine, lanes * (steps + warmup)):  # the same run, one machine-code loop per lane
         with np.errstate(all="ignore"):  # as in iterate: failures are found by _Health, not warned of
             lanes_run = compiled.Lanes(problem, optimizer, np.broadcast_to(seeds_arr, (lanes,)), x_final)
-            size = sequential_block(lanes, problem.dim) if block is None else int(check_range("block", block, 1, integer=True))
+            size = lanes_run.block_size() if block is None else int(check_range("block", block, 1, integer=True))
             for t, is_warm in _blocks(warmup, int(steps), size):
                 if progress is not None:
                     progress(len(t))

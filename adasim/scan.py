@@ -55,6 +55,17 @@ def ema(a: np.ndarray | float, b: np.ndarray | float, x: np.ndarray, z0: np.ndar
     return out.reshape(x.shape)
 
 
+def running_sum(z0: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """z_t = z_{t−1} + x_t along axis 0 from the carried z_0: one cumulative sum that starts at z_0,
+    so the floats are the step-by-step recurrence's whatever the block size."""
+    x = np.asarray(x, dtype=np.float64)
+    tail = np.broadcast_shapes(np.shape(z0), x.shape[1:])
+    seq = np.empty((x.shape[0] + 1, *tail))
+    seq[0] = z0
+    seq[1:] = x
+    return np.cumsum(seq, axis=0)[1:]
+
+
 def affine_scan(a: np.ndarray, u: np.ndarray, z0: np.ndarray) -> np.ndarray:
     """z_t = a_t·z_{t−1} + u_t along axis 0 with coefficients that vary in time (a prefix scan)."""
     a = np.array(np.broadcast_to(a, np.broadcast_shapes(np.shape(a), np.shape(u))), dtype=np.float64)
@@ -81,15 +92,16 @@ def clip_scan(x0: np.ndarray, c: np.ndarray, lo: np.ndarray, hi: np.ndarray, seq
     `sequential` runs the recurrence step by step over all lanes at once (cheap for wide batches,
     and the same floats whatever the block size); otherwise:
 
-    Each step is the map x ↦ clip(x + c, lo, hi); such maps are closed under composition:
+    Without bounds it is a running sum (the same floats either way). Otherwise each step is the
+    map x ↦ clip(x + c, lo, hi); such maps are closed under composition:
     clip(clip(x + c1, l1, h1) + c2, l2, h2) = clip(x + c1 + c2, clip(l1 + c2, l2, h2), clip(h1 + c2, l2, h2)),
-    so the prefix compositions come from a Hillis–Steele scan. Without bounds it is a cumulative sum.
+    so the prefix compositions come from a Hillis–Steele scan.
     """
     c = np.asarray(c, dtype=np.float64)
     lo = np.asarray(lo, dtype=np.float64)
     hi = np.asarray(hi, dtype=np.float64)
     if not (np.any(np.isfinite(lo)) or np.any(np.isfinite(hi))):
-        return x0 + np.cumsum(c, axis=0)
+        return running_sum(x0, c)
     if sequential:
         out = np.empty(np.broadcast_shapes(c.shape, (1, *np.shape(x0))))
         x = np.asarray(x0, dtype=np.float64)
