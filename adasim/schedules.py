@@ -30,12 +30,15 @@ class Schedule:
 
     def __call__(self, t: np.ndarray) -> np.ndarray:
         """σ(t) for an array of 1-based steps."""
-        t = np.asarray(t, dtype=np.float64)
+        out = np.array(t, dtype=np.float64)  # one new array, then in place (blocks can be long)
         if self.kind == "constant":
-            return np.ones_like(t)
-        if self.kind == "inv-sqrt":
-            return 1.0 / np.sqrt(t)
-        return 1.0 / np.sqrt(1.0 + self.c * t)
+            out.fill(1.0)
+            return out
+        if self.kind == "inv-sqrt-affine":
+            np.multiply(self.c, out, out=out)
+            np.add(1.0, out, out=out)
+        np.sqrt(out, out=out)
+        return np.divide(1.0, out, out=out)
 
     def describe(self) -> str:
         text = SCHEDULES[self.kind]
