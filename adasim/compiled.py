@@ -30,6 +30,7 @@ from adasim.optimizers.lanestep import (  # the loop's callees; compiled copies 
     CompiledForm,
     adagrad_step,
     adam_step,
+    adashift_step,
     adopt_step,
     amsgrad_step,
     at_least,
@@ -46,7 +47,7 @@ ENGINES = {
     "compiled": "the compiled path; an error if numba is missing or the run does not allow it",
 }
 # the lane-step functions the loop can call, by the number it is given
-STEPS = ("sgd_step", "momentum_step", "adagrad_step", "adam_step", "amsgrad_step", "adopt_step")
+STEPS = ("sgd_step", "momentum_step", "adagrad_step", "adam_step", "amsgrad_step", "adopt_step", "adashift_step")
 HELPERS = ("power_step", "recip", "maximum", "at_least", "at_most", "denom")
 FIELDS = ("x", "g", "m", "v", "step", "alpha", "pre", "post")
 VALUES_PER_BLOCK = 2**20  # gradient values drawn at a time
@@ -116,6 +117,7 @@ def _run_block_source(
     lr,
     P,
     S,
+    H,
     x,
     lo,
     hi,
@@ -130,12 +132,12 @@ def _run_block_source(
     loss_row,
 ):  # pragma: no cover - compiled by numba; the tests run it through `Lanes` and `simulate`
     """Steps t0 … t0+B−1 of every lane: g (B, Lg, D) (Lg = 1: the same in every lane), sigma and
-    aux (B,) or (1,) (the same at every step), lr (L,), settings P (6, L); state S (5, L, D) and
-    x (L, D) updated in place; the recorded rows `rec` written to out (8, L, R, D) (lane-major: each
-    lane writes its own contiguous rows). The running sums of the loss and of g continue from
-    end_loss (L,) and end_gsum (L, D), updated in place, and are written at the recorded rows
-    (rec_loss, rec_gsum). bad_row: the first non-finite row of x or the step per lane (−1 if none);
-    bad_nan: whether it holds a NaN."""
+    aux (B,) or (1,) (the same at every step), lr (L,), settings P (6, L); the state S (5, L, D),
+    the rings of past gradients H (depth, L, D) and x (L, D) are updated in place; the recorded
+    rows `rec` are written to out (8, L, R, D) (lane-major: each lane writes its own rows). The
+    running sums of the loss and of g continue from end_loss (L,) and end_gsum (L, D), updated in
+    place, and are written at the recorded rows (rec_loss, rec_gsum). bad_row: the first
+    non-finite row of x or the step per lane (−1 if none); bad_nan: whether it holds a NaN."""
     B, Lg, D = g.shape
     L = x.shape[0]
     R = rec.shape[0]
@@ -152,6 +154,7 @@ def _run_block_source(
         nan_first = False
         for d in range(D):
             s = (S[0, l, d], S[1, l, d], S[2, l, d], S[3, l, d], S[4, l, d])
+            h = H[:, l, d]  # the lane's ring of past gradients (length ≥ 1; unused by most steps)
             xv = x[l, d]
             low = lo[d]
             high = hi[d]
@@ -164,18 +167,20 @@ def _run_block_source(
                 gv = g[b, gl, d]
                 alpha = rate * sigma[b if per_step_sigma else 0]
                 aux_b = aux[b if per_step_aux else 0]
-                if kind == 3:
-                    s, u, mv, vv, pre, post = adam_step(s, p, gv, t0 + b, alpha, aux_b)
+                if kind == 6:
+                    s, u, mv, vv, pre, post = adashift_step(s, p, gv, t0 + b, alpha, aux_b, h)
+                elif kind == 3:
+                    s, u, mv, vv, pre, post = adam_step(s, p, gv, t0 + b, alpha, aux_b, h)
                 elif kind == 4:
-                    s, u, mv, vv, pre, post = amsgrad_step(s, p, gv, t0 + b, alpha, aux_b)
+                    s, u, mv, vv, pre, post = amsgrad_step(s, p, gv, t0 + b, alpha, aux_b, h)
                 elif kind == 5:
-                    s, u, mv, vv, pre, post = adopt_step(s, p, gv, t0 + b, alpha, aux_b)
+                    s, u, mv, vv, pre, post = adopt_step(s, p, gv, t0 + b, alpha, aux_b, h)
                 elif kind == 2:
-                    s, u, mv, vv, pre, post = adagrad_step(s, p, gv, t0 + b, alpha, aux_b)
+                    s, u, mv, vv, pre, post = adagrad_step(s, p, gv, t0 + b, alpha, aux_b, h)
                 elif kind == 1:
-                    s, u, mv, vv, pre, post = momentum_step(s, p, gv, t0 + b, alpha, aux_b)
+                    s, u, mv, vv, pre, post = momentum_step(s, p, gv, t0 + b, alpha, aux_b, h)
                 else:
-                    s, u, mv, vv, pre, post = sgd_step(s, p, gv, t0 + b, alpha, aux_b)
+                    s, u, mv, vv, pre, post = sgd_step(s, p, gv, t0 + b, alpha, aux_b, h)
                 x_before = xv
                 if moving:  # (with infinite bounds the clip is the identity: a running sum)
                     xv = at_most(at_least(xv + -u, low), high)
@@ -220,7 +225,7 @@ def _run_block_source(
         end_loss[l] = acc
 
 
-_CALLEES = (adagrad_step, adam_step, adopt_step, amsgrad_step, at_least, at_most, momentum_step, sgd_step)
+_CALLEES = (adagrad_step, adam_step, adashift_step, adopt_step, amsgrad_step, at_least, at_most, momentum_step, sgd_step)
 
 
 @cache
@@ -261,6 +266,7 @@ class Lanes:
         self.lr = np.array(np.broadcast_to(np.asarray(optimizer.lr, dtype=np.float64), (L,)))
         self.P = lane_values(form.params, L)
         self.S = np.zeros((STATE_SIZE, L, D))
+        self.H = np.zeros((max(form.history, 1), L, D))
         for i, value in enumerate(form.state):
             self.S[i] = value
         self.lo = np.array(np.broadcast_to(np.asarray(problem.domain.lo, float), (D,)))
@@ -299,7 +305,7 @@ class Lanes:
         if D > 1 and self.loss_row.shape[0] < B:
             self.loss_row = np.empty(B)
         _run_block()(
-            self.kind, g, sigma, aux, int(t[0]), bool(moving), self.lr, self.P, self.S, self.x,
+            self.kind, g, sigma, aux, int(t[0]), bool(moving), self.lr, self.P, self.S, self.H, self.x,
             self.lo, self.hi, rows, out, loss, gsum, end_loss, end_gsum, bad_row, bad_nan, self.loss_row,
         )  # fmt: skip
         return BlockResult(

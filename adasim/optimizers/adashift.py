@@ -27,6 +27,7 @@ from adasim.optimizers.base import (
     reduce_phi,
     steps_column,
 )
+from adasim.optimizers.lanestep import EPS_CODE, CompiledForm, adashift_step
 from adasim.scan import decayed_max, ema
 
 V_RULES = {
@@ -99,13 +100,15 @@ class AdaShift(Optimizer):
             shifted = np.take_along_axis(history, index, axis=0)
         u = reduce_phi(shifted * shifted, self.phi, self.block_sizes)
         v = decayed_max(beta2, u, state.v) if self.v_rule == "max" else ema(beta2, 1.0 - beta2, u, state.v)
-        # m_t: β1-weighted average over the window of the w latest gradients
+        # m_t: β1-weighted average over the window of the w latest gradients (β1^i as a running product)
         m = np.zeros_like(g)
         total = np.zeros(np.broadcast_shapes(np.shape(beta1), np.shape(w)))
+        power = np.ones_like(total)
         for i in range(int(np.max(w))):
-            weight = np.where(i < w, np.power(beta1, i), 0.0)
+            weight = np.where(i < w, power, 0.0)
             m += weight * history[depth - i : depth - i + B]
             total = total + weight
+            power = power * beta1
         m /= total
         tc = steps_column(t)
         active = tc > n
@@ -123,6 +126,13 @@ class AdaShift(Optimizer):
 
     def kernel(self) -> Kernel:
         return Kernel("window", beta1=self.beta1, window=self.windows())
+
+    def compiled_form(self) -> CompiledForm | None:
+        if self.v_rule != "ema":  # the max rule runs as a log-domain accumulate in NumPy
+            return None
+        w = self.windows()
+        params = (self.beta1, self.beta2, self.eps, EPS_CODE[self.eps_mode], self.n, w[:, 0] if np.ndim(w) == 2 else w)
+        return CompiledForm(adashift_step, params, (0.0, 0.0, 1.0), coordinatewise=self.phi == "identity", history=self.depth())
 
     def scale_limit(self) -> ScaleLimit:
         if self.v_rule == "max":  # no closed form for the max rule: analyses measure instead
