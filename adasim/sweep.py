@@ -174,13 +174,17 @@ def run_chunk(plan: SweepPlan, optimizer_name: str, start: int, end: int) -> dic
         converged = distance <= 0.05 * width if math.isfinite(width) else distance <= 0.05
     drift = np.full(lanes, np.nan)
     if plan.with_drift and is_periodic(prob):
+        known: dict[tuple, float] = {}  # cells that differ only by seed share their closed form
         for i in range(lanes):
-            try:
-                drift[i] = analytic_drift(
-                    prob.at_lane(i) if prob.lanes() > 1 else prob, optimizer.at_lane(i) if optimizer.lanes() > 1 else optimizer
-                )
-            except AdasimError:
-                drift[i] = np.nan
+            p_i = prob.at_lane(i) if prob.lanes() > 1 else prob
+            o_i = optimizer.at_lane(i) if optimizer.lanes() > 1 else optimizer
+            key = tuple(repr(getattr(x, k)) for x in (p_i, o_i) for k in x.lane_params)
+            if key not in known:
+                try:
+                    known[key] = analytic_drift(p_i, o_i)
+                except AdasimError:
+                    known[key] = np.nan
+            drift[i] = known[key]
     converged = np.where(run.ok, converged, False)
     return {
         "final_x": np.where(run.ok, x, np.nan),

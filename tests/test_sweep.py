@@ -121,3 +121,16 @@ def test_scheduler_option_errors_in_the_cli():
     result = CliRunner().invoke(app, ["sweep", "--grid", "beta2=0.1,0.2", "--steps", "100", "--scheduler", "tcp://127.0.0.1:9"])
     assert result.exit_code == 2
     assert "cannot reach the Dask scheduler" in result.stderr
+
+
+def test_drift_is_the_closed_form_of_each_cell_and_shared_across_seeds():
+    from adasim import Adam, Online
+    from adasim.analysis.drift import analytic_drift
+
+    plan = make_plan("reddi-thm1", ["beta2=0.1,0.5,0.9", "seed=0:2:3"], optimizers=["adam"], steps=50)
+    t = run_sweep(plan, workers=1).table
+    for beta2, drift in zip(t["beta2"], t["drift"], strict=True):
+        opt = plan.spec.optimizers[0].replace(beta2=float(beta2))
+        assert drift == analytic_drift(plan.spec.problem, opt)
+    assert isinstance(plan.spec.problem, Online)
+    assert isinstance(plan.spec.optimizers[0], Adam)

@@ -120,6 +120,8 @@ BAD = [
     (["--schedule", "cos"], "unknown schedule"),
     (["--amsgrad-convention", "keras"], "unknown amsgrad convention"),
     (["--beta1", "abc"], "Invalid value"),
+    (["--engine", "turbo"], "unknown engine 'turbo'"),
+    (["-o", "adamnc", "--engine", "compiled"], "the compiled engine"),  # no compiled form (or no numba)
     (["--frobnicate"], "No such option"),
 ]
 
@@ -162,3 +164,14 @@ def test_list_shows_everything():
     cat = json.loads(invoke("list", "--json").stdout)
     assert cat["optimizers"]["adam"]["defaults"]["beta2"] == 0.999
     assert set(cat["conventions"]["amsgrad_convention"]) == {"paper", "pytorch", "optax"}
+
+
+@pytest.mark.skipif(not __import__("adasim").compiled.available(), reason="numba is not installed")
+def test_engines_agree_from_the_command_line():
+    """--engine numpy projects by a prefix scan, compiled step by step: the same run up to rounding."""
+    ends = {}
+    for engine in ("numpy", "compiled"):
+        result = invoke("run", "--steps", "20000", "--seeds", "2", "--json", "--engine", engine)
+        assert result.exit_code == 0, result.output
+        ends[engine] = [r["final_x"] for r in json.loads(result.stdout)["results"]]
+    np.testing.assert_allclose(ends["compiled"], ends["numpy"], rtol=1e-9, atol=1e-12)
