@@ -107,8 +107,10 @@ def _jit_module() -> dict[str, Any]:
     return jitted
 
 
+KIND = 0  # the lane-step function's number in STEPS: a constant of each compiled copy of the loop
+
+
 def _run_block_source(
-    kind,
     g,
     sigma,
     aux,
@@ -167,17 +169,17 @@ def _run_block_source(
                 gv = g[b, gl, d]
                 alpha = rate * sigma[b if per_step_sigma else 0]
                 aux_b = aux[b if per_step_aux else 0]
-                if kind == 6:
+                if KIND == 6:
                     s, u, mv, vv, pre, post = adashift_step(s, p, gv, t0 + b, alpha, aux_b, h)
-                elif kind == 3:
+                elif KIND == 3:
                     s, u, mv, vv, pre, post = adam_step(s, p, gv, t0 + b, alpha, aux_b, h)
-                elif kind == 4:
+                elif KIND == 4:
                     s, u, mv, vv, pre, post = amsgrad_step(s, p, gv, t0 + b, alpha, aux_b, h)
-                elif kind == 5:
+                elif KIND == 5:
                     s, u, mv, vv, pre, post = adopt_step(s, p, gv, t0 + b, alpha, aux_b, h)
-                elif kind == 2:
+                elif KIND == 2:
                     s, u, mv, vv, pre, post = adagrad_step(s, p, gv, t0 + b, alpha, aux_b, h)
-                elif kind == 1:
+                elif KIND == 1:
                     s, u, mv, vv, pre, post = momentum_step(s, p, gv, t0 + b, alpha, aux_b, h)
                 else:
                     s, u, mv, vv, pre, post = sgd_step(s, p, gv, t0 + b, alpha, aux_b, h)
@@ -229,11 +231,19 @@ _CALLEES = (adagrad_step, adam_step, adashift_step, adopt_step, amsgrad_step, at
 
 
 @cache
-def _run_block() -> Callable:
+def _jitted_steps() -> dict[str, Any]:
+    return _jit_module()
+
+
+@cache
+def _run_block(kind: int) -> Callable:
+    """The loop compiled for one lane-step function (KIND a constant, so the others fold away);
+    each copy has its own name, so each has its own entry in numba's disk cache."""
     numba = _numba()
-    namespace = {**globals(), **_jit_module()}
-    fn = types.FunctionType(_run_block_source.__code__, namespace, "_run_block_source")
-    return numba.njit(cache=True, nogil=True)(fn)
+    namespace = {**globals(), **_jitted_steps(), "KIND": kind}
+    name = f"_run_block_{STEPS[kind]}"
+    code = _run_block_source.__code__.replace(co_name=name, co_qualname=name)
+    return numba.njit(cache=True, nogil=True)(types.FunctionType(code, namespace, name))
 
 
 class BlockResult(NamedTuple):
@@ -304,8 +314,8 @@ class Lanes:
         bad_row, bad_nan = np.empty(L, dtype=np.int64), np.empty(L, dtype=np.bool_)
         if D > 1 and self.loss_row.shape[0] < B:
             self.loss_row = np.empty(B)
-        _run_block()(
-            self.kind, g, sigma, aux, int(t[0]), bool(moving), self.lr, self.P, self.S, self.H, self.x,
+        _run_block(self.kind)(
+            g, sigma, aux, int(t[0]), bool(moving), self.lr, self.P, self.S, self.H, self.x,
             self.lo, self.hi, rows, out, loss, gsum, end_loss, end_gsum, bad_row, bad_nan, self.loss_row,
         )  # fmt: skip
         return BlockResult(
