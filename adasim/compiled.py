@@ -30,6 +30,7 @@ from adasim.optimizers.lanestep import (  # the loop's callees; compiled copies 
     CompiledForm,
     adagrad_step,
     adam_step,
+    adamnc_step,
     adashift_step,
     adopt_step,
     amsgrad_step,
@@ -47,7 +48,7 @@ ENGINES = {
     "compiled": "the compiled path; an error if numba is missing or the run does not allow it",
 }
 # the lane-step functions the loop can call, by the number it is given
-STEPS = ("sgd_step", "momentum_step", "adagrad_step", "adam_step", "amsgrad_step", "adopt_step", "adashift_step")
+STEPS = ("sgd_step", "momentum_step", "adagrad_step", "adam_step", "amsgrad_step", "adopt_step", "adashift_step", "adamnc_step")
 HELPERS = ("power_step", "recip", "maximum", "at_least", "at_most", "denom")
 FIELDS = ("x", "g", "m", "v", "step", "alpha", "pre", "post")
 VALUES_PER_BLOCK = 2**20  # gradient values drawn at a time
@@ -169,7 +170,9 @@ def _run_block_source(
                 gv = g[b, gl, d]
                 alpha = rate * sigma[b if per_step_sigma else 0]
                 aux_b = aux[b if per_step_aux else 0]
-                if KIND == 6:
+                if KIND == 7:
+                    s, u, mv, vv, pre, post = adamnc_step(s, p, gv, t0 + b, alpha, aux_b, h)
+                elif KIND == 6:
                     s, u, mv, vv, pre, post = adashift_step(s, p, gv, t0 + b, alpha, aux_b, h)
                 elif KIND == 3:
                     s, u, mv, vv, pre, post = adam_step(s, p, gv, t0 + b, alpha, aux_b, h)
@@ -227,7 +230,18 @@ def _run_block_source(
         end_loss[l] = acc
 
 
-_CALLEES = (adagrad_step, adam_step, adashift_step, adopt_step, amsgrad_step, at_least, at_most, momentum_step, sgd_step)
+_CALLEES = (
+    adagrad_step,
+    adam_step,
+    adamnc_step,
+    adashift_step,
+    adopt_step,
+    amsgrad_step,
+    at_least,
+    at_most,
+    momentum_step,
+    sgd_step,
+)
 
 
 @cache

@@ -12,6 +12,7 @@ from adasim import (
     SGD,
     Adagrad,
     Adam,
+    AdamNC,
     AdaShift,
     AMSGrad,
     Domain,
@@ -49,6 +50,8 @@ OPTIMIZERS = {
     "adopt-port": ADOPT(lr=0.01, beta2=0.9, clip_base="port"),
     "adopt-no-clip": ADOPT(lr=0.01, beta2=0.9, clip=False),
     "adopt-affine-schedule": ADOPT(lr=0.1, beta2=0.5, schedule=Schedule("inv-sqrt-affine")),
+    "adamnc": AdamNC(lr=0.05, beta1=0.5),
+    "adamnc-inside": AdamNC(lr=0.05, beta1=np.array([0.0, 0.5, 0.9]), eps=1e-3, eps_mode="inside"),
     "adashift": AdaShift(lr=0.01),  # n = 10, window 10, φ = max
     "adashift-n1": AdaShift(lr=0.01, n=1, beta1=0.0, phi="identity", eps_mode="inside"),
     "adashift-window": AdaShift(lr=0.01, n=4, window=2, beta1=0.5, phi="identity"),
@@ -134,6 +137,7 @@ def test_numerical_trouble_is_found_at_the_same_step(problem, optimizer, kind):
 def test_auto_takes_the_compiled_path_only_where_it_can():
     assert use_compiled(Online(), Adam(), "auto")
     assert not use_compiled(Online(), AdaShift(v_rule="max"), "auto")  # no compiled form: NumPy
+    assert not use_compiled(Online(), AdamNC(lam=0.99), "auto")
     assert not use_compiled(Online(), Adam(), "numpy")
     with pytest.raises(AdasimError, match="adashift has no compiled form"):
         simulate(Online(), AdaShift(v_rule="max"), 10, engine="compiled")

@@ -20,6 +20,7 @@ from adasim.optimizers.base import (
     reciprocal,
     steps_column,
 )
+from adasim.optimizers.lanestep import EPS_CODE, CompiledForm, adamnc_step
 from adasim.scan import affine_scan, ema
 
 
@@ -68,6 +69,11 @@ class AdamNC(Optimizer):
 
     def kernel(self) -> Kernel:
         return Kernel("ema", beta1=self.beta1, lam=self.lam)
+
+    def compiled_form(self) -> CompiledForm | None:
+        if not np.all(np.asarray(self.lam) == 1.0):  # β1t = β1 λ^(t−1) runs as a prefix scan in NumPy
+            return None
+        return CompiledForm(adamnc_step, (self.beta1, 0.0, self.eps, EPS_CODE[self.eps_mode]))
 
     def scale_limit(self) -> ScaleLimit:
         return ScaleLimit("mean", eps=float(self.eps), form=self.eps_mode)

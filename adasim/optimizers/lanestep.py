@@ -148,6 +148,16 @@ def adopt_step(s: tuple, p: tuple, g: float, t: int, alpha: float, aux: float, h
     return (m, v, s[2], s[3], s[4]), alpha * m, m, v_prev, pre, 1.0
 
 
+def adamnc_step(s: tuple, p: tuple, g: float, t: int, alpha: float, aux: float, h: Any) -> tuple:
+    """m EMA (λ = 1);  v_t = Σ_{s≤t} g_s² / t;  step α_t m/(√v + ε) (p: β1, –, ε, ε mode)."""
+    beta1, eps, mode = p[0], p[2], p[3]
+    m = (1.0 - beta1) * g + beta1 * s[0]
+    total = 1.0 * (g * g) + s[1]
+    v = total / t
+    post = recip(denom(v, eps, mode))
+    return (m, total, s[2], s[3], s[4]), alpha * post * m, m, v, 1.0, post
+
+
 def adashift_step(s: tuple, p: tuple, g: float, t: int, alpha: float, aux: float, h: Any) -> tuple:
     """m = Σ_{i<w} β1^i g_{t−i} / Σ β1^i;  v = β2 v + (1−β2) g²_{t−n};  step α_t m/(√(v/(1−β2^(t−n))) + ε)
     once t > n, else 0 (p: β1, β2, ε, ε mode, n, w; h holds g_{t−1}, …, g_{t−len(h)})."""
