@@ -121,7 +121,7 @@ BAD = [
     (["--amsgrad-convention", "keras"], "unknown amsgrad convention"),
     (["--beta1", "abc"], "Invalid value"),
     (["--engine", "turbo"], "unknown engine 'turbo'"),
-    (["-o", "adamnc", "--engine", "compiled"], "the compiled engine"),  # no compiled form (or no numba)
+    (["-o", "adamnc", "--lam", "0.9", "--engine", "compiled"], "the compiled engine"),  # no compiled form (or no numba)
     (["--frobnicate"], "No such option"),
 ]
 
