@@ -24,7 +24,7 @@ import numpy as np
 
 from adasim.optimizers import lanestep
 from adasim.optimizers.base import Optimizer
-from adasim.optimizers.lanestep import (  # the loop's callees; compiled copies replace them
+from adasim.optimizers.lanestep import (  # the loop's callees (compiled copies replace them)
     PARAM_SIZE,
     STATE_SIZE,
     CompiledForm,
@@ -230,18 +230,6 @@ def _run_block_source(
         end_loss[l] = acc
 
 
-_CALLEES = (
-    adagrad_step,
-    adam_step,
-    adamnc_step,
-    adashift_step,
-    adopt_step,
-    amsgrad_step,
-    at_least,
-    at_most,
-    momentum_step,
-    sgd_step,
-)
 
 
 @cache

@@ -12,9 +12,9 @@ import argparse
 import math
 import subprocess
 import sys
-import time
 
 import numpy as np
+from timing import best
 
 from adasim import Adam, Online, Schedule, compiled, simulate
 from adasim.spec import build_spec
@@ -32,15 +32,6 @@ def python_loop_adam(steps: int, C: float = 10.0) -> float:
         vh = v / (1 - beta2**t)
         x = min(max(x - lr / math.sqrt(t) * mh / (math.sqrt(vh) + eps), -1.0), 1.0)
     return x
-
-
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

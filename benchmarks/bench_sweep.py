@@ -17,10 +17,10 @@ import importlib.util
 import math
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 
 import numpy as np
+from timing import best
 
 from adasim import Adam, Online, Stochastic, compiled, simulate
 from adasim.analysis import empirical_nuf
@@ -33,15 +33,6 @@ TINY = 2.0**-54  # below it 1 − β^t is 1: the loops stop multiplying (as adas
 def grads(T: int) -> np.ndarray:
     t = np.arange(1, T + 1)
     return np.where((t - 1) % 3 == 0, C, -1.0)
-
-
-def best(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def numpy_fused(T: int, beta2: np.ndarray) -> np.ndarray:
