@@ -230,8 +230,6 @@ def _run_block_source(
         end_loss[l] = acc
 
 
-
-
 @cache
 def _jitted_steps() -> dict[str, Any]:
     return _jit_module()

@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 
 from adasim.analysis.drift import Critical
 from adasim.analysis.report import CorrelationReport, NUFReport
-from adasim.plots.run import COLORS
+from adasim.plots.run import COLORS, suptitle
 
 
 def _settings(cfg: dict) -> str:
@@ -69,8 +69,7 @@ def figure_nuf(report: NUFReport, title: str = "") -> Figure:
         ax.legend(fontsize=7)
     for ax in axes[len(results) :]:
         ax.set_visible(False)
-    if title:
-        fig.suptitle(title, fontsize=10)
+    suptitle(fig, title)
     return fig
 
 
@@ -194,8 +193,7 @@ def figure_dilution(rows: list, optimizer: str, phi: str, title: str = "") -> Fi
     handles = ax_x.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
     ax_x.legend(handles, [h.get_label() for h in handles], fontsize=8)
     ax_x.grid(alpha=0.3)
-    if title:
-        fig.suptitle(title, fontsize=10)
+    suptitle(fig, title)
     return fig
 
 
@@ -244,6 +242,5 @@ def figure_sweep(result, title: str = "") -> Figure:
         ax.set_title(name, fontsize=10)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7, loc="upper left")
-    if title:
-        fig.suptitle(title, fontsize=10)
+    suptitle(fig, title)
     return fig

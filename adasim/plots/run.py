@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -18,6 +20,14 @@ COLORS = {
     "momentum": "#7f7f7f",
     "sgd": "#17becf",
 }
+
+
+def suptitle(fig: Figure, title: str, fontsize: float = 10) -> None:
+    """The figure's title, wrapped to the figure's width (long run descriptions would be cut off)."""
+    if not title:
+        return
+    width = int(fig.get_figwidth() * 72 / (0.55 * fontsize))  # characters per line at this size
+    fig.suptitle("\n".join(textwrap.wrap(title, width)), fontsize=fontsize)
 
 
 STYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)))
@@ -86,6 +96,5 @@ def figure_run(runs: list[Run], title: str = "") -> Figure:
         ax.grid(alpha=0.3)
         if runs[0].steps >= 1000:
             ax.set_xscale("log")
-    if title:
-        fig.suptitle(title, fontsize=10)
+    suptitle(fig, title)
     return fig
