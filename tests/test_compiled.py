@@ -97,19 +97,30 @@ def test_compiled_gives_the_numpy_floats(opt_name, problem_name):
     np.testing.assert_array_equal(fast.status, ref.status)
 
 
+FAMILIES = {
+    "adam": lambda b1, b2, lr, n: Adam(lr=lr, beta1=b1, beta2=b2),
+    "amsgrad": lambda b1, b2, lr, n: AMSGrad(lr=lr, beta1=b1, beta2=b2, convention="pytorch"),
+    "adopt": lambda b1, b2, lr, n: ADOPT(lr=lr, beta1=b1, beta2=b2),
+    "adashift": lambda b1, b2, lr, n: AdaShift(lr=lr, beta1=b1, beta2=b2, n=n),
+}
+
+
 @needs_numba
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
+    family=st.sampled_from(sorted(FAMILIES)),
     beta1=st.floats(0.0, 0.99),
     beta2=st.floats(0.0, 0.9999),
     lr=st.floats(1e-4, 1.0),
+    n=st.integers(0, 12),
     C=st.floats(1.5, 1e3),
     d=st.integers(2, 50),
     steps=st.integers(1, 400),
     block=st.integers(1, 130),
 )
-def test_compiled_equals_numpy_for_any_setting(beta1, beta2, lr, C, d, steps, block):
-    ref, fast = both(Online(C=C, d=d), Adam(lr=lr, beta1=beta1, beta2=beta2), steps, stride=1, block=block)
+def test_compiled_equals_numpy_for_any_setting(family, beta1, beta2, lr, n, C, d, steps, block):
+    optimizer = FAMILIES[family](beta1, beta2, lr, n)
+    ref, fast = both(Online(C=C, d=d), optimizer, steps, stride=1, block=block)
     np.testing.assert_array_equal(fast.trace.x, ref.trace.x)
     np.testing.assert_array_equal(fast.trace.average_regret, ref.trace.average_regret)
     assert np.all(np.abs(fast.trace.x) <= 1.0)  # x stays in the domain
