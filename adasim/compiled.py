@@ -4,7 +4,7 @@ For problems whose gradients do not depend on x and whose losses are linear (the
 a block of gradients is drawn by the problem in NumPy as usual; then one loop per lane applies the
 optimizer's lane-step form (optimizers.lanestep), projects x onto the box, and keeps what
 `simulate` needs — the recorded rows, running sums for the regret, the first non-finite step —
-without writing any array of the block's size. The floats are those of the NumPy path with
+without writing the optimizer's per-step arrays. The floats are those of the NumPy path with
 `projection="sequential"` (tests hold the two to equality), so the choice is one of speed only.
 
 numba is optional (`pip install "adasim[fast]"`); without it `available()` is False and the NumPy
@@ -25,7 +25,6 @@ import numpy as np
 from adasim.optimizers import lanestep
 from adasim.optimizers.base import Optimizer
 from adasim.optimizers.lanestep import (  # the loop's callees (compiled copies replace them)
-    PARAM_SIZE,
     STATE_SIZE,
     CompiledForm,
     adagrad_step,
@@ -95,6 +94,7 @@ def unsupported(problem: Problem, optimizer: Optimizer) -> str | None:
     return None
 
 
+@cache
 def _jit_module() -> dict[str, Any]:
     """numba versions of the lane-step functions, each calling the compiled helpers."""
     numba = _numba()
@@ -231,16 +231,11 @@ def _run_block_source(
 
 
 @cache
-def _jitted_steps() -> dict[str, Any]:
-    return _jit_module()
-
-
-@cache
 def _run_block(kind: int) -> Callable:
     """The loop compiled for one lane-step function (KIND a constant, so the others fold away);
     each copy has its own name, so each has its own entry in numba's disk cache."""
     numba = _numba()
-    namespace = {**globals(), **_jitted_steps(), "KIND": kind}
+    namespace = {**globals(), **_jit_module(), "KIND": kind}
     name = f"_run_block_{STEPS[kind]}"
     code = _run_block_source.__code__.replace(co_name=name, co_qualname=name)
     return numba.njit(cache=True, nogil=True)(types.FunctionType(code, namespace, name))
@@ -271,7 +266,6 @@ class Lanes:
         self.problem, self.optimizer, self.form = problem, optimizer, form
         self.kind = STEPS.index(form.step.__name__)
         L, D = x.shape
-        self.seeds = seeds
         self.x = np.array(x, dtype=np.float64)
         self.lr = np.array(np.broadcast_to(np.asarray(optimizer.lr, dtype=np.float64), (L,)))
         self.P = lane_values(form.params, L)
@@ -285,7 +279,6 @@ class Lanes:
         self.draw_seeds = seeds[:1] if not problem.uses_seeds and problem.lanes() == 1 else seeds
         self.loss_row = np.empty(0)
         self.loss_total, self.g_total = np.zeros(L), np.zeros((L, D))  # the regret's running sums
-        assert self.P.shape[0] == PARAM_SIZE
 
     def block_size(self) -> int:
         """Steps per block: about VALUES_PER_BLOCK gradient values, at most 2^16 steps (any size
