@@ -312,6 +312,17 @@ def simulate(
         keep = np.union1d(np.union1d(strided, ends), logs).astype(np.int64)
         return keep, np.union1d(keep, [len(main_t) - 1])
 
+    def store(main_t: np.ndarray, keep: np.ndarray, at: np.ndarray, fields: dict, cum_rows: np.ndarray) -> None:
+        """Append the kept rows: `fields` are indexed by block row, the regret rows by `at`."""
+        if not keep.size:
+            return
+        for name, (arr, index) in fields.items():
+            if name in rows:
+                rows[name].append(np.array(arr[index]))
+        rows["t"].append(main_t[keep])
+        if with_regret:
+            rows["average_regret"].append(cum_rows[np.searchsorted(at, keep)] / main_t[keep, None])
+
     if use_compiled(problem, optimizer, engine, lanes * (steps + warmup)):  # the same run, one machine-code loop per lane
         with np.errstate(all="ignore"):  # as in iterate: failures are found by _Health, not warned of
             lanes_run = compiled.Lanes(problem, optimizer, np.broadcast_to(seeds_arr, (lanes,)), x_final)
@@ -328,14 +339,8 @@ def simulate(
                 health.see_rows(t, res.bad_row, res.bad_nan)
                 some = slice(None) if with_regret else slice(-1, None)  # the comparator where it is needed
                 cum_rows = regret.see_sums(res.loss[some], res.gsum[some], res.end_loss, res.end_gsum)
-                if keep.size:
-                    sel = np.searchsorted(at, keep)
-                    for i, name in enumerate(compiled.FIELDS):
-                        if name in rows:
-                            rows[name].append(res.out[i][sel])
-                    rows["t"].append(main_t[keep])
-                    if with_regret:
-                        rows["average_regret"].append(cum_rows[sel] / main_t[keep, None])
+                sel = np.searchsorted(at, keep)  # the block recorded the rows `at`
+                store(main_t, keep, at, {name: (res.out[i], sel) for i, name in enumerate(compiled.FIELDS)}, cum_rows)
                 last_regret = cum_rows[-1] / steps
             x_final = lanes_run.x
     else:
@@ -349,17 +354,18 @@ def simulate(
             keep, at = recorded(main_t)
             # regret only where it is recorded, and at the block's end
             cum_rows = regret.see(blk, at if with_regret else at[-1:])
-            if keep.size:
-                u = blk.update
-                fields = {"x": blk.x, "g": blk.g, "m": u.m, "v": u.v, "step": u.step}
-                fields |= {"alpha": blk.alpha, "pre": u.pre, "post": u.post}
-                shape = blk.x.shape
-                for name, arr in fields.items():
-                    if name in rows:
-                        rows[name].append(np.array(np.broadcast_to(arr, shape)[keep]))
-                rows["t"].append(main_t[keep])
-                if with_regret:
-                    rows["average_regret"].append(cum_rows[np.searchsorted(at, keep)] / main_t[keep, None])
+            u, shape = blk.update, blk.x.shape
+            arrays = {
+                "x": blk.x,
+                "g": blk.g,
+                "m": u.m,
+                "v": u.v,
+                "step": u.step,
+                "alpha": blk.alpha,
+                "pre": u.pre,
+                "post": u.post,
+            }
+            store(main_t, keep, at, {name: (np.broadcast_to(arr, shape), keep) for name, arr in arrays.items()}, cum_rows)
             x_final = blk.x[-1]
             last_regret = cum_rows[-1] / steps
     trace = Trace(**{k: (np.concatenate(rows[k], axis=0) if k in rows else None) for k in ("t", *known)})
