@@ -1,11 +1,14 @@
 """`adasim list`: problems, presets, optimizers, conventions and their defaults."""
 
+import importlib.metadata
+import importlib.util
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from adasim.cli.console import stdout
+from adasim.compiled import ENGINES
 from adasim.io import dumps
 from adasim.optimizers import EPS_MODES, OPTIMIZERS
 from adasim.optimizers.adashift import V_RULES
@@ -18,6 +21,11 @@ from adasim.schedules import SCHEDULES, Schedule
 
 def _default(value: Any) -> Any:
     return value.config() if isinstance(value, Schedule) else value
+
+
+def _numba_note() -> str:
+    version = importlib.metadata.version("numba") if importlib.util.find_spec("numba") else None
+    return f"numba {version} is installed" if version else 'numba is not installed: pip install "adasim[fast]"'
 
 
 def catalogue() -> dict[str, Any]:
@@ -37,7 +45,12 @@ def catalogue() -> dict[str, Any]:
             for name, p in PRESETS.items()
         },
         "optimizers": {
-            name: {"rule": cls.rule, "source": cls.source, "defaults": {k: _default(v) for k, v in cls.options().items()}}
+            name: {
+                "rule": cls.rule,
+                "source": cls.source,
+                "defaults": {k: _default(v) for k, v in cls.options().items()},
+                "compiled_form": cls().compiled_form() is not None,  # with its default settings
+            }
             for name, cls in OPTIMIZERS.items()
         },
         "conventions": {
@@ -48,6 +61,7 @@ def catalogue() -> dict[str, Any]:
             "v_rule": V_RULES,
             "schedule": SCHEDULES,
             "sampling": SAMPLINGS,
+            "engine": {**ENGINES, "compiled": f"{ENGINES['compiled']} ({_numba_note()})"},
         },
     }
 
@@ -71,7 +85,8 @@ def list_all(
         ("presets", ("name", "problem", "source", "adasim's choices"),
          [(n, i["problem"], i["source"], i["choices"]) for n, i in cat["presets"].items()]),
         ("optimizers", ("name", "update rule", "defaults", "source"),
-         [(n, i["rule"], joined(i["defaults"]), i["source"]) for n, i in cat["optimizers"].items()]),
+         [(n, i["rule"] + ("" if i["compiled_form"] else " (NumPy only)"), joined(i["defaults"]), i["source"])
+          for n, i in cat["optimizers"].items()]),
         ("conventions", ("option", "value", "meaning"),
          [(o, v, m) for o, values in cat["conventions"].items() for v, m in values.items()]),
     ]  # fmt: skip

@@ -164,6 +164,9 @@ def test_list_shows_everything():
     cat = json.loads(invoke("list", "--json").stdout)
     assert cat["optimizers"]["adam"]["defaults"]["beta2"] == 0.999
     assert set(cat["conventions"]["amsgrad_convention"]) == {"paper", "pytorch", "optax"}
+    assert set(cat["conventions"]["engine"]) == {"auto", "numpy", "compiled"}
+    assert "numba" in cat["conventions"]["engine"]["compiled"]  # says whether it is installed
+    assert cat["optimizers"]["adam"]["compiled_form"] is True
 
 
 @pytest.mark.skipif(not __import__("adasim").compiled.available(), reason="numba is not installed")
