@@ -67,7 +67,7 @@ def available() -> bool:
 def _numba() -> Any:
     try:
         import numba
-    except ImportError:  # the optional extra is not installed
+    except Exception:  # not installed, or broken (e.g. built for another NumPy): run in NumPy
         return None
     return numba
 
