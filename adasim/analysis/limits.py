@@ -38,14 +38,25 @@ def check_limit(optimizer: Optimizer) -> ScaleLimit:
     return limit
 
 
+SHORT_PERIOD = 64
+
+
 def periodic_ema(a: float, u: np.ndarray) -> np.ndarray:
     """The periodic steady state of z_j = a·z_{j−1} + u_j (indices mod d): z_j = Σ_{i≥0} a^i u_{j−i}."""
     u = np.asarray(u, dtype=np.float64)
     d = len(u)
     if a == 0.0:
         return u.copy()
-    # one period from 0 (a compiled linear filter), then the geometric tail of the wrapped-around state
-    z = ema(a, 1.0, u[:, None, None], np.zeros((1, 1)))[:, 0, 0]
+    # one period from 0, then the geometric tail of the wrapped-around state; the period runs as
+    # the filter's own recurrence z = u + a·z (a short loop is faster than the filter's set-up)
+    if d <= SHORT_PERIOD:
+        z = np.empty(d)
+        acc = 0.0
+        for j, uj in enumerate(u.tolist()):
+            acc = uj + a * acc
+            z[j] = acc
+    else:
+        z = ema(a, 1.0, u[:, None, None], np.zeros((1, 1)))[:, 0, 0]
     last = z[-1] / (1.0 - a**d)
     return z + a ** np.arange(1, d + 1) * last
 
