@@ -230,13 +230,16 @@ def _save_chunk(folder: Path | None, plan: SweepPlan, index: int, name: str, res
         write_npz(_chunk_path(folder, index), {**result, "meta.json": meta})
 
 
-def _dask_client(address: str, timeout: float = 10.0) -> Any:
+SCHEDULER_TIMEOUT = 10.0  # seconds to wait for a Dask scheduler before saying it cannot be reached
+
+
+def _dask_client(address: str) -> Any:
     try:
         from distributed import Client
     except ImportError:
         raise AdasimError("--scheduler needs Dask: pip install 'adasim[dask]' (dask and distributed)") from None
     try:
-        return Client(address, timeout=timeout, set_as_default=False)
+        return Client(address, timeout=SCHEDULER_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as err:
         raise AdasimError(f"cannot reach the Dask scheduler at {address}: {err}") from None
 

@@ -109,14 +109,21 @@ def test_dask_local_cluster_matches_the_pool(tmp_path):
         np.testing.assert_array_equal(remote.table[key], local.table[key])
 
 
-def test_unreachable_scheduler_is_a_clear_error():
+@pytest.fixture
+def short_scheduler_wait(monkeypatch):
+    import adasim.sweep
+
+    monkeypatch.setattr(adasim.sweep, "SCHEDULER_TIMEOUT", 1.0)  # nothing listens there: no need to wait 10 s
+
+
+def test_unreachable_scheduler_is_a_clear_error(short_scheduler_wait):
     pytest.importorskip("distributed")
     plan = make_plan("reddi-thm1", ["beta2=0.1,0.2"], steps=100)
     with pytest.raises(AdasimError, match="cannot reach the Dask scheduler"):
         run_sweep(plan, scheduler="tcp://127.0.0.1:9", workers=1)
 
 
-def test_scheduler_option_errors_in_the_cli():
+def test_scheduler_option_errors_in_the_cli(short_scheduler_wait):
     pytest.importorskip("distributed")
     result = CliRunner().invoke(app, ["sweep", "--grid", "beta2=0.1,0.2", "--steps", "100", "--scheduler", "tcp://127.0.0.1:9"])
     assert result.exit_code == 2
