@@ -24,19 +24,12 @@ import numpy as np
 
 from adasim.optimizers import lanestep
 from adasim.optimizers.base import Optimizer
-from adasim.optimizers.lanestep import (  # the loop's callees (compiled copies replace them)
+from adasim.optimizers.lanestep import (  # at_least, at_most, sgd_step: the loop's (compiled copies replace them)
     STATE_SIZE,
     CompiledForm,
-    adagrad_step,
-    adam_step,
-    adamnc_step,
-    adashift_step,
-    adopt_step,
-    amsgrad_step,
     at_least,
     at_most,
     lane_values,
-    momentum_step,
     sgd_step,
 )
 from adasim.problems.base import Problem
@@ -108,7 +101,7 @@ def _jit_module() -> dict[str, Any]:
     return jitted
 
 
-KIND = 0  # the lane-step function's number in STEPS: a constant of each compiled copy of the loop
+STEP = sgd_step  # the lane-step function: each compiled copy of the loop binds its own
 
 
 def _run_block_source(
@@ -170,22 +163,7 @@ def _run_block_source(
                 gv = g[b, gl, d]
                 alpha = rate * sigma[b if per_step_sigma else 0]
                 aux_b = aux[b if per_step_aux else 0]
-                if KIND == 7:
-                    s, u, mv, vv, pre, post = adamnc_step(s, p, gv, t0 + b, alpha, aux_b, h)
-                elif KIND == 6:
-                    s, u, mv, vv, pre, post = adashift_step(s, p, gv, t0 + b, alpha, aux_b, h)
-                elif KIND == 3:
-                    s, u, mv, vv, pre, post = adam_step(s, p, gv, t0 + b, alpha, aux_b, h)
-                elif KIND == 4:
-                    s, u, mv, vv, pre, post = amsgrad_step(s, p, gv, t0 + b, alpha, aux_b, h)
-                elif KIND == 5:
-                    s, u, mv, vv, pre, post = adopt_step(s, p, gv, t0 + b, alpha, aux_b, h)
-                elif KIND == 2:
-                    s, u, mv, vv, pre, post = adagrad_step(s, p, gv, t0 + b, alpha, aux_b, h)
-                elif KIND == 1:
-                    s, u, mv, vv, pre, post = momentum_step(s, p, gv, t0 + b, alpha, aux_b, h)
-                else:
-                    s, u, mv, vv, pre, post = sgd_step(s, p, gv, t0 + b, alpha, aux_b, h)
+                s, u, mv, vv, pre, post = STEP(s, p, gv, t0 + b, alpha, aux_b, h)
                 x_before = xv
                 if moving:  # (with infinite bounds the clip is the identity: a running sum)
                     xv = at_most(at_least(xv + -u, low), high)
@@ -232,10 +210,11 @@ def _run_block_source(
 
 @cache
 def _run_block(kind: int) -> Callable:
-    """The loop compiled for one lane-step function (KIND a constant, so the others fold away);
-    each copy has its own name, so each has its own entry in numba's disk cache."""
+    """The loop compiled for one lane-step function (bound as STEP, and inlined); each copy has
+    its own name, so each has its own entry in numba's disk cache."""
     numba = _numba()
-    namespace = {**globals(), **_jit_module(), "KIND": kind}
+    jitted = _jit_module()
+    namespace = {**globals(), **jitted, "STEP": jitted[STEPS[kind]]}
     name = f"_run_block_{STEPS[kind]}"
     code = _run_block_source.__code__.replace(co_name=name, co_qualname=name)
     return numba.njit(cache=True, nogil=True)(types.FunctionType(code, namespace, name))
