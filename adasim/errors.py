@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +37,16 @@ def as_lane_array(name: str, value: object, *, integer: bool = False) -> np.ndar
     if not integer and not np.all(np.isfinite(arr)):
         raise AdasimError(f"{name} must be finite, got {value!r}")
     return arr
+
+
+def pick_lane(record: Any, lane_params: tuple[str, ...], i: int) -> Any:
+    """A copy of a frozen record with every per-lane parameter replaced by its i-th value."""
+    out = copy.copy(record)
+    for p in lane_params:
+        value = getattr(record, p)
+        if np.ndim(value) == 1:
+            object.__setattr__(out, p, np.asarray(value)[i].item())
+    return out
 
 
 def _show(arr: np.ndarray) -> str:

@@ -9,14 +9,13 @@ net-update-factor structure of REFERENCE.md §3: step_t = α_t · P_t · Σ_s K(
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from adasim.errors import AdasimError, as_lane_array, check_choice, check_range
+from adasim.errors import AdasimError, as_lane_array, check_choice, check_range, pick_lane
 from adasim.schedules import Schedule
 
 EPS_MODES = {
@@ -182,7 +181,7 @@ class Optimizer:
 
     def at_lane(self, i: int) -> Optimizer:
         """The scalar optimizer of lane i (its values were checked as arrays, so not again)."""
-        return _pick_lane(self, self.lane_params, i)
+        return pick_lane(self, self.lane_params, i)
 
     def replace(self, **changes: Any) -> Optimizer:
         return dataclasses.replace(self, **changes)
@@ -238,16 +237,6 @@ class Optimizer:
             else:
                 out[f.name] = f.default_factory()  # type: ignore[misc]
         return out
-
-
-def _pick_lane(record: Any, lane_params: tuple[str, ...], i: int) -> Any:
-    """A copy of a frozen record with every per-lane parameter replaced by its i-th value."""
-    out = copy.copy(record)
-    for p in lane_params:
-        value = getattr(record, p)
-        if np.ndim(value) == 1:
-            object.__setattr__(out, p, np.asarray(value)[i].item())
-    return out
 
 
 def check_beta(name: str, value: Any) -> None:

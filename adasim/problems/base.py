@@ -12,8 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from adasim.errors import AdasimError
-from adasim.optimizers.base import _pick_lane
+from adasim.errors import AdasimError, pick_lane
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,7 @@ class Problem:
 
     def at_lane(self, i: int) -> Problem:
         """The problem of lane i (its values were checked as arrays, so not again)."""
-        return _pick_lane(self, self.lane_params, i)
+        return pick_lane(self, self.lane_params, i)
 
     def replace(self, **changes: Any) -> Problem:
         return dataclasses.replace(self, **changes)

@@ -53,7 +53,9 @@ def test_lane_step_form_is_the_update(optimizer):
     problem = Stochastic(C=20.0, p=0.1)
     T = 300
     lanes = max(optimizer.lanes(), 2)
-    run = simulate(problem, optimizer, T, seeds=np.arange(lanes), stride=1, log_spaced=False, engine="numpy", projection="sequential")
+    run = simulate(
+        problem, optimizer, T, seeds=np.arange(lanes), stride=1, log_spaced=False, engine="numpy", projection="sequential"
+    )
     expected = run.trace.x[:, :, 0]
     got = python_path(optimizer, run.trace.g[:, :, 0])
     np.testing.assert_array_equal(got, expected)
