@@ -13,16 +13,18 @@ path runs. The machine code is cached on disk after its first compilation.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import types
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from adasim.optimizers import lanestep
+from adasim.optimizers import base, lanestep
 from adasim.optimizers.base import Optimizer
 from adasim.optimizers.lanestep import (  # at_least, at_most, sgd_step: the loop's (compiled copies replace them)
     STATE_SIZE,
@@ -209,13 +211,21 @@ def _run_block_source(
 
 
 @cache
+def _inlined_digest() -> str:
+    sources = (Path(lanestep.__file__), Path(base.__file__))
+    return hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:12]
+
+
+@cache
 def _run_block(kind: int) -> Callable:
     """The loop compiled for one lane-step function (bound as STEP, and inlined); each copy has
-    its own name, so each has its own entry in numba's disk cache."""
+    its own name, so each has its own entry in numba's disk cache. numba re-validates a cached
+    function against its own file only, so the name also carries a digest of the files whose code
+    is inlined into it (lanestep.py, and base.py for its constants): an edit there is a new entry."""
     numba = _numba()
     jitted = _jit_module()
     namespace = {**globals(), **jitted, "STEP": jitted[STEPS[kind]]}
-    name = f"_run_block_{STEPS[kind]}"
+    name = f"_run_block_{STEPS[kind]}_{_inlined_digest()}"
     code = _run_block_source.__code__.replace(co_name=name, co_qualname=name)
     return numba.njit(cache=True, nogil=True)(types.FunctionType(code, namespace, name))
 

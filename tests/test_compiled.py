@@ -1,6 +1,8 @@
 """The compiled path (numba) gives the NumPy path's floats: every optimizer with a compiled form,
 every convention, through the same table of problems (sequential projection, same block size)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from helpers import replay_problem
@@ -212,3 +214,21 @@ def test_default_blocks_give_the_same_floats_on_both_engines(problem_name):
     np.testing.assert_array_equal(fast.final_x, ref.final_x)
     if problem.dim == 1:
         np.testing.assert_array_equal(fast.average_regret, ref.average_regret)
+
+
+def test_an_edit_to_the_inlined_code_is_a_new_cache_entry(tmp_path, monkeypatch):
+    """numba checks a cached loop against compiled.py only; the loop's name carries a digest of
+    lanestep.py and base.py, whose code it inlines, so editing them cannot load stale machine code."""
+    from adasim.optimizers import lanestep
+
+    before = compiled._inlined_digest()
+    edited = tmp_path / "lanestep.py"
+    edited.write_text(Path(lanestep.__file__).read_text() + "\n# an edit\n")
+    monkeypatch.setattr(lanestep, "__file__", str(edited))
+    compiled._inlined_digest.cache_clear()
+    try:
+        assert compiled._inlined_digest() != before
+    finally:
+        monkeypatch.undo()
+        compiled._inlined_digest.cache_clear()
+    assert compiled._inlined_digest() == before
