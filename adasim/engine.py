@@ -323,7 +323,8 @@ def simulate(
         if with_regret:
             rows["average_regret"].append(cum_rows[np.searchsorted(at, keep)] / main_t[keep, None])
 
-    if use_compiled(problem, optimizer, engine, lanes * (steps + warmup)):  # the same run, one machine-code loop per lane
+    ran_compiled = use_compiled(problem, optimizer, engine, lanes * (steps + warmup))
+    if ran_compiled:  # the same run, one machine-code loop per lane
         with np.errstate(all="ignore"):  # as in iterate: failures are found by _Health, not warned of
             lanes_run = compiled.Lanes(problem, optimizer, np.broadcast_to(seeds_arr, (lanes,)), x_final)
             size = lanes_run.block_size() if block is None else int(check_range("block", block, 1, integer=True))
@@ -386,4 +387,5 @@ def simulate(
         status=np.array(health.kind, dtype=str),
         bad_step=health.bad_step,
         seconds=time.perf_counter() - began,
+        engine="compiled" if ran_compiled else "numpy",
     )

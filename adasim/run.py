@@ -80,6 +80,7 @@ class Run:
     status: np.ndarray  # (L,) "ok" | "nan" | "overflow"
     bad_step: np.ndarray  # (L,) first step that was not finite, 0 if none
     seconds: float
+    engine: str = "numpy"  # the path that ran it: "numpy" or "compiled" (the same recurrences)
 
     @property
     def lanes(self) -> int:
@@ -109,6 +110,7 @@ class Run:
             "lanes": self.lanes,
             "seeds": self.seeds.tolist(),
             "status": "ok" if not self.failed else "failed",
+            "engine": self.engine,
         }
 
     def summary(self, tol: float = VERDICT_TOLERANCE) -> dict[str, Any]:

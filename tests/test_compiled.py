@@ -89,6 +89,8 @@ def test_compiled_gives_the_numpy_floats(opt_name, problem_name):
             simulate(problem, optimizer, 10, engine="compiled", **{k: v for k, v in kw.items() if k != "warmup"})
         return
     ref, fast = both(problem, optimizer, **kw)
+    assert (ref.engine, fast.engine) == ("numpy", "compiled")
+    assert fast.summary()["engine"] == "compiled"  # summary.json says which path ran
     for name, arr in ref.trace.arrays().items():
         if name == "average_regret" and problem.dim > 1:  # Σ over coordinates in another order
             np.testing.assert_allclose(getattr(fast.trace, name), arr, rtol=1e-12, err_msg=name)
