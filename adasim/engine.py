@@ -96,8 +96,8 @@ def iterate(
 
     `projection`: "scan" projects a block with a prefix scan of clip maps (fast for few lanes);
     "sequential" steps through the block over all lanes at once (fast for many lanes). The two
-    differ only by rounding; with "sequential" x does not depend on the block size (on a bounded
-    domain), and the block is sized to the lanes (`sequential_block`).
+    differ only by rounding; with "sequential" x does not depend on the block size, and the block
+    is sized to the lanes (`sequential_block`).
 
     `track_x=False` (x-independent problems only) leaves x at x0 and the losses at 0: for analyses
     that need the gradients and the optimizer's scales but not the path (net update factors)."""

@@ -19,9 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from adasim import compiled
 from adasim.analysis.drift import analytic_drift, is_periodic
-from adasim.engine import simulate
+from adasim.engine import simulate, use_compiled
 from adasim.errors import AdasimError, check_choice
 from adasim.io import dumps, read_npz, write_json, write_npz
 from adasim.problems import PRESETS
@@ -201,7 +200,7 @@ def _chunk_engine(plan: SweepPlan, problem: Any, optimizer: Any) -> str:
     if plan.spec.engine != "auto":
         return plan.spec.engine
     work = plan.cells * (plan.spec.steps + plan.spec.warmup)
-    return "compiled" if compiled.worth_it(work) and compiled.unsupported(problem, optimizer) is None else "numpy"
+    return "compiled" if use_compiled(problem, optimizer, "auto", work) else "numpy"
 
 
 def _chunk_path(folder: Path, index: int) -> Path:
