@@ -7,7 +7,8 @@
 1.0
 """
 
-from adasim.engine import iterate, simulate
+from adasim import ops
+from adasim.engine import ENGINES, AdasimWarning, iterate, simulate
 from adasim.errors import AdasimError
 from adasim.optimizers import (
     ADOPT,
@@ -18,14 +19,29 @@ from adasim.optimizers import (
     AdamNC,
     AdaShift,
     AMSGrad,
+    Definition,
+    Kernel,
     Momentum,
     Optimizer,
+    Out,
     RMSProp,
-    RuleOptimizer,
-    ScaleRule,
+    ScaleLimit,
     make_optimizer,
+    out,
 )
-from adasim.problems import PRESETS, PROBLEMS, Custom, Domain, FiniteSum, Online, Problem, Stochastic, make_problem
+from adasim.problems import (
+    PRESETS,
+    PROBLEMS,
+    Custom,
+    Domain,
+    FiniteSum,
+    Layered,
+    Online,
+    Problem,
+    Quadratic,
+    Stochastic,
+    make_problem,
+)
 from adasim.run import Run, Trace
 from adasim.schedules import Schedule
 
@@ -33,6 +49,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ADOPT",
+    "ENGINES",
     "OPTIMIZERS",
     "PRESETS",
     "PROBLEMS",
@@ -43,22 +60,29 @@ __all__ = [
     "Adam",
     "AdamNC",
     "AdasimError",
+    "AdasimWarning",
     "Custom",
+    "Definition",
     "Domain",
     "FiniteSum",
+    "Kernel",
+    "Layered",
     "Momentum",
     "Online",
     "Optimizer",
+    "Out",
     "Problem",
+    "Quadratic",
     "RMSProp",
-    "RuleOptimizer",
     "Run",
-    "ScaleRule",
+    "ScaleLimit",
     "Schedule",
     "Stochastic",
     "Trace",
     "iterate",
     "make_optimizer",
     "make_problem",
+    "ops",
+    "out",
     "simulate",
 ]

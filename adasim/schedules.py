@@ -4,9 +4,11 @@ analysis) and α/√(1 + c·t) (the ADOPT toy problem, Taniguchi et al. 2024, c 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from adasim import ops
 from adasim.errors import AdasimError, check_choice
 
 SCHEDULES = {
@@ -14,6 +16,16 @@ SCHEDULES = {
     "inv-sqrt": "α_t = α/√t",
     "inv-sqrt-affine": "α_t = α/√(1 + c·t)",
 }
+
+
+def schedule_factor(kind: str, c: float, t: Any) -> Any:
+    """σ(t) for 1-based steps t, elementwise: 1 (`constant`), 1/√t (`inv-sqrt`) or 1/√(1 + c·t)
+    (`inv-sqrt-affine`). Every executor computes α_t = lr·σ(t) with this function."""
+    if kind == "constant":
+        return 1.0
+    if kind == "inv-sqrt-affine":
+        return 1.0 / ops.sqrt(1.0 + c * t)
+    return 1.0 / ops.sqrt(1.0 * t)
 
 
 @dataclass(frozen=True)
@@ -30,15 +42,8 @@ class Schedule:
 
     def __call__(self, t: np.ndarray) -> np.ndarray:
         """σ(t) for an array of 1-based steps."""
-        out = np.array(t, dtype=np.float64)  # one new array, then in place (blocks can be long)
-        if self.kind == "constant":
-            out.fill(1.0)
-            return out
-        if self.kind == "inv-sqrt-affine":
-            np.multiply(self.c, out, out=out)
-            np.add(1.0, out, out=out)
-        np.sqrt(out, out=out)
-        return np.divide(1.0, out, out=out)
+        t = np.asarray(t)
+        return np.array(np.broadcast_to(schedule_factor(self.kind, float(self.c), t), t.shape), dtype=np.float64)
 
     def describe(self) -> str:
         text = SCHEDULES[self.kind]

@@ -1,19 +1,20 @@
 """A run specification: a problem (or preset) with overrides, the optimizers and run settings,
-resolved once in one place for every front end (CLI commands, experiments, demos)."""
+resolved once in one place for every front end (CLI commands, experiments, demos, sweeps).
+
+Preset relations (β2 = 1/(1+C²) in Reddi's Theorem 1, d = C in Shi et al.'s problem) are kept
+on the spec, so that a sweep can resolve them again for every cell."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from adasim.compiled import ENGINES
-from adasim.engine import simulate
+from adasim.engine import ENGINES, simulate
 from adasim.errors import AdasimError, check_choice, check_range, unknown_name
-from adasim.optimizers import OPTIMIZERS, Optimizer, make_optimizer
-from adasim.optimizers.user import is_user_spec
+from adasim.optimizers import OPTIMIZERS, Optimizer, definition, make_optimizer
 from adasim.problems import PRESETS, PROBLEMS, Domain, Problem, make_problem
 from adasim.problems.presets import DEFAULT_OPTIMIZERS, resolve
 from adasim.run import Run
@@ -25,7 +26,9 @@ DEFAULT_RUN = {"steps": 100_000, "x0": 0.0, "warmup": 0}
 
 @dataclass(frozen=True, eq=False)
 class Spec:
-    """Everything a run needs, fully resolved."""
+    """Everything a run needs, fully resolved. `problem_relations` and `hyper_relations` are the
+    preset's settings that follow others and were not overridden (field → function of the
+    resolved problem parameters)."""
 
     name: str
     problem: Problem
@@ -37,6 +40,8 @@ class Spec:
     source: str = ""
     choices: str = ""
     engine: str = "auto"
+    problem_relations: Mapping[str, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)
+    hyper_relations: Mapping[str, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)
 
     def run(self, progress: Callable[[int], None] | None = None, stride: int | None = None) -> list[Run]:
         """Simulate every optimizer over the seeds (one lane per seed)."""
@@ -59,6 +64,25 @@ class Spec:
     def total_steps(self) -> int:
         """Steps across all optimizers, warm-up included (for progress bars)."""
         return (self.steps + self.warmup) * len(self.optimizers)
+
+    def run_settings(self) -> dict[str, Any]:
+        """steps, seeds, seed, x0, warmup: the run settings a command line states."""
+        out: dict[str, Any] = {"steps": self.steps}
+        if len(self.seeds) > 1:
+            out["seeds"] = len(self.seeds)
+        if int(self.seeds[0]) != 0:
+            out["seed"] = int(self.seeds[0])
+        if self.x0 != self.problem.default_x0:
+            out["x0"] = self.x0
+        if self.warmup:
+            out["warmup"] = self.warmup
+        return out
+
+    def command(self) -> str:
+        """The `adasim run` command that reproduces this spec from the base problem's settings."""
+        from adasim.settings import run_command
+
+        return run_command(self.problem, self.optimizers, self.run_settings())
 
     def config(self) -> dict[str, Any]:
         """The `problem` block of summary.json: every parameter, the optimum and the run settings."""
@@ -83,6 +107,21 @@ def names() -> list[str]:
     return sorted([*PROBLEMS, *PRESETS])
 
 
+def _schedule(settings: dict[str, Any]) -> None:
+    """Turn `schedule` (a name) and `schedule_c` into a Schedule, in place."""
+    if isinstance(settings.get("schedule"), str):
+        c = settings.pop("schedule_c", None)
+        settings["schedule"] = Schedule(settings["schedule"], **({} if c is None else {"c": c}))
+    elif "schedule_c" in settings:
+        settings["schedule"] = Schedule("inv-sqrt-affine", c=settings.pop("schedule_c"))
+
+
+def optimizer_settings(name: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings that optimizer `name` takes (from those given for every optimizer of a run)."""
+    d = definition(name)
+    return {k: v for k, v in settings.items() if d.accepts(k) and v is not None}
+
+
 def build_spec(
     name: str = DEFAULT_PROBLEM,
     *,
@@ -98,7 +137,7 @@ def build_spec(
     engine: str = "auto",
 ) -> Spec:
     """Resolve a problem or preset name with overrides (None = keep the preset's or default value).
-    `engine` is simulate's (auto | numpy | compiled)."""
+    A setting that no chosen optimizer (or the problem) has is an error. `engine` is simulate's."""
     check_choice("engine", engine, ENGINES)
     problem = {k: v for k, v in (problem or {}).items() if v is not None}
     hyper = {k: v for k, v in (hyper or {}).items() if v is not None}
@@ -113,30 +152,34 @@ def build_spec(
         default_optimizers, source, choices = DEFAULT_OPTIMIZERS, PROBLEMS[name].source, ""
     else:
         raise unknown_name("problem", name, names())
+    fields = set(PROBLEMS[base].__dataclass_fields__) - {"domain"}
+    for key in problem:
+        if key not in fields:
+            raise unknown_name(f"{base} problem setting", key, sorted(fields))
     # p and delta are two ways to say the same thing: the user's choice replaces the preset's
     if "p" in problem or "delta" in problem:
         params_src = {k: v for k, v in params_src.items() if k not in ("p", "delta")}
     fixed = {k: v for k, v in params_src.items() if not callable(v)}
     context = {**fixed, **problem}
     params = {**resolve(params_src, context), **problem}
+    problem_relations = {k: v for k, v in params_src.items() if callable(v) and k not in problem}
     if domain is None:
         domain = domain_src
     dom = domain if isinstance(domain, Domain) else Domain.parse(domain)
     prob = make_problem(base, domain=dom, **params)
     settings = {**resolve(hyper_src, {**prob.params(), **params}), **hyper}
-    if isinstance(settings.get("schedule"), str):
-        c = settings.pop("schedule_c", None)
-        settings["schedule"] = Schedule(settings["schedule"], **({} if c is None else {"c": c}))
-    elif "schedule_c" in settings:
-        settings["schedule"] = Schedule("inv-sqrt-affine", c=settings.pop("schedule_c"))
+    hyper_relations = {k: v for k, v in hyper_src.items() if callable(v) and k not in hyper}
+    _schedule(settings)
     chosen = tuple(optimizers) if optimizers else tuple(default_optimizers)
-    for opt_name in chosen:
-        if opt_name not in OPTIMIZERS and not is_user_spec(opt_name):
-            raise unknown_name("optimizer", opt_name, OPTIMIZERS)
+    defs = [definition(o) for o in dict.fromkeys(chosen)]
+    for key in hyper:
+        if key != "schedule_c" and not any(d.accepts(key) for d in defs):
+            shown = ", ".join(d.name for d in defs)
+            raise AdasimError(f"no chosen optimizer ({shown}) has the setting '{key}'")
     blocks = prob.block_sizes()
-    if blocks is not None and settings.get("block_sizes") is None:
-        settings["block_sizes"] = blocks  # block-wise scales follow the problem's layers
-    opts = tuple(make_optimizer(o, **settings) for o in dict.fromkeys(chosen))
+    opts = tuple(make_optimizer(o, **optimizer_settings(o, settings)) for o in dict.fromkeys(chosen))
+    if blocks is not None:
+        opts = tuple(o if o.blocks is not None else o.replace(blocks=blocks) for o in opts)
     run = {**DEFAULT_RUN, **run_src}
     steps_v = int(check_range("steps", run["steps"] if steps is None else steps, 1, integer=True))
     warm = int(check_range("warmup", run["warmup"] if warmup is None else warmup, 0, integer=True))
@@ -158,4 +201,9 @@ def build_spec(
         source=source,
         choices=choices,
         engine=engine,
+        problem_relations=problem_relations,
+        hyper_relations=hyper_relations,
     )
+
+
+__all__ = ["DEFAULT_PROBLEM", "OPTIMIZERS", "Spec", "build_spec", "names"]

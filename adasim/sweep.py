@@ -1,9 +1,10 @@
 """Sweeps: a grid over problem and optimizer settings (and seeds), run as lanes in chunks, each
 chunk written to disk as it finishes so an interrupted sweep resumes without recomputing.
 
-Axes are named like the command-line options: C, small, period, spikes, p, delta, n_functions
-(problem), beta1, beta2, lr, eps, shift (optimizer) and seed. Values: 'lo:hi:count' (linear),
-'log:lo:hi:count' (geometric) or a list 'a,b,c'.
+Axes are the sweepable settings of adasim.settings, named like the command-line options (C,
+small, period, spikes, p, delta, n_functions, beta1, beta2, lr, eps, shift, seed). Values:
+'lo:hi:count' (linear), 'log:lo:hi:count' (geometric) or a list 'a,b,c'. A preset's relations
+(β2 = 1/(1+C²), d = C) are resolved again for every cell.
 """
 
 from __future__ import annotations
@@ -13,23 +14,21 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from adasim.analysis.drift import analytic_drift, is_periodic
-from adasim.engine import simulate, use_compiled
+from adasim.engine import simulate
 from adasim.errors import AdasimError, check_choice
 from adasim.io import dumps, read_npz, write_json, write_npz
-from adasim.problems import PRESETS
+from adasim.settings import OPTIMIZER, PROBLEM, sweep_axes
 from adasim.spec import Spec, build_spec
 
-PROBLEM_AXES = {"C": "C", "small": "s", "period": "d", "spikes": "k", "p": "p", "delta": "delta", "n_functions": "n"}
-OPTIMIZER_AXES = {"beta1": "beta1", "beta2": "beta2", "lr": "lr", "eps": "eps", "shift": "n"}
-INTEGER_AXES = {"period", "spikes", "n_functions", "shift", "seed"}
-AXES = [*PROBLEM_AXES, *OPTIMIZER_AXES, "seed"]
+AXES = list(sweep_axes())
+INTEGER_AXES = {name for name, s in sweep_axes().items() if s.type is int}
 DEFAULT_LIMIT = 1_000_000
 CHUNK_LANES = 2048  # lanes per chunk (the engine sizes its blocks to about 1M values per array)
 METRICS = ("final_x", "distance", "average_regret", "converged", "drift")
@@ -92,7 +91,6 @@ class SweepPlan:
     rule: str = "shi"
     chunk: int = CHUNK_LANES
     with_drift: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def cells(self) -> int:
@@ -125,40 +123,53 @@ class SweepPlan:
         return out
 
 
+def cell_settings(plan: SweepPlan, start: int, end: int) -> tuple[dict[str, Any], dict[str, Any], np.ndarray]:
+    """The problem and optimizer settings of cells [start, end) — swept values, and the preset's
+    relations resolved for each cell — as per-cell arrays, and the cells' seeds."""
+    axes = sweep_axes()
+    cols = {k: v[start:end] for k, v in plan.columns().items()}
+    spec = plan.spec
+    problem_kw = {
+        axes[k].field: (v if k in INTEGER_AXES else v.astype(float)) for k, v in cols.items() if axes[k].group == PROBLEM
+    }
+    hyper_kw = {axes[k].field: v for k, v in cols.items() if axes[k].group == OPTIMIZER}
+    context = {**spec.problem.params(), **problem_kw}
+    for key, relation in spec.problem_relations.items():
+        if key not in problem_kw:
+            problem_kw[key] = context[key] = np.broadcast_to(relation(context), (end - start,))
+    if "p" in problem_kw or "delta" in problem_kw:
+        problem_kw.setdefault("p", None)
+        problem_kw.setdefault("delta", None)
+    for key, relation in spec.hyper_relations.items():
+        if key not in hyper_kw:
+            hyper_kw[key] = np.broadcast_to(relation(context), (end - start,))
+    seeds = cols["seed"] if "seed" in cols else np.broadcast_to(spec.seeds[:1], (end - start,))
+    return problem_kw, hyper_kw, np.asarray(seeds)
+
+
 def run_chunk(plan: SweepPlan, optimizer_name: str, start: int, end: int) -> dict[str, np.ndarray]:
     """Simulate the cells [start, end) of one optimizer as lanes; return their metric columns."""
-
-    cols = {k: v[start:end] for k, v in plan.columns().items()}
-    problem = plan.spec.problem
+    problem_kw, hyper_kw, seeds = cell_settings(plan, start, end)
     opt = next(o for o in plan.spec.optimizers if o.name == optimizer_name)
-    prob_kw = {PROBLEM_AXES[k]: (v.astype(float) if k not in INTEGER_AXES else v) for k, v in cols.items() if k in PROBLEM_AXES}
-    opt_kw = {OPTIMIZER_AXES[k]: v for k, v in cols.items() if k in OPTIMIZER_AXES}
-    if plan.extra.get("period_follows_C") and "C" in cols:  # Shi et al.: period d = C
-        prob_kw["d"] = np.maximum(np.round(cols["C"]).astype(np.int64), int(np.max(problem.k)) + 1)
-    if "p" in prob_kw or "delta" in prob_kw:
-        prob_kw.setdefault("p", None)
-        prob_kw.setdefault("delta", None)
     lanes = end - start
-    try:
-        prob = problem.replace(**prob_kw) if prob_kw else problem
-        optimizer = opt.replace(**opt_kw) if opt_kw else opt
-    except TypeError as err:
-        raise AdasimError(f"{optimizer_name}: cannot sweep these settings for it ({err})") from None
-    seeds = cols["seed"] if "seed" in cols else np.broadcast_to(plan.spec.seeds[:1], (lanes,))
-    # lanes broadcast: parameters that are not swept stay scalar
+    prob = plan.spec.problem.replace(**problem_kw) if problem_kw else plan.spec.problem
+    refused = sorted(k for k in hyper_kw if not opt.definition.accepts(k) and k not in plan.spec.hyper_relations)
+    if refused:
+        raise AdasimError(f"{optimizer_name}: cannot sweep {', '.join(refused)} for it (it has no such setting)")
+    accepted = {k: v for k, v in hyper_kw.items() if opt.definition.accepts(k)}
+    optimizer = opt.replace(**accepted) if accepted else opt
     stride = max(1, plan.spec.steps // 200)  # enough rows for the second-half rule, little memory
     run = simulate(
         prob,
         optimizer,
         plan.spec.steps,
-        np.asarray(seeds),
+        seeds,
         plan.spec.x0,
         warmup=plan.spec.warmup,
         stride=stride,
         log_spaced=False,
         record=("x",),
-        projection="sequential",  # the compiled path's floats: a cell's numbers do not depend on the engine
-        engine=_chunk_engine(plan, prob, optimizer),
+        engine=plan.spec.engine,
     )
     x = run.final_x[:, 0]
     opt_x = np.broadcast_to(prob.optimum()[:, 0], (lanes,))
@@ -172,12 +183,13 @@ def run_chunk(plan: SweepPlan, optimizer_name: str, start: int, end: int) -> dic
     else:
         converged = distance <= 0.05 * width if math.isfinite(width) else distance <= 0.05
     drift = np.full(lanes, np.nan)
-    if plan.with_drift and is_periodic(prob):
+    if plan.with_drift:
         known: dict[tuple, float] = {}  # cells that differ only by seed share their closed form
         for i in range(lanes):
-            p_i = prob.at_lane(i) if prob.lanes() > 1 else prob
-            o_i = optimizer.at_lane(i) if optimizer.lanes() > 1 else optimizer
-            key = tuple(repr(getattr(x, k)) for x in (p_i, o_i) for k in x.lane_params)
+            p_i, o_i = prob.at_lane(i), optimizer.at_lane(i)  # (per-lane arrays of one cell included)
+            if not is_periodic(p_i):
+                continue
+            key = (repr(p_i.params()), repr(o_i.config()))
             if key not in known:
                 try:
                     known[key] = analytic_drift(p_i, o_i)
@@ -193,14 +205,6 @@ def run_chunk(plan: SweepPlan, optimizer_name: str, start: int, end: int) -> dic
         "drift": drift,
         "status": run.status,
     }
-
-
-def _chunk_engine(plan: SweepPlan, problem: Any, optimizer: Any) -> str:
-    """`auto` decides from the whole sweep's work, not one chunk's, so every chunk runs alike."""
-    if plan.spec.engine != "auto":
-        return plan.spec.engine
-    work = plan.cells * (plan.spec.steps + plan.spec.warmup)
-    return "compiled" if use_compiled(problem, optimizer, "auto", work) else "numpy"
 
 
 def _chunk_path(folder: Path, index: int) -> Path:
@@ -322,6 +326,9 @@ def run_sweep(
         for args in todo:
             arrived(args, _worker(args)[1])
     else:
+        for name in dict.fromkeys(args[1] for args in todo):  # compile here once: the workers load it from the disk cache
+            start = next(args[2] for args in todo if args[1] == name)
+            run_chunk(plan, name, start, start + 1)
         with ProcessPoolExecutor(max_workers=workers) as pool:
             futures = {pool.submit(_worker, args): args for args in todo}
             for fut in as_completed(futures):
@@ -379,11 +386,7 @@ def make_plan(
     spec = build_spec(name, **spec_kwargs)
     if "seed" not in axes and len(spec.seeds) > 1:  # --seeds N becomes a seed axis
         axes["seed"] = spec.seeds.copy()
-    extra = {}
-    preset = PRESETS.get(name)
-    if preset is not None and callable(preset.params.get("d")) and "C" in axes and "period" not in axes:
-        extra["period_follows_C"] = True  # the preset ties d to C (Shi et al.'s period-C problem)
-    plan = SweepPlan(spec, axes, rule=rule, with_drift=with_drift, extra=extra)
+    plan = SweepPlan(spec, axes, rule=rule, with_drift=with_drift)
     total = plan.cells * len(spec.optimizers)
     if total > limit and not force:
         raise AdasimError(f"the grid has {total:,} cells (limit {limit:,}): narrow it or pass --force")

@@ -61,30 +61,13 @@ def fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
-SHOWN_SETTINGS = ("lr", "beta1", "beta2", "eps", "convention", "n", "lam")
-UNUSUAL = {
-    "eps_mode": "outside",
-    "bias_correction": True,
-    "clip": True,
-    "clip_base": "official",
-    "phi": "max",
-    "window": None,
-    "v_rule": "ema",
-}
-
-
 def settings_text(config: dict[str, Any], name: str = "") -> str:
-    """The hyper-parameters that matter most, and conventions only where they differ from the
-    optimizer's own default."""
+    """The settings column: from the table of settings (adasim.settings.describe)."""
     from adasim.optimizers import OPTIMIZERS
+    from adasim.settings import describe
 
     defaults = OPTIMIZERS[name].options() if name in OPTIMIZERS else {}
-    parts = [f"{k}={fmt(config[k])}" for k in SHOWN_SETTINGS if config.get(k) is not None]
-    parts += [f"{k}={fmt(config[k])}" for k, usual in UNUSUAL.items() if k in config and config[k] != defaults.get(k, usual)]
-    sched = config.get("schedule", {}).get("kind")
-    if sched and sched != "constant":
-        parts.append(sched)
-    return " ".join(parts)
+    return describe(config, {k: (v.config() if hasattr(v, "config") else v) for k, v in defaults.items()})
 
 
 def results_table(summary: dict[str, Any]) -> Table:

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from adasim.analysis.report import correlation_report, parse_shifts
+from adasim.analysis.report import correlation_report, parse_shifts, per_shift
 from adasim.cli.console import fmt, progress_bar, stdout
 from adasim.cli.options import SpecOptions, with_spec_options
 from adasim.cli.output import finish
@@ -28,12 +28,13 @@ def correlate(
     On i.i.d. problems the closed form is shown beside the measurement.
     """
     shift_list = parse_shifts(shifts)
-    chosen = spec.optimizer
-    spec.optimizer = None
+    if not spec.optimizer:
+        spec.optimizer = ["adam", "adashift", "adopt"]
     resolved = spec.build()
+    optimizers = per_shift(resolved.optimizers, shift_list)  # AdaShift at every shift n (n = 0 is Adam's own v)
     out_dir = prepare_out_dir(out) if out is not None else None
-    with progress_bar(resolved.steps * len(resolved.seeds) * (len(shift_list) + 2), "correlations", enabled=not json_out) as tick:
-        report = correlation_report(resolved, shift_list, chosen, burn_in=burn_in, progress=tick)
+    with progress_bar(resolved.steps * len(resolved.seeds) * len(optimizers), "correlations", enabled=not json_out) as tick:
+        report = correlation_report(resolved, optimizers, burn_in=burn_in, progress=tick)
     data = report.as_dict()
 
     def figures() -> dict:

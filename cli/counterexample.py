@@ -12,6 +12,7 @@ from adasim.cli.output import print_json, write_outputs
 from adasim.errors import AdasimError
 from adasim.io import prepare_out_dir
 from adasim.optimizers import make_optimizer
+from adasim.spec import optimizer_settings
 
 
 @with_optimizer_options
@@ -33,9 +34,20 @@ def find(
     names = spec.optimizer or ["adam"]
     if len(names) != 1:
         raise AdasimError("find-counterexample takes one optimizer (-o NAME)")
-    optimizer = make_optimizer(names[0], **spec.hyper())
+    given = {k: v for k, v in spec.hyper().items() if v is not None}
+    optimizer = make_optimizer(names[0], **optimizer_settings(names[0], given))
+    refused = [k for k in given if not optimizer.definition.accepts(k)]
+    if refused:
+        raise AdasimError(f"{optimizer.name} has no setting {', '.join(refused)}")
+    shared = {k: v for k, v in optimizer.config().items() if k in ("beta1", "beta2", "eps", "eps_mode")}
+    # the confirming simulation runs the fixes beside it: AMSGrad (the paper's maximum) and AdaShift with n = 1
+    compare = (
+        make_optimizer("amsgrad", **optimizer_settings("amsgrad", shared), convention="paper"),
+        make_optimizer("adashift", **optimizer_settings("adashift", shared), n=1),
+    )
+    compare = tuple(o for o in compare if o.name != optimizer.name)
     out_dir = prepare_out_dir(out) if out is not None else None
-    cx = find_counterexample(optimizer, family, max_period, simulate_check=not no_simulation, max_steps=steps)
+    cx = find_counterexample(optimizer, family, max_period, simulate_check=not no_simulation, max_steps=steps, compare=compare)
     data = cx.as_dict()
     figures = {}
     if out_dir is not None and cx.problem is not None and hasattr(cx.problem, "d"):

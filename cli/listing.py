@@ -1,20 +1,15 @@
 """`adasim list`: problems, presets, optimizers, conventions and their defaults."""
 
 import importlib.metadata
-import importlib.util
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from adasim.cli.console import stdout
-from adasim.compiled import ENGINES
+from adasim.engine import ENGINES
 from adasim.io import dumps
-from adasim.optimizers import EPS_MODES, OPTIMIZERS
-from adasim.optimizers.adashift import V_RULES
-from adasim.optimizers.adopt import CLIP_BASES
-from adasim.optimizers.amsgrad import AMSGRAD_CONVENTIONS
-from adasim.optimizers.base import PHI
+from adasim.optimizers import OPTIMIZERS
 from adasim.problems import PRESETS, PROBLEMS, SAMPLINGS
 from adasim.schedules import SCHEDULES, Schedule
 
@@ -24,8 +19,24 @@ def _default(value: Any) -> Any:
 
 
 def _numba_note() -> str:
-    version = importlib.metadata.version("numba") if importlib.util.find_spec("numba") else None
-    return f"numba {version} is installed" if version else 'numba is not installed: pip install "adasim[fast]"'
+    from adasim.engine import compiled
+
+    if compiled.available():
+        return f"numba {importlib.metadata.version('numba')}"
+    return compiled.unavailable_reason()
+
+
+def _conventions() -> dict[str, dict[str, str]]:
+    """Every named convention of every optimizer, as its option name: value → meaning."""
+    from adasim.settings import by_field
+
+    fields = by_field("optimizer")
+    out: dict[str, dict[str, str]] = {}
+    for d in OPTIMIZERS.values():
+        for key, values in d.conventions.items():
+            name = fields[key].name if key in fields else key
+            out.setdefault(name, {}).update(values)
+    return out
 
 
 def catalogue() -> dict[str, Any]:
@@ -45,20 +56,11 @@ def catalogue() -> dict[str, Any]:
             for name, p in PRESETS.items()
         },
         "optimizers": {
-            name: {
-                "rule": cls.rule,
-                "source": cls.source,
-                "defaults": {k: _default(v) for k, v in cls.options().items()},
-                "compiled_form": cls().compiled_form() is not None,  # with its default settings
-            }
-            for name, cls in OPTIMIZERS.items()
+            name: {"rule": d.rule, "source": d.source, "defaults": {k: _default(v) for k, v in d.options().items()}}
+            for name, d in OPTIMIZERS.items()
         },
         "conventions": {
-            "eps_mode": EPS_MODES,
-            "amsgrad_convention": AMSGRAD_CONVENTIONS,
-            "clip_base": CLIP_BASES,
-            "phi": PHI,
-            "v_rule": V_RULES,
+            **_conventions(),
             "schedule": SCHEDULES,
             "sampling": SAMPLINGS,
             "engine": {**ENGINES, "compiled": f"{ENGINES['compiled']} ({_numba_note()})"},
@@ -85,8 +87,7 @@ def list_all(
         ("presets", ("name", "problem", "source", "adasim's choices"),
          [(n, i["problem"], i["source"], i["choices"]) for n, i in cat["presets"].items()]),
         ("optimizers", ("name", "update rule", "defaults", "source"),
-         [(n, i["rule"] + ("" if i["compiled_form"] else " (NumPy only)"), joined(i["defaults"]), i["source"])
-          for n, i in cat["optimizers"].items()]),
+         [(n, i["rule"], joined(i["defaults"]), i["source"]) for n, i in cat["optimizers"].items()]),
         ("conventions", ("option", "value", "meaning"),
          [(o, v, m) for o, values in cat["conventions"].items() for v, m in values.items()]),
     ]  # fmt: skip

@@ -3,7 +3,7 @@
 import numpy as np
 
 from adasim import Custom, Domain
-from adasim.problems.base import Problem
+from adasim.problems import Periodic
 
 
 def sequence_problem(grads, domain=None):
@@ -17,20 +17,7 @@ def sequence_problem(grads, domain=None):
     )
 
 
-class _Replay(Problem):
-    """An x-independent linear problem that replays a fixed scalar gradient sequence (so it can
-    take the engine's fast paths, the compiled one included)."""
-
-    def __init__(self, grads, domain):
-        super().__init__(domain=domain)
-        object.__setattr__(self, "seq", np.asarray(grads, dtype=float))
-
-    def gradients(self, t, seeds):
-        return np.broadcast_to(self.seq[np.asarray(t) - 1][:, None, None], (len(t), len(seeds), 1)).copy()
-
-    def mean_gradient(self):
-        return np.array(self.seq.mean())
-
-
 def replay_problem(grads, domain=None):
-    return _Replay(grads, domain or Domain(-np.inf, np.inf))
+    """An x-independent problem that replays a fixed gradient sequence (one period of a periodic
+    problem), so every executor — the compiled one included — can run it."""
+    return Periodic(c=grads, domain=domain or Domain(-np.inf, np.inf))

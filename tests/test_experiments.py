@@ -12,6 +12,8 @@ from adasim.cli.app import app
 from adasim.errors import AdasimError
 from adasim.experiments import EXPERIMENTS, run_experiment
 
+pytestmark = pytest.mark.slow  # every experiment's quick run
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

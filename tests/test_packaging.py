@@ -1,5 +1,6 @@
 """Installation: `python -m adasim` works and the wheel puts the CLI under adasim/, never a bare `cli`."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -17,14 +18,25 @@ def test_python_dash_m():
 
 
 def test_wheel_installs_cli_under_the_package(tmp_path):
+    """The wheel holds every package of the source tree (built from a copy, so that a stale build/
+    folder cannot hide a missing one) and the CLI under adasim/cli/."""
     pytest.importorskip("setuptools")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
-        check=True,
+    source = tmp_path / "src"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", "build", "*.egg-info", "__pycache__", ".venv", "venv",
+                                                                  ".pytest_cache", ".hypothesis", "out", "results"))  # fmt: skip
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(source)],
+        check=False,
         capture_output=True,
+        text=True,
     )
+    assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = tmp_path.glob("adasim-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
+    names = set(zipfile.ZipFile(wheel).namelist())
     assert "adasim/cli/app.py" in names
-    assert "adasim/engine.py" in names
+    packages = [p.parent.relative_to(ROOT).as_posix() for p in (ROOT / "adasim").rglob("__init__.py")]
+    for package in packages:
+        assert f"{package}/__init__.py" in names, f"{package} is not in the wheel (pyproject.toml's packages)"
+    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "adasim").rglob("*.py")}
+    assert modules <= names, sorted(modules - names)
     assert not [n for n in names if n.startswith(("cli/", "tests/", "benchmarks/"))]

@@ -5,6 +5,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adasim import OPTIMIZERS, Domain, FiniteSum, Online, Schedule, Stochastic, make_optimizer, simulate
+from adasim.spec import optimizer_settings
 
 betas = st.floats(0.0, 0.999)
 
@@ -27,15 +28,15 @@ def problems(draw):
 @st.composite
 def optimizers(draw):
     name = draw(st.sampled_from(sorted(OPTIMIZERS)))
-    return make_optimizer(
-        name,
-        lr=draw(st.floats(1e-4, 10.0)),
-        beta1=draw(betas),
-        beta2=draw(betas),
-        eps=draw(st.sampled_from([0.0, 1e-8, 1e-3])) if name != "adopt" else 1e-6,
-        n=draw(st.integers(0, 5)),
-        schedule=Schedule(draw(st.sampled_from(["constant", "inv-sqrt", "inv-sqrt-affine"]))),
-    )
+    settings = {
+        "lr": draw(st.floats(1e-4, 10.0)),
+        "beta1": draw(betas),
+        "beta2": draw(betas),
+        "eps": draw(st.sampled_from([0.0, 1e-8, 1e-3])) if name != "adopt" else 1e-6,
+        "n": draw(st.integers(0, 5)),
+        "schedule": Schedule(draw(st.sampled_from(["constant", "inv-sqrt", "inv-sqrt-affine"]))),
+    }
+    return make_optimizer(name, **optimizer_settings(name, settings))
 
 
 def mid(problem):

@@ -94,6 +94,7 @@ def test_sweep_command(tmp_path):
     assert no_out.exit_code == 2
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_matches_the_pool(tmp_path):
     distributed = pytest.importorskip("distributed")
     plan = make_plan("reddi-thm1", ["beta2=0.001:0.5:4"], optimizers=["adam", "adopt"], steps=2000)
@@ -140,4 +141,4 @@ def test_drift_is_the_closed_form_of_each_cell_and_shared_across_seeds():
         opt = plan.spec.optimizers[0].replace(beta2=float(beta2))
         assert drift == analytic_drift(plan.spec.problem, opt)
     assert isinstance(plan.spec.problem, Online)
-    assert isinstance(plan.spec.optimizers[0], Adam)
+    assert plan.spec.optimizers[0].definition is Adam

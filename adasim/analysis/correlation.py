@@ -13,9 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
-from adasim.analysis.drift import is_iid
 from adasim.analysis.kernel import horizon
 from adasim.engine import iterate
 from adasim.errors import AdasimError
@@ -36,7 +34,7 @@ def fisher_ci(r: float, n: int, z: float = 1.96) -> list[float]:
 
 def analytic_pearson_g2_v(problem: Problem, optimizer: Optimizer) -> float | None:
     """√(1−β2²) for an unshifted EMA, 0 for a shifted one; None where there is no such closed form."""
-    if not is_iid(problem) or optimizer.lanes() != 1:
+    if problem.law() is None or optimizer.lanes() != 1:
         return None
     limit = optimizer.scale_limit()
     if limit.statistic != "ema":
@@ -78,6 +76,8 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
 def _spearman(x: np.ndarray, y: np.ndarray) -> float:
     if np.std(x) == 0 or np.std(y) == 0:
         return float("nan")
+    from scipy import stats  # imported here: scipy.stats costs ~1 s, which `adasim --help` should not pay
+
     return float(stats.spearmanr(x, y).statistic)
 
 
@@ -98,7 +98,8 @@ def measure_correlation(
     *,
     burn_in: int | None = None,
     max_pairs: int = 1_000_000,
-    block: int = 4096,
+    block: int | None = None,
+    engine: str = "auto",
 ) -> Correlation:
     """Pearson and Spearman correlations of g_t and g_t² with v_t and 1/√v_t over the steps after
     burn-in (pooled over lanes), with Fisher-z intervals and the closed form where one exists."""
@@ -110,11 +111,11 @@ def measure_correlation(
     lanes_hint = max(1, np.size(seeds))
     last = min(steps, burn_in + max(max_pairs // lanes_hint, 64))  # a contiguous stretch, so lags can be read
     gs, vs = [], []
-    for blk in iterate(problem, optimizer, last, seeds, x0, block=block):
+    for blk in iterate(problem, optimizer, last, seeds, x0, block=block, fields=("g", "v"), engine=engine):
         use = np.flatnonzero(blk.t > burn_in)
         if use.size:
             gs.append(blk.g[use].reshape(len(use), -1))  # every (lane, coordinate) is a sample path
-            vs.append(np.broadcast_to(blk.update.v, blk.g.shape)[use].reshape(len(use), -1))
+            vs.append(blk.v[use].reshape(len(use), -1))
     g_steps = np.concatenate(gs)  # (steps, lanes × coordinates)
     v_steps = np.concatenate(vs)
     per_block = _per_block(problem, g_steps, v_steps)
@@ -192,7 +193,7 @@ def _lag_dependence(
         lo, hi = fisher_ci(r, int(ok.sum()))
         if math.isfinite(lo) and (lo > 0 or hi < 0):
             depends.append(i)
-    if not is_iid(problem):
+    if problem.law() is None:
         return lags, values, None, None
     flag = None
     if depends:

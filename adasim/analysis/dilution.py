@@ -73,13 +73,13 @@ def dilution(
     rows = []
     for k in ks:
         prob = problem.replace(blocks=((int(k), 1.0),))
-        opt = optimizer.replace(block_sizes=(int(k),))
+        opt = optimizer.replace(blocks=(int(k),))
         gs, vs = [], []
-        for blk in iterate(prob, opt, steps, seeds):
+        for blk in iterate(prob, opt, steps, seeds, fields=("g", "v")):
             use = blk.t > burn
             if np.any(use):
                 gs.append(blk.g[use].reshape(-1))
-                vs.append(np.broadcast_to(blk.update.v, blk.g.shape)[use].reshape(-1))
+                vs.append(blk.v[use].reshape(-1))
         g, v = np.concatenate(gs), np.concatenate(vs)
         r = float(np.corrcoef(g * g, v)[0, 1]) if np.std(v) > 0 else float("nan")
         nuf = empirical_nuf(prob, opt, steps, seeds, burn_in=burn, samples=0)

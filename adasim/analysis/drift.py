@@ -9,24 +9,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import brentq
 
-from adasim.analysis.periodic import PeriodicNUF, as_online, periodic_nuf
-from adasim.analysis.stationary import StationaryNUF, gradient_law, stationary_nuf
+from adasim.analysis.periodic import PeriodicNUF, periodic_nuf
+from adasim.analysis.stationary import StationaryNUF, stationary_nuf
 from adasim.errors import AdasimError
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Problem
-from adasim.problems.finite_sum import FiniteSum
-from adasim.problems.online import Online
-from adasim.problems.stochastic import Stochastic
 
 
 def is_periodic(problem: Problem) -> bool:
-    return isinstance(problem, Online) or (isinstance(problem, FiniteSum) and problem.sampling == "cyclic")
+    """The problem declares a period of its gradients (one setting)."""
+    return problem.lanes() == 1 and problem.pattern() is not None
 
 
 def is_iid(problem: Problem) -> bool:
-    return isinstance(problem, Stochastic) or (isinstance(problem, FiniteSum) and problem.sampling == "iid")
+    """The problem declares an i.i.d. law of its gradients (one setting)."""
+    return problem.lanes() == 1 and problem.law() is not None
 
 
 def analytic_nuf(problem: Problem, optimizer: Optimizer) -> PeriodicNUF | StationaryNUF:
@@ -35,7 +33,8 @@ def analytic_nuf(problem: Problem, optimizer: Optimizer) -> PeriodicNUF | Statio
         return periodic_nuf(problem, optimizer)
     if is_iid(problem):
         return stationary_nuf(problem, optimizer)
-    raise AdasimError(f"{problem.name} ({getattr(problem, 'sampling', '')}): no closed form; use the empirical factors")
+    raise AdasimError(f"{problem.name}: its gradients are neither periodic nor i.i.d., so there is no closed form; "
+                      "use the empirical factors")  # fmt: skip
 
 
 def analytic_drift(problem: Problem, optimizer: Optimizer) -> float:
@@ -44,9 +43,7 @@ def analytic_drift(problem: Problem, optimizer: Optimizer) -> float:
 
 
 def mean_gradient_sign(problem: Problem) -> float:
-    if is_periodic(problem):
-        return float(np.sign(as_online(problem).mean_gradient()))
-    return float(np.sign(gradient_law(problem).mean))
+    return float(np.sign(np.asarray(problem.mean_gradient(), dtype=float)))
 
 
 @dataclass(frozen=True)
@@ -81,23 +78,40 @@ def _grid(parameter: str, problem: Problem, points: int, lo: float | None, hi: f
         # uniform in log(1 − β2), so the region near 1 is resolved
         return np.unique(np.concatenate([[lo], 1.0 - np.geomspace(1.0 - lo if lo > 0 else 1.0, 1.0 - hi, points)]))
     if parameter == "C":
-        if is_periodic(problem):
-            on = as_online(problem)
-            floor = (int(on.d) - int(on.k)) * float(on.s) / int(on.k)  # below this, the optimum flips
-        elif isinstance(problem, Stochastic) and problem.p is None:
-            delta = 0.02 if problem.delta is None else float(problem.delta)
-            floor = max(delta, 0.0) + 1e-3  # p = (1+δ)/(C+1) < 1 needs C > δ
-        elif isinstance(problem, Stochastic):
-            p = float(problem.p)
-            floor = (1.0 - p) * float(problem.s) / p  # below this, the optimum flips
-        else:
-            floor = 1e-3
-        lo = floor * (1 + 1e-6) if lo is None else lo
+        lo = c_floor(problem) * (1 + 1e-6) if lo is None else lo
         hi = max(lo, 1.0) * 1e4 if hi is None else hi
         if not 0 < lo < hi:
             raise AdasimError("the C bracket must satisfy 0 < lo < hi")
         return np.geomspace(lo, hi, points)
     raise AdasimError(f"can solve for beta2 or C, not '{parameter}'")
+
+
+def c_floor(problem: Problem) -> float:
+    """The smallest spike C for which the problem is defined and its mean gradient keeps the sign
+    it has now (below it the optimum flips): found by bisection in log C on the problem itself."""
+    sign = mean_gradient_sign(problem)
+
+    def holds(c: float) -> bool:
+        try:
+            return mean_gradient_sign(problem.replace(C=c)) == sign
+        except AdasimError:
+            return False
+
+    C = float(problem.C)
+    if not holds(C):
+        return 1e-3
+    lo = C
+    while lo > 1e-12 and holds(lo / 2.0):
+        lo /= 2.0
+    if lo <= 1e-12:
+        return 1e-12
+    bad, good = lo / 2.0, lo
+    for _ in range(200):  # to the last bits: the critical value sits close to this edge
+        mid = math.sqrt(bad * good)
+        if mid in (bad, good):
+            break
+        bad, good = (bad, mid) if holds(mid) else (mid, good)
+    return good
 
 
 def critical_value(
@@ -135,6 +149,8 @@ def critical_value(
 
 
 def _roots(fn: Callable[[float], float], grid: np.ndarray, values: np.ndarray) -> list[float]:
+    from scipy.optimize import brentq  # imported here to keep the CLI's start-up short
+
     out = []
     for i in range(len(grid) - 1):
         a, b = values[i], values[i + 1]

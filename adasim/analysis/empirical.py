@@ -18,13 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from adasim.analysis.kernel import ema_coefficients, horizon, window_weights
+from adasim.analysis.kernel import horizon, lane, window_weights
 from adasim.engine import Block, iterate
 from adasim.errors import AdasimError
+from adasim.jit import jit
 from adasim.optimizers.base import Kernel, Optimizer
 from adasim.problems.base import Problem
-from adasim.problems.online import Online
-from adasim.scan import affine_scan, ema
+
+NUF_FIELDS = ("g", "alpha", "pre", "post")  # what the factors need from every step
 
 DEFAULT_TOL = 1e-12
 
@@ -38,8 +39,157 @@ class NUFChunk:
     kappa: np.ndarray
 
 
+@jit
+def _pass(kind, beta1, lam, w, P_g, P_ap, P_q, P_alpha, P_t, n_p, g, alpha, pre, post, t_b, warm, final,
+          burn_t, period, values, count, mean, m2, drift, out):  # pragma: no cover - compiled  # fmt: skip
+    """One block's pass: the net update factors of the first `final` steps in flight — the
+    pending rows P (g_r, α_r P_r, Q_r, α_r, t_r), then the block's per-step fields —
+    κ_r = Q_r·α_r P_r (identity, kind 0), Q_r (1−a_r) S_r with S_r = α_r P_r + a_{r+1} S_{r+1}
+    down from the last row (EMA, kind 1; a_r = β1·λ^(t_r−1)), or Q_r Σ_i w_i α_{r+i} P_{r+i}
+    (window, kind 2), each divided by α_r (warm-up steps do not move x: α_r P_r = 0, κ_r = NaN).
+    κ goes to `out` when it has rows, and the steps after burn_t are folded into count, mean and
+    M2 = Σ(κ − mean)² per (group, column) — sums shifted by a value near the mean, merged by Chan
+    et al.'s update — and Σ κ·g into drift. A group is a phase (t − 1) mod period, or (period 0)
+    the index of g among `values`. The rows that are not final move to the front of P. Returns
+    the number of steps folded, or −1 — leaving everything as it was — when a gradient is not
+    among `values`."""
+    B, cells = g.shape
+    n = n_p + B
+    groups = count.shape[0]
+    n_b = np.zeros((groups, cells))
+    s1 = np.zeros((groups, cells))
+    s2 = np.zeros((groups, cells))
+    ref = np.empty((groups, cells))  # the shift of each sum: the mean so far, else its first κ
+    unseeded = 0
+    for j in range(groups):
+        for c in range(cells):
+            ref[j, c] = mean[j, c] if count[j, c] > 0.0 else np.nan
+            unseeded += count[j, c] == 0.0
+    dr = np.zeros(cells)
+    k = np.empty(cells)  # the row's factors
+    s = np.zeros(cells)
+    a = beta1.copy()  # (EMA) a_{r+1}, the coefficient of the row after r
+    varying = False
+    for c in range(cells):
+        varying = varying or lam[c] != 1.0
+    folded = 0
+    for i in range(n if kind == 1 else final):
+        r = n - 1 - i if kind == 1 else i  # the EMA sum runs backwards from the last row
+        pend = r < n_p
+        b = r - n_p
+        tr = P_t[r] if pend else t_b[b]
+        if kind == 1:
+            if pend:
+                for c in range(cells):
+                    s[c] = P_ap[r, c] + a[c] * s[c]
+            elif warm:
+                for c in range(cells):
+                    s[c] = a[c] * s[c]
+            else:
+                for c in range(cells):
+                    s[c] = alpha[b, c] * post[b, c] + a[c] * s[c]
+            if varying:
+                for c in range(cells):
+                    a[c] = beta1[c] * lam[c] ** (tr - 1)
+            if r >= final:
+                continue
+            for c in range(cells):
+                k[c] = (1.0 - a[c]) * s[c]
+        else:
+            for c in range(cells):
+                k[c] = 0.0
+            for tap in range(min(w.shape[0], n - r)):
+                q = r + tap
+                if q < n_p:
+                    for c in range(cells):
+                        k[c] += w[tap, c] * P_ap[q, c]
+                elif not warm:
+                    for c in range(cells):
+                        k[c] += w[tap, c] * (alpha[q - n_p, c] * post[q - n_p, c])
+        if pend:
+            for c in range(cells):
+                k[c] = P_q[r, c] * k[c] / P_alpha[r, c]
+        elif warm:
+            for c in range(cells):
+                k[c] = np.nan
+        else:
+            for c in range(cells):
+                k[c] = pre[b, c] * k[c] / alpha[b, c]
+        if out.shape[0] > 0:
+            for c in range(cells):
+                out[r, c] = k[c]
+        if groups == 0 or tr <= burn_t:
+            continue
+        folded += 1
+        gr = P_g[r] if pend else g[b]
+        if unseeded > 0:  # groups that have no shift yet take this row's κ where they occur
+            for j in range(groups):
+                for c in range(cells):
+                    member = (tr - 1) % period == j if period > 0 else gr[c] == values[j]
+                    if member and ref[j, c] != ref[j, c]:
+                        ref[j, c] = k[c]
+                        unseeded -= 1
+        if period > 0:
+            j = (tr - 1) % period
+            for c in range(cells):
+                d = k[c] - ref[j, c]
+                n_b[j, c] += 1.0
+                s1[j, c] += d
+                s2[j, c] += d * d
+        else:
+            for j in range(groups):
+                vj = values[j]
+                for c in range(cells):
+                    hit = gr[c] == vj
+                    d = k[c] - ref[j, c] if hit else 0.0
+                    n_b[j, c] += 1.0 if hit else 0.0
+                    s1[j, c] += d
+                    s2[j, c] += d * d
+        for c in range(cells):
+            dr[c] += k[c] * gr[c]
+    if groups > 0:
+        matched = 0.0
+        for j in range(groups):
+            for c in range(cells):
+                matched += n_b[j, c]
+        if matched != folded * cells:
+            return -1  # a gradient outside `values`: nothing folded, nothing moved
+    for j in range(groups):
+        for c in range(cells):
+            nb = n_b[j, c]
+            if nb > 0.0:
+                mean_b = ref[j, c] + s1[j, c] / nb
+                m2_b = s2[j, c] - s1[j, c] * s1[j, c] / nb
+                total_n = count[j, c] + nb
+                delta = mean_b - mean[j, c]
+                m2[j, c] += m2_b + delta * delta * count[j, c] * nb / total_n
+                mean[j, c] += delta * nb / total_n
+                count[j, c] = total_n
+    for c in range(cells):
+        drift[c] += dr[c]
+    for i in range(n - final):  # the rows not yet final move to the front of P (i < final + i: no overlap)
+        r = final + i
+        if r < n_p:
+            for c in range(cells):
+                P_g[i, c], P_ap[i, c] = P_g[r, c], P_ap[r, c]
+                P_q[i, c], P_alpha[i, c] = P_q[r, c], P_alpha[r, c]
+            P_t[i] = P_t[r]
+        else:
+            b = r - n_p
+            for c in range(cells):
+                P_g[i, c] = g[b, c]
+                P_q[i, c] = pre[b, c]
+                P_alpha[i, c] = np.nan if warm else alpha[b, c]
+                P_ap[i, c] = 0.0 if warm else alpha[b, c] * post[b, c]
+            P_t[i] = t_b[b]
+    return folded
+
+
 class NUFStream:
-    """Turns engine blocks into final κ_s, holding back only the steps whose future still counts."""
+    """Turns engine blocks into final κ_s, holding back only the steps whose future still counts
+    (a few hundred rows for β1 = 0.9): per block, one compiled pass (`_pass`) computes the factors
+    from the rows in flight and the block's own arrays, folds them into the statistics if asked,
+    and keeps the rows that are not final."""
 
     def __init__(self, kernel: Kernel, tol: float = DEFAULT_TOL) -> None:
         self.kernel = kernel
@@ -47,86 +197,101 @@ class NUFStream:
         self.constant = kernel.kind != "ema" or np.all(np.asarray(kernel.lam) == 1.0)
         no_memory = kernel.kind == "ema" and float(np.max(kernel.beta1)) == 0.0
         self.lag = 0 if no_memory else horizon(kernel, tol) if self.constant else None
-        self.buf: dict[str, np.ndarray] | None = None
         self.weights = window_weights(kernel) if kernel.kind == "window" else None
+        self.kind = {"identity": 0, "ema": 1, "window": 2}[kernel.kind]
+        self.n = 0  # rows in flight
+        self.P: dict[str, np.ndarray] = {}
+        self._scratch: np.ndarray | None = None
 
-    def _append(self, blk: Block) -> None:
-        shape = blk.g.shape
-        alpha = np.broadcast_to(blk.alpha, shape)
-        ap = np.where(blk.warmup, 0.0, alpha * np.broadcast_to(blk.update.post, shape))
-        new = {
-            "t": blk.t,
-            "g": blk.g,
-            "ap": ap,
-            "alpha": np.where(blk.warmup, np.nan, alpha),
-            "q": np.broadcast_to(blk.update.pre, shape),
-        }
-        if self.kernel.kind == "ema":
-            a, b = ema_coefficients(self.kernel, blk.t)
-            new["a"], new["b"] = np.broadcast_to(a, shape), np.broadcast_to(b, shape)
-        if self.buf is None:
-            self.buf = {k: np.array(v) for k, v in new.items()}
+    def _setup(self, blk: Block) -> None:
+        self.shape = blk.g.shape[1:]
+        self.cols = int(np.prod(self.shape))
+        cols, shape = self.cols, self.shape
+        column = lambda v: np.ascontiguousarray(np.broadcast_to(lane(v), shape).reshape(cols), dtype=np.float64)  # noqa: E731
+        self.beta1 = column(self.kernel.beta1) if self.kind == 1 else np.zeros(cols)
+        self.lam = column(self.kernel.lam) if self.kind == 1 else np.ones(cols)
+        if self.kind == 2:
+            self.w = np.ascontiguousarray(np.broadcast_to(self.weights, (self.weights.shape[0], *shape)).reshape(-1, cols))
         else:
-            self.buf = {k: np.concatenate([self.buf[k], new[k]], axis=0) for k in self.buf}
+            self.w = np.ones((1, cols))  # the identity: one tap of weight 1
+        self._grow(max(self.lag or 0, self.w.shape[0]) + 1)
+        self._no_stats = {"burn_t": 0, "period": 0, "values": np.zeros(1), "count": np.zeros((0, cols)),
+                          "mean": np.zeros((0, cols)), "m2": np.zeros((0, cols)), "drift": np.zeros(cols)}  # fmt: skip
 
-    def _final_rows(self, flush: bool) -> int:
-        """How many leading buffered rows have a final factor."""
-        n = len(self.buf["t"])
-        if flush or self.kernel.kind == "identity":
+    def _grow(self, rows: int) -> None:
+        if self.P and self.P["g"].shape[0] >= rows:
+            return
+        grown = {k: np.zeros((rows, self.cols)) for k in ("g", "ap", "q", "alpha")}
+        grown["t"] = np.zeros(rows, dtype=np.int64)
+        for k, v in self.P.items():
+            grown[k][: self.n] = v[: self.n]
+        self.P = grown
+
+    def _final_rows(self, t_new: np.ndarray, flush: bool) -> int:
+        """How many of the rows in flight (with the block's) have a final factor."""
+        n = self.n + len(t_new)
+        if flush or self.kind == 0:
             return n
-        if self.kernel.kind == "window":
-            return max(n - (self.weights.shape[0] - 1), 0)
+        if self.kind == 2:
+            return max(n - (self.w.shape[0] - 1), 0)
         if self.constant:
             return max(n - self.lag, 0)
-        with np.errstate(divide="ignore"):
-            log_a = np.log(self.buf["a"]).max(axis=(1, 2))  # the slowest lane decides
-        # missing mass of row s: Π_{r=s+1}^{T} a_r
+        t = np.concatenate([self.P["t"][: self.n], t_new]).astype(np.float64)
+        with np.errstate(divide="ignore"):  # missing mass of row s: Π_{r=s+1}^{T} a_r (the slowest lane decides)
+            log_a = np.max(np.log(self.beta1)[None, :] + (t[:, None] - 1.0) * np.log(self.lam)[None, :], axis=1)
         missing = np.concatenate([np.cumsum(log_a[::-1])[::-1][1:], [0.0]])
         return int(np.argmax(missing > math.log(self.tol))) if np.any(missing > math.log(self.tol)) else n
 
-    def _kappa(self, rows: int) -> np.ndarray:
-        buf = self.buf
-        ap = buf["ap"]
-        if self.kernel.kind == "identity":
-            k = buf["q"][:rows] * ap[:rows]
-        elif self.kernel.kind == "window":
-            w = self.weights
-            total = np.zeros_like(ap[:rows])
-            for i in range(w.shape[0]):
-                total += w[i] * ap[i : i + rows]
-            k = buf["q"][:rows] * total
-        else:
-            # S_s = α_s P_s + a_{s+1} S_{s+1}, run backwards from S_{T+1} = 0
-            if self.constant:
-                beta1 = np.asarray(self.kernel.beta1, dtype=np.float64)
-                coef = beta1[:, None] if beta1.ndim == 1 else beta1
-                S = ema(coef, 1.0, ap[::-1], np.zeros(ap.shape[1:]))[::-1]
-            else:
-                a_next = np.concatenate([buf["a"][1:], np.zeros_like(buf["a"][:1])], axis=0)
-                S = affine_scan(a_next[::-1], ap[::-1], np.zeros(ap.shape[1:]))[::-1]
-            k = buf["q"][:rows] * buf["b"][:rows] * S[:rows]
-        return k / buf["alpha"][:rows]
+    def run(self, blk: Block, stats: dict[str, Any] | None = None, want_kappa: bool = True,
+            flush: bool = False) -> tuple[int, NUFChunk | None]:  # fmt: skip
+        """Take a block: (the number of steps folded into `stats`, or −1 when a gradient is not among
+        stats' values — nothing is taken: grow them and run the block again; the chunk of final
+        factors when `want_kappa`)."""
+        if not self.P:
+            self._setup(blk)
+        B = len(blk.t)
+        cols = self.cols
+        final = self._final_rows(blk.t, flush)
+        self._grow(self.n + B - final + 1)
+        def fields(v):
+            return np.ascontiguousarray(np.broadcast_to(v, blk.g.shape).reshape(B, cols), dtype=np.float64)
+        g, alpha, pre, post = (fields(v) for v in (blk.g, blk.alpha, blk.pre, blk.post))
+        out = self._buffer(final if want_kappa else 0)
+        if want_kappa:  # the final rows' steps and gradients, before the pass moves them
+            n_p = min(self.n, final)
+            t_out = np.concatenate([self.P["t"][:n_p], blk.t[: final - n_p]])
+            g_out = np.concatenate([self.P["g"][:n_p], g[: final - n_p]])
+        if stats is None:
+            stats = self._no_stats
+        with np.errstate(all="ignore"):
+            folded = _pass(self.kind, self.beta1, self.lam, self.w, self.P["g"], self.P["ap"], self.P["q"], self.P["alpha"],
+                           self.P["t"], self.n, g, alpha, pre, post, blk.t, bool(blk.warmup), final, stats["burn_t"],
+                           stats["period"], stats["values"], stats["count"], stats["mean"], stats["m2"], stats["drift"],
+                           out)  # fmt: skip
+        if folded < 0:
+            return int(folded), None
+        self.n = self.n + B - final
+        chunk = None
+        if want_kappa and final:
+            chunk = NUFChunk(t_out, g_out.reshape(final, *self.shape), out.reshape(final, *self.shape).copy())
+        return int(folded), chunk
+
+    def _buffer(self, rows: int) -> np.ndarray:
+        """Scratch rows for κ (reused from block to block)."""
+        if self._scratch is None or self._scratch.shape[0] < rows:
+            self._scratch = np.empty((rows, self.cols))
+        return self._scratch[:rows]
 
     def push(self, blk: Block) -> NUFChunk | None:
-        self._append(blk)
-        return self._emit(flush=False)
-
-    def flush(self) -> NUFChunk | None:
-        """The remaining steps with their truncated factors (the caller usually discards them)."""
-        return self._emit(flush=True)
+        return self.run(blk)[1]
 
     def pending(self) -> int:
-        return 0 if self.buf is None else len(self.buf["t"])
+        """The steps whose factor is not final yet."""
+        return self.n
 
-    def _emit(self, flush: bool) -> NUFChunk | None:
-        rows = self._final_rows(flush)
-        if rows == 0:
-            return None
-        with np.errstate(invalid="ignore", divide="ignore"):
-            kappa = self._kappa(rows)
-        out = NUFChunk(self.buf["t"][:rows], self.buf["g"][:rows], kappa)
-        self.buf = {k: v[rows:] for k, v in self.buf.items()}
-        return out
+    def holds_back(self) -> int:
+        """At most how many steps stay in flight (their factors wait for later steps)."""
+        return horizon(self.kernel._replace(lam=1.0), self.tol)  # a decaying β1 (λ < 1) holds back fewer
 
 
 def nuf_chunks(blocks: Iterable[Block], kernel: Kernel, tol: float = DEFAULT_TOL) -> Iterator[NUFChunk]:
@@ -146,24 +311,9 @@ class GroupStats:
     phase: int | None
     count: np.ndarray  # per lane
     lane_mean: np.ndarray
-    lane_m2: np.ndarray  # Σ (κ − mean)², combined chunk by chunk (Chan et al.), no cancellation
+    lane_m2: np.ndarray  # Σ (κ − mean)², by Welford's update (no cancellation)
     samples: list[np.ndarray] = field(default_factory=list)
 
-    @classmethod
-    def empty(cls, gradient: float, phase: int | None, lanes: int) -> GroupStats:
-        return cls(gradient, phase, np.zeros(lanes), np.zeros(lanes), np.zeros(lanes))
-
-    def add(self, kappa: np.ndarray, mask: np.ndarray) -> None:
-        """Fold in the masked entries of a (n, L) chunk."""
-        n_b = mask.sum(axis=0).astype(np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean_b = np.where(n_b > 0, np.where(mask, kappa, 0.0).sum(axis=0) / n_b, 0.0)
-            m2_b = np.where(mask, (kappa - mean_b) ** 2, 0.0).sum(axis=0)
-            n = self.count + n_b
-            delta = mean_b - self.lane_mean
-            self.lane_mean = np.where(n > 0, self.lane_mean + delta * n_b / np.maximum(n, 1), 0.0)
-            self.lane_m2 = self.lane_m2 + m2_b + delta**2 * self.count * n_b / np.maximum(n, 1)
-        self.count = n
 
     @property
     def n(self) -> int:
@@ -222,8 +372,8 @@ def default_burn_in(problem: Problem, optimizer: Optimizer, tol: float = 1e-13) 
     betas = [float(np.max(getattr(optimizer, b))) for b in ("beta1", "beta2") if hasattr(optimizer, b)]
     slow = max([b for b in betas if b > 0] + [0.0])
     steps = math.ceil(math.log(tol) / math.log(slow)) if slow > 0 else 1
-    period = int(np.max(problem.d)) if isinstance(problem, Online) else 1
-    return steps + int(limit.shift) + period
+    pattern = problem.pattern()
+    return steps + int(limit.shift) + (pattern.d if pattern is not None else 1)
 
 
 def empirical_nuf(
@@ -239,67 +389,87 @@ def empirical_nuf(
     samples: int = 20_000,
     keep_all: bool = False,
     block: int | None = None,
+    engine: str = "auto",
 ) -> EmpiricalNUF:
-    """Run and measure κ_s for every step after `burn_in`, grouped by phase on the online problem
+    """Run and measure κ_s for every step after `burn_in`, grouped by phase on a periodic problem
     and by gradient value otherwise. `samples` per group are kept for distribution plots;
-    `keep_all` keeps every (t, g, κ) (memory T × lanes). The factors do not depend on the path
-    x_t, so on x-independent problems it is not computed."""
+    `keep_all` keeps every (t, g, κ) (memory T × lanes)."""
     if burn_in is None:
         burn_in = min(default_burn_in(problem, optimizer), steps // 2)
     if burn_in < 0 or burn_in >= steps:
         raise AdasimError(f"burn-in ({burn_in}) must be at least 0 and below the number of steps ({steps})")
-    period = int(problem.d) if isinstance(problem, Online) and np.ndim(problem.d) == 0 else None
-    # several coordinates: every (lane, coordinate) pair is a sample path of its own
-    groups: dict[tuple[float, int | None], GroupStats] = {}
-    drift_sum: np.ndarray | None = None
+    pattern = problem.pattern()
+    period = pattern.d if pattern is not None else None
+    law = problem.law()
+    # the groups: the phases of a periodic problem, or the values of the gradient (declared by an
+    # i.i.d. problem, else found in the run); several coordinates: every (lane, coordinate) is a sample path
+    values = np.sort(np.asarray(law.values, dtype=np.float64)) if (period is None and law is not None) else None
+    stats: dict[str, Any] | None = None
     counted = 0
     kept: list[NUFChunk] = []
+    taken: list[list[np.ndarray]] = []
     every = 1
-    if block is None:  # about 10^6 values per block array
-        lanes = max(np.size(seeds), problem.lanes(), optimizer.lanes())
-        block = max(64, min(4096, 2**20 // (lanes * problem.dim)))
-    track_x = not problem.x_independent
-    blocks = iterate(problem, optimizer, steps, seeds, x0, warmup=warmup, block=block, track_x=track_x)
     stream = NUFStream(optimizer.kernel(), tol)
+    blocks = iterate(problem, optimizer, steps, seeds, x0, warmup=warmup, block=block, fields=NUF_FIELDS, engine=engine,
+                     prefetch=True, min_block=4 * stream.holds_back())  # fmt: skip
     for blk in blocks:
-        chunk = stream.push(blk)
+        columns = int(np.prod(blk.g.shape[1:]))
+        if stats is None:
+            if period is None and values is None:
+                values = np.unique(blk.g)
+            n_groups = period if period is not None else values.size
+            stats = {key: np.zeros((n_groups, columns)) for key in ("count", "mean", "m2")}
+            stats.update(drift=np.zeros(columns), burn_t=warmup + burn_in, period=period or 0,
+                         values=np.zeros(1) if values is None else np.ascontiguousarray(values, dtype=np.float64))  # fmt: skip
+            taken = [[] for _ in range(n_groups)]
+            every = max(1, (steps - burn_in) * columns // max(samples, 1))
+        want = keep_all or (samples > 0 and any(sum(x.size for x in kept_j) < samples for kept_j in taken))
+        folded, chunk = stream.run(blk, stats, want)
+        while folded < 0:  # gradient values not seen before (a problem that declares no law): make room for them
+            found = np.union1d(values, np.unique(blk.g))
+            if found.size > 64:
+                raise AdasimError("grouping by gradient value needs a problem with a few discrete gradient values")
+            where = np.searchsorted(found, values)
+            for key in ("count", "mean", "m2"):
+                grown = np.zeros((found.size, columns))
+                grown[where] = stats[key]
+                stats[key] = grown
+            grown_taken: list[list[np.ndarray]] = [[] for _ in found]
+            for old, new in enumerate(where):
+                grown_taken[new] = taken[old]
+            values, taken, stats["values"] = found, grown_taken, np.ascontiguousarray(found, dtype=np.float64)
+            folded, chunk = stream.run(blk, stats, want)
+        if values is not None and values.size > 64:
+            raise AdasimError("grouping by gradient value needs a problem with a few discrete gradient values")
+        counted += folded
         if chunk is None:
             continue
-        main_t = chunk.t - warmup
-        use = main_t > burn_in
-        if not np.any(use):
+        use = chunk.t - warmup > burn_in
+        if not use.any():
             continue
-        n_use = int(use.sum())
-        t, g, kappa = main_t[use], chunk.g[use].reshape(n_use, -1), chunk.kappa[use].reshape(n_use, -1)
+        t = chunk.t[use] - warmup
+        g = chunk.g[use].reshape(int(use.sum()), -1)
+        kappa = chunk.kappa[use].reshape(int(use.sum()), -1)
         if keep_all:
             kept.append(NUFChunk(t, g, kappa))
-        lanes = g.shape[1]
-        if drift_sum is None:
-            drift_sum = np.zeros(lanes)
-            every = max(1, (steps - burn_in) * lanes // max(samples, 1))
-        drift_sum += np.sum(kappa * g, axis=0)
-        counted += len(t)
-        phase = (t - 1) % period if period else None
-        values = np.unique(g)
-        if period is None and values.size > 64:
-            raise AdasimError("grouping by gradient value needs a problem with a few discrete gradient values")
-        keys = [(float(c), None) for c in values] if period is None else [(None, int(j)) for j in np.unique(phase)]
-        for value, j in keys:
-            mask = (g == value) if j is None else np.broadcast_to((phase == j)[:, None], g.shape)
-            if j is not None:
-                value = float(g[mask][0])
-            key = (value, j)
-            if key not in groups:
-                groups[key] = GroupStats.empty(value, j, lanes)
-            st = groups[key]
-            st.add(kappa, mask)
-            sel = kappa[mask]
-            if sel.size and sum(s.size for s in st.samples) < samples:
-                st.samples.append(sel[::every] if sel.size > every else sel[:1])
-    if drift_sum is None or counted == 0:
+        for j in range(len(taken)):  # a thinned sample of each group, for distribution plots
+            if samples > 0 and sum(x.size for x in taken[j]) < samples:
+                mask = np.broadcast_to(((t - 1) % period == j)[:, None], g.shape) if period is not None else g == values[j]
+                sel = kappa[mask]
+                if sel.size:
+                    taken[j].append(sel[::every] if sel.size > every else sel[:1])
+    if stats is None or counted == 0:
         raise AdasimError("no step survived the burn-in and the tail: run more steps")
+    groups = []
+    for j in range(stats["count"].shape[0]):
+        if not stats["count"][j].any():
+            continue
+        gradient = float(pattern.c[j]) if period is not None else float(values[j])
+        groups.append(GroupStats(gradient, j if period is not None else None, stats["count"][j], stats["mean"][j],
+                                 stats["m2"][j], taken[j]))  # fmt: skip
+    drift_sum = stats["drift"]
     excluded = stream.pending()
-    ordered = tuple(sorted(groups.values(), key=lambda s: (s.phase if s.phase is not None else 0, -s.gradient)))
+    ordered = tuple(sorted(groups, key=lambda s: (s.phase if s.phase is not None else 0, -s.gradient)))
     drift_lanes = -drift_sum / counted
     all_steps = None
     if keep_all and kept:

@@ -7,7 +7,13 @@ import math
 
 import numpy as np
 
-from adasim.optimizers.base import Kernel, lane
+from adasim.optimizers.base import Kernel
+
+
+def lane(value: object) -> np.ndarray:
+    """A per-lane setting shaped to broadcast against (B, L, D) blocks."""
+    arr = np.asarray(value, dtype=np.float64)
+    return arr[:, None] if arr.ndim == 1 else arr
 
 
 def ema_coefficients(kernel: Kernel, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from adasim.analysis.recurrences import ema
 from adasim.errors import AdasimError
 from adasim.optimizers.base import Optimizer, ScaleLimit
-from adasim.scan import ema
 
 REASONS = {
     "sum": "its scale v_t = Σ g² grows without bound, so every factor tends to 0: there is no steady state",

@@ -16,10 +16,8 @@ import numpy as np
 
 from adasim.analysis.limits import check_limit, periodic_ema, periodic_ema_backward, scalar_optimizer, scale_form
 from adasim.errors import AdasimError
-from adasim.optimizers.base import Optimizer, reduce_phi
-from adasim.problems.base import Problem
-from adasim.problems.finite_sum import FiniteSum
-from adasim.problems.online import Online
+from adasim.optimizers.base import Optimizer
+from adasim.problems.base import Pattern, Problem
 
 
 @dataclass(frozen=True)
@@ -55,30 +53,29 @@ class PeriodicNUF:
         }
 
 
-def as_online(problem: Problem) -> Online:
-    """The periodic problem behind `problem` (cyclic finite sums are online with d = C = n)."""
-    if isinstance(problem, Online):
-        return problem
-    if isinstance(problem, FiniteSum) and problem.sampling == "cyclic":
-        n = int(problem.n)
-        return Online(C=float(n), s=1.0, d=n, k=1, domain=problem.domain)
-    raise AdasimError(f"{problem.name}: no periodic steady state (the gradients are not periodic)")
+def pattern_of(problem: Problem) -> Pattern:
+    """The declared period of the gradients (one setting), or an error saying there is none."""
+    if problem.lanes() != 1:
+        raise AdasimError("closed forms take one problem setting at a time")
+    pattern = problem.pattern()
+    if pattern is None:
+        raise AdasimError(f"{problem.name}: no periodic steady state (the gradients are not periodic)")
+    return pattern
 
 
 def periodic_nuf(problem: Problem, optimizer: Optimizer) -> PeriodicNUF:
     """κ_j, v*_j, m*_j and the drift of the steady state, for scalar settings."""
-    online = as_online(problem)
-    if online.lanes() != 1:
-        raise AdasimError("closed forms take one problem setting at a time")
+    c = np.asarray(pattern_of(problem).c, dtype=np.float64)
+    if problem.dim != 1:
+        raise AdasimError("the periodic closed form is for one-dimensional problems")
     opt = scalar_optimizer(optimizer)
     limit = check_limit(opt)
-    c = online.phase_gradients()[0]
     d = len(c)
     if limit.statistic == "none":
         v = np.full(d, np.nan)
         scale = np.ones(d)
     else:
-        c2 = reduce_phi((c * c)[:, None], limit.phi)[:, 0]
+        c2 = c * c  # one coordinate: every spatial reduction φ is the identity
         if limit.statistic == "mean":
             v = np.full(d, float(np.mean(c2)))
         else:
@@ -119,7 +116,7 @@ def _running_max_limit(u: np.ndarray, v_star: np.ndarray, beta2: float, correcte
     horizon = int(np.ceil(np.log(1e-17) / np.log(beta2))) if beta2 > 0 else 1
     periods = -(-max(horizon, 1) // d)
     seq = np.tile(u, periods)
-    from adasim.scan import ema
+    from adasim.analysis.recurrences import ema
 
     v = ema(beta2, 1.0, seq[:, None, None], np.zeros((1, 1)))[:, 0, 0]
     t = np.arange(1, len(seq) + 1, dtype=np.float64)

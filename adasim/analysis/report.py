@@ -12,9 +12,7 @@ import numpy as np
 from adasim.analysis.correlation import Correlation, measure_correlation
 from adasim.analysis.drift import Critical, analytic_nuf, critical_value, is_periodic
 from adasim.analysis.empirical import DEFAULT_TOL, EmpiricalNUF, empirical_nuf
-from adasim.analysis.periodic import PeriodicNUF
 from adasim.errors import AdasimError
-from adasim.optimizers import make_optimizer
 from adasim.optimizers.base import Optimizer
 from adasim.spec import Spec
 
@@ -44,7 +42,7 @@ class NUFResult:
             "nuf": rows,
             "drift": {"analytic": None if self.analytic is None else self.analytic.drift, "empirical": self.empirical.drift},
         }
-        if self.analytic is not None and not isinstance(self.analytic, PeriodicNUF):
+        if self.analytic is not None and hasattr(self.analytic, "error"):  # the stationary limit's error bound
             out["analytic_error"] = float(np.max(self.analytic.error))
             out["analytic_note"] = self.analytic.note
         if self.reason:
@@ -55,7 +53,7 @@ class NUFResult:
 def _analytic_value(analytic: Any, gradient: float, phase: int | None) -> float | None:
     if analytic is None:
         return None
-    if isinstance(analytic, PeriodicNUF):
+    if not hasattr(analytic, "values"):  # per phase (PeriodicNUF)
         return float(analytic.kappa[phase]) if phase is not None else None
     match = np.flatnonzero(analytic.values == gradient)
     return float(analytic.kappa[match[0]]) if match.size else None
@@ -89,7 +87,9 @@ def nuf_report(
     """Empirical and analytic factors of every optimizer of the spec (one lane per seed)."""
     results = []
     for opt in spec.optimizers:
-        emp = empirical_nuf(spec.problem, opt, spec.steps, spec.seeds, spec.x0, warmup=spec.warmup, burn_in=burn_in, tol=tol)
+        emp = empirical_nuf(
+            spec.problem, opt, spec.steps, spec.seeds, spec.x0, warmup=spec.warmup, burn_in=burn_in, tol=tol, engine=spec.engine
+        )
         analytic, reason = closed_form(spec.problem, opt)
         results.append(NUFResult(opt, emp, analytic, reason))
         if progress is not None:
@@ -112,25 +112,15 @@ def parse_shifts(text: str) -> list[int]:
     return shifts
 
 
-def correlation_optimizers(spec: Spec, shifts: Sequence[int], chosen: Sequence[str] | None) -> list[Optimizer]:
-    """Adam, AdaShift at every shift and ADOPT by default (with the spec's hyper-parameters)."""
-    by_name = {o.name: o for o in spec.optimizers}
-    names = list(chosen) if chosen else ["adam", "adashift", "adopt"]
+def per_shift(optimizers: Sequence[Optimizer], shifts: Sequence[int]) -> list[Optimizer]:
+    """Every optimizer that has a shift setting n once per shift (its window following n), the
+    others once, in order."""
     out: list[Optimizer] = []
-    for name in names:
-        base = by_name.get(name) or make_optimizer(name, **_shared(spec))
-        if name == "adashift":
-            out.extend(base.replace(n=n, window=None) for n in shifts)
+    for o in optimizers:
+        if o.definition.accepts("n"):
+            out += [o.replace(n=n, window=None) if o.definition.accepts("window") else o.replace(n=n) for n in shifts]
         else:
-            out.append(base)
-    return out
-
-
-def _shared(spec: Spec) -> dict[str, Any]:
-    first = spec.optimizers[0].config() if spec.optimizers else {}
-    keep = ("lr", "beta1", "beta2", "eps")
-    out = {k: first[k] for k in keep if k in first}
-    out["schedule"] = spec.optimizers[0].schedule if spec.optimizers else None
+            out.append(o)
     return out
 
 
@@ -145,15 +135,16 @@ class CorrelationReport:
 
 def correlation_report(
     spec: Spec,
-    shifts: Sequence[int],
-    optimizers: Sequence[str] | None = None,
+    optimizers: Sequence[Optimizer],
     *,
     burn_in: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> CorrelationReport:
+    """The correlation of g_t with the scale v_t for each optimizer, on the spec's problem and seeds."""
     results = []
-    for opt in correlation_optimizers(spec, shifts, optimizers):
-        results.append(measure_correlation(spec.problem, opt, spec.steps, spec.seeds, spec.x0, burn_in=burn_in))
+    for opt in optimizers:
+        result = measure_correlation(spec.problem, opt, spec.steps, spec.seeds, spec.x0, burn_in=burn_in, engine=spec.engine)
+        results.append(result)
         if progress is not None:
             progress(spec.steps)
     return CorrelationReport(spec, results)

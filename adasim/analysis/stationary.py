@@ -23,43 +23,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.integrate import IntegrationWarning, quad
 
 from adasim.analysis.kernel import limit_weights
 from adasim.analysis.limits import check_limit, scalar_optimizer, scale_form
 from adasim.errors import AdasimError
 from adasim.optimizers.base import Optimizer, ScaleLimit
-from adasim.problems.base import Problem
-from adasim.problems.finite_sum import FiniteSum
-from adasim.problems.stochastic import Stochastic
+from adasim.problems.base import Law, Problem
 
 KERNEL_TOL = 1e-13
 
 
-@dataclass(frozen=True)
-class Law:
-    """A discrete gradient distribution: values and probabilities."""
-
-    values: np.ndarray
-    probs: np.ndarray
-
-    @property
-    def mean(self) -> float:
-        return float(np.sum(self.values * self.probs))
-
-    def moment(self, k: int) -> float:
-        return float(np.sum(self.values**k * self.probs))
-
-
 def gradient_law(problem: Problem) -> Law:
-    """The i.i.d. law of g_t for the stochastic problem and i.i.d.-sampled finite sums."""
-    if isinstance(problem, Stochastic) and problem.lanes() == 1:
-        p = float(problem.probability())
-        return Law(np.array([float(problem.C), -float(problem.s)]), np.array([p, 1.0 - p]))
-    if isinstance(problem, FiniteSum) and problem.sampling == "iid" and problem.lanes() == 1:
-        n = float(problem.n)
-        return Law(np.array([n, -1.0]), np.array([1.0 / n, 1.0 - 1.0 / n]))
-    raise AdasimError(f"{problem.name}: no i.i.d. closed form (use one setting of the stochastic problem or iid sampling)")
+    """The declared i.i.d. law of g_t (one setting), or an error saying there is none."""
+    law = problem.law() if problem.lanes() == 1 else None
+    if law is None:
+        raise AdasimError(f"{problem.name}: no i.i.d. closed form (use one setting of a problem with i.i.d. gradients)")
+    return law
 
 
 @dataclass(frozen=True)
@@ -129,6 +108,8 @@ class _Transform:
         end terms and the B2 correction (the next one is O(h³), h = −ln β2 < 0.002)."""
         if head < 20_000 or beta2 < 0.998:
             return float(np.sum(self.log_phi(lam, beta2, np.arange(head))))
+        from scipy.integrate import quad  # imported here to keep the CLI's start-up short
+
         h = -math.log(beta2)
         x0 = lam * (1.0 - beta2)
         xJ = x0 * beta2**head
@@ -166,6 +147,8 @@ def _cumulants(m: list[float]) -> list[float]:
 def _integral(fn, power: float, lam_cap: float) -> tuple[float, float]:
     """∫ for E[X^(−power)], power ∈ {1/2, 1}, over λ ≤ lam_cap (beyond it the integrand is below
     e^(−80)); with λ = w² for 1/2, which removes the endpoint singularity."""
+    from scipy.integrate import IntegrationWarning, quad  # imported here: short CLI start-up
+
     with warnings.catch_warnings():  # quad's own error estimate is returned and reported instead
         warnings.simplefilter("ignore", IntegrationWarning)
         if power == 0.5:

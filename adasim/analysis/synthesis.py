@@ -16,16 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
-from adasim.analysis.drift import critical_value
+from adasim.analysis.drift import analytic_drift, critical_value
 from adasim.analysis.empirical import empirical_nuf
-from adasim.analysis.periodic import periodic_nuf
-from adasim.analysis.stationary import stationary_nuf
 from adasim.engine import simulate
 from adasim.errors import AdasimError, check_choice
-from adasim.optimizers import make_optimizer
 from adasim.optimizers.base import Optimizer
+from adasim.problems.base import Problem
 from adasim.problems.online import Online
 from adasim.problems.stochastic import Stochastic
 from adasim.schedules import Schedule
@@ -41,17 +38,24 @@ WHY_NOT = {
 }
 
 
-def wrong_way_ratio(problem: Online | Stochastic, optimizer: Optimizer) -> tuple[float, float, float]:
+def gradient_means(problem: Problem) -> tuple[float, float]:
+    """(ḡ, E|g|) from the problem's declared structure: over one period, or under the i.i.d. law."""
+    pattern = problem.pattern()
+    if pattern is not None:
+        c = np.asarray(pattern.c, dtype=float)
+        return float(np.mean(c)), float(np.mean(np.abs(c)))
+    law = problem.law()
+    if law is None:
+        raise AdasimError(f"{problem.name}: the search needs a periodic or i.i.d. problem")
+    return float(np.sum(law.probs * law.values)), float(np.sum(law.probs * np.abs(law.values)))
+
+
+def wrong_way_ratio(problem: Problem, optimizer: Optimizer) -> tuple[float, float, float]:
     """(ρ, drift, ḡ) of the closed form; ρ = −inf where the optimum is not x* = −1 with the margin."""
-    if isinstance(problem, Online):
-        d, k, C, s = int(problem.d), int(problem.k), float(problem.C), float(problem.s)
-        mean, mean_abs = (k * C - (d - k) * s) / d, (k * C + (d - k) * s) / d
-    else:
-        p, C, s = float(problem.probability()), float(problem.C), float(problem.s)
-        mean, mean_abs = p * C - (1 - p) * s, p * C + (1 - p) * s
+    mean, mean_abs = gradient_means(problem)
     if mean < MARGIN * mean_abs:
         return -math.inf, math.nan, mean
-    drift = periodic_nuf(problem, optimizer).drift if isinstance(problem, Online) else stationary_nuf(problem, optimizer).drift
+    drift = analytic_drift(problem, optimizer)
     return drift / mean, drift, mean
 
 
@@ -79,7 +83,7 @@ class Counterexample:
 
     optimizer: Optimizer
     found: bool
-    problem: Online | Stochastic | None
+    problem: Problem | None
     ratio: float
     drift: float | None
     reason: str
@@ -88,34 +92,23 @@ class Counterexample:
     simulation: dict[str, Any] = field(default_factory=dict)
     simplest: tuple[float, Any] | None = None
     method: str = "closed form"
+    simulated: Optimizer | None = None  # the optimizer with the step size of the confirming run
 
     @property
     def confirmed(self) -> bool:
         return bool(self.simulation.get("confirmed", False))
 
     def command(self) -> str | None:
-        """An `adasim run` command line that reproduces the problem with this optimizer."""
+        """An `adasim run` command line that reproduces the problem with this optimizer (and the
+        optimizers it was compared with, at the settings the simulation used)."""
         if self.problem is None:
             return None
-        p = self.problem
-        if isinstance(p, Online):
-            parts = ["adasim run online", f"--C {float(p.C):.10g}", f"--small {float(p.s):g}"]
-            parts += [f"--period {int(p.d)}", f"--spikes {int(p.k)}"]
-        else:
-            parts = ["adasim run stochastic", f"--C {float(p.C):.10g}", f"--small {float(p.s):g}"]
-            parts += [f"--p {float(p.probability()):.10g}"]
-        names = dict.fromkeys([getattr(self.optimizer, "origin", self.optimizer.name), "amsgrad", "adashift"])
-        parts += [f"-o {name}" for name in names]
-        cfg = self.optimizer.config()
-        for key, flag in (("beta1", "--beta1"), ("beta2", "--beta2"), ("eps", "--eps"), ("eps_mode", "--eps-mode")):
-            if key in cfg and cfg[key] is not None:
-                parts.append(f"{flag} {cfg[key]:.10g}" if isinstance(cfg[key], float) else f"{flag} {cfg[key]}")
-        if "bias_correction" in cfg:
-            parts.append("--bias-correction" if cfg["bias_correction"] else "--no-bias-correction")
+        from adasim.settings import run_command
+
         sim = self.simulation
-        if sim:
-            parts += [f"--lr {sim['lr']:g}", "--schedule inv-sqrt", f"--steps {sim['steps']}"]
-        return " ".join(parts)
+        run = {"steps": sim["steps"]} if sim else {}
+        others = list(sim.get("optimizers", {}).values()) if sim else []
+        return run_command(self.problem, [self.simulated or self.optimizer, *others], run)
 
     def as_dict(self) -> dict[str, Any]:
         problem = None
@@ -133,7 +126,7 @@ class Counterexample:
             "drift": self.drift,
             "command": self.command(),
             "critical": self.critical,
-            "simulation": self.simulation,
+            "simulation": {k: v for k, v in self.simulation.items() if k != "optimizers"},
             "confirmed": self.confirmed,
             "reason": self.reason,
             "search": [s.as_dict() for s in self.searches],
@@ -214,6 +207,8 @@ def _refine_online(opt: Optimizer, best: tuple[float, Online], search: Search) -
         rho = wrong_way_ratio(Online(C=math.exp(logc), s=1.0, d=d, k=k), opt)[0]
         return -rho if math.isfinite(rho) else 1e300
 
+    from scipy.optimize import minimize_scalar  # lazily: keeps the CLI's start-up short
+
     res = minimize_scalar(neg, bounds=(lo, hi), method="bounded", options={"xatol": 1e-6})
     if -res.fun > rho0:
         return -res.fun, Online(C=math.exp(res.x), s=1.0, d=d, k=k)
@@ -267,26 +262,29 @@ def _screen_online(opt: Optimizer, max_period: int, periods_per_run: int = 40) -
     return search, best
 
 
-def confirm(problem: Online | Stochastic, optimizer: Optimizer, drift: float, max_steps: int = 2_000_000) -> dict[str, Any]:
-    """Simulate the optimizer, AMSGrad and AdaShift (n = 1) from x = 0 with α_t = α/√t, α chosen
-    so that the predicted drift would cross the domain twice within the steps."""
+def confirm(
+    problem: Problem, optimizer: Optimizer, drift: float, max_steps: int = 2_000_000, compare: tuple[Optimizer, ...] = ()
+) -> tuple[dict[str, Any], Optimizer]:
+    """Simulate the optimizer (and, beside it, the optimizers in `compare`) from x = 0 with
+    α_t = α/√t, α chosen so that the predicted drift would cross the domain twice within the steps.
+    Returns the simulation's record and the optimizer as it was simulated."""
     steps = max_steps
     lr = min(1.0, 4.0 / (2.0 * math.sqrt(steps) * max(abs(drift), 1e-12)))
     schedule = Schedule("inv-sqrt")
+    simulated = optimizer.replace(lr=lr, schedule=schedule)
     ends: dict[str, float] = {}
-    settings = optimizer.config()
-    others = {
-        optimizer.name: optimizer.replace(lr=lr, schedule=schedule),
-        "amsgrad": make_optimizer("amsgrad", **{**settings, "lr": lr, "schedule": schedule, "convention": "paper"}),
-        "adashift": make_optimizer("adashift", **{**settings, "lr": lr, "schedule": schedule, "n": 1, "window": None}),
-    }
-    for name, opt in others.items():
-        run = simulate(problem, opt, steps, seeds=0, x0=0.0)
+    shown: dict[str, Optimizer] = {}
+    for opt in (simulated, *(o.replace(lr=lr, schedule=schedule) for o in compare)):
+        run = simulate(problem, opt, steps, seeds=0, x0=0.0, record=("x",))
         tail = run.trace.x[int(len(run.trace.t) * 0.9) :, 0, 0]
-        ends[name] = float(np.median(tail)) if run.ok.all() else float("nan")
+        ends[opt.name] = float(np.median(tail)) if run.ok.all() else float("nan")
+        if opt is not simulated:
+            shown[opt.name] = opt
     target = 1.0 if drift > 0 else -1.0
     confirmed = math.isfinite(ends[optimizer.name]) and abs(ends[optimizer.name] - target) <= 0.1
-    return {"steps": steps, "lr": lr, "schedule": "inv-sqrt", "x0": 0.0, "end_x": ends, "confirmed": bool(confirmed)}
+    record = {"steps": steps, "lr": lr, "schedule": "inv-sqrt", "x0": 0.0, "end_x": ends, "confirmed": bool(confirmed),
+              "optimizers": shown}  # fmt: skip
+    return record, simulated
 
 
 def find_counterexample(
@@ -296,6 +294,7 @@ def find_counterexample(
     *,
     simulate_check: bool = True,
     max_steps: int = 2_000_000,
+    compare: tuple[Optimizer, ...] = (),
 ) -> Counterexample:
     """Search the family for the problem with the largest wrong-way ratio (see the module text)."""
     check_choice("family", family, FAMILIES)
@@ -348,17 +347,17 @@ def find_counterexample(
     how = "the drift measured by simulation (no closed form)" if screening else "the closed-form drift"
     cx.reason = f"{how} {drift:+.4g}·α per step points away from x* = −1 (ρ = {ratio:.4g})"
     if simulate_check:
-        cx.simulation = confirm(problem, optimizer, drift, max_steps)
+        cx.simulation, cx.simulated = confirm(problem, optimizer, drift, max_steps, compare)
         if not cx.confirmed:
             cx.reason += f"; the simulation of {cx.simulation['steps']:,} steps did not reach the worst point"
     return cx
 
 
-def _mean(problem: Online | Stochastic) -> float:
+def _mean(problem: Problem) -> float:
     return float(problem.mean_gradient())
 
 
-def _criticals(problem: Online | Stochastic, optimizer: Optimizer) -> dict[str, Any]:
+def _criticals(problem: Problem, optimizer: Optimizer) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in ("beta2", "C"):
         if name == "beta2" and not hasattr(optimizer, "beta2"):

@@ -19,6 +19,7 @@ from adasim.optimizers import make_optimizer
 from adasim.plots.run import COLORS
 from adasim.problems.online import Online
 from adasim.schedules import Schedule
+from adasim.spec import optimizer_settings
 
 OPTIMIZERS = ("adam", "amsgrad", "adashift", "adopt")
 
@@ -74,9 +75,9 @@ class Explorer:
 
     def optimizer(self, name: str) -> Any:
         p = self.params()
-        return make_optimizer(
-            name, beta1=p["beta1"], beta2=p["beta2"], lr=p["lr"], n=p["n"], schedule=Schedule("inv-sqrt"), eps=1e-12
-        )
+        settings = {"beta1": p["beta1"], "beta2": p["beta2"], "lr": p["lr"], "n": p["n"], "schedule": Schedule("inv-sqrt"),
+                    "eps": 1e-12}  # fmt: skip
+        return make_optimizer(name, **optimizer_settings(name, settings))
 
     # -- work -----------------------------------------------------------------------------
     def _changed(self, _: object) -> None:

@@ -2,110 +2,124 @@
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-import numpy as np
-
+from adasim import ops
 from adasim.optimizers.base import (
+    EPS_MODES,
+    PHI,
+    Definition,
     Kernel,
-    Optimizer,
     ScaleLimit,
-    Update,
     check_beta,
-    check_blocks,
     check_eps,
     denominator,
-    lane,
-    power_state,
-    powers,
-    reciprocal,
-    reduce_phi,
+    out,
+    power,
 )
-from adasim.optimizers.lanestep import EPS_CODE, CompiledForm, adam_step
-from adasim.scan import ema
 
 
-class AdamState(NamedTuple):
-    m: np.ndarray
-    v: np.ndarray
-    p1: np.ndarray  # β1^t and β2^t, carried for the bias corrections
-    p2: np.ndarray
-
-
-def adam_post(v: np.ndarray, c1: Any, c2: Any, eps: Any, eps_mode: str, bias_correction: bool) -> np.ndarray:
-    """P_t with step = α_t·P_t·m_t:  1/(c1 (√(v_t/c2) + ε))  with correction (c_i = 1 − β_i^t),
-    √c2/(c1 (√v_t + ε̂))  for ε-hat, and 1/(√v_t + ε) without correction."""
-    if not bias_correction:
-        return reciprocal(denominator(v, eps, eps_mode))
-    if eps_mode == "hat":
-        return np.sqrt(c2) * reciprocal(c1 * (np.sqrt(v) + eps))
-    return reciprocal(c1 * denominator(v / c2, eps, eps_mode))
-
-
-@dataclass(frozen=True, eq=False)
-class Adam(Optimizer):
-    """m_t = β1 m_{t−1} + (1−β1) g_t;  v_t = β2 v_{t−1} + (1−β2) g_t²;  x ← Π(x − α_t m̂_t/(√v̂_t + ε)).
-
-    Defaults are Kingma & Ba's (β1 0.9, β2 0.999, ε 1e-8 outside the root, bias correction on).
-    Reddi et al.'s analysed Adam is `bias_correction=False, eps=0`.
-    """
-
-    beta1: Any = 0.9
-    beta2: Any = 0.999
-    eps: Any = 1e-8
+class AdamHyper(NamedTuple):
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
     eps_mode: str = "outside"
     bias_correction: bool = True
     phi: str = "identity"
-    block_sizes: Any = None
-
-    name = "adam"
-    rule = "m_t = β1 m + (1−β1) g;  v_t = β2 v + (1−β2) g²;  x ← Π(x − α_t m̂_t/(√v̂_t + ε))"
-    source = "Kingma & Ba 2015; Reddi et al. 2018 (no correction, no ε)"
-    lane_params = ("lr", "beta1", "beta2", "eps")
-
-    def validate(self) -> None:
-        check_beta("beta1", self.beta1)
-        check_beta("beta2", self.beta2)
-        check_blocks(self.phi, self.block_sizes)
-        check_eps(self.eps, self.eps_mode)
-
-    def init(self, shape: tuple[int, int]) -> AdamState:
-        return AdamState(m=np.zeros(shape), v=np.zeros(shape), p1=power_state(self.beta1), p2=power_state(self.beta2))
-
-    def update(self, state: AdamState, g: np.ndarray, t: np.ndarray) -> tuple[Update, AdamState]:
-        beta1, beta2 = lane(self.beta1), lane(self.beta2)
-        m = ema(beta1, 1.0 - beta1, g, state.m)
-        v = ema(beta2, 1.0 - beta2, reduce_phi(g * g, self.phi, self.block_sizes), state.v)
-        p1, p2 = powers(beta1, state.p1, len(t)), powers(beta2, state.p2, len(t))
-        post = adam_post(v, 1.0 - p1, 1.0 - p2, lane(self.eps), self.eps_mode, bool(self.bias_correction))
-        return (
-            Update(step=self.alpha(t) * post * m, m=m, v=v, pre=np.ones_like(g), post=post),
-            AdamState(m=m[-1], v=v[-1], p1=p1[-1], p2=p2[-1]),
-        )
-
-    def kernel(self) -> Kernel:
-        return Kernel("ema", beta1=self.beta1)
-
-    def compiled_form(self) -> CompiledForm | None:
-        params = (self.beta1, self.beta2, self.eps, EPS_CODE[self.eps_mode], float(bool(self.bias_correction)))
-        return CompiledForm(adam_step, params, (0.0, 0.0, 1.0, 1.0), coordinatewise=self.phi == "identity")
-
-    def scale_limit(self) -> ScaleLimit:
-        mode = "inside" if self.eps_mode == "inside" else "outside"
-        return ScaleLimit("ema", beta2=float(self.beta2), eps=float(self.eps), form=mode, phi=self.phi)
 
 
-@dataclass(frozen=True, eq=False)
-class RMSProp(Adam):
-    """v_t = β2 v_{t−1} + (1−β2) g_t²;  x ← Π(x − α_t g_t/(√v_t + ε)): Adam with β1 = 0 and no correction."""
+class AdamState(NamedTuple):
+    m: float = 0.0
+    v: float = 0.0
 
-    beta1: Any = dataclasses.field(default=0.0, init=False)
-    beta2: Any = 0.99
-    bias_correction: bool = False
 
-    name = "rmsprop"
-    rule = "v_t = β2 v + (1−β2) g²;  x ← Π(x − α_t g_t/(√v_t + ε))"
-    source = "Tieleman & Hinton 2012 (β2 = 0.99 as PyTorch's alpha)"
-    lane_params = ("lr", "beta2", "eps")
+class Corrections(NamedTuple):
+    """β1^t and β2^t (running products) and the bias-correction factors made from them:
+    a1 = 1/(1−β1^t), r2 = 1/√(1−β2^t), q2 = 1/(1−β2^t), k = √(1−β2^t)/(1−β1^t)."""
+
+    p1: float = 1.0
+    p2: float = 1.0
+    a1: float = 1.0
+    r2: float = 1.0
+    q2: float = 1.0
+    k: float = 1.0
+
+
+def corrections(c: Corrections, hp: AdamHyper, t: int) -> Corrections:
+    """The bias corrections of step t, from those of step t − 1."""
+    p1 = power(c.p1, hp.beta1)
+    p2 = power(c.p2, hp.beta2)
+    c1 = 1.0 - p1
+    c2 = 1.0 - p2
+    root = ops.sqrt(c2)
+    return Corrections(p1, p2, 1.0 / c1, 1.0 / root, 1.0 / c2, root / c1)
+
+
+def adam_post(v, c: Corrections, hp):
+    """P_t with step = α_t·P_t·m_t: 1/(√v + ε) without correction, and with it
+    (1/(1−β1^t))/(√(v/(1−β2^t)) + ε), the ε-inside form with √(v/(1−β2^t) + ε), or ε-hat's
+    √(1−β2^t)/(1−β1^t) · 1/(√v + ε̂)."""
+    if not hp.bias_correction:
+        return ops.recip(denominator(v, hp.eps, hp.eps_mode))
+    if hp.eps_mode == "hat":
+        return c.k * ops.recip(ops.sqrt(v) + hp.eps)
+    if hp.eps_mode == "inside":
+        return c.a1 * ops.recip(ops.sqrt(v * c.q2 + hp.eps))
+    return c.a1 * ops.recip(ops.sqrt(v) * c.r2 + hp.eps)
+
+
+def adam_step(s: AdamState, hp: AdamHyper, g, t: int, alpha, clock: Corrections, blocks=None):
+    """m_t = β1 m_{t−1} + (1−β1) g_t;  v_t = β2 v_{t−1} + (1−β2) φ(g_t²);  x ← Π(x − α_t m̂_t/(√v̂_t + ε)).
+
+    Defaults are Kingma & Ba's (β1 0.9, β2 0.999, ε 1e-8 outside the root, bias correction on);
+    m̂ = m/(1−β1^t), v̂ = v/(1−β2^t). Reddi et al.'s analysed Adam is `bias_correction=False, eps=0`.
+    φ shares v over each block of coordinates (identity: one v per coordinate).
+    """
+    m = (1.0 - hp.beta1) * g + hp.beta1 * s.m
+    v = (1.0 - hp.beta2) * ops.reduce(g * g, hp.phi, blocks) + hp.beta2 * s.v
+    post = adam_post(v, clock, hp)
+    return AdamState(m, v), out(alpha * post * m, m=m, v=v, post=post)
+
+
+def _check(hp: AdamHyper) -> None:
+    check_beta("beta1", hp.beta1)
+    check_beta("beta2", hp.beta2)
+    check_eps(hp.eps)
+
+
+def _limit(hp: AdamHyper) -> ScaleLimit:
+    form = "inside" if hp.eps_mode == "inside" else "outside"
+    return ScaleLimit("ema", beta2=float(hp.beta2), eps=float(hp.eps), form=form, phi=hp.phi)
+
+
+COMMON = {
+    "clock": Corrections,
+    "tick": corrections,
+    "coupled": lambda hp: hp.phi != "identity",
+    "kernel": lambda hp: Kernel("ema", beta1=hp.beta1),
+    "scale_limit": _limit,
+    "validate": _check,
+    "conventions": {"eps_mode": EPS_MODES, "phi": PHI},
+}
+
+Adam = Definition(
+    "adam",
+    AdamHyper,
+    AdamState,
+    adam_step,
+    rule="m_t = β1 m + (1−β1) g;  v_t = β2 v + (1−β2) g²;  x ← Π(x − α_t m̂_t/(√v̂_t + ε))",
+    source="Kingma & Ba 2015; Reddi et al. 2018 (no correction, no ε)",
+    **COMMON,
+)
+
+RMSProp = Definition(
+    "rmsprop",
+    AdamHyper,
+    AdamState,
+    adam_step,
+    rule="v_t = β2 v + (1−β2) g²;  x ← Π(x − α_t g_t/(√v_t + ε))",
+    source="Tieleman & Hinton 2012 (β2 = 0.99 as PyTorch's alpha): Adam with β1 = 0 and no correction",
+    defaults={"beta2": 0.99, "bias_correction": False},
+    fixed={"beta1": 0.0},
+    **COMMON,
+)

@@ -2,78 +2,61 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-import numpy as np
-
-from adasim.optimizers.base import Kernel, Optimizer, ScaleLimit, Update, check_beta, lane
-from adasim.optimizers.lanestep import CompiledForm, momentum_step, sgd_step
-from adasim.scan import ema
+from adasim.optimizers.base import Definition, Kernel, ScaleLimit, check_beta, out
 
 
-class SGDState(NamedTuple):
+class NoHyper(NamedTuple):
     pass
 
 
-@dataclass(frozen=True, eq=False)
-class SGD(Optimizer):
+class NoState(NamedTuple):
+    pass
+
+
+def sgd_step(s: NoState, hp: NoHyper, g: float, t: int, alpha: float):
     """x ← Π(x − α_t·g_t)."""
+    return s, out(alpha * g, m=g)
 
-    name = "sgd"
-    rule = "x ← Π(x − α_t g_t)"
-    source = "Robbins & Monro 1951"
 
-    def init(self, shape: tuple[int, int]) -> SGDState:
-        return SGDState()
+SGD = Definition(
+    "sgd",
+    NoHyper,
+    NoState,
+    sgd_step,
+    rule="x ← Π(x − α_t g_t)",
+    source="Robbins & Monro 1951",
+    scale_limit=lambda hp: ScaleLimit("none"),
+)
 
-    def update(self, state: SGDState, g: np.ndarray, t: np.ndarray) -> tuple[Update, SGDState]:
-        alpha = self.alpha(t)
-        ones = np.ones_like(g)
-        return Update(step=alpha * g, m=g, v=np.full_like(g, np.nan), pre=ones, post=ones), state
 
-    def scale_limit(self) -> ScaleLimit:
-        return ScaleLimit("none")
-
-    def compiled_form(self) -> CompiledForm:
-        return CompiledForm(sgd_step, ())
+class MomentumHyper(NamedTuple):
+    beta1: float = 0.9
 
 
 class MomentumState(NamedTuple):
-    m: np.ndarray
+    m: float = 0.0
 
 
-@dataclass(frozen=True, eq=False)
-class Momentum(Optimizer):
+def momentum_step(s: MomentumState, hp: MomentumHyper, g: float, t: int, alpha: float):
     """m_t = β1·m_{t−1} + (1−β1)·g_t;  x ← Π(x − α_t·m_t)."""
+    m = (1.0 - hp.beta1) * g + hp.beta1 * s.m
+    return MomentumState(m), out(alpha * m, m=m)
 
-    beta1: Any = 0.9
 
-    name = "momentum"
-    rule = "m_t = β1 m_{t−1} + (1−β1) g_t;  x ← Π(x − α_t m_t)"
-    source = "Polyak 1964 (EMA form, REFERENCE §2)"
-    lane_params = ("lr", "beta1")
+def _check_momentum(hp: MomentumHyper) -> None:
+    check_beta("beta1", hp.beta1)
 
-    def validate(self) -> None:
-        check_beta("beta1", self.beta1)
 
-    def init(self, shape: tuple[int, int]) -> MomentumState:
-        return MomentumState(m=np.zeros(shape))
-
-    def update(self, state: MomentumState, g: np.ndarray, t: np.ndarray) -> tuple[Update, MomentumState]:
-        beta1 = lane(self.beta1)
-        m = ema(beta1, 1.0 - beta1, g, state.m)
-        ones = np.ones_like(g)
-        return (
-            Update(step=self.alpha(t) * m, m=m, v=np.full_like(g, np.nan), pre=ones, post=ones),
-            MomentumState(m=m[-1]),
-        )
-
-    def kernel(self) -> Kernel:
-        return Kernel("ema", beta1=self.beta1)
-
-    def compiled_form(self) -> CompiledForm:
-        return CompiledForm(momentum_step, (self.beta1,))
-
-    def scale_limit(self) -> ScaleLimit:
-        return ScaleLimit("none")
+Momentum = Definition(
+    "momentum",
+    MomentumHyper,
+    MomentumState,
+    momentum_step,
+    rule="m_t = β1 m_{t−1} + (1−β1) g_t;  x ← Π(x − α_t m_t)",
+    source="Polyak 1964 (EMA form, REFERENCE §2)",
+    kernel=lambda hp: Kernel("ema", beta1=hp.beta1),
+    scale_limit=lambda hp: ScaleLimit("none"),
+    validate=_check_momentum,
+)

@@ -1,8 +1,9 @@
-"""Loading a user's optimizer or scale rule from `path/to/file.py:Name`."""
+"""Loading a user's optimizer definition from `path/to/file.py:Name`.
+
+Loading executes the file (as `import` would): only name files you trust."""
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import inspect
 import sys
@@ -10,12 +11,22 @@ from pathlib import Path
 from typing import Any
 
 from adasim.errors import AdasimError
-from adasim.optimizers.base import Optimizer
-from adasim.optimizers.rule import RuleOptimizer, ScaleRule
+from adasim.optimizers.base import Definition
 
 
 def is_user_spec(name: str) -> bool:
     return ".py:" in name
+
+
+def _where(err: BaseException, path: Path) -> str:
+    """' (line N)' of the deepest frame in the user's file."""
+    where = f" (line {err.lineno})" if isinstance(err, SyntaxError) and err.lineno else ""
+    tb = err.__traceback__
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename).resolve() == path.resolve():
+            where = f" (line {tb.tb_lineno})"
+        tb = tb.tb_next
+    return where
 
 
 def load_object(spec: str) -> Any:
@@ -23,59 +34,37 @@ def load_object(spec: str) -> Any:
     path_text, _, attr = spec.rpartition(":")
     path = Path(path_text)
     if not attr:
-        raise AdasimError(f"'{spec}': give the name after the colon, as in file.py:MyRule")
+        raise AdasimError(f"'{spec}': give the name after the colon, as in file.py:MyOptimizer")
     if not path.is_file():
         raise AdasimError(f"{path}: no such file")
-    module_name = f"adasim_user_{abs(hash(str(path.resolve())))}"
-    try:
-        module_spec = importlib.util.spec_from_file_location(module_name, path)
-        module = importlib.util.module_from_spec(module_spec)  # type: ignore[arg-type]
-        sys.modules[module_name] = module
-        module_spec.loader.exec_module(module)  # type: ignore[union-attr]
-    except Exception as err:
-        sys.modules.pop(module_name, None)
-        where = f" (line {err.lineno})" if isinstance(err, SyntaxError) and err.lineno else ""
-        tb = err.__traceback__
-        while tb is not None:
-            if Path(tb.tb_frame.f_code.co_filename).resolve() == path.resolve():
-                where = f" (line {tb.tb_lineno})"
-            tb = tb.tb_next
-        text = err.msg if isinstance(err, SyntaxError) else str(err)
-        raise AdasimError(f"{path}: failed to import{where}: {type(err).__name__}: {text}") from None
+    stat = path.stat()  # a file edited since it was loaded is loaded again
+    module_name = f"adasim_user_{abs(hash((str(path.resolve()), stat.st_mtime_ns, stat.st_size)))}"
+    if module_name in sys.modules:
+        module = sys.modules[module_name]
+    else:
+        try:
+            module_spec = importlib.util.spec_from_file_location(module_name, path)
+            module = importlib.util.module_from_spec(module_spec)  # type: ignore[arg-type]
+            sys.modules[module_name] = module
+            module_spec.loader.exec_module(module)  # type: ignore[union-attr]
+        except BaseException as err:  # SystemExit and KeyboardInterrupt of user code included
+            sys.modules.pop(module_name, None)
+            text = err.msg if isinstance(err, SyntaxError) else str(err)
+            raise AdasimError(f"{path}: failed to import{_where(err, path)}: {type(err).__name__}: {text}") from None
     if not hasattr(module, attr):
-        defined = sorted(n for n, v in vars(module).items() if inspect.isclass(v) and v.__module__ == module_name)
-        hint = f" (it defines: {', '.join(defined)})" if defined else " (it defines no classes)"
+        defined = sorted(n for n, v in vars(module).items() if isinstance(v, Definition))
+        if not defined:  # name what the file does define
+            defined = sorted(n for n, v in vars(module).items() if inspect.isclass(v) and v.__module__ == module_name)
+        hint = f" (it defines: {', '.join(defined)})" if defined else " (it defines no optimizer definitions)"
         raise AdasimError(f"{path} names nothing called '{attr}'{hint}")
     return getattr(module, attr)
 
 
-def _fields(cls: type) -> set[str]:
-    if dataclasses.is_dataclass(cls):
-        return {f.name for f in dataclasses.fields(cls) if f.init}
-    return {p for p in inspect.signature(cls).parameters if p != "self"}
-
-
-def make_user_optimizer(spec: str, **settings: Any) -> Optimizer:
-    """An Optimizer subclass is built with the settings it has fields for; a ScaleRule subclass
-    is wrapped in RuleOptimizer (β1, ε, lr, schedule) and gets the settings it has fields for."""
+def load_definition(spec: str) -> Definition:
+    """The `Definition` that `file.py:Name` names."""
     obj = load_object(spec)
-    label = spec.rpartition(":")[2]
-    settings = {k: v for k, v in settings.items() if v is not None}
-    try:
-        if inspect.isclass(obj) and issubclass(obj, Optimizer):
-            kwargs = {k: v for k, v in settings.items() if k in _fields(obj)}
-            opt: Optimizer = obj(**kwargs)
-        elif inspect.isclass(obj) and issubclass(obj, ScaleRule):
-            rule = obj(**{k: v for k, v in settings.items() if k in _fields(obj)})
-            outer = {k: v for k, v in settings.items() if k in ("lr", "schedule", "beta1", "eps", "eps_mode")}
-            opt = RuleOptimizer(rule=rule, label=label, **outer)
-        else:
-            opt = None
-    except AdasimError:
-        raise
-    except Exception as err:
-        raise AdasimError(f"{spec}: could not be built: {type(err).__name__}: {err}") from None
-    if opt is not None:
-        object.__setattr__(opt, "origin", spec)  # how to name it again on a command line
-        return opt
-    raise AdasimError(f"{spec} is not an adasim Optimizer or ScaleRule subclass (got {type(obj).__name__})")
+    if not isinstance(obj, Definition):
+        kind = "class" if inspect.isclass(obj) else type(obj).__name__
+        raise AdasimError(f"{spec} is not an adasim optimizer Definition (it is a {kind}); see adasim.Definition")
+    object.__setattr__(obj, "origin", str(Path(spec.rpartition(":")[0]).resolve()) + ":" + spec.rpartition(":")[2])
+    return obj

@@ -5,23 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from adasim.errors import unknown_name
-from adasim.problems.base import Domain, Problem
+from adasim.problems.base import Domain, Law, Pattern, Problem
 from adasim.problems.custom import Custom
 from adasim.problems.finite_sum import SAMPLINGS, FiniteSum
 from adasim.problems.layered import Layered, Quadratic
 from adasim.problems.online import Online
+from adasim.problems.periodic import Periodic
 from adasim.problems.presets import PRESETS, Preset
 from adasim.problems.stochastic import Stochastic
 
-PROBLEMS: dict[str, type[Problem]] = {cls.name: cls for cls in (Online, Stochastic, FiniteSum, Layered, Quadratic)}
+PROBLEMS: dict[str, type[Problem]] = {cls.name: cls for cls in (Online, Stochastic, FiniteSum, Periodic, Layered, Quadratic)}
 
 
 def make_problem(name: str, domain: Domain | None = None, **params: Any) -> Problem:
-    """Build a problem by name; parameters it has no field for are ignored (None means "default")."""
+    """Build a problem by name (None means "default"; a parameter it has no field for is an error)."""
     if name not in PROBLEMS:
         raise unknown_name("problem", name, PROBLEMS)
     cls = PROBLEMS[name]
-    fields = set(cls.__dataclass_fields__)
+    fields = set(cls.__dataclass_fields__) - {"domain"}
+    for key, value in params.items():
+        if key not in fields and value is not None:
+            raise unknown_name(f"{name} problem setting", key, sorted(fields))
     kwargs = {k: v for k, v in params.items() if k in fields and v is not None}
     if domain is not None:
         kwargs["domain"] = domain
@@ -35,8 +39,11 @@ __all__ = [
     "Custom",
     "Domain",
     "FiniteSum",
+    "Law",
     "Layered",
     "Online",
+    "Pattern",
+    "Periodic",
     "Preset",
     "Problem",
     "Quadratic",

@@ -1,18 +1,28 @@
-"""What a problem is: its gradients, loss, domain and optimum (REFERENCE §1).
+"""What a problem is: its gradients, loss, domain, optimum and structure (REFERENCE §1).
 
-Linear counterexamples f_t(x) = g_t·x have gradients that do not depend on x (`x_independent`),
-so the engine draws a whole block of them ahead of time with `gradients(t, seeds)`.
+A problem's gradients come from one elementwise kernel, `gradient_kernel(p, key, t)` (or
+`(p, key, t, x)` when they depend on x), written in `adasim.ops` like an optimizer's step: the
+compiled executor evaluates it one lane and coordinate at a time, the NumPy executor on whole
+blocks of steps and lanes, with the same floats. `kernel_params()` gives its parameters (scalars,
+per-lane columns (L, 1) or per-coordinate rows (D,)), `keys(seeds)` one random stream per lane and
+coordinate (SplitMix64, `adasim.random`).
+
+Problems also declare their structure for the analysis, which asks the declaration and never the
+class: `pattern()`, the gradients of one period of a periodic problem; `law()`, the law of
+i.i.d. gradients; `mean_gradient()`, `optimum()`, `worst()`, `block_sizes()`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
 from adasim.errors import AdasimError, pick_lane
+from adasim.random import STREAM_GRADIENT, lane_keys
 
 
 @dataclass(frozen=True)
@@ -23,7 +33,10 @@ class Domain:
     hi: float = 1.0
 
     def __post_init__(self) -> None:
-        lo, hi = np.asarray(self.lo, float), np.asarray(self.hi, float)
+        try:
+            lo, hi = np.asarray(self.lo, float), np.asarray(self.hi, float)
+        except (TypeError, ValueError):
+            raise AdasimError(f"domain bounds must be numbers, got {self.lo!r}, {self.hi!r}") from None
         if np.any(np.isnan(lo)) or np.any(np.isnan(hi)):
             raise AdasimError("domain bounds must be numbers")
         if np.any(lo >= hi):
@@ -69,21 +82,60 @@ class Domain:
         return "unconstrained" if self.unconstrained else f"[{float(self.lo):g}, {float(self.hi):g}]"
 
 
+class Pattern(NamedTuple):
+    """A periodic problem's structure: c_j, the gradient at phase j = (t−1) mod d of one period."""
+
+    c: np.ndarray
+
+    @property
+    def d(self) -> int:
+        return len(self.c)
+
+
+class Law(NamedTuple):
+    """An i.i.d. problem's structure: the gradient takes `values` with probabilities `probs`."""
+
+    values: np.ndarray
+    probs: np.ndarray
+
+    @property
+    def mean(self) -> float:
+        return float(np.sum(self.values * self.probs))
+
+    def moment(self, k: int) -> float:
+        return float(np.sum(self.values**k * self.probs))
+
+
+def lane_column(value: Any, dtype: type = float) -> Any:
+    """A per-lane parameter as a (L, 1) column (it broadcasts against (L, D)); scalars stay scalars."""
+    arr = np.asarray(value, dtype=dtype)
+    if arr.ndim == 0:
+        return dtype(arr) if dtype in (int, float) else arr
+    return arr[:, None]
+
+
 @dataclass(frozen=True, eq=False)
 class Problem:
-    """Base record. Subclasses define `gradients` (x-independent problems) or `gradient`."""
+    """Base record. Subclasses give the gradient kernel and its parameters, and their structure."""
 
     domain: Domain = dataclasses.field(default_factory=Domain)
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     source: ClassVar[str] = ""
-    dim: ClassVar[int] = 1
     x_independent: ClassVar[bool] = True
     uses_seeds: ClassVar[bool] = True  # False: the gradients are the same for every seed
-    linear: ClassVar[bool] = True
+    linear: ClassVar[bool] = True  # f_t(x) = g_t·x
     lane_params: ClassVar[tuple[str, ...]] = ()
     default_x0: ClassVar[float] = 0.0
+    gradient_kernel: ClassVar[Callable[..., Any] | None] = None
+    loss_kernel: ClassVar[Callable[..., Any] | None] = None  # f_t(x) per coordinate for problems that are not linear
+    streams: ClassVar[int] = STREAM_GRADIENT  # the random stream of the keys
+    tables: ClassVar[tuple[str, ...]] = ()  # kernel parameters passed whole (a table the kernel indexes)
+
+    @property
+    def dim(self) -> int:
+        return 1
 
     def block_sizes(self) -> tuple[int, ...] | None:
         """The blocks ("layers") of the coordinates, for block-wise scales; None = one block."""
@@ -110,24 +162,56 @@ class Problem:
     def replace(self, **changes: Any) -> Problem:
         return dataclasses.replace(self, **changes)
 
-    # -- gradients -------------------------------------------------------------------------
-    def gradients(self, t: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-        """g_t for a block of steps t (B,) and lanes (L,): shape (B, L, D). x-independent problems only."""
+    # -- the gradient kernel -----------------------------------------------------------------
+    def kernel_params(self) -> Any:
+        """The gradient kernel's parameters: a NamedTuple of scalars, per-lane columns (L, 1) and
+        per-coordinate rows (D,); `str`/`bool` fields are conventions shared by every lane."""
         raise NotImplementedError
 
-    def block_gradients(self, start: int, count: int, seeds: np.ndarray) -> np.ndarray:
-        """`gradients` for the consecutive steps start, …, start + count − 1 (problems may do it faster)."""
-        return self.gradients(np.arange(start, start + count, dtype=np.int64), seeds)
+    def keys(self, seeds: np.ndarray) -> np.ndarray:
+        """One SplitMix64 key per lane and coordinate, (L, D)."""
+        keys = lane_keys(np.asarray(seeds), self.streams)
+        return np.broadcast_to(keys[:, None], (len(keys), self.dim))
+
+    def gradients(self, t: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+        """g_t for a block of steps t (B,) and lanes (L,), shape (B, L, D): the kernel on arrays.
+        x-independent problems only."""
+        if not self.x_independent:
+            raise AdasimError(f"{self.name}: the gradients depend on x; use gradient(x, t, seeds)")
+        seeds = np.asarray(seeds)
+        tt = np.asarray(t, dtype=np.int64)[:, None, None]
+        with np.errstate(over="ignore"):
+            g = self.gradient_kernel(self.kernel_params(), self.keys(seeds)[None], tt)
+        return np.array(np.broadcast_to(g, (len(tt), len(seeds), self.dim)), dtype=np.float64)
 
     def gradient(self, x: np.ndarray, t: int, seeds: np.ndarray) -> np.ndarray:
         """g_t at x (L, D): shape (L, D)."""
-        return self.gradients(np.array([t]), seeds)[0]
+        if self.x_independent:
+            return self.gradients(np.array([t]), seeds)[0]
+        with np.errstate(over="ignore"):
+            g = self.gradient_kernel(self.kernel_params(), self.keys(np.asarray(seeds)), int(t), x)
+        return np.array(np.broadcast_to(g, x.shape), dtype=np.float64)
+
+    def loss_cells(self, x: np.ndarray, t: int, g: np.ndarray) -> np.ndarray:
+        """f_t(x) per lane and coordinate, (L, D): g_t·x for linear problems, the loss kernel otherwise.
+        Σ over the coordinates is the loss of the lane."""
+        if self.linear:
+            return g * x
+        return np.array(np.broadcast_to(self.loss_kernel(self.kernel_params(), x), x.shape), dtype=np.float64)
 
     def loss(self, x: np.ndarray, t: int, g: np.ndarray) -> np.ndarray:
-        """f_t(x) per lane; linear problems: g_t·x."""
-        return np.sum(g * x, axis=-1)
+        """f_t(x) per lane."""
+        return np.sum(self.loss_cells(x, t, g), axis=-1)
 
-    # -- optimum ---------------------------------------------------------------------------
+    # -- structure ------------------------------------------------------------------------------
+    def pattern(self) -> Pattern | None:
+        """The gradients of one period, when the gradient sequence is periodic (one setting)."""
+        return None
+
+    def law(self) -> Law | None:
+        """The law of the gradient, when the gradients are i.i.d. (one setting)."""
+        return None
+
     def mean_gradient(self) -> np.ndarray:
         """The average gradient over a period (online) or its expectation (stochastic), per lane."""
         raise NotImplementedError
@@ -151,7 +235,7 @@ class Problem:
     def params(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
-            if f.name == "domain":
+            if f.name == "domain" or not f.repr:
                 continue
             value = getattr(self, f.name)
             if isinstance(value, np.ndarray | list | tuple):

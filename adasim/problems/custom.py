@@ -28,6 +28,7 @@ class Custom(Problem):
     source = "user-defined"
     x_independent = False
     linear = False
+    gradient_kernel = None  # a Python function of whole arrays: the NumPy and Python executors run it
 
     @property
     def dim(self) -> int:  # type: ignore[override]
@@ -40,16 +41,34 @@ class Custom(Problem):
             raise AdasimError(f"size (the dimension) must be at least 1, got {self.size}")
 
     def gradient(self, x: np.ndarray, t: int, seeds: np.ndarray) -> np.ndarray:
-        g = np.asarray(self.gradient_fn(x, t, seeds), dtype=np.float64)  # type: ignore[misc]
         try:
-            return np.broadcast_to(g, x.shape)
+            g = np.asarray(self.gradient_fn(x, t, seeds), dtype=np.float64)  # type: ignore[misc]
+        except AdasimError:
+            raise
+        except Exception as err:
+            raise AdasimError(f"{self.label}: gradient failed at t = {t}: {type(err).__name__}: {err}") from None
+        try:
+            return np.array(np.broadcast_to(g, x.shape))
         except ValueError:
             raise AdasimError(f"{self.label}: gradient returned shape {g.shape}, expected {x.shape} (lanes, dim)") from None
+
+    def keys(self, seeds: np.ndarray) -> np.ndarray:
+        return np.zeros((len(seeds), self.dim), dtype=np.uint64)
 
     def loss(self, x: np.ndarray, t: int, g: np.ndarray) -> np.ndarray:
         if self.loss_fn is None:
             return np.full(x.shape[0], np.nan)
-        return np.asarray(self.loss_fn(x, t), dtype=np.float64)
+        try:
+            value = np.asarray(self.loss_fn(x, t), dtype=np.float64)
+        except Exception as err:
+            raise AdasimError(f"{self.label}: loss failed at t = {t}: {type(err).__name__}: {err}") from None
+        return np.array(np.broadcast_to(value, x.shape[:1]))
+
+    def loss_cells(self, x: np.ndarray, t: int, g: np.ndarray) -> np.ndarray:
+        """The lane's loss in the first coordinate, 0 in the others (the loss is not per coordinate)."""
+        out = np.zeros(x.shape)
+        out[:, 0] = self.loss(x, t, g)
+        return out
 
     def mean_gradient(self) -> np.ndarray:
         return np.array(np.nan)

@@ -3,20 +3,38 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from adasim import ops
 from adasim.errors import check_choice, check_range
-from adasim.problems.base import Problem
-from adasim.problems.online import lane_column
-from adasim.random import STREAM_GRADIENT, STREAM_SHUFFLE, uniform
+from adasim.problems.base import Law, Pattern, Problem, lane_column
+from adasim.random import STREAM_GRADIENT, STREAM_SHUFFLE, uniform01
 
 SAMPLINGS = {
     "cyclic": "f_0, f_1, ..., f_{n−1}, f_0, ... (the online problem with d = C = n)",
     "shuffle": "a new random order every epoch of n steps",
     "iid": "an index drawn uniformly at random every step",
 }
+
+
+class FiniteSumParams(NamedTuple):
+    n: int
+    sampling: str
+
+
+def finite_sum_gradient(q: FiniteSumParams, key, t):
+    """g_t = n when step t draws f_0, else −1. The other f_i are identical, so an epoch's order
+    matters only through where f_0 lands: draw number `epoch` of the lane's stream places it."""
+    position = (t - 1) % q.n
+    if q.sampling == "cyclic":
+        spike = position == 0
+    elif q.sampling == "iid":
+        spike = ops.floor(uniform01(key, t) * q.n) == 0.0
+    else:
+        spike = position == ops.floor(uniform01(key, (t - 1) // q.n) * q.n)
+    return ops.where(spike, 1.0 * q.n, -1.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,29 +49,34 @@ class FiniteSum(Problem):
     summary = "f_0 = n·x, f_i = −x (i ≥ 1), sampled cyclic | shuffle | iid"
     source = "Zhang et al. 2022 (NeurIPS), 'Adam can converge without any modification on update rules'"
     lane_params = ("n",)
+    gradient_kernel = staticmethod(finite_sum_gradient)
 
     def validate(self) -> None:
         check_range("n functions", self.n, 2, integer=True)
         check_choice("sampling", self.sampling, SAMPLINGS)
 
-    def gradients(self, t: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-        t = np.asarray(t, np.int64)
-        n = lane_column(self.n, np.int64)
-        position = (t[:, None] - 1) % n
-        if self.sampling == "cyclic":
-            spike = position == 0
-        elif self.sampling == "iid":
-            u = uniform(seeds, t.astype(np.uint64), STREAM_GRADIENT)
-            spike = np.floor(u * n) == 0
-        else:  # the other f_i are identical, so an epoch's order matters only through where f_0 lands
-            epoch = (t[:, None] - 1) // n
-            first, last = int(epoch.min()), int(epoch.max())
-            u = uniform(seeds, np.arange(first, last + 1, dtype=np.uint64), STREAM_SHUFFLE)
-            where = np.floor(u * n).astype(np.int64)  # (epochs, L): f_0's position in each epoch
-            lane = np.arange(len(seeds))[None, :]
-            spike = position == where[epoch - first, lane]
-        g = np.where(spike, n.astype(np.float64), -1.0)
-        return np.broadcast_to(g, (len(t), len(seeds)))[:, :, None].astype(np.float64)
+    @property
+    def uses_seeds(self) -> bool:  # type: ignore[override]
+        return self.sampling != "cyclic"
+
+    @property
+    def streams(self) -> int:  # type: ignore[override]
+        return STREAM_SHUFFLE if self.sampling == "shuffle" else STREAM_GRADIENT
+
+    def kernel_params(self) -> FiniteSumParams:
+        return FiniteSumParams(lane_column(self.n, int), self.sampling)
+
+    def pattern(self) -> Pattern | None:
+        if self.sampling != "cyclic" or self.lanes() != 1:
+            return None
+        n = int(self.n)
+        return Pattern(np.array([float(n)] + [-1.0] * (n - 1)))
+
+    def law(self) -> Law | None:
+        if self.sampling != "iid" or self.lanes() != 1:
+            return None
+        n = float(self.n)
+        return Law(np.array([n, -1.0]), np.array([1.0 / n, 1.0 - 1.0 / n]))
 
     def mean_gradient(self) -> np.ndarray:
         return 1.0 / np.asarray(self.n, float)

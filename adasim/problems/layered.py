@@ -4,15 +4,16 @@ scales differ by orders of magnitude, and an ill-conditioned quadratic whose gra
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from adasim import ops
 from adasim.errors import AdasimError, check_choice, check_range
 from adasim.problems.base import Domain, Problem
 from adasim.problems.online import Online
 from adasim.problems.stochastic import Stochastic
-from adasim.random import STREAM_GRADIENT, uniform
+from adasim.random import STREAM_GRADIENT, lane_keys, uniform01
 
 
 def parse_blocks(text: str) -> tuple[tuple[int, float], ...]:
@@ -25,6 +26,27 @@ def parse_blocks(text: str) -> tuple[tuple[int, float], ...]:
     except ValueError:
         raise AdasimError(f"blocks must look like '4:1,4:1e-3' (size:scale, ...), got '{text}'") from None
     return tuple(blocks)
+
+
+class LayeredParams(NamedTuple):
+    base: str
+    C: float
+    s: float
+    p: float
+    d: int
+    k: int
+    scale: float  # per coordinate
+    offset: int  # per coordinate: the online phase shift j
+
+
+def layered_gradient(q: LayeredParams, key, t):
+    """scale_b × the base counterexample's g_t: online with the phase shifted by the coordinate
+    index j, or stochastic with a stream of its own per coordinate."""
+    if q.base == "online":
+        unit = ops.where((t - 1 + q.offset) % q.d < q.k, q.C, -q.s)
+    else:
+        unit = ops.where(uniform01(key, t) < q.p, q.C, -q.s)
+    return unit * q.scale
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,6 +67,7 @@ class Layered(Problem):
     source = "Zhou et al. 2019, §5 (block-wise v); issue: layers whose scales differ by orders of magnitude"
     x_independent = True
     linear = True
+    gradient_kernel = staticmethod(layered_gradient)
 
     def validate(self) -> None:
         blocks = parse_blocks(self.blocks) if isinstance(self.blocks, str) else tuple(self.blocks)
@@ -73,15 +96,20 @@ class Layered(Problem):
             return Online(C=self.C, s=self.s, d=self.d, k=self.k)
         return Stochastic(C=self.C, s=self.s, p=self.p)
 
-    def gradients(self, t: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    @property
+    def uses_seeds(self) -> bool:  # type: ignore[override]
+        return self.base == "stochastic"
+
+    def kernel_params(self) -> LayeredParams:
         unit = self.unit()
-        cols = []
-        for j in range(self.dim):
-            if isinstance(unit, Stochastic):
-                cols.append(unit.gradients(t, seeds, stream=STREAM_GRADIENT + 64 * (j + 1))[..., 0])
-            else:
-                cols.append(unit.gradients(np.asarray(t) + j, seeds)[..., 0])
-        return np.stack(cols, axis=-1) * self.scales()
+        p = float(unit.probability()) if isinstance(unit, Stochastic) else 0.0
+        return LayeredParams(self.base, float(self.C), float(self.s), p, int(self.d), int(self.k),
+                             self.scales(), np.arange(self.dim, dtype=np.int64))  # fmt: skip
+
+    def keys(self, seeds: np.ndarray) -> np.ndarray:
+        """An independent stream per coordinate j: STREAM_GRADIENT + 64·(j + 1)."""
+        seeds = np.asarray(seeds)
+        return np.stack([lane_keys(seeds, STREAM_GRADIENT + 64 * (j + 1)) for j in range(self.dim)], axis=-1)
 
     def mean_gradient(self) -> np.ndarray:
         return self.unit().mean_gradient()
@@ -92,12 +120,26 @@ class Layered(Problem):
         return out
 
 
-def _normal(seeds: np.ndarray, t: int, dim: int) -> np.ndarray:
-    """Standard normal draws (L, dim) for step t by Box–Muller on two counter-based uniforms."""
-    counters = np.uint64(t) * np.uint64(2 * dim) + np.arange(2 * dim, dtype=np.uint64)
-    u = uniform(seeds, counters, STREAM_GRADIENT + 7).T  # (L, 2·dim)
-    u1, u2 = np.maximum(u[:, :dim], 1e-300), u[:, dim:]
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+class QuadraticParams(NamedTuple):
+    h: float  # per coordinate: the curvature
+    noise: float
+
+
+def standard_normal(key, t):
+    """A standard normal draw for step t: Box–Muller on uniform draws 2t and 2t + 1 of the stream."""
+    u1 = ops.maximum(uniform01(key, 2 * t), 1e-300)
+    u2 = uniform01(key, 2 * t + 1)
+    return ops.sqrt(-2.0 * ops.log(u1)) * ops.cos(2.0 * np.pi * u2)
+
+
+def quadratic_gradient(q: QuadraticParams, key, t, x):
+    """g_t = h ⊙ x + σ·ξ_t, ξ_t standard normal."""
+    return q.h * x + q.noise * standard_normal(key, t)
+
+
+def quadratic_loss(q: QuadraticParams, x):
+    """½ h x² per coordinate."""
+    return 0.5 * q.h * x * x
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,6 +158,9 @@ class Quadratic(Problem):
     x_independent = False
     linear = False
     default_x0 = 1.0
+    gradient_kernel = staticmethod(quadratic_gradient)
+    loss_kernel = staticmethod(quadratic_loss)
+    streams = STREAM_GRADIENT + 7
 
     def validate(self) -> None:
         check_range("size (dimension)", self.size, 1, integer=True)
@@ -129,14 +174,12 @@ class Quadratic(Problem):
     def curvature(self) -> np.ndarray:
         return np.geomspace(1.0, 1.0 / float(self.condition), self.dim)
 
-    def gradient(self, x: np.ndarray, t: int, seeds: np.ndarray) -> np.ndarray:
-        g = self.curvature() * x
-        if self.noise > 0:
-            g = g + self.noise * _normal(seeds, t, self.dim)
-        return g
+    def kernel_params(self) -> QuadraticParams:
+        return QuadraticParams(self.curvature(), float(self.noise))
 
-    def loss(self, x: np.ndarray, t: int, g: np.ndarray) -> np.ndarray:
-        return 0.5 * np.sum(self.curvature() * x * x, axis=-1)
+    def keys(self, seeds: np.ndarray) -> np.ndarray:
+        seeds = np.asarray(seeds)
+        return np.stack([lane_keys(seeds, self.streams + 64 * j) for j in range(self.dim)], axis=-1)
 
     def mean_gradient(self) -> np.ndarray:
         return np.array(0.0)

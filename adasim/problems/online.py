@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
+from adasim import ops
 from adasim.errors import AdasimError, check_range
-from adasim.problems.base import Problem
+from adasim.problems.base import Pattern, Problem, lane_column
 
 
-def lane_column(value: Any, dtype: type = float) -> np.ndarray:
-    """A per-lane parameter as a (1, L) row to broadcast against (B, 1) step columns."""
-    arr = np.asarray(value, dtype=dtype)
-    return arr[None, :] if arr.ndim == 1 else arr
+class OnlineParams(NamedTuple):
+    C: float
+    s: float
+    d: int
+    k: int
+
+
+def online_gradient(p: OnlineParams, key, t):
+    """g_t = C if (t−1) mod d < k, else −s."""
+    return ops.where((t - 1) % p.d < p.k, p.C, -p.s)
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,6 +43,7 @@ class Online(Problem):
     summary = "g_t = C if (t−1) mod d < k else −s (periodic)"
     source = "Reddi, Kale & Kumar 2018, Theorem 1 and Fig. 1; Shi et al. 2021 (k = 2, d = C)"
     lane_params = ("C", "s", "d", "k")
+    gradient_kernel = staticmethod(online_gradient)
 
     def validate(self) -> None:
         check_range("C", self.C, 0.0, lo_open=True)
@@ -45,10 +53,14 @@ class Online(Problem):
         if np.any(k >= d):
             raise AdasimError(f"spikes k must be smaller than the period d (k < d), got k={self.k}, d={self.d}")
 
+    def kernel_params(self) -> OnlineParams:
+        return OnlineParams(lane_column(self.C), lane_column(self.s), lane_column(self.d, int), lane_column(self.k, int))
+
     def phases(self, t: np.ndarray) -> np.ndarray:
         """The phase j = (t−1) mod d of each step, shape (B, L or 1)."""
         t = np.asarray(t, dtype=np.int64)[:, None]
-        return (t - 1) % lane_column(self.d, np.int64)
+        d = np.asarray(self.d, np.int64)
+        return (t - 1) % (d[None, :] if d.ndim == 1 else d)
 
     def phase_gradients(self) -> np.ndarray:
         """c_j for one period (L or 1, d_max); phases beyond a lane's own d are NaN."""
@@ -58,25 +70,12 @@ class Online(Problem):
         c = np.where(j < k, C, -s)
         return np.where(j < d[:, None], c, np.nan)
 
-    def block_gradients(self, start: int, count: int, seeds: np.ndarray) -> np.ndarray:
-        """One period, rotated to the first step's phase and repeated (one setting for all lanes)."""
-        if self.lanes() > 1:
-            return super().block_gradients(start, count, seeds)
-        period = self.phase_gradients()[0]
-        rotated = np.roll(period, -((start - 1) % len(period)))
-        g = np.empty(count)
-        filled = min(len(rotated), count)
-        g[:filled] = rotated[:filled]
-        while filled < count:  # doubling copies of whole periods
-            more = min(filled, count - filled)
-            g[filled : filled + more] = g[:more]
-            filled += more
-        return np.broadcast_to(g[:, None, None], (count, len(seeds), 1))
-
-    def gradients(self, t: np.ndarray, seeds: np.ndarray) -> np.ndarray:
-        spike = self.phases(t) < lane_column(self.k, np.int64)
-        g = np.where(spike, lane_column(self.C), -lane_column(self.s))
-        return np.broadcast_to(g, (len(t), len(seeds)))[:, :, None].astype(np.float64)
+    def pattern(self) -> Pattern | None:
+        """g_1, …, g_d from the gradient kernel itself."""
+        if self.lanes() != 1:
+            return None
+        t = np.arange(1, int(self.d) + 1, dtype=np.int64)
+        return Pattern(np.asarray(online_gradient(self.kernel_params(), 0, t), dtype=np.float64))
 
     def mean_gradient(self) -> np.ndarray:
         C, s, d, k = (np.asarray(v, float) for v in (self.C, self.s, self.d, self.k))

@@ -1,7 +1,8 @@
 """Named presets: a problem with the settings a paper used, and where each number comes from.
 
 Values may be callables of the resolved problem parameters (e.g. β2 = 1/(1+C²)), so that
-overriding C on the command line keeps the preset's relation.
+overriding C on the command line keeps the preset's relation; they work on arrays as well, so a
+sweep resolves them for every cell at once.
 """
 
 from __future__ import annotations
@@ -10,7 +11,28 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 Setting = Any | Callable[[Mapping[str, Any]], Any]
+
+
+def whole(x: Any) -> Any:
+    """x rounded to a whole number (elementwise: relations are evaluated for a whole sweep at once)."""
+    r = np.round(np.asarray(x, dtype=float)).astype(np.int64)
+    return int(r) if r.ndim == 0 else r
+
+
+# relations are module-level functions (not lambdas), so that a sweep can send them to its workers
+
+
+def beta2_of_C(q: Mapping[str, Any]) -> Any:
+    """Reddi et al.'s Theorem 1: β2 = 1/(1 + C²)."""
+    return 1.0 / (1.0 + np.asarray(q["C"], dtype=float) ** 2)
+
+
+def period_of_C(q: Mapping[str, Any]) -> Any:
+    """Shi et al.'s problem: the period is C."""
+    return whole(q["C"])
 
 DEFAULT_OPTIMIZERS = ("adam", "amsgrad", "adashift", "adopt")
 
@@ -38,7 +60,7 @@ PRESETS: dict[str, Preset] = {
             name="reddi-thm1",
             problem="online",
             params={"C": 10.0, "s": 1.0, "d": 3, "k": 1},
-            hyper={"beta1": 0.0, "beta2": lambda q: 1.0 / (1.0 + q["C"] ** 2), "lr": 0.5, "schedule": "inv-sqrt", "n": 1},
+            hyper={"beta1": 0.0, "beta2": beta2_of_C, "lr": 0.5, "schedule": "inv-sqrt", "n": 1},
             run={"steps": 100_000, "x0": 0.0},
             source="Reddi, Kale & Kumar 2018, Theorem 1: C > 2, β1 = 0, β2 = 1/(1+C²), α_t = α/√t, F = [−1, 1]",
             choices="α = 0.5 and x_1 = 0 are adasim's choice (the theorem holds for any α); AdaShift n = 1, β1 = 0",
@@ -99,7 +121,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             name="shi-two-spike",
             problem="online",
-            params={"C": 10.0, "s": 1.0, "d": lambda q: round(float(q["C"])), "k": 2},
+            params={"C": 10.0, "s": 1.0, "d": period_of_C, "k": 2},
             hyper={"beta2": 0.6, "lr": 1.0, "schedule": "inv-sqrt"},
             run={"steps": 100_000, "x0": 0.0},
             optimizers=("rmsprop",),

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from adasim.errors import AdasimError, check_range
-from adasim.problems.base import Problem
-from adasim.problems.online import lane_column
-from adasim.random import STREAM_GRADIENT, uniform
+from adasim import ops
+from adasim.errors import AdasimError, as_lane_array, check_range
+from adasim.problems.base import Law, Problem, lane_column
+from adasim.random import uniform01
+
+
+class StochasticParams(NamedTuple):
+    C: float
+    s: float
+    p: float
+
+
+def stochastic_gradient(q: StochasticParams, key, t):
+    """g_t = C if u_t < p, else −s, with u_t the t-th uniform draw of the lane's stream."""
+    return ops.where(uniform01(key, t) < q.p, q.C, -q.s)
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,6 +41,7 @@ class Stochastic(Problem):
     summary = "i.i.d. g_t = C with probability p, else −s"
     source = "Reddi, Kale & Kumar 2018, Theorem 3 and Fig. 1; Zhou et al. 2019; Taniguchi et al. 2024"
     lane_params = ("C", "s", "p", "delta")
+    gradient_kernel = staticmethod(stochastic_gradient)
 
     def validate(self) -> None:
         check_range("C", self.C, 0.0, lo_open=True)
@@ -38,12 +50,13 @@ class Stochastic(Problem):
             raise AdasimError("give either p or delta, not both")
         if self.delta is not None:
             check_range("delta", self.delta, -1.0, lo_open=True)
-        if self.p is not None or self.delta is not None:
-            prob = np.atleast_1d(self.probability())
-            bad = prob[~((prob > 0) & (prob < 1))]
-            if bad.size:
-                how = "" if self.p is not None else " (from delta as (1+δ)/(C+1))"
-                raise AdasimError(f"p must lie in (0, 1), got {bad[0]:g}{how}")
+        if self.p is not None:
+            as_lane_array("p", self.p)
+        prob = np.atleast_1d(self.probability())
+        bad = prob[~((prob > 0) & (prob < 1))]
+        if bad.size:
+            how = "" if self.p is not None else " (from delta as (1+δ)/(C+1))"
+            raise AdasimError(f"p must lie in (0, 1), got {bad[0]:g}{how}")
 
     def probability(self) -> np.ndarray:
         """p, from p itself, from δ as (1+δ)/(C+1), or the default δ = 0.02."""
@@ -52,10 +65,14 @@ class Stochastic(Problem):
         delta = 0.02 if self.delta is None else self.delta
         return (1.0 + np.asarray(delta, float)) / (np.asarray(self.C, float) + 1.0)
 
-    def gradients(self, t: np.ndarray, seeds: np.ndarray, stream: int = STREAM_GRADIENT) -> np.ndarray:
-        u = uniform(seeds, np.asarray(t, np.uint64), stream)
-        g = np.where(u < lane_column(self.probability()), lane_column(self.C), -lane_column(self.s))
-        return np.broadcast_to(g, u.shape)[:, :, None].astype(np.float64)
+    def kernel_params(self) -> StochasticParams:
+        return StochasticParams(lane_column(self.C), lane_column(self.s), lane_column(self.probability()))
+
+    def law(self) -> Law | None:
+        if self.lanes() != 1:
+            return None
+        p = float(self.probability())
+        return Law(np.array([float(self.C), -float(self.s)]), np.array([p, 1.0 - p]))
 
     def mean_gradient(self) -> np.ndarray:
         p = self.probability()

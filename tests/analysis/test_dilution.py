@@ -12,6 +12,7 @@ from adasim.cli.app import app
 from adasim.problems.layered import Layered
 
 
+@pytest.mark.slow
 def test_measured_dilution_follows_the_closed_form():
     rows = dilution(
         Layered(base="stochastic", C=10.0, p=0.2),
@@ -27,6 +28,7 @@ def test_measured_dilution_follows_the_closed_form():
     assert rows[0].pearson_g2_v > rows[1].pearson_g2_v > rows[2].pearson_g2_v
 
 
+@pytest.mark.slow
 def test_sharing_helps_adam_on_the_adashift_problem():
     """C = 101, p = 0.01: per coordinate, Adam drifts the wrong way; sharing v over many
     coordinates removes most of the correlation and the drift turns toward x*."""
@@ -65,7 +67,7 @@ def test_correlation_per_block_of_a_layered_problem():
     from adasim.analysis import measure_correlation
 
     problem = Layered(blocks=((1, 1.0), (4, 1e-3)))
-    c = measure_correlation(problem, Adam(beta1=0.0, beta2=0.9, phi="mean", block_sizes=(1, 4)), 20_000, seeds=range(2))
+    c = measure_correlation(problem, Adam(beta1=0.0, beta2=0.9, phi="mean", blocks=(1, 4)), 20_000, seeds=range(2))
     one, four = c.per_block
     assert (one["size"], four["size"]) == (1, 4)
     for block, k in ((one, 1), (four, 4)):

@@ -52,11 +52,11 @@ def test_declared_structure_reproduces_the_steps(name, cfg):
     t = blk.t
     g = blk.g[:, 0, 0]
     alpha = np.broadcast_to(blk.alpha, blk.g.shape)[:, 0, 0]
-    P = np.broadcast_to(blk.update.post, blk.g.shape)[:, 0, 0]
-    Q = np.broadcast_to(blk.update.pre, blk.g.shape)[:, 0, 0]
+    P = np.broadcast_to(blk.post, blk.g.shape)[:, 0, 0]
+    Q = np.broadcast_to(blk.pre, blk.g.shape)[:, 0, 0]
     K = kernel_matrix(opt, t)
     rebuilt = alpha * P * (K @ (Q * g))
-    np.testing.assert_allclose(rebuilt, blk.update.step[:, 0, 0], rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(rebuilt, blk.step[:, 0, 0], rtol=1e-10, atol=1e-15)
 
     # k_s by the O(T²) definition, against the streamed O(T) factors
     k_def = Q * ((alpha * P) @ K)
@@ -72,7 +72,7 @@ def test_net_displacement_is_the_sum_of_factor_times_gradient():
     """Unprojected: x_T − x_0 = −Σ_s k_s g_s once every factor is complete (identity kernel)."""
     opt = make_optimizer("rmsprop", lr=0.01, beta2=0.9)
     blocks = list(iterate(Online(C=5.0, d=4, k=1, domain=Domain(-np.inf, np.inf)), opt, 1000, block=128))
-    steps = np.concatenate([b.update.step[:, 0, 0] for b in blocks])
+    steps = np.concatenate([b.step[:, 0, 0] for b in blocks])
     x_end = blocks[-1].x[-1, 0, 0]
     chunks = list(nuf_chunks(blocks, opt.kernel()))
     assert chunks[-1].t[-1] == 1000  # β1 = 0: no future is missing, nothing is held back

@@ -59,6 +59,7 @@ def test_bad_input():
         find_counterexample(make_optimizer("adagrad"))
 
 
+@pytest.mark.slow
 def test_rules_without_closed_form_are_screened_by_simulation():
     from pathlib import Path
 

@@ -105,6 +105,7 @@ def test_bad_input(args, message):
     assert message in lines[0]
 
 
+@pytest.mark.slow
 def test_find_counterexample_json_and_figure(tmp_path):
     result = invoke(
         "find-counterexample", "--beta1", "0", "--beta2", "0.99", "--max-period", "300", "--json", "--out", str(tmp_path)

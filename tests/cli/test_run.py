@@ -121,7 +121,6 @@ BAD = [
     (["--amsgrad-convention", "keras"], "unknown amsgrad convention"),
     (["--beta1", "abc"], "Invalid value"),
     (["--engine", "turbo"], "unknown engine 'turbo'"),
-    (["-o", "adamnc", "--lam", "0.9", "--engine", "compiled"], "the compiled engine"),  # no compiled form (or no numba)
     (["--frobnicate"], "No such option"),
 ]
 
@@ -164,17 +163,15 @@ def test_list_shows_everything():
     cat = json.loads(invoke("list", "--json").stdout)
     assert cat["optimizers"]["adam"]["defaults"]["beta2"] == 0.999
     assert set(cat["conventions"]["amsgrad_convention"]) == {"paper", "pytorch", "optax"}
-    assert set(cat["conventions"]["engine"]) == {"auto", "numpy", "compiled"}
+    assert set(cat["conventions"]["engine"]) == {"auto", "numpy", "compiled", "python"}
     assert "numba" in cat["conventions"]["engine"]["compiled"]  # says whether it is installed
-    assert cat["optimizers"]["adam"]["compiled_form"] is True
 
 
-@pytest.mark.skipif(not __import__("adasim").compiled.available(), reason="numba is not installed")
 def test_engines_agree_from_the_command_line():
-    """--engine numpy projects by a prefix scan, compiled step by step: the same run up to rounding."""
+    """Every executor runs the same step: the same numbers, bit for bit, from the command line."""
     ends = {}
     for engine in ("numpy", "compiled"):
         result = invoke("run", "--steps", "20000", "--seeds", "2", "--json", "--engine", engine)
         assert result.exit_code == 0, result.output
-        ends[engine] = [r["final_x"] for r in json.loads(result.stdout)["results"]]
-    np.testing.assert_allclose(ends["compiled"], ends["numpy"], rtol=1e-9, atol=1e-12)
+        ends[engine] = [(r["final_x"], r["average_regret"]) for r in json.loads(result.stdout)["results"]]
+    assert ends["compiled"] == ends["numpy"]

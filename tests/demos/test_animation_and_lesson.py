@@ -59,17 +59,17 @@ CHROME_FLAGS = [
 
 @pytest.fixture(scope="module")
 def chromium():
+    """Debian's chromium (`.ci/run` installs it; a test never installs anything). CI sets
+    ADASIM_REQUIRE_BROWSER=1, so that a missing browser fails the run instead of skipping."""
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe is None and shutil.which("apt-get") and os.geteuid() == 0:
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True, env=env, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, capture_output=True, env=env, timeout=1200)
-        exe = shutil.which("chromium")
     if exe is None:
-        pytest.skip("Debian's chromium is not installed and could not be installed here")
+        if os.environ.get("ADASIM_REQUIRE_BROWSER"):
+            pytest.fail("ADASIM_REQUIRE_BROWSER is set but no chromium is on PATH (apt-get install chromium)")
+        pytest.skip("no chromium on PATH: install Debian's chromium (as .ci/run does) to run the browser tests")
     return exe
 
 
+@pytest.mark.slow
 def test_lesson_renders_in_headless_chromium(chromium, tmp_path):
     page = write_lesson(tmp_path, steps=5000)
     url = page.resolve().as_uri()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from helpers import replay_problem, sequence_problem
 
-from adasim import ADOPT, SGD, Adagrad, Adam, AdamNC, AdaShift, AMSGrad, Domain, Momentum, RMSProp, compiled, simulate
+from adasim import ADOPT, SGD, Adagrad, Adam, AdamNC, AdaShift, AMSGrad, Momentum, RMSProp, simulate
 from adasim.engine import iterate
 
 r2 = math.sqrt(2.0)
@@ -83,39 +83,25 @@ GOLDEN = [
 ]
 
 
+@pytest.mark.parametrize("engine", ["python", "numpy"])
 @pytest.mark.parametrize(("optimizer", "grads", "expected"), [g[1:] for g in GOLDEN], ids=[g[0] for g in GOLDEN])
-def test_golden_sequence(optimizer, grads, expected):
-    run = simulate(sequence_problem(grads), optimizer, steps=len(grads), stride=1)
+def test_golden_sequence(optimizer, grads, expected, engine):
+    """A problem given by a Python gradient function (the executors that run Python code)."""
+    run = simulate(sequence_problem(grads), optimizer, steps=len(grads), stride=1, engine=engine)
     np.testing.assert_allclose(run.trace.x[:, 0, 0], expected, rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize("engine", ["numpy", "compiled"])
+@pytest.mark.parametrize("engine", ["python", "numpy", "compiled"])
 @pytest.mark.parametrize(("optimizer", "grads", "expected"), [g[1:] for g in GOLDEN], ids=[g[0] for g in GOLDEN])
 def test_golden_sequence_on_each_engine(optimizer, grads, expected, engine):
-    """The fast path (x-independent problem) on the NumPy engine and, where the optimizer has a
-    compiled form and numba is installed, on the compiled one."""
-    if engine == "compiled" and not compiled.available():
-        pytest.skip("numba is not installed")
-    if engine == "compiled" and optimizer.compiled_form() is None:
-        pytest.skip(f"{optimizer.name} has no compiled form")
+    """The sequence replayed as an x-independent problem, on every executor."""
     run = simulate(replay_problem(grads), optimizer, steps=len(grads), stride=1, engine=engine)
     np.testing.assert_allclose(run.trace.x[:, 0, 0], expected, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.parametrize(("optimizer", "grads", "expected"), [g[1:] for g in GOLDEN], ids=[g[0] for g in GOLDEN])
 def test_golden_sequence_in_one_block(optimizer, grads, expected):
-    """The same numbers when the whole sequence is one block of the fast path."""
-    from adasim.problems.base import Problem
-
-    seq = np.asarray(grads, dtype=float)
-
-    class Replay(Problem):
-        def gradients(self, t, seeds):
-            return np.broadcast_to(seq[t - 1][:, None, None], (len(t), len(seeds), 1)).copy()
-
-        def mean_gradient(self):
-            return np.array(seq.mean())
-
-    blocks = list(iterate(Replay(domain=Domain(-np.inf, np.inf)), optimizer, len(grads), block=len(grads)))
+    """The same numbers when the whole sequence is one block of the stream."""
+    blocks = list(iterate(replay_problem(grads), optimizer, len(grads), block=len(grads)))
     assert len(blocks) == 1
     np.testing.assert_allclose(blocks[0].x[:, 0, 0], expected, rtol=1e-12, atol=1e-15)

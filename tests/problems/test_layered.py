@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from adasim import Adam, AdaShift, AdasimError, simulate
-from adasim.optimizers.base import reduce_phi
+from adasim import Adam, AdaShift, AdasimError, ops, simulate
 from adasim.problems.layered import Layered, Quadratic, parse_blocks
 from adasim.spec import build_spec
 
@@ -38,19 +37,19 @@ def test_blocks_parsing_and_errors():
 
 def test_phi_reductions_by_hand():
     g2 = np.array([[[1.0, 4.0, 9.0, 16.0]]])
-    np.testing.assert_array_equal(reduce_phi(g2, "identity"), g2)
-    np.testing.assert_array_equal(reduce_phi(g2, "mean"), [[[7.5, 7.5, 7.5, 7.5]]])
-    np.testing.assert_array_equal(reduce_phi(g2, "max", (2, 2)), [[[4.0, 4.0, 16.0, 16.0]]])
-    np.testing.assert_array_equal(reduce_phi(g2, "norm", (1, 3)), [[[1.0, 29.0, 29.0, 29.0]]])
+    np.testing.assert_array_equal(ops.reduce(g2, "identity", (4,)), g2)
+    np.testing.assert_array_equal(ops.reduce(g2, "mean", (4,)), [[[7.5, 7.5, 7.5, 7.5]]])
+    np.testing.assert_array_equal(ops.reduce(g2, "max", (2, 2)), [[[4.0, 4.0, 16.0, 16.0]]])
+    np.testing.assert_array_equal(ops.reduce(g2, "norm", (1, 3)), [[[1.0, 29.0, 29.0, 29.0]]])
     with pytest.raises(AdasimError, match="add up to 3"):
-        reduce_phi(g2, "mean", (1, 2))
+        simulate(Layered(blocks=((4, 1.0),)), Adam(phi="mean", blocks=(1, 2)), 10)
     with pytest.raises(AdasimError, match="block sizes"):
-        Adam(phi="mean", block_sizes=(0, 2))
+        Adam(phi="mean", blocks=(0, 2))
 
 
 def test_block_wise_adam_shares_v_within_blocks():
     p = Layered(blocks=((2, 1.0), (2, 1e-2)))
-    run = simulate(p, Adam(beta1=0.0, beta2=0.9, phi="mean", block_sizes=(2, 2)), 200, stride=1)
+    run = simulate(p, Adam(beta1=0.0, beta2=0.9, phi="mean", blocks=(2, 2)), 200, stride=1)
     v = run.trace.v[:, 0, :]
     np.testing.assert_array_equal(v[:, 0], v[:, 1])
     np.testing.assert_array_equal(v[:, 2], v[:, 3])
@@ -59,7 +58,7 @@ def test_block_wise_adam_shares_v_within_blocks():
 
 def test_spec_gives_the_problems_blocks_to_the_optimizers():
     spec = build_spec("layered", problem={"blocks": "3:1,5:1e-3"}, hyper={"phi": "mean"})
-    assert all(o.block_sizes == (3, 5) for o in spec.optimizers if hasattr(o, "block_sizes"))
+    assert all(o.blocks == (3, 5) for o in spec.optimizers)
     assert spec.problem.dim == 8
 
 

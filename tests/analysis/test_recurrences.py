@@ -1,11 +1,11 @@
-"""The time-axis recurrences against plain loops, including carried state across blocks."""
+"""The analysis's time-axis recurrences (EMA filter, affine scan) against plain loops, including carried state."""
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from adasim.scan import affine_scan, clip_scan, ema, running_max
+from adasim.analysis.recurrences import affine_scan, ema
 
 finite = st.floats(-1e3, 1e3, allow_nan=False)
 
@@ -45,24 +45,3 @@ def test_affine_scan_is_the_recurrence(a, u, z0):
         z = ai * z + ui
         want.append(z)
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-6)
-
-
-@given(arrays(float, (23,), elements=finite), finite)
-def test_running_max(x, z0):
-    np.testing.assert_array_equal(running_max(x[:, None], np.array([z0]))[:, 0], np.maximum.accumulate(np.r_[z0, x])[1:])
-
-
-@settings(max_examples=200)
-@given(
-    arrays(float, (61,), elements=st.floats(-0.7, 0.7)),
-    st.floats(-1, 1),
-    st.sampled_from([(-1.0, 1.0), (0.0, 0.5), (-np.inf, 0.2), (-0.3, np.inf), (-np.inf, np.inf)]),
-)
-def test_clip_scan_is_sequential_projection(c, x0, box):
-    lo, hi = box
-    x0 = min(max(x0, lo), hi)
-    got = clip_scan(np.array([x0]), c[:, None], lo, hi)[:, 0]
-    want = loop(lambda x, ci: min(max(x + ci, lo), hi), x0, c)
-    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
-    assert np.all(got >= lo)
-    assert np.all(got <= hi)

@@ -1,0 +1,172 @@
+"""The compiled versions of `adasim.ops` (and of `adasim.optimizers.base.out`), registered with
+numba: on one float they are the scalar expression (so loops over lanes vectorise), on arrays
+the NumPy operation. Imported only when the compiled executor runs, so that nothing else pays
+for importing numba. Each must give the floats of its NumPy counterpart."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import types
+from numba.extending import overload
+
+from adasim import ops
+from adasim.optimizers import base
+
+INLINE = "never"  # LLVM inlines these small overloads itself; numba-level inlining only costs compile time
+
+
+def _array(*ts: types.Type) -> bool:
+    return any(isinstance(t, types.Array) for t in ts)
+
+
+@overload(ops.where, inline=INLINE)
+def _where(c, a, b):
+    if _array(c, a, b):
+
+        def arrays(c, a, b):
+            return np.where(c, a, b)
+
+        return arrays
+
+    def scalars(c, a, b):
+        if c:
+            return a
+        return b
+
+    return scalars
+
+
+@overload(ops.maximum, inline=INLINE)
+def _maximum(a, b):
+    if _array(a, b):
+
+        def arrays(a, b):
+            return np.maximum(a, b)
+
+        return arrays
+
+    def scalars(a, b):
+        if a >= b or a != a:
+            return a
+        return b
+
+    return scalars
+
+
+@overload(ops.minimum, inline=INLINE)
+def _minimum(a, b):
+    if _array(a, b):
+
+        def arrays(a, b):
+            return np.minimum(a, b)
+
+        return arrays
+
+    def scalars(a, b):
+        if a <= b or a != a:
+            return a
+        return b
+
+    return scalars
+
+
+@overload(ops.clip, inline=INLINE)
+def _clip(x, lo, hi):
+    if _array(x, lo, hi):
+
+        def arrays(x, lo, hi):
+            return np.minimum(np.maximum(x, lo), hi)
+
+        return arrays
+
+    def scalars(x, lo, hi):
+        y = x if (x >= lo or x != x) else lo
+        if y <= hi or y != y:
+            return y
+        return hi
+
+    return scalars
+
+
+@overload(ops.recip, inline=INLINE)
+def _recip(x):
+    if _array(x):
+
+        def arrays(x):
+            out = np.zeros(x.shape)
+            flat, res = x.ravel(), out.ravel()
+            for i in range(flat.size):
+                if flat[i] != 0.0:
+                    res[i] = 1.0 / flat[i]
+            return out
+
+        return arrays
+
+    def scalars(x):
+        if x == 0.0:
+            return 0.0
+        return 1.0 / x
+
+    return scalars
+
+
+@overload(ops.most, inline=INLINE)
+def _most(n):
+    if _array(n):
+
+        def arrays(n):
+            return n.max()
+
+        return arrays
+
+    def scalars(n):
+        return n
+
+    return scalars
+
+
+@overload(ops.lag, inline=INLINE)
+def _lag(past, k, t):
+    def impl(past, k, t):
+        return past[(t - k) % past.shape[0]]
+
+    return impl
+
+
+def _identity(x, blocks):
+    return x
+
+
+def _no_reduction(x, phi, blocks):
+    return x
+
+
+def _block_overload(fn) -> None:
+    @overload(fn, inline=INLINE)
+    def _impl(x, blocks):
+        return _identity  # the compiled executor runs one coordinate at a time: a block of one
+
+
+for _fn in (ops.block_sum, ops.block_mean, ops.block_max):
+    _block_overload(_fn)
+
+
+@overload(ops.reduce, inline=INLINE)
+def _reduce(x, phi, blocks):
+    return _no_reduction
+
+
+@overload(base.out, inline=INLINE)
+def _out(step, m=math.nan, v=math.nan, pre=1.0, post=1.0):
+    def impl(step, m=math.nan, v=math.nan, pre=1.0, post=1.0):
+        return base.Out(step, m, v, pre, post)
+
+    return impl
+
+
+OVERLOADED = frozenset(
+    {ops.where, ops.maximum, ops.minimum, ops.clip, ops.recip, ops.most, ops.lag, ops.block_sum, ops.block_mean,
+     ops.block_max, ops.reduce, base.out}
+)  # fmt: skip

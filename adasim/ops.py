@@ -1,0 +1,136 @@
+"""The elementwise vocabulary that optimizer steps and problem gradients are written in.
+
+Every function here is valid on a float and on an array of lanes, and gives the same floats on
+both: a step written with them runs unchanged on the compiled executor (numba, one lane at a
+time; `adasim.engine.numba_ops` registers the compiled versions), on the NumPy executor (arrays
+over lanes) and in plain Python. Use them instead of `if` on values that may differ between lanes,
+and instead of `max`/`min` (whose NaN behaviour depends on the argument order).
+
+>>> from adasim import ops
+>>> float(ops.where(2.0 > 1.0, 3.0, 4.0)), ops.where([True, False], 1.0, 0.0).tolist()
+(3.0, [1.0, 0.0])
+>>> float(ops.recip(0.0)), float(ops.recip(4.0))
+(0.0, 0.25)
+>>> float(ops.maximum(float("nan"), 1.0))  # NaN propagates, whatever the order
+nan
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+sqrt = np.sqrt
+abs = np.abs  # the elementwise |x| (this module shadows the builtin on purpose)
+sign = np.sign
+floor = np.floor
+isnan = np.isnan
+isfinite = np.isfinite
+log = np.log
+exp = np.exp
+cos = np.cos
+
+
+def _scalar(*values: Any) -> bool:
+    return all(np.ndim(v) == 0 for v in values)
+
+
+def where(c: Any, a: Any, b: Any) -> Any:
+    """a where c holds, b elsewhere."""
+    if _scalar(c, a, b):
+        return a if c else b
+    return np.where(c, a, b)
+
+
+def maximum(a: Any, b: Any) -> Any:
+    """The larger of a and b; NaN if either is NaN (np.maximum)."""
+    return np.maximum(a, b)
+
+
+def minimum(a: Any, b: Any) -> Any:
+    """The smaller of a and b; NaN if either is NaN (np.minimum)."""
+    return np.minimum(a, b)
+
+
+def clip(x: Any, lo: Any, hi: Any) -> Any:
+    """min(max(x, lo), hi), NaN-propagating: the projection onto [lo, hi]."""
+    return minimum(maximum(x, lo), hi)
+
+
+def recip(x: Any) -> Any:
+    """1/x, and 0 where x = 0 (a scale of v = 0 means every gradient so far was 0: no step)."""
+    if _scalar(x):
+        return 0.0 if x == 0.0 else 1.0 / x
+    x = np.asarray(x, dtype=np.float64)
+    out = np.zeros(x.shape)
+    np.divide(1.0, x, out=out, where=x != 0.0)
+    return out
+
+
+def most(n: Any) -> int:
+    """The largest value of a per-lane integer (a loop bound that covers every lane)."""
+    return int(np.max(n))
+
+
+def lag(past: Any, k: Any, t: int) -> Any:
+    """g_{t−k} from the ring of earlier gradients that the executor keeps for optimizers that
+    declare a history (past[(t − i) mod depth] = g_{t−i} for 1 ≤ i ≤ depth; 0 before step 1)."""
+    depth = past.shape[0]
+    if np.ndim(k) == 0:
+        return past[(t - int(k)) % depth]
+    index = (t - np.asarray(k, dtype=np.int64)) % depth
+    index = np.broadcast_to(index, past.shape[1:])
+    return np.take_along_axis(past, index[None], axis=0)[0]
+
+
+# -- block reductions (coordinates share a scale within a block, REFERENCE §2 φ) -----------------
+
+
+def _block_apply(x: Any, blocks: Any, reduce_at: Any, finish: Any = None) -> Any:
+    """Reduce each block of the last axis (`reduce_at`: a ufunc's reduceat) and broadcast the
+    result back over the block. (The executors that run block-coupled steps, NumPy and Python,
+    both reduce with this function, so they agree to the bit.)"""
+    if _scalar(x) or blocks is None:
+        return x
+    x = np.asarray(x, dtype=np.float64)
+    sizes = np.asarray([int(b) for b in blocks])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    acc = reduce_at(x, starts, axis=-1)
+    if finish is not None:
+        acc = finish(acc, sizes)
+    return np.repeat(acc, sizes, axis=-1)
+
+
+def block_sum(x: Any, blocks: Any) -> Any:
+    """Σ over each block, shared by its coordinates."""
+    return _block_apply(x, blocks, np.add.reduceat)
+
+
+def block_mean(x: Any, blocks: Any) -> Any:
+    """The mean over each block, shared by its coordinates."""
+    return _block_apply(x, blocks, np.add.reduceat, lambda acc, sizes: acc / sizes)
+
+
+def block_max(x: Any, blocks: Any) -> Any:
+    """The maximum over each block (NaN-propagating), shared by its coordinates."""
+    return _block_apply(x, blocks, np.maximum.reduceat)
+
+
+PHI = {
+    "identity": "φ(g²) = g² per coordinate",
+    "max": "φ(g²) = max of g² over the block (the AdaShift authors' default)",
+    "mean": "φ(g²) = mean of g² over the block",
+    "norm": "φ(g²) = Σ g² over the block (the squared norm)",
+}
+
+
+def reduce(x: Any, phi: str, blocks: Any) -> Any:
+    """The spatial reduction φ of REFERENCE §2 over each block: identity, max, mean or norm (Σ)."""
+    if phi == "mean":
+        return block_mean(x, blocks)
+    if phi == "max":
+        return block_max(x, blocks)
+    if phi == "norm":
+        return block_sum(x, blocks)
+    return x

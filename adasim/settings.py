@@ -1,0 +1,223 @@
+"""The one table of settings: every problem, optimizer and run setting, declared once — its
+name (the option `--name` and the sweep axis `name`), the record field it sets, its type, help,
+whether it can be swept and whether the console shows it. The CLI's options, the sweep axes, the
+printed `adasim run ...` reproduce commands and the console's settings column are made from it.
+
+>>> from adasim import Online, Adam
+>>> run_command(Online(C=20.0), [Adam(beta2=0.5)], {"steps": 1000})
+'adasim run online --C 20 --small 1 --period 3 --spikes 1 -o adam --beta2 0.5 --lr 0.001 --schedule constant --steps 1000'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+PROBLEM, OPTIMIZER, RUN = "problem", "optimizer", "run"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: `name` is its option (`--name`, dashes for underscores) and sweep axis,
+    `field` the record field it sets (problem, optimizer or run), `short` a one-letter alias."""
+
+    name: str
+    field: str
+    group: str
+    type: type
+    help: str
+    short: str | None = None
+    sweep: bool = False
+    shown: bool = False
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        return (self.flag,) if self.short is None else (self.flag, self.short)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # problems
+    Setting("C", "C", PROBLEM, float, "Spike gradient C.", sweep=True),
+    Setting("small", "s", PROBLEM, float, "Magnitude s of the small gradient −s.", sweep=True),
+    Setting("period", "d", PROBLEM, int, "Period d of the online problem.", short="-d", sweep=True),
+    Setting("spikes", "k", PROBLEM, int, "Spikes k per period (k < d).", short="-k", sweep=True),
+    Setting("p", "p", PROBLEM, float, "Probability p of the spike (stochastic).", sweep=True),
+    Setting("delta", "delta", PROBLEM, float, "p = (1+δ)/(C+1) (stochastic).", sweep=True),
+    Setting("n_functions", "n", PROBLEM, int, "Number n of functions (finite-sum).", sweep=True),
+    Setting("sampling", "sampling", PROBLEM, str, "Finite-sum sampling: cyclic | shuffle | iid."),
+    Setting("blocks", "blocks", PROBLEM, str, "Layered: block sizes and gradient scales, '4:1,4:1e-3'."),
+    Setting("base", "base", PROBLEM, str, "Layered: stochastic | online coordinates."),
+    Setting("dim", "size", PROBLEM, int, "Quadratic: number of coordinates."),
+    Setting("condition", "condition", PROBLEM, float, "Quadratic: condition number."),
+    Setting("noise", "noise", PROBLEM, float, "Quadratic: gradient noise σ."),
+    # optimizers (fields of the definitions' hyper-parameter records, plus lr and the schedule)
+    Setting("beta1", "beta1", OPTIMIZER, float, "β1 in [0, 1).", sweep=True, shown=True),
+    Setting("beta2", "beta2", OPTIMIZER, float, "β2 in [0, 1).", sweep=True, shown=True),
+    Setting("lr", "lr", OPTIMIZER, float, "Step size α > 0.", sweep=True, shown=True),
+    Setting("schedule", "schedule", OPTIMIZER, str, "constant | inv-sqrt (α/√t) | inv-sqrt-affine (α/√(1+c·t))."),
+    Setting("schedule_c", "schedule_c", OPTIMIZER, float, "c of inv-sqrt-affine (default 0.01)."),
+    Setting("eps", "eps", OPTIMIZER, float, "ε ≥ 0.", sweep=True, shown=True),
+    Setting("eps_mode", "eps_mode", OPTIMIZER, str, "outside | inside (the root) | hat (ε-hat)."),
+    Setting("bias_correction", "bias_correction", OPTIMIZER, bool, "Adam's bias correction (default on)."),
+    Setting("amsgrad_convention", "convention", OPTIMIZER, str, "AMSGrad's maximum: paper | pytorch | optax.", shown=True),
+    Setting("shift", "n", OPTIMIZER, int, "AdaShift's shift n ≥ 0.", short="-n", sweep=True, shown=True),
+    Setting("window", "window", OPTIMIZER, int, "AdaShift's window w ≤ n for m (default n)."),
+    Setting("phi", "phi", OPTIMIZER, str, "Spatial reduction over a block: identity | max | mean | norm."),
+    Setting("v_rule", "v_rule", OPTIMIZER, str, "AdaShift's v: ema (the paper) | max (max(β2 v, φ(g²_{t−n})))."),
+    Setting("clip", "clip", OPTIMIZER, bool, "ADOPT's clipping (default on)."),
+    Setting("clip_base", "clip_base", OPTIMIZER, str, "ADOPT's clip step base: official | port."),
+    Setting("lam", "lam", OPTIMIZER, float, "AdamNC's λ in β1t = β1 λ^(t−1).", shown=True),
+    # runs
+    Setting("steps", "steps", RUN, int, "Steps T (default: the preset's, else 100000)."),
+    Setting("seeds", "seeds", RUN, int, "Number of seeds (one lane each)."),
+    Setting("seed", "seed", RUN, int, "First seed.", sweep=True),
+    Setting("x0", "x0", RUN, float, "Starting point x_1."),
+    Setting("warmup", "warmup", RUN, int, "Steps that update the moments but not x."),
+)
+
+BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def group(name: str) -> tuple[Setting, ...]:
+    return tuple(s for s in SETTINGS if s.group == name)
+
+
+def sweep_axes() -> dict[str, Setting]:
+    """The settings a sweep can take as an axis, by axis name."""
+    return {s.name: s for s in SETTINGS if s.sweep}
+
+
+def by_field(group_name: str) -> dict[str, Setting]:
+    """A group's settings by the record field they set."""
+    return {s.field: s for s in group(group_name)}
+
+
+# -- printing settings ------------------------------------------------------------------------
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value)).lower()
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.10g}"
+    return str(value)
+
+
+def _flag(setting: Setting, value: Any) -> str:
+    if setting.type is bool:
+        return setting.flag if value else "--no-" + setting.flag[2:]
+    if setting.name == "blocks" and not isinstance(value, str):
+        value = ",".join(f"{int(size)}:{float(scale):g}" for size, scale in value)
+    return f"{setting.flag} {_number(value)}"
+
+
+def _domain_flag(problem: Any) -> list[str]:
+    lo, hi = problem.domain.config()
+    if (lo, hi) == (-1.0, 1.0):
+        return []
+    show = ",".join("-inf" if b is None and i == 0 else "inf" if b is None else f"{b:g}" for i, b in enumerate((lo, hi)))
+    return ["--domain none" if (lo, hi) == (None, None) else f"--domain {show}"]
+
+
+def problem_flags(problem: Any) -> list[str]:
+    """`--name value` for every parameter of the problem that a setting can give."""
+    fields = by_field(PROBLEM)
+    params = problem.params()
+    out = []
+    for name, value in params.items():
+        if name not in fields or value is None:
+            continue
+        if name == "delta" and params.get("p") is not None:
+            continue  # p (resolved from δ) is given instead
+        out.append(_flag(fields[name], value))
+    return out + _domain_flag(problem)
+
+
+def optimizer_groups(optimizers: Sequence[Any]) -> list[tuple[list[Any], list[str]]]:
+    """Optimizers that one command can run together, with the flags that set them: a setting is
+    given when some optimizer's value differs from its definition's default, and then every
+    optimizer with that field must have that value (else they go to separate commands)."""
+    fields = by_field(OPTIMIZER)
+    groups: list[tuple[list[Any], dict[str, Any]]] = []
+    for opt in optimizers:
+        config = opt.config()
+        defaults = opt.definition.options()
+        fixed = opt.definition.fixed  # what the definition does not let be set (RMSProp's β1 = 0)
+        wanted = {k: v for k, v in config.items() if k in fields and k not in ("lr", "schedule") and k not in fixed}
+        placed = False
+        for members, values in groups:
+            if all(_compatible(k, v, defaults, values, members) for k, v in wanted.items()):
+                for k, v in wanted.items():
+                    if v != defaults.get(k) or k in values:
+                        values[k] = v
+                members.append(opt)
+                placed = True
+                break
+        if not placed:
+            groups.append(([opt], {k: v for k, v in wanted.items() if v != defaults.get(k)}))
+    out = []
+    for members, values in groups:
+        flags = [f"-o {o.origin or o.name}" for o in members]
+        flags += [_flag(fields[k], v) for k, v in values.items()]
+        first = members[0]
+        flags.append(f"--lr {_number(np.asarray(first.lr).item() if np.ndim(first.lr) == 0 else first.lr)}")
+        flags.append(f"--schedule {first.schedule.kind}")
+        if first.schedule.kind == "inv-sqrt-affine":
+            flags.append(f"--schedule-c {_number(first.schedule.c)}")
+        out.append((members, flags))
+    return out
+
+
+def _compatible(key: str, value: Any, defaults: Mapping[str, Any], values: Mapping[str, Any], members: Iterable[Any]) -> bool:
+    """Whether an optimizer's `key` = `value` can share a command with `members` (whose given flags are `values`)."""
+    if key in values:
+        return values[key] == value
+    others = [m.config()[key] for m in members if key in m.config() and key not in m.definition.fixed]
+    if value != defaults.get(key):  # it needs the flag: every member with the field must agree
+        return all(o == value for o in others)
+    return True
+
+
+def run_command(problem: Any, optimizers: Sequence[Any], run: Mapping[str, Any] | None = None) -> str:
+    """The `adasim run` command line(s) that reproduce `problem` with `optimizers` (joined by
+    '; ' when their settings cannot share one command) and the run settings given."""
+    run = dict(run or {})
+    run_flags = [_flag(BY_NAME[k], v) for k, v in run.items() if k in BY_NAME and v is not None]
+    commands = []
+    for _, flags in optimizer_groups(optimizers):
+        commands.append(" ".join(["adasim run", problem.name, *problem_flags(problem), *flags, *run_flags]))
+    return "; ".join(commands)
+
+
+def describe(config: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
+    """The settings the console shows for an optimizer's config: the `shown` ones it has, and any
+    other where it differs from its definition's `defaults`."""
+    fields = by_field(OPTIMIZER)
+    parts = []
+    for key, value in config.items():
+        setting = fields.get(key)
+        if setting is None or key == "schedule" or value is None or (key in defaults and defaults[key] is None):
+            continue  # (a None default follows another setting, as AdaShift's window follows n)
+        if setting.shown or value != defaults.get(key, value):
+            if isinstance(value, list):
+                parts.append(f"{key}=per lane")
+            else:
+                parts.append(f"{key}={_number(float(f'{value:.4g}') if isinstance(value, float) else value)}")
+    kind = (config.get("schedule") or {}).get("kind")
+    if kind and kind != "constant":
+        parts.append(kind)
+    return " ".join(parts)
+
+
+def settings_text(optimizer: Any) -> str:
+    """`describe` for an optimizer."""
+    return describe(optimizer.config(), optimizer.definition.options())

@@ -1,0 +1,290 @@
+"""The three executors run the same step and give the same floats, bit for bit: every optimizer
+and convention, bounded and unbounded domains, per-lane settings, seeds, warm-up, several
+coordinates (coupled by φ or not), problems whose gradients depend on x; and they agree on where
+a run stops being finite."""
+
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+from helpers import replay_problem
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from adasim import (
+    ADOPT,
+    SGD,
+    Adagrad,
+    Adam,
+    AdamNC,
+    AdaShift,
+    AdasimError,
+    AdasimWarning,
+    AMSGrad,
+    Custom,
+    Domain,
+    FiniteSum,
+    Layered,
+    Momentum,
+    Online,
+    Quadratic,
+    RMSProp,
+    Schedule,
+    Stochastic,
+    make_optimizer,
+    simulate,
+)
+from adasim.engine import compiled
+from adasim.optimizers.base import TINY_POWER, power
+
+OPTIMIZERS = {
+    "sgd": SGD(lr=0.05),
+    "momentum": Momentum(lr=0.05, beta1=0.8),
+    "adagrad": Adagrad(lr=0.1),
+    "adagrad-inside": Adagrad(lr=0.1, eps=1e-3, eps_mode="inside"),
+    "rmsprop": RMSProp(lr=0.01, beta2=0.9),
+    "adam": Adam(lr=0.01),
+    "adam-inside": Adam(lr=0.01, eps=1e-4, eps_mode="inside"),
+    "adam-hat": Adam(lr=0.01, eps=1e-4, eps_mode="hat"),
+    "adam-reddi": Adam(lr=0.01, bias_correction=False, eps=0.0),
+    "adam-lanes": Adam(lr=np.array([0.01, 0.02, 0.005]), beta1=np.array([0.0, 0.5, 0.9]), beta2=np.array([0.5, 0.99, 0.999])),
+    "amsgrad-paper": AMSGrad(lr=0.01, beta2=0.99),
+    "amsgrad-pytorch": AMSGrad(lr=0.01, beta2=0.99, convention="pytorch"),
+    "amsgrad-optax": AMSGrad(lr=0.01, beta2=0.99, convention="optax", eps_mode="inside"),
+    "adopt": ADOPT(lr=0.01, beta2=0.9),
+    "adopt-port": ADOPT(lr=0.01, beta2=0.9, clip_base="port"),
+    "adopt-no-clip": ADOPT(lr=0.01, beta2=0.9, clip=False, schedule=Schedule("inv-sqrt-affine")),
+    "adamnc": AdamNC(lr=0.05, beta1=0.5),
+    "adamnc-lambda": AdamNC(lr=0.05, beta1=np.array([0.0, 0.5, 0.9]), lam=0.9, eps=1e-3, eps_mode="inside"),
+    "adashift": AdaShift(lr=0.01),  # n = 10, window 10, φ = max
+    "adashift-n1": AdaShift(lr=0.01, n=1, beta1=0.0, phi="identity", eps_mode="inside"),
+    "adashift-window": AdaShift(lr=0.01, n=4, window=2, beta1=0.5, phi="identity"),
+    "adashift-lanes": AdaShift(lr=0.01, n=np.array([0, 1, 7]), beta2=np.array([0.9, 0.99, 0.999]), phi="identity"),
+    "adashift-max-rule": AdaShift(lr=0.01, n=2, v_rule="max", schedule=Schedule("inv-sqrt")),
+}
+
+PROBLEMS = {
+    "online": (Online(C=10.0, d=3), {}),
+    "online-lanes": (Online(C=np.array([4.0, 10.0, 40.0]), d=np.array([4, 10, 40]), k=2), {}),
+    "stochastic-seeds": (Stochastic(C=20.0, p=0.1), {"seeds": np.arange(3)}),
+    "unconstrained": (Stochastic(C=101.0, delta=0.02, domain=Domain(-np.inf, np.inf)), {"seeds": np.arange(3)}),
+    "half-bounded": (Online(C=10.0, domain=Domain(-np.inf, 1.0)), {}),
+    "warmup": (Stochastic(C=20.0, p=0.1), {"seeds": np.arange(3), "warmup": 50}),
+    "finite-sum-shuffle": (FiniteSum(n=5, sampling="shuffle"), {"seeds": np.arange(3)}),
+    "layered": (Layered(blocks=((2, 1.0), (3, 1e-3))), {"seeds": np.arange(3)}),
+    "quadratic-noisy": (Quadratic(size=3, noise=0.1), {"seeds": np.arange(3), "x0": 0.5}),
+}
+
+
+def runs(problem, optimizer, steps=300, **kw):
+    """One run per executor. A step that shares values over blocks of several coordinates runs
+    on NumPy and Python only: the compiled executor refuses it and `auto` takes NumPy."""
+    kw = {"x0": 0.2, "stride": 7, "block": 97, **kw}
+    engines = ["python", "numpy", "compiled"]
+    blocks = problem.block_sizes() or (problem.dim,)
+    if optimizer.coupled() and max(blocks) > 1:
+        with pytest.raises(AdasimError, match="shares values over blocks"):
+            simulate(problem, optimizer, 5, engine="compiled")
+        assert simulate(problem, optimizer, 5).engine == "numpy"
+        engines.remove("compiled")
+    return {engine: simulate(problem, optimizer, steps, engine=engine, **kw) for engine in engines}
+
+
+def assert_same(by_engine):
+    ref = by_engine["python"]
+    for engine, run in by_engine.items():
+        assert run.engine == engine
+        for name, arr in ref.trace.arrays().items():
+            np.testing.assert_array_equal(getattr(run.trace, name), arr, err_msg=f"{engine}: {name}")
+        np.testing.assert_array_equal(run.final_x, ref.final_x)
+        np.testing.assert_array_equal(run.average_regret, ref.average_regret)
+        np.testing.assert_array_equal(run.status, ref.status)
+
+
+# every optimizer and convention on a problem with seeds (gradients drawn per lane); every problem
+# with a plain optimizer (Adam), one with a ring of past gradients and a φ that couples blocks of
+# coordinates (AdaShift) and a pre-scaled one (ADOPT); per-lane settings on several coordinates
+TABLE = [(o, "stochastic-seeds") for o in OPTIMIZERS]
+TABLE += [(o, p) for p in PROBLEMS for o in ("adam", "adashift", "adopt") if p != "stochastic-seeds"]
+TABLE += [("adam-lanes", "layered"), ("adashift-lanes", "unconstrained"), ("adamnc-lambda", "online-lanes")]
+
+
+@pytest.mark.parametrize(("opt_name", "problem_name"), TABLE, ids=[f"{o}-{p}" for o, p in TABLE])
+def test_every_executor_gives_the_same_floats(opt_name, problem_name):
+    problem, kw = PROBLEMS[problem_name]
+    assert_same(runs(problem, OPTIMIZERS[opt_name], **kw))
+
+
+def test_phi_couples_the_coordinates_of_a_block_on_every_executor():
+    problem = Layered(blocks=((2, 1.0), (3, 1e-3)))
+    by_engine = runs(problem, Adam(lr=0.01, beta1=0.0, beta2=0.9, phi="mean"), seeds=np.arange(3))
+    assert_same(by_engine)
+    v = by_engine["numpy"].trace.v[:, 0, :]
+    np.testing.assert_array_equal(v[:, 0], v[:, 1])  # one v per block
+    np.testing.assert_array_equal(v[:, 2], v[:, 4])
+    assert np.all(v[:, 1] != v[:, 2])
+
+
+FAMILIES = {
+    "adam": lambda b1, b2, lr, n: Adam(lr=lr, beta1=b1, beta2=b2),
+    "amsgrad": lambda b1, b2, lr, n: AMSGrad(lr=lr, beta1=b1, beta2=b2, convention="pytorch"),
+    "adopt": lambda b1, b2, lr, n: ADOPT(lr=lr, beta1=b1, beta2=b2),
+    "adashift": lambda b1, b2, lr, n: AdaShift(lr=lr, beta1=b1, beta2=b2, n=n, phi="identity"),
+}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    family=st.sampled_from(sorted(FAMILIES)),
+    beta1=st.floats(0.0, 0.99),
+    beta2=st.floats(0.0, 0.9999),
+    lr=st.floats(1e-4, 1.0),
+    n=st.integers(0, 12),
+    C=st.floats(1.5, 1e3),
+    d=st.integers(2, 50),
+    steps=st.integers(1, 400),
+    block=st.integers(1, 130),
+    bounded=st.booleans(),
+)
+def test_compiled_equals_numpy_for_any_setting(family, beta1, beta2, lr, n, C, d, steps, block, bounded):
+    optimizer = FAMILIES[family](beta1, beta2, lr, n)
+    problem = Online(C=C, d=d, domain=Domain(-1.0, 1.0) if bounded else Domain(-np.inf, np.inf))
+    ref = simulate(problem, optimizer, steps, stride=1, block=block, engine="numpy")
+    fast = simulate(problem, optimizer, steps, stride=1, block=block, engine="compiled")
+    np.testing.assert_array_equal(fast.trace.x, ref.trace.x)
+    np.testing.assert_array_equal(fast.trace.average_regret, ref.trace.average_regret)
+    np.testing.assert_array_equal(fast.status, ref.status)
+
+
+@pytest.mark.parametrize(
+    ("problem", "optimizer", "kind", "step"),
+    [
+        (Online(C=1e300, s=1e300, domain=Domain(-np.inf, np.inf)), SGD(lr=1e10), "overflow", 1),
+        (Online(C=1e200, d=3, k=1), Adam(), "overflow", 1),  # v = (1−β2)·C² overflows, the step does not
+        (replay_problem([1.0, np.nan, 1.0]), SGD(lr=1.0), "nan", 2),
+        (replay_problem([1.0, np.inf, 1.0], Domain(-1.0, 1.0)), SGD(lr=1.0), "overflow", 2),
+        (replay_problem([1.0, 1.0, 1e308, 1e308], Domain(-np.inf, np.inf)), SGD(lr=10.0), "overflow", 3),
+    ],
+    ids=["overflow", "square-overflows", "nan-gradient", "infinite-step-clipped", "x-overflows"],
+)
+def test_numerical_trouble_is_found_at_the_same_step_on_every_executor(problem, optimizer, kind, step):
+    by_engine = {e: simulate(problem, optimizer, 4, stride=1, block=2, engine=e) for e in ("python", "numpy", "compiled")}
+    for engine, run in by_engine.items():
+        assert run.status.tolist() == [kind], engine
+        assert run.bad_step.tolist() == [step], engine
+
+
+def test_trouble_in_a_later_block_of_a_long_run():
+    """The compiled executor checks each block at its end and runs a failing block again to find the step."""
+    grads = [1.0] * 5000 + [np.nan] + [1.0] * 10
+    runs_ = {e: simulate(replay_problem(grads), Adam(), len(grads), engine=e) for e in ("numpy", "compiled")}
+    for run in runs_.values():
+        assert run.status.tolist() == ["nan"]
+        assert run.bad_step.tolist() == [5001]
+    np.testing.assert_array_equal(runs_["compiled"].trace.x, runs_["numpy"].trace.x)
+
+
+USER = """
+from typing import NamedTuple
+from adasim import Definition, Kernel, ops, out
+
+class Hyper(NamedTuple):
+    beta1: float = 0.5
+    beta2: float = 0.9
+    eps: float = 1e-8
+
+class State(NamedTuple):
+    m: float = 0.0
+    v: float = 0.0
+
+def scale(v, eps):  # a helper, called by name: compiled with the step
+    return ops.recip(ops.sqrt(v) + eps)
+
+def step(s, hp, g, t, alpha):
+    v = hp.beta2 * s.v + (1.0 - hp.beta2) * g * g
+    m = hp.beta1 * s.m + (1.0 - hp.beta1) * g
+    post = scale(v, hp.eps)
+    return State(m, v), out(alpha * post * m, m=m, v=v, post=post)
+
+Mine = Definition("Mine", Hyper, State, step, kernel=lambda hp: Kernel("ema", beta1=hp.beta1))
+"""
+
+
+def test_a_user_definition_runs_compiled(tmp_path):
+    path = tmp_path / "mine.py"
+    path.write_text(USER)
+    mine = make_optimizer(f"{path}:Mine", beta2=0.8, lr=0.1)
+    by_engine = runs(Stochastic(C=20.0, p=0.1), mine, seeds=np.arange(2))
+    assert_same(by_engine)
+    # the same numbers as the built-in Adam without correction (its v and m in this order)
+    adam = simulate(Stochastic(C=20.0, p=0.1), Adam(beta1=0.5, beta2=0.8, lr=0.1, bias_correction=False), 300,
+                    seeds=np.arange(2), x0=0.2, stride=7)  # fmt: skip
+    np.testing.assert_allclose(by_engine["compiled"].trace.x, adam.trace.x, rtol=1e-12, atol=1e-15)
+
+
+def test_an_edited_user_file_is_compiled_again(tmp_path):
+    path = tmp_path / "mine.py"
+    path.write_text(USER)
+    before = simulate(Online(), make_optimizer(f"{path}:Mine"), 50, engine="compiled").final_x
+    path.write_text(USER.replace("post = scale(v, hp.eps)", "post = 2.0 * scale(v, hp.eps)"))
+    after = simulate(Online(), make_optimizer(f"{path}:Mine"), 50, engine="compiled").final_x
+    assert not np.array_equal(before, after)
+    np.testing.assert_array_equal(after, simulate(Online(), make_optimizer(f"{path}:Mine"), 50, engine="numpy").final_x)
+
+
+UNCOMPILABLE = "from fractions import Fraction\n" + USER.replace("post = scale(v, hp.eps)", "post = scale(v, hp.eps) * float(Fraction(1, 1))")
+
+
+def test_a_step_numba_cannot_compile(tmp_path):
+    path = tmp_path / "odd.py"
+    path.write_text(UNCOMPILABLE)
+    opt = make_optimizer(f"{path}:Mine")
+    with pytest.raises(AdasimError, match="cannot compile its step") as err:
+        simulate(Online(), opt, 10, engine="compiled")
+    assert "\n" not in str(err.value)
+    with pytest.warns(AdasimWarning, match="NumPy executor instead"):
+        run = simulate(Online(), opt, 10, engine="auto")
+    assert run.engine == "numpy"
+
+
+def test_engine_choice():
+    custom = Custom(gradient_fn=lambda x, t, s: np.ones(x.shape))
+    assert simulate(custom, Adam(), 5).engine == "numpy"  # a Python gradient function: not compiled
+    with pytest.raises(AdasimError, match="Python gradient function"):
+        simulate(custom, Adam(), 5, engine="compiled")
+    assert simulate(Online(), Adam(), 5).engine == "compiled"
+    with pytest.raises(AdasimError, match="unknown engine 'fast'"):
+        simulate(Online(), Adam(), 10, engine="fast")
+
+
+def test_without_numba_auto_runs_numpy_and_says_so(monkeypatch):
+    monkeypatch.setenv("ADASIM_ENGINE", "numpy")
+    assert not compiled.available()
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        assert simulate(Online(), Adam(), 5).engine == "numpy"
+    with pytest.raises(AdasimError, match="not available"):
+        simulate(Online(), Adam(), 5, engine="compiled")
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5, 0.9, 0.999])
+def test_powers_are_the_recurrence_and_flush_below_tiny(beta):
+    p, values = 1.0, []
+    for _ in range(20_000):
+        p = power(p, beta)
+        values.append(p)
+    values = np.array(values)
+    t = np.arange(1, 20_001)
+    exact = np.power(beta, t.astype(float))
+    big = exact >= TINY_POWER
+    if big.any():  # repeated rounding: relative error at most t ulps
+        np.testing.assert_allclose(values[big], exact[big], rtol=t[big].max() * 2.3e-16)
+    assert np.all(values[~big] == 0.0)
+
+
+def test_the_generated_kernel_is_readable_source():
+    """The kernel is Python source in the cache folder: unpacked state fields, constant conventions."""
+    simulate(Online(), Adam(eps_mode="inside"), 5, engine="compiled")
+    sources = [p.read_text() for p in compiled.cache_dir().glob("kernel_adam_*.py")]
+    assert any("'inside'" in s and "S[0][i]" in s for s in sources), textwrap.shorten(str(sources), 200)
