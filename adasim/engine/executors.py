@@ -112,6 +112,21 @@ class Executor:
             x=self.x.copy(),
         )
 
+    def _store(self, b: int, values: dict[str, Any], full: dict, rows: np.ndarray, r: int, rec: dict,
+               loss_rows: np.ndarray | None, gsum_rows: np.ndarray | None) -> int:  # fmt: skip
+        """Step b's per-step fields into `full`, and into recorded row r when b is the next recorded
+        step (with the running loss and gradient sums); returns the next row to record."""
+        for f in self.fields:
+            full[f][b] = values[f]
+        if r < len(rows) and rows[r] == b:
+            for f in FIELDS:
+                rec[f][r] = values[f]
+            if loss_rows is not None:
+                loss_rows[r] = self.loss_sum
+                gsum_rows[r] = self.g_sum
+            r += 1
+        return r
+
 
 def _gradient_block(layout: Layout, t0: int, B: int) -> np.ndarray | None:
     """The gradients of steps t0 … t0+B−1 for x-independent problems, (B, L, D) or broadcastable."""
@@ -192,15 +207,7 @@ class NumpyExecutor(Executor):
             self.x = np.array(x)
             if full or (r < R and rows[r] == b):
                 values = {"x": self.x, "g": g, "m": o.m, "v": o.v, "step": u, "alpha": alpha, "pre": o.pre, "post": o.post}
-                for f in self.fields:
-                    full[f][b] = values[f]
-                if r < R and rows[r] == b:
-                    for f in FIELDS:
-                        rec[f][r] = values[f]
-                    if loss_rows is not None:
-                        loss_rows[r] = self.loss_sum
-                        gsum_rows[r] = self.g_sum
-                    r += 1
+                r = self._store(b, values, full, rows, r, rec, loss_rows, gsum_rows)
         return self._chunk(np.arange(t0, t0 + B, dtype=np.int64), full, rows, rec, loss_rows, gsum_rows)
 
 
@@ -280,15 +287,7 @@ class PythonExecutor(Executor):
             if self.past is not None:
                 self.past[t % self.past.shape[0]] = g_all
             self.x = np.array(x)
-            for f in self.fields:
-                full[f][b] = values[f]
-            if r < R and rows[r] == b:
-                for f in FIELDS:
-                    rec[f][r] = values[f]
-                if loss_rows is not None:
-                    loss_rows[r] = self.loss_sum
-                    gsum_rows[r] = self.g_sum
-                r += 1
+            r = self._store(b, values, full, rows, r, rec, loss_rows, gsum_rows)
         return self._chunk(np.arange(t0, t0 + B, dtype=np.int64), full, rows, rec, loss_rows, gsum_rows)
 
 
