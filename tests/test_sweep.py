@@ -142,3 +142,23 @@ def test_drift_is_the_closed_form_of_each_cell_and_shared_across_seeds():
         assert drift == analytic_drift(plan.spec.problem, opt)
     assert isinstance(plan.spec.problem, Online)
     assert plan.spec.optimizers[0].definition is Adam
+
+
+def test_a_cell_gets_the_numbers_of_the_run_with_its_settings(tmp_path):
+    """Preset relations are resolved per cell: reddi-thm1's β2 = 1/(1+C²) follows each cell's C,
+    so the C = 20 cell is `adasim run reddi-thm1 --C 20`, float for float."""
+    import csv
+
+    out = tmp_path / "sweep"
+    swept = CliRunner().invoke(app, ["sweep", "reddi-thm1", "-o", "adam", "-g", "C=10,20", "--steps", "2000", "--no-drift",
+                                     "--out", str(out)])  # fmt: skip
+    assert swept.exit_code == 0, swept.output
+    with open(out / "sweep.csv") as handle:
+        cells = {float(row["C"]): row for row in csv.DictReader(handle)}
+    for C in (10.0, 20.0):
+        ran = CliRunner().invoke(app, ["run", "reddi-thm1", "-o", "adam", "--C", str(C), "--steps", "2000", "--json"])
+        assert ran.exit_code == 0, ran.output
+        result = json.loads(ran.stdout)["results"][0]
+        assert result["config"]["beta2"] == pytest.approx(1 / (1 + C * C), rel=1e-15)
+        assert float(cells[C]["final_x"]) == pytest.approx(result["final_x"], rel=1e-9)  # the CSV keeps 10 digits
+        assert float(cells[C]["average_regret"]) == pytest.approx(result["average_regret"], rel=1e-9)
