@@ -127,3 +127,37 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, Any]:
     if "meta.json" in out:
         out["meta"] = json.loads(str(out.pop("meta.json")))
     return out
+
+
+def provenance() -> dict[str, Any]:
+    """Where a result came from: adasim's version (and git commit, run from a checkout), the
+    versions of numpy and numba, the command line and the UTC time."""
+    import datetime
+    import subprocess
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
+
+    def ver(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    commit = None
+    root = Path(__file__).resolve().parents[1]
+    if (root / ".git").exists():
+        try:
+            done = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                                  check=False)  # fmt: skip
+            commit = done.stdout.strip() or None
+        except (OSError, subprocess.SubprocessError):
+            commit = None
+    return {
+        "adasim": ver("adasim"),
+        "git_commit": commit,
+        "numpy": np.__version__,
+        "numba": ver("numba"),
+        "python": sys.version.split()[0],
+        "command": sys.argv,
+        "utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }

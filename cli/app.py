@@ -10,7 +10,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from adasim.cli import correlate, counterexample, critical, dilution, experiment, listing, nuf, run, sweep, teach
+from adasim.cli import check, correlate, counterexample, critical, dilution, experiment, listing, nuf, run, sweep, teach
 from adasim.cli.console import EXIT_BAD_INPUT, error_line
 from adasim.errors import AdasimError
 
@@ -70,6 +70,7 @@ app.command("demo")(teach.demo)
 app.command("animate")(teach.animate)
 app.command("lesson")(teach.lesson)
 app.command("list")(listing.list_all)
+app.command("check")(check.check_command)
 
 
 def main() -> None:

@@ -154,6 +154,34 @@ class NumpyExecutor(Executor):
     def block_size(self) -> int:
         return max(16, min(4096, 2**20 // max(self.layout.cells, 1)))
 
+    def advance(self, g: np.ndarray, t: int, alpha: Any) -> tuple[np.ndarray, Any]:
+        """One step of the optimizer on gradients g (L, D) at step t: ticks the clock, updates the
+        state and the ring of past gradients, and returns the step u (L, D) with the step's Out.
+        x (read by steps that ask for it) and the health are the caller's."""
+        lay = self.layout
+        L, D = lay.lanes, lay.dim
+        d = lay.optimizer.definition
+        if self.clock is not None:
+            self.clock = call_user(self.tick_fn, "tick", self.clock, lay.hp, t)
+        kwargs = {}
+        for a in self.arguments:
+            kwargs[a] = {"clock": self.clock, "x": self.x, "past": self.past, "blocks": lay.blocks}[a]
+        result = call_user(self.step_fn, "step", self.state, lay.hp, g, t, alpha, **kwargs)
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise UserCodeError(f"{d.name}: step must return (state, Out)")
+        state, o = result
+        _check_out(o, f"{d.name}: step")
+        if not isinstance(state, d.state):
+            raise UserCodeError(f"{d.name}: step must return its {d.state.__name__} as the first value")
+        try:
+            self.state = d.state(*(np.array(np.broadcast_to(np.asarray(v, dtype=np.float64), (L, D))) for v in state))
+            u = np.broadcast_to(np.asarray(o.step, dtype=np.float64), (L, D))
+        except (ValueError, TypeError) as err:
+            raise UserCodeError(f"{d.name}: step returned values of the wrong shape or type ({err})") from None
+        if self.past is not None:
+            self.past[t % self.past.shape[0]] = g
+        return u, o
+
     def run(self, t0: int, B: int, moving: bool, rows: np.ndarray) -> Chunk:
         lay = self.layout
         L, D = lay.lanes, lay.dim
@@ -167,34 +195,17 @@ class NumpyExecutor(Executor):
         loss_rows = np.empty((R, L, D)) if self.regret and R else None
         gsum_rows = np.empty((R, L, D)) if self.regret and R else None
         r = 0
-        d = opt.definition
         lo, hi = lay.lo, lay.hi
         for b in range(B):
             t = t0 + b
             alpha = lay.lr * sigma[b]
-            if self.clock is not None:
-                self.clock = call_user(self.tick_fn, "tick", self.clock, lay.hp, t)
             if G is not None:
                 g = G[b]
             elif problem.gradient_kernel is not None:
                 g = np.broadcast_to(call_user(problem.gradient_kernel, "gradient", lay.params, lay.keys, t, self.x), (L, D))
             else:
                 g = problem.gradient(self.x, t, lay.seeds)
-            kwargs = {}
-            for a in self.arguments:
-                kwargs[a] = {"clock": self.clock, "x": self.x, "past": self.past, "blocks": lay.blocks}[a]
-            result = call_user(self.step_fn, "step", self.state, lay.hp, g, t, alpha, **kwargs)
-            if not (isinstance(result, tuple) and len(result) == 2):
-                raise UserCodeError(f"{d.name}: step must return (state, Out)")
-            state, o = result
-            _check_out(o, f"{d.name}: step")
-            if not isinstance(state, d.state):
-                raise UserCodeError(f"{d.name}: step must return its {d.state.__name__} as the first value")
-            try:
-                self.state = d.state(*(np.array(np.broadcast_to(np.asarray(v, dtype=np.float64), (L, D))) for v in state))
-                u = np.broadcast_to(np.asarray(o.step, dtype=np.float64), (L, D))
-            except (ValueError, TypeError) as err:
-                raise UserCodeError(f"{d.name}: step returned values of the wrong shape or type ({err})") from None
+            u, o = self.advance(g, t, alpha)
             x_before = self.x
             x = ops.clip(x_before - u, lo, hi) if moving else x_before
             self._health(t, u, x)
@@ -202,8 +213,6 @@ class NumpyExecutor(Executor):
                 f = g * x_before if problem.linear else problem.loss_cells(x_before, t, g)
                 self.loss_sum = self.loss_sum + f
                 self.g_sum = self.g_sum + g
-            if self.past is not None:
-                self.past[t % self.past.shape[0]] = g
             self.x = np.array(x)
             if full or (r < R and rows[r] == b):
                 values = {"x": self.x, "g": g, "m": o.m, "v": o.v, "step": u, "alpha": alpha, "pre": o.pre, "post": o.post}

@@ -1,0 +1,142 @@
+"""The check's entry point from Python (`adasim.check`) and its report: a table, JSON, Markdown.
+
+    >>> report = adasim.check("torch:torch.optim.Adam", cases=["reddi-thm1-C10"], quick=True)
+    >>> report.passed        # False: Adam fails Reddi's Theorem 1
+    >>> assert adasim.check("my_opt.py:Mine").passed   # one line in an optimizer's test suite
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from adasim.check.adapters import Loaded, load
+from adasim.check.cases import Case, get_cases
+from adasim.check.runner import CaseResult, run_case
+
+
+@dataclass
+class Report:
+    """Every case's result for one optimizer. `passed` holds when every case passed."""
+
+    optimizer: dict[str, Any]
+    results: list[CaseResult] = field(default_factory=list)
+    quick: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed is True for r in self.results)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"passed": sum(r.passed is True for r in self.results), "failed": sum(r.passed is False for r in self.results),
+                "errored": sum(r.passed is None for r in self.results)}  # fmt: skip
+
+    def __repr__(self) -> str:
+        c = self.counts
+        lines = [f"Report({self.optimizer['spec']}: {c['passed']} passed, {c['failed']} failed, {c['errored']} errored)"]
+        lines += [f"  {r.status:5} {r.case.name:24} {r.verdict if r.error is None else r.error}" for r in self.results]
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        from adasim.io import provenance
+
+        return {"optimizer": self.optimizer, "quick": self.quick, "cases": [r.as_dict() for r in self.results],
+                **self.counts, "provenance": provenance()}  # fmt: skip
+
+    def markdown(self) -> str:
+        c = self.counts
+        out = [f"# adasim check: `{self.optimizer['spec']}`", "",
+               f"{c['passed']} passed, {c['failed']} failed, {c['errored']} errored"
+               f"{' (quick runs)' if self.quick else ''}.", "",
+               "| case | result | final x (median) | distance to x* | drift/α per step | verdict |",
+               "|---|---|---|---|---|---|"]  # fmt: skip
+        for r in self.results:
+            fx = ", ".join(f"{v:.4g}" for v in r.final_x.get("median", []))
+            out.append(f"| {r.case.name} | {r.status} | {fx} | {_show(r.distance)} | {_show(r.drift)} | "
+                       f"{(r.error or r.verdict).replace('|', '/')} |")  # fmt: skip
+        out += ["", "Cases:", ""]
+        out += [f"- **{r.case.name}** — {r.case.about} ({r.case.source})" for r in self.results]
+        return "\n".join(out) + "\n"
+
+
+def _show(v: float) -> str:
+    return "—" if not math.isfinite(v) else f"{v:.4g}"
+
+
+def check(
+    optimizer: str | Loaded,
+    cases: Sequence[str] | None = None,
+    *,
+    kwargs: dict[str, Any] | None = None,
+    quick: bool = False,
+    twins: int | None = None,
+    jobs: int = 1,
+) -> Report:
+    """Put `optimizer` (a SPEC string: `torch:torch.optim.AdamW`, `optax:optax.adam`, `file.py:Name`
+    or a built-in name; or a Loaded) through the cases named (default: the whole battery).
+    `jobs` > 1 runs the cases in that many processes (each loads the SPEC again)."""
+    loaded = optimizer if isinstance(optimizer, Loaded) else load(optimizer, kwargs)
+    chosen: list[Case] = get_cases(list(cases) if cases else None)
+    report = Report(loaded.describe(), quick=quick)
+    if jobs > 1 and len(chosen) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("spawn")  # torch and jax do not survive a fork cleanly
+        with ProcessPoolExecutor(max_workers=min(jobs, len(chosen)), mp_context=context) as pool:
+            futures = [pool.submit(_run_one, loaded.spec, loaded.kwargs, c.name, quick, twins) for c in chosen]
+            report.results = [f.result() for f in futures]
+        return report
+    for case in chosen:
+        report.results.append(run_case(loaded, case, quick=quick, twins=twins))
+    return report
+
+
+def _run_one(spec: str, kwargs: dict[str, Any], case: str, quick: bool, twins: int | None) -> CaseResult:
+    """One case in a worker process."""
+    from adasim.check.cases import CASES
+
+    return run_case(load(spec, kwargs), CASES[case], quick=quick, twins=twins)
+
+
+def write_outputs(report: Report, out: Path) -> list[str]:
+    """report.json, report.md and a figure of x_t per failed case, each written atomically."""
+    from adasim.io import atomic_file, prepare_out_dir, write_json
+
+    out = prepare_out_dir(out)
+    write_json(out / "report.json", report.as_dict())
+    with atomic_file(out / "report.md", "w") as fh:
+        fh.write(report.markdown())
+    written = ["report.json", "report.md"]
+    failed = [r for r in report.results if r.passed is False and r.trace_x is not None]
+    if failed:
+        from matplotlib.figure import Figure
+
+        from adasim.io import write_figure
+
+        for r in failed:
+            fig = Figure(figsize=(6.4, 3.6), layout="constrained")
+            ax = fig.add_subplot()
+            xs = r.trace_x
+            for j in range(xs.shape[2]):
+                med = np.median(xs[:, :, j], axis=1)
+                ax.plot(r.trace_t, med, label=f"x[{j}] median" if xs.shape[2] > 1 else "x_t median over seeds")
+                ax.fill_between(r.trace_t, np.quantile(xs[:, :, j], 0.25, axis=1), np.quantile(xs[:, :, j], 0.75, axis=1),
+                                alpha=0.25)  # fmt: skip
+            for j, star in enumerate(r.final_x["x_star"]):
+                ax.axhline(star, ls="--", lw=0.8, color="k", label="x*" if j == 0 else None)
+            ax.set_xscale("log")
+            ax.set_xlabel("t")
+            ax.set_ylabel("x_t")
+            ax.set_title(f"{report.optimizer['spec']} on {r.case.name}: {r.status}")
+            ax.legend(loc="best", fontsize=8)
+            name = f"{r.case.name}.png"
+            write_figure(out / name, fig, dpi=120)
+            written.append(name)
+    return written

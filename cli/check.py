@@ -1,0 +1,155 @@
+"""`adasim check`: any optimizer through Adam's counterexamples. Exit 0 when every case passes,
+1 when one fails or errors, 2 for bad input — so that it can gate a CI job."""
+
+import ast
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from adasim.cli.console import stdout
+from adasim.cli.output import print_json
+from adasim.errors import AdasimError
+
+EXIT_FAILED = 1
+
+
+def parse_kw(items: list[str] | None, option: str = "--kw") -> dict[str, Any]:
+    """`k=v` pairs; v a Python literal (`(0.9, 0.99)`, `1e-3`, `True`) or else a string."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise AdasimError(f"{option} expects KEY=VALUE with KEY a Python name, got {item!r}")
+        try:
+            out[key] = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            out[key] = text.strip()
+    return out
+
+
+def check_command(
+    spec: Annotated[
+        str | None,
+        typer.Argument(help="torch:torch.optim.AdamW | optax:optax.adam | file.py:Name | a built-in name. "
+        "Loading it runs its code.", show_default=False),
+    ] = None,
+    kw: Annotated[
+        list[str] | None,
+        typer.Option("--kw", help="Keyword argument of the optimizer, KEY=VALUE (a Python literal); repeatable."),
+    ] = None,
+    case: Annotated[list[str] | None, typer.Option("--case", help="Run only this case (repeatable; see --list).")] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="Short runs (a tenth of the steps).")] = False,
+    against: Annotated[
+        str | None,
+        typer.Option("--against", help="Compare with adasim's definition of NAME instead: "
+        "largest deviation of x_t, first step they part."),
+    ] = None,
+    against_kw: Annotated[
+        list[str] | None,
+        typer.Option("--against-kw", help="A setting of adasim's side for --against, KEY=VALUE; repeatable."),
+    ] = None,
+    twins: Annotated[
+        int | None,
+        typer.Option("--twins", min=0, max=256, help="Twin lanes per seed for the model-free factors (default 12, --quick 4)."),
+    ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, max=64, help="Processes for the cases (default 2; 1 with --quick).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write report.json, report.md and a figure per failed case here."),
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout and nothing else.")] = False,
+    list_cases: Annotated[bool, typer.Option("--list", help="List the battery's cases and exit.")] = False,
+) -> None:
+    """Put any optimizer through Adam's counterexamples: pass/fail, where x ends, the drift, and the
+    mechanism measured without its internals (model-free net update factors, the correlation of its
+    effective scale with g²)."""
+    from adasim.check import CASES, check, load
+    from adasim.check.report import write_outputs
+
+    if list_cases:
+        _list(CASES, json_out)
+        return
+    if spec is None:
+        raise AdasimError("give the optimizer to check, e.g. adasim check torch:torch.optim.Adam (or --list for the cases)")
+    from adasim.io import prepare_out_dir
+
+    out_dir = prepare_out_dir(out) if out is not None else None
+    loaded = load(spec, parse_kw(kw))
+    if against is not None:
+        from adasim.check.against import DEFAULT_CASES, conform
+
+        result = conform(loaded, against, parse_kw(against_kw, "--against-kw"), cases=case or DEFAULT_CASES)
+        result["optimizer"] = loaded.describe()
+        if out_dir is not None:
+            from adasim.io import write_json
+
+            write_json(out_dir / "against.json", result)
+        if json_out:
+            print_json(result)
+        else:
+            _print_against(result)
+        if not result["agree"]:
+            raise typer.Exit(EXIT_FAILED)
+        return
+    report = check(loaded, case, quick=quick, twins=twins, jobs=jobs or (1 if quick else 2))
+    written = write_outputs(report, out_dir) if out_dir is not None else []
+    if json_out:
+        print_json(report.as_dict())
+    else:
+        _print_report(report, written, out_dir)
+    if not report.passed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _list(cases: dict, json_out: bool) -> None:
+    if json_out:
+        print_json({name: {"about": c.about, "source": c.source, "problem": c.problem.config(), "settings": c.settings()}
+                    for name, c in cases.items()})  # fmt: skip
+        return
+    from rich.table import Table
+
+    table = Table(title="adasim check: the battery")
+    for col in ("case", "problem", "source"):
+        table.add_column(col, overflow="fold")
+    for name, c in cases.items():
+        table.add_row(name, c.about, c.source)
+    stdout().print(table)
+
+
+def _print_report(report: Any, written: list[str], out_dir: Path | None) -> None:
+    from rich.table import Table
+
+    console = stdout()
+    table = Table(title=f"adasim check {report.optimizer['spec']}" + (" (quick)" if report.quick else ""))
+    for col in ("case", "result", "final x", "|x − x*|", "drift/α", "what happened"):
+        table.add_column(col, overflow="fold")
+    for r in report.results:
+        fx = ", ".join(f"{v:.4g}" for v in r.final_x.get("median", [])) or "—"
+        colour = {"pass": "green", "FAIL": "red", "error": "yellow"}[r.status]
+        table.add_row(r.case.name, f"[{colour}]{r.status}[/]", fx, _g(r.distance), _g(r.drift), r.error or r.verdict)
+    console.print(table)
+    c = report.counts
+    console.print(f"{c['passed']} passed, {c['failed']} failed, {c['errored']} errored")
+    if written:
+        console.print(f"wrote {out_dir}/: {', '.join(written)}")
+
+
+def _print_against(result: dict) -> None:
+    console = stdout()
+    console.print(f"{result['optimizer']['spec']} against adasim's {result['against']} ({result['adasim_settings']}):")
+    for r in result["cases"]:
+        if r["error"]:
+            console.print(f"  {r['case']}: error: {r['error']}")
+        elif r["agree"]:
+            console.print(f"  {r['case']}: agree, largest deviation of x_t {r['max_deviation']:.3g} over {r['steps']} steps")
+        else:
+            console.print(f"  {r['case']}: part at step {r['first_parting_step']}, largest deviation {r['max_deviation']:.3g}")
+    console.print("agree" if result["agree"] else "they differ")
+
+
+def _g(v: float) -> str:
+    return "—" if v != v else f"{v:.4g}"

@@ -1,0 +1,220 @@
+"""`adasim check`: the battery, the model-free factors against adasim's exact ones, conformance
+with torch.optim, the CLI's contract (exit 0 / 1 / 2, one-line errors, JSON, --out)."""
+
+import json
+import textwrap
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from adasim import Adam, iterate
+from adasim.analysis import analytic_nuf
+from adasim.check import CASES, check, load
+from adasim.check.runner import run_case
+from adasim.cli.app import app
+
+REDDI = {"beta1": 0.0, "beta2": 1 / 101, "eps": 0.0, "bias_correction": False}  # Reddi et al.'s analysed Adam
+
+
+def test_the_battery_holds_the_cases_the_issue_names():
+    expected = {"reddi-thm1-C3", "reddi-thm1-C10", "reddi-fig1-online", "reddi-fig1-stochastic", "adashift-stochastic",
+                "shi-two-spike", "consecutive-spikes", "adopt-toy-k10", "adopt-toy-k50", "finite-sum-shuffle", "skewed-noise",
+                "rotated-reddi", "two-scales", "quadratic"}  # fmt: skip
+    assert expected <= set(CASES)
+    for case in CASES.values():
+        assert case.source
+        assert case.expect in ("converge", "toward", "avoid")
+        assert case.settings()["steps"] == case.steps
+
+
+def test_model_free_factor_is_the_exact_factor_when_beta1_is_zero():
+    """β1 = 0: the twin's flipped gradient changes only its own step, so κ_s is the scale P_s of
+    that step exactly; P_s is periodic after the transient (β2 = 1/101), read from the engine."""
+    case = CASES["reddi-thm1-C10"]
+    result = run_case(load("adam", REDDI), case)
+    opt = Adam(lr=1.0, **REDDI)
+    post = None
+    for blk in iterate(case.problem, opt, case.steps, fields=("post",)):
+        post = blk.post[-3:, 0, 0]  # the last period's P_t, phases of t = T−2, T−1, T
+    phases = (np.arange(case.steps - 2, case.steps + 1) - 1) % 3
+    exact = dict(zip(phases.tolist(), post.tolist(), strict=True))
+    assert [r.group for r in result.nuf] == ["phase 0", "phase 1", "phase 2"]
+    for row in result.nuf:
+        assert abs(row.mean - exact[int(row.group.split()[1])]) <= 1e-12
+        assert row.std <= 1e-12
+    # Reddi Theorem 1's factors as the README states them (the periodic closed form)
+    closed = analytic_nuf(case.problem, Adam(lr=1.0, **REDDI)).kappa
+    np.testing.assert_allclose([r.mean for r in result.nuf], closed, rtol=1e-9)
+    assert result.correlation["pearson_g2_scale"] < -0.5  # the spike gets the small scale
+    assert result.passed is False
+    assert "the small gradients win" in result.verdict
+
+
+def test_model_free_factor_agrees_with_the_closed_form_when_beta1_is_positive():
+    """With momentum the factor sums α_t P_t over the kernel's span; the closed form is the steady
+    state at constant α (under α/√t the measured one is smaller by O(span/s), ~1e-3 here)."""
+    import dataclasses
+
+    from adasim.schedules import Schedule
+
+    settings = {"beta1": 0.9, "beta2": 0.99, "eps": 0.0, "bias_correction": False}
+    case = dataclasses.replace(CASES["reddi-thm1-C10"], schedule=Schedule("constant"), lr=0.01)
+    result = run_case(load("adam", settings), case)
+    closed = analytic_nuf(case.problem, Adam(lr=1.0, **settings)).kappa
+    for row, k in zip(result.nuf, closed, strict=True):
+        lo, hi = row.ci
+        assert lo - 1e-10 <= k <= hi + 1e-10
+
+
+def test_sgd_keeps_every_case_s_promise():
+    """The battery's premise: SGD with the same schedule reaches each case's expected outcome."""
+    report = check("sgd", jobs=2)
+    assert report.passed, report
+
+
+def test_adam_with_reddi_settings_fails_theorem_1_and_the_cli_says_so(tmp_path):
+    args = ["check", "adam", "--case", "reddi-thm1-C10", "--case", "quadratic", "--quick"]
+    args += [f"--kw={k}={v}" for k, v in REDDI.items()]
+    result = CliRunner().invoke(app, [*args, "--json", "--out", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert (data["passed"], data["failed"], data["errored"]) == (1, 1, 0)
+    reddi = data["cases"][0]
+    assert reddi["case"] == "reddi-thm1-C10"
+    assert reddi["passed"] is False
+    assert reddi["final_x"]["median"] == [pytest.approx(1.0, abs=0.05)]
+    assert reddi["drift"] > 0
+    assert reddi["settings"]["steps"] == CASES["reddi-thm1-C10"].quick_steps
+    assert reddi["problem"]["C"] == 10.0
+    assert [r["group"] for r in reddi["nuf"]] == ["phase 0", "phase 1", "phase 2"]
+    assert data["optimizer"]["spec"] == "adam"
+    assert data["provenance"]["numpy"] == np.__version__
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["reddi-thm1-C10.png", "report.json", "report.md"]
+    assert "| reddi-thm1-C10 | FAIL |" in (tmp_path / "report.md").read_text()
+
+
+def test_list_and_passing_exit_code():
+    listed = CliRunner().invoke(app, ["check", "--list", "--json"])
+    assert listed.exit_code == 0
+    assert set(json.loads(listed.stdout)) == set(CASES)
+    ok = CliRunner().invoke(app, ["check", "sgd", "--case", "reddi-thm1-C10", "--quick"])
+    assert ok.exit_code == 0, ok.output
+    assert "1 passed, 0 failed" in ok.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["check", "nosuch"], "unknown optimizer"),
+        (["check", "adam", "--kw", "beta9=1"], "beta9"),
+        (["check", "adam", "--kw", "=1"], "KEY=VALUE"),
+        (["check", "adam", "--case", "nope"], "unknown check case"),
+        (["check", "torch:torch.optim.NoSuch"], "has no attribute"),
+        (["check", "torch:nosuchmodule.Opt"], "cannot import"),
+        (["check", "torch:torch.nn.Linear"], "not a torch.optim.Optimizer"),
+        (["check", "torch:torch.optim.Adam", "--kw", "betas=3"], "raised"),
+        (["check"], "give the optimizer"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    if any(a.startswith("torch:") for a in args):
+        pytest.importorskip("torch")
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert result.output.count("\n") == 1, result.output
+
+
+def test_user_code_failing_mid_run_errors_that_case_only(tmp_path):
+    path = tmp_path / "bad.py"
+    path.write_text(textwrap.dedent('''
+        from typing import NamedTuple
+        from adasim import Definition, out
+
+        class H(NamedTuple):
+            eps: float = 0.0
+
+        class S(NamedTuple):
+            n: float = 0.0
+
+        def step(s, hp, g, t, alpha):
+            if t == 50:
+                raise RuntimeError("boom")
+            return S(s.n + 1), out(alpha * g)
+
+        Bad = Definition("Bad", H, S, step)
+    '''))
+    report = check(f"{path}:Bad", cases=["reddi-thm1-C10", "quadratic"], quick=True)
+    assert [r.status for r in report.results] == ["error", "error"]
+    assert "boom" in report.results[0].error
+    assert "error" in repr(report)
+
+
+def test_numerical_trouble_is_reported_not_measured(tmp_path):
+    path = tmp_path / "nan.py"
+    path.write_text(textwrap.dedent('''
+        from typing import NamedTuple
+        from adasim import Definition, out
+
+        class H(NamedTuple):
+            eps: float = 0.0
+
+        class S(NamedTuple):
+            n: float = 0.0
+
+        def step(s, hp, g, t, alpha):
+            return S(s.n), out(alpha * g * (float("nan") if t == 30 else 1.0))
+
+        Nan = Definition("Nan", H, S, step)
+    '''))
+    report = check(f"{path}:Nan", cases=["quadratic"], quick=True)
+    assert report.results[0].status == "error"
+    assert "NaN" in report.results[0].error
+    assert "step 30" in report.results[0].error
+
+
+torch_cases = [
+    ("adam", [], []),
+    ("amsgrad", ["betas=(0.9,0.99)", "amsgrad=True"], ["convention=pytorch"]),
+    ("rmsprop", ["alpha=0.9"], []),
+    ("adagrad", ["eps=1e-10"], ["eps=1e-10"]),
+    ("sgd", [], []),
+]
+
+
+@pytest.mark.parametrize(("name", "kw", "against_kw"), torch_cases, ids=[c[0] for c in torch_cases])
+def test_torch_optim_conforms_to_adasim_to_1e_10(name, kw, against_kw):
+    pytest.importorskip("torch")
+    cls = {"adam": "Adam", "amsgrad": "Adam", "rmsprop": "RMSprop", "adagrad": "Adagrad", "sgd": "SGD"}[name]
+    args = ["check", f"torch:torch.optim.{cls}", "--against", name, "--json"]
+    args += [f"--kw={k}" for k in kw] + [f"--against-kw={k}" for k in against_kw]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["agree"]
+    assert max(r["max_deviation"] for r in data["cases"]) <= 1e-10
+
+
+def test_against_finds_where_two_implementations_part():
+    """adasim's own AMSGrad conventions differ: 'paper' (no bias correction) and 'pytorch'."""
+    from adasim.check.against import conform
+
+    result = conform(load("amsgrad", {"convention": "paper"}), "amsgrad", {"convention": "pytorch"}, cases=["reddi-thm1-C10"])
+    assert result["agree"] is False
+    assert result["cases"][0]["first_parting_step"] == 1
+
+
+def test_per_tensor_optimizers_get_one_tensor_per_lane():
+    torch = pytest.importorskip("torch")
+    if not hasattr(torch.optim, "Adafactor"):
+        pytest.skip("this torch has no Adafactor")
+    assert load("torch:torch.optim.Adam").elementwise
+    assert not load("torch:torch.optim.Adafactor").elementwise  # factored second moments mix the rows of a 2-D tensor
+
+
+def test_report_from_python_is_readable_and_gates_a_test_suite():
+    report = check("sgd", cases=["reddi-thm1-C10"], quick=True)
+    assert report.passed
+    assert repr(report).startswith("Report(sgd: 1 passed, 0 failed, 0 errored)")
