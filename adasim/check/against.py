@@ -3,8 +3,10 @@
 Both run with the same hyper-parameters on the same gradient sequences (each case's seeds, x_1,
 projection and α_t), and the report gives the largest deviation of x_t and the first step at
 which they part (|Δx| > tol·max(1, |x|)). The SPEC's keyword arguments are translated to
-adasim's settings (torch's `betas`, `alpha`; optax's `b1`, `b2`, `decay`); `adasim_kwargs` adds or
-overrides settings for adasim's side (the CLI's `--against-kw`).
+adasim's settings (torch's `betas`, `alpha`; optax's `b1`, `b2`, `decay`, `eps_in_sqrt`);
+`adasim_kwargs` adds or overrides settings for adasim's side (the CLI's `--against-kw`). Defaults
+are the implementations' own: optax.rmsprop puts ε inside the root by default, adasim's rmsprop
+outside, so they part at step 1 unless `--against-kw eps_mode=inside` is given.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ def translate(kwargs: dict[str, Any], name: str = "") -> dict[str, Any]:
             out["beta2"] = float(value)
         elif key == "eps":
             out["eps"] = float(value)
+        elif key == "eps_in_sqrt":  # optax's rmsprop: ε inside the root unless told otherwise
+            out["eps_mode"] = "inside" if value else "outside"
         elif (key in NEUTRAL and value == NEUTRAL[key]) or (key == "amsgrad" and value is True and name == "amsgrad"):
             continue
         else:

@@ -218,3 +218,19 @@ def test_report_from_python_is_readable_and_gates_a_test_suite():
     report = check("sgd", cases=["reddi-thm1-C10"], quick=True)
     assert report.passed
     assert repr(report).startswith("Report(sgd: 1 passed, 0 failed, 0 errored)")
+
+
+@pytest.mark.parametrize(("spec", "name", "kw", "against_kw"), [
+    ("optax:optax.adam", "adam", ["b1=0.9", "b2=0.99"], []),
+    ("optax:optax.rmsprop", "rmsprop", ["decay=0.9", "eps=1e-8"], ["eps_mode=inside"]),  # optax's default: ε in the root
+    ("optax:optax.rmsprop", "rmsprop", ["decay=0.9", "eps_in_sqrt=False"], []),
+    ("optax:optax.sgd", "sgd", [], []),
+])  # fmt: skip
+def test_optax_conforms_to_adasim_to_1e_10(spec, name, kw, against_kw):
+    pytest.importorskip("optax")
+    args = ["check", spec, "--against", name, "--json"] + [f"--kw={k}" for k in kw] + [f"--against-kw={k}" for k in against_kw]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["agree"], data
+    assert max(r["max_deviation"] for r in data["cases"]) <= 1e-10
