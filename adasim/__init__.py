@@ -47,6 +47,17 @@ from adasim.schedules import Schedule
 
 __version__ = "0.1.0"
 
+
+def check(optimizer, cases=None, **options):  # type: ignore[no-untyped-def]
+    """`adasim check` from Python: put an optimizer (a SPEC string such as
+    "torch:torch.optim.AdamW", "optax:optax.adam", "file.py:Name" or a built-in name) through the
+    battery of Adam's counterexamples; returns a Report (`.passed`, a readable repr). Options:
+    kwargs (the optimizer's keyword arguments), quick, twins, jobs. See adasim.checks."""
+    from adasim.checks import check as run_check
+
+    return run_check(optimizer, cases, **options)
+
+
 __all__ = [
     "ADOPT",
     "ENGINES",
@@ -79,6 +90,7 @@ __all__ = [
     "Schedule",
     "Stochastic",
     "Trace",
+    "check",
     "iterate",
     "make_optimizer",
     "make_problem",

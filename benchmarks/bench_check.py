@@ -20,7 +20,7 @@ import numpy as np
 from timing import best
 
 from adasim import Adam, Online, iterate
-from adasim.check import load
+from adasim.checks import load
 
 
 def drive(stepper, g: np.ndarray) -> None:

@@ -67,8 +67,8 @@ def check_command(
     """Put any optimizer through Adam's counterexamples: pass/fail, where x ends, the drift, and the
     mechanism measured without its internals (model-free net update factors, the correlation of its
     effective scale with g²)."""
-    from adasim.check import CASES, check, load
-    from adasim.check.report import write_outputs
+    from adasim.checks import CASES, check, load
+    from adasim.checks.report import write_outputs
 
     if list_cases:
         _list(CASES, json_out)
@@ -80,7 +80,7 @@ def check_command(
     out_dir = prepare_out_dir(out) if out is not None else None
     loaded = load(spec, parse_kw(kw))
     if against is not None:
-        from adasim.check.against import DEFAULT_CASES, conform
+        from adasim.checks.against import DEFAULT_CASES, conform
 
         result = conform(loaded, against, parse_kw(against_kw, "--against-kw"), cases=case or DEFAULT_CASES)
         result["optimizer"] = loaded.describe()

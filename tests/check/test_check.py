@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from adasim import Adam, iterate
 from adasim.analysis import analytic_nuf
-from adasim.check import CASES, check, load
-from adasim.check.runner import run_case
+from adasim.checks import CASES, check, load
+from adasim.checks.runner import run_case
 from adasim.cli.app import app
 
 REDDI = {"beta1": 0.0, "beta2": 1 / 101, "eps": 0.0, "bias_correction": False}  # Reddi et al.'s analysed Adam
@@ -199,7 +199,7 @@ def test_torch_optim_conforms_to_adasim_to_1e_10(name, kw, against_kw):
 
 def test_against_finds_where_two_implementations_part():
     """adasim's own AMSGrad conventions differ: 'paper' (no bias correction) and 'pytorch'."""
-    from adasim.check.against import conform
+    from adasim.checks.against import conform
 
     result = conform(load("amsgrad", {"convention": "paper"}), "amsgrad", {"convention": "pytorch"}, cases=["reddi-thm1-C10"])
     assert result["agree"] is False
@@ -215,7 +215,9 @@ def test_per_tensor_optimizers_get_one_tensor_per_lane():
 
 
 def test_report_from_python_is_readable_and_gates_a_test_suite():
-    report = check("sgd", cases=["reddi-thm1-C10"], quick=True)
+    import adasim
+
+    report = adasim.check("sgd", cases=["reddi-thm1-C10"], quick=True)
     assert report.passed
     assert repr(report).startswith("Report(sgd: 1 passed, 0 failed, 0 errored)")
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from adasim.check.adapters import Loaded, load
-from adasim.check.cases import Case, get_cases
-from adasim.check.runner import CaseResult, run_case
+from adasim.checks.adapters import Loaded, load
+from adasim.checks.cases import Case, get_cases
+from adasim.checks.runner import CaseResult, run_case
 
 
 @dataclass
@@ -100,7 +100,7 @@ def check(
 
 def _run_one(spec: str, kwargs: dict[str, Any], case: str, quick: bool, twins: int | None) -> CaseResult:
     """One case in a worker process."""
-    from adasim.check.cases import CASES
+    from adasim.checks.cases import CASES
 
     return run_case(load(spec, kwargs), CASES[case], quick=quick, twins=twins)
 

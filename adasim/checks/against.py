@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from adasim.check.adapters import CaseError, Loaded, load
-from adasim.check.cases import get_cases
-from adasim.check.runner import _Geometry
+from adasim.checks.adapters import CaseError, Loaded, load
+from adasim.checks.cases import get_cases
+from adasim.checks.runner import _Geometry
 from adasim.errors import AdasimError
 
 DEFAULT_CASES = ("reddi-thm1-C10", "reddi-fig1-stochastic", "adashift-stochastic")

@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from adasim.check.adapters import CaseError, Loaded
-from adasim.check.cases import Case
+from adasim.checks.adapters import CaseError, Loaded
+from adasim.checks.cases import Case
 from adasim.errors import AdasimError
 
 Z95 = 1.959963984540054
