@@ -67,6 +67,7 @@ def test_model_free_factor_agrees_with_the_closed_form_when_beta1_is_positive():
         assert lo - 1e-10 <= k <= hi + 1e-10
 
 
+@pytest.mark.slow
 def test_sgd_keeps_every_case_s_promise():
     """The battery's premise: SGD with the same schedule reaches each case's expected outcome."""
     report = check("sgd", jobs=2)
