@@ -28,6 +28,8 @@ def as_lane_array(name: str, value: object, *, integer: bool = False) -> np.ndar
         arr = np.asarray(value, dtype=np.int64 if integer else np.float64)
     except (TypeError, ValueError):
         raise AdasimError(f"{name} must be a number or a 1-D array of numbers, got {value!r}") from None
+    except OverflowError:
+        raise AdasimError(f"{name} is too large for this machine (at most {np.iinfo(np.int64).max:,}), got {value!r}") from None
     if integer and not np.array_equal(np.asarray(value, dtype=np.float64), arr):
         raise AdasimError(f"{name} must be a whole number, got {value!r}")
     if arr.ndim > 1:

@@ -36,6 +36,10 @@ class OneLineErrors(TyperGroup):
             elif type(err).__name__ == "Abort":
                 error_line("aborted")
                 code = 1
+            elif isinstance(err, MemoryError):
+                error_line(f"out of memory: {err} (use fewer seeds, steps or coordinates; adasim's estimate is bounded by "
+                           "ADASIM_MEMORY_LIMIT)")  # fmt: skip
+                code = EXIT_BAD_INPUT
             elif isinstance(err, OSError):
                 error_line(f"{err.strerror or err}{': ' + str(err.filename) if getattr(err, 'filename', None) else ''}")
                 code = EXIT_BAD_INPUT

@@ -110,8 +110,9 @@ def simulate(
         check_choice("trace field", name, known)
     began = time.perf_counter()
     layout = Layout.build(problem, optimizer, seeds, x0)
-    executor = make_executor(layout, engine, (), regret=True, record=tuple(f for f in record if f in TRACE_FIELDS))
     steps_kept = recorded_steps(steps, stride, log_spaced)
+    _check_memory(layout, len(steps_kept), len(record))
+    executor = make_executor(layout, engine, (), regret=True, record=tuple(f for f in record if f in TRACE_FIELDS))
     rows: dict[str, list[np.ndarray]] = {k: [] for k in ("t", *record)}
     regret = Regret(layout)
     with_regret = "average_regret" in record
@@ -178,3 +179,15 @@ def _health(bad_step: np.ndarray, bad_nan: np.ndarray) -> tuple[np.ndarray, np.n
             first[lane] = int(t)
             status[lane] = "nan" if np.any(bad_nan[lane][steps == t] > 0) else "overflow"
     return np.array(status, dtype=str), first
+
+
+def _check_memory(layout: Layout, rows: int, fields: int) -> None:
+    """Refuse a run whose trace and state would not fit (adasim.memory): the recorded rows of
+    every field and the running sums, the state and the ring of past gradients per cell."""
+    from adasim.memory import require
+
+    cells = layout.lanes * layout.dim
+    per_cell = 8.0 * ((rows + 1) * (fields + 2) * 2 + len(layout.optimizer.definition.state._fields) + 16 + 2 * layout.depth)
+    require(per_cell * cells, f"this run ({layout.lanes:,} lanes × {layout.dim:,} coordinates, {rows:,} recorded rows)",
+            "use fewer seeds, a smaller problem, a larger --stride or fewer recorded fields"
+            + (", or a smaller shift or window" if layout.depth > rows else ""))  # fmt: skip

@@ -74,6 +74,9 @@ class Online(Problem):
         """g_1, …, g_d from the gradient kernel itself."""
         if self.lanes() != 1:
             return None
+        from adasim.memory import require
+
+        require(16.0 * int(self.d), f"one period of the online problem (d = {int(self.d):,})", "use a smaller -d")
         t = np.arange(1, int(self.d) + 1, dtype=np.int64)
         return Pattern(np.asarray(online_gradient(self.kernel_params(), 0, t), dtype=np.float64))
 
