@@ -84,7 +84,7 @@ def lag(past: Any, k: Any, t: int) -> Any:
     return np.take_along_axis(past, index[None], axis=0)[0]
 
 
-# -- block reductions (coordinates share a scale within a block, REFERENCE §2 φ) -----------------
+# -- block reductions (coordinates share a scale within a block, docs/REFERENCE.md §2 φ) -----------------
 
 
 def _block_apply(x: Any, blocks: Any, reduce_at: Any, finish: Any = None) -> Any:
@@ -126,7 +126,7 @@ PHI = {
 
 
 def reduce(x: Any, phi: str, blocks: Any) -> Any:
-    """The spatial reduction φ of REFERENCE §2 over each block: identity, max, mean or norm (Σ)."""
+    """The spatial reduction φ of docs/REFERENCE.md §2 over each block: identity, max, mean or norm (Σ)."""
     if phi == "mean":
         return block_mean(x, blocks)
     if phi == "max":

@@ -62,6 +62,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+def _version(value: bool) -> None:
+    if value:
+        from adasim import __version__
+
+        print(f"adasim {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print adasim's version and exit."),
+) -> None:
+    """Counterexample convergence simulator for adaptive optimizers: watch Adam fail and AdaShift, AMSGrad and ADOPT fix it."""
+
+
 app.command("run")(run.run)
 app.command("nuf")(nuf.nuf)
 app.command("correlate")(correlate.correlate)

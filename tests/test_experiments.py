@@ -89,7 +89,7 @@ def test_adopt_toy_claims(results):
             cell = numbers[f"k={k},beta2={beta2}"]
             assert cell["adam"]["median_final_x"] > 0.9  # Adam fails for small β2
             assert cell["adopt, no clip"]["median_final_x"] < 0  # ADOPT without the clip heads for x* = −1
-    # the official clip (t−1)^(1/4) truncates the rare spikes early: at k = 50 it fails too (REFERENCE §2)
+    # the official clip (t−1)^(1/4) truncates the rare spikes early: at k = 50 it fails too (docs/REFERENCE.md §2)
     assert numbers["k=50,beta2=0.1"]["adopt"]["median_final_x"] > 0.9
 
 

@@ -40,3 +40,20 @@ def test_wheel_installs_cli_under_the_package(tmp_path):
     modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "adasim").rglob("*.py")}
     assert modules <= names, sorted(modules - names)
     assert not [n for n in names if n.startswith(("cli/", "tests/", "benchmarks/"))]
+
+
+def test_version_license_and_the_reference_the_code_cites():
+    import adasim
+
+    result = subprocess.run([sys.executable, "-m", "adasim", "--version"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"adasim {adasim.__version__}"
+    assert "MIT License" in (ROOT / "LICENSE").read_text()
+    reference = (ROOT / "docs" / "REFERENCE.md").read_text()
+    cited = set()
+    for path in [*(ROOT / "adasim").rglob("*.py"), ROOT / "README.md"]:
+        text = path.read_text()
+        assert "REFERENCE §" not in text.replace("docs/REFERENCE.md §", ""), f"{path} cites a reference that is not in the repo"
+        cited |= {int(n) for n in __import__("re").findall(r"docs/REFERENCE\.md §(\d)", text)}
+    for n in cited:
+        assert f"## {n}." in reference

@@ -1,4 +1,4 @@
-"""Empirical net update factors (REFERENCE §3), computed from a run in O(T) per lane.
+"""Empirical net update factors (docs/REFERENCE.md §3), computed from a run in O(T) per lane.
 
 k_s = Q_s · Σ_{t≥s} α_t P_t K(t, s) is the displacement that gradient g_s causes over the whole
 run, divided by g_s. adasim reports κ_s = k_s/α_s, the factor in units of the step size at s, so

@@ -1,4 +1,4 @@
-"""The momentum kernel K(t, s) of REFERENCE §3 as numbers: EMA coefficients, window weights, and
+"""The momentum kernel K(t, s) of docs/REFERENCE.md §3 as numbers: EMA coefficients, window weights, and
 how many lags carry all but a given fraction of its mass."""
 
 from __future__ import annotations

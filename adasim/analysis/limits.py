@@ -16,7 +16,7 @@ REASONS = {
 
 
 def scale_form(v: np.ndarray, limit: ScaleLimit) -> np.ndarray:
-    """form(v): 1/(√v + ε), 1/√(v + ε) or 1/max(√v, ε) (REFERENCE §2)."""
+    """form(v): 1/(√v + ε), 1/√(v + ε) or 1/max(√v, ε) (docs/REFERENCE.md §2)."""
     v = np.asarray(v, dtype=np.float64)
     if limit.form == "inside":
         return 1.0 / np.sqrt(v + limit.eps)

@@ -1,4 +1,4 @@
-"""Closed forms for the periodic steady state of the online problem (REFERENCE §3).
+"""Closed forms for the periodic steady state of the online problem (docs/REFERENCE.md §3).
 
 With phases j = 0..d−1 and phase gradients c_j, an EMA statistic settles to
 v*_j = (1−β2)/(1−β2^d) Σ_{i<d} β2^i φ(c²_{j−n−i}); the scale is P_j (or Q_j) = form(v*_j); the

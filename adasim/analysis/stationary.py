@@ -1,4 +1,4 @@
-"""Closed forms for i.i.d. gradients (the stochastic problem) in the stationary limit (REFERENCE §3).
+"""Closed forms for i.i.d. gradients (the stochastic problem) in the stationary limit (docs/REFERENCE.md §3).
 
 Let W = (1−β2) Σ_{j≥0} β2^j φ(g²_{−j}) be the stationary EMA statistic. Its Laplace transform is a
 product over the geometric weights, L(λ) = Π_j E[exp(−λ(1−β2)β2^j g²)], and

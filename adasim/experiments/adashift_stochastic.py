@@ -16,7 +16,7 @@ from adasim.spec import build_spec
 
 NAME = "adashift-stochastic"
 TITLE = "AdaShift paper, stochastic problem: Adam drifts up, AMSGrad and AdaShift down"
-SOURCE = "Zhou et al. 2019 (ICLR), the authors' stochastic script; REFERENCE §4"
+SOURCE = "Zhou et al. 2019 (ICLR), the authors' stochastic script; docs/REFERENCE.md §4"
 PAPER = {"adam": 32.9, "amsgrad": -6.5, "adashift": -17.4}  # one seed of the authors' script
 
 

@@ -16,7 +16,7 @@ from adasim.spec import build_spec
 
 NAME = "adopt-toy"
 TITLE = "ADOPT toy problem: Adam fails for small β2, ADOPT converges for every β2"
-SOURCE = "Taniguchi et al. 2024 (NeurIPS), toy problem; REFERENCE §4"
+SOURCE = "Taniguchi et al. 2024 (NeurIPS), toy problem; docs/REFERENCE.md §4"
 
 
 def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:

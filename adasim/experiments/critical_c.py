@@ -17,7 +17,7 @@ from adasim.problems.stochastic import Stochastic
 
 NAME = "critical-c"
 TITLE = "AdaShift paper: the critical C of Adam against β1 and β2 (closed forms)"
-SOURCE = "Zhou et al. 2019 (ICLR), §3 (critical C); REFERENCE §3–4"
+SOURCE = "Zhou et al. 2019 (ICLR), §3 (critical C); docs/REFERENCE.md §3–4"
 
 
 def _critical(problem: Any, beta1: float, beta2: float, points: int) -> float | None:

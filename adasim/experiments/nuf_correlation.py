@@ -1,5 +1,5 @@
 """Net update factors of Adam, AdaShift and ADOPT on the stochastic problem, and the correlation
-of g² with v against the shift n: the evidence that shifting decorrelates (REFERENCE §3)."""
+of g² with v against the shift n: the evidence that shifting decorrelates (docs/REFERENCE.md §3)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from adasim.spec import build_spec
 
 NAME = "nuf-correlation"
 TITLE = "Net update factors and the v–g correlation: Adam against AdaShift and ADOPT"
-SOURCE = "Zhou et al. 2019 (ICLR), §3; REFERENCE §3"
+SOURCE = "Zhou et al. 2019 (ICLR), §3; docs/REFERENCE.md §3"
 
 
 def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:

@@ -14,7 +14,7 @@ from adasim.spec import build_spec
 
 NAME = "reddi-fig1"
 TITLE = "Reddi et al. 2018, Fig. 1: Adam goes to +1 on both problems, AMSGrad to −1"
-SOURCE = "Reddi, Kale & Kumar 2018 (ICLR), Fig. 1; REFERENCE §4"
+SOURCE = "Reddi, Kale & Kumar 2018 (ICLR), Fig. 1; docs/REFERENCE.md §4"
 
 
 def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:

@@ -17,7 +17,7 @@ from adasim.sweep import make_plan, run_sweep
 
 NAME = "shi-phase"
 TITLE = "Shi et al. 2021, Fig. 1: RMSProp's convergence map over (C, β2) and its closed-form boundary"
-SOURCE = "Shi, Li, Hong & Sun 2021 (ICLR), Fig. 1; REFERENCE §4"
+SOURCE = "Shi, Li, Hong & Sun 2021 (ICLR), Fig. 1; docs/REFERENCE.md §4"
 
 
 def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:

@@ -15,7 +15,7 @@ from adasim.sweep import make_plan, run_sweep
 
 NAME = "zhang-heatmap"
 TITLE = "Zhang et al. 2022: Adam on the finite-sum problem over (β1, β2), n = 10 and 50"
-SOURCE = "Zhang, Chen, Shi, Sun & Luo 2022 (NeurIPS); REFERENCE §4"
+SOURCE = "Zhang, Chen, Shi, Sun & Luo 2022 (NeurIPS); docs/REFERENCE.md §4"
 
 
 def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:

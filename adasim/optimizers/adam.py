@@ -1,4 +1,4 @@
-"""Adam and RMSProp (Adam with β1 = 0), with the bias-correction and ε conventions of REFERENCE §2."""
+"""Adam and RMSProp (Adam with β1 = 0), with the bias-correction and ε conventions of docs/REFERENCE.md §2."""
 
 from __future__ import annotations
 

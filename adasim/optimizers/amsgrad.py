@@ -1,4 +1,4 @@
-"""AMSGrad: the scale never decreases. Three conventions for where the maximum sits (REFERENCE §2)."""
+"""AMSGrad: the scale never decreases. Three conventions for where the maximum sits (docs/REFERENCE.md §2)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ whose numeric fields may be one value or one per lane, and whose `str`/`bool` fi
 conventions), the state record (its field defaults are the initial state), an optional *clock*
 (values that depend only on t and the hyper-parameters, such as bias corrections: an executor
 computes them once per step when every lane shares them), and the declarations the analysis reads
-(the momentum kernel K and the scale's limit, REFERENCE §3).
+(the momentum kernel K and the scale's limit, docs/REFERENCE.md §3).
 
 The step is called as
 
@@ -43,7 +43,7 @@ from adasim.schedules import Schedule
 
 class Out(NamedTuple):
     """What one step did: x_t = Π(x_{t−1} − step); m and v the moments that made it (NaN where
-    an optimizer has none); pre = Q_s and post = P_t of the net update factor (REFERENCE §3)."""
+    an optimizer has none); pre = Q_s and post = P_t of the net update factor (docs/REFERENCE.md §3)."""
 
     step: Any
     m: Any
@@ -68,7 +68,7 @@ class Kernel(NamedTuple):
 
 
 class ScaleLimit(NamedTuple):
-    """How the scale behaves as t → ∞, for the closed forms of REFERENCE §3. The statistic v is
+    """How the scale behaves as t → ∞, for the closed forms of docs/REFERENCE.md §3. The statistic v is
     `none`, `ema` (v_t = β2 v_{t−1} + (1−β2) φ(g²_{t−shift})), `max-ema` (the running maximum of
     that EMA; of its bias-corrected values when `corrected_max`), `mean` (the mean of g², AdamNC)
     or `sum` (AdaGrad: no limit). It enters as the post-scale P or the pre-scale Q with the form

@@ -55,7 +55,7 @@ Momentum = Definition(
     MomentumState,
     momentum_step,
     rule="m_t = β1 m_{t−1} + (1−β1) g_t;  x ← Π(x − α_t m_t)",
-    source="Polyak 1964 (EMA form, REFERENCE §2)",
+    source="Polyak 1964 (EMA form, docs/REFERENCE.md §2)",
     kernel=lambda hp: Kernel("ema", beta1=hp.beta1),
     scale_limit=lambda hp: ScaleLimit("none"),
     validate=_check_momentum,

@@ -1,4 +1,4 @@
-"""Problems (REFERENCE §1), presets and the registry the CLI uses by name."""
+"""Problems (docs/REFERENCE.md §1), presets and the registry the CLI uses by name."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What a problem is: its gradients, loss, domain, optimum and structure (REFERENCE §1).
+"""What a problem is: its gradients, loss, domain, optimum and structure (docs/REFERENCE.md §1).
 
 A problem's gradients come from one elementwise kernel, `gradient_kernel(p, key, t)` (or
 `(p, key, t, x)` when they depend on x), written in `adasim.ops` like an optimizer's step: the

@@ -9,7 +9,7 @@ from adasim import Domain, Stochastic, make_optimizer, simulate
 torch = pytest.importorskip("torch")
 
 # (adasim name, adasim settings, torch class, torch settings). Momentum is left out on purpose:
-# torch seeds its buffer with g_1 instead of starting the EMA at 0 (REFERENCE §2 form).
+# torch seeds its buffer with g_1 instead of starting the EMA at 0 (docs/REFERENCE.md §2 form).
 CASES = [
     ("sgd", {"lr": 0.01}, "SGD", {"lr": 0.01}),
     ("adagrad", {"lr": 0.05, "eps": 1e-10}, "Adagrad", {"lr": 0.05, "eps": 1e-10}),
