@@ -8,10 +8,13 @@ from adasim.io import dumps, write_figure, write_json
 
 
 def write_outputs(out_dir: Path | None, json_name: str, data: dict[str, Any], figures: dict[str, Any]) -> list[str]:
-    """Write `json_name` and each figure as PNG and SVG; returns the file names written."""
+    """Write `json_name` (with the provenance: versions, git commit, command, UTC time) and each
+    figure as PNG and SVG; returns the file names written."""
     if out_dir is None:
         return []
-    write_json(out_dir / json_name, data)
+    from adasim.io import provenance
+
+    write_json(out_dir / json_name, {**data, "provenance": provenance()})
     names = [json_name]
     for stem, fig in figures.items():
         write_figure(out_dir / f"{stem}.png", fig, dpi=120)

@@ -10,7 +10,7 @@ from adasim.cli.console import progress_bar, stdout
 from adasim.cli.options import SpecOptions, with_spec_options
 from adasim.cli.output import print_json
 from adasim.cli.run import describe
-from adasim.io import prepare_out_dir, write_figure, write_json
+from adasim.io import prepare_out_dir, provenance, write_figure, write_json
 from adasim.sweep import DEFAULT_LIMIT, make_plan, run_sweep, write_table
 
 
@@ -57,7 +57,7 @@ def sweep(
         files |= {"figure": "sweep.png", "figure_svg": "sweep.svg"}
     summary = result.summary(files)
     if out_dir is not None:
-        write_json(out_dir / "sweep.json", summary)
+        write_json(out_dir / "sweep.json", {**summary, "provenance": provenance()})
     if json_out:
         print_json(summary)
         return

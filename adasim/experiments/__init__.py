@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from adasim.errors import AdasimError, unknown_name
-from adasim.io import prepare_out_dir, write_figure, write_json
+from adasim.io import prepare_out_dir, provenance, write_figure, write_json
 
 EXPERIMENTS = {
     "adashift-stochastic": "adasim.experiments.adashift_stochastic",
@@ -39,7 +39,7 @@ def run_experiment(name: str, out: str | Path, quick: bool = False) -> dict[str,
     for stem, fig in figures.items():
         write_figure(out_dir / f"{stem}.png", fig, dpi=110)
         write_figure(out_dir / f"{stem}.svg", fig)
-    write_json(out_dir / f"{name}.json", numbers)
+    write_json(out_dir / f"{name}.json", {**numbers, "provenance": provenance()})
     return numbers
 
 
