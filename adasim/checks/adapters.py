@@ -228,7 +228,13 @@ class OptaxStepper:
 
         self.jnp = jnp
         self.stacked = stacked
-        tx = optax.inject_hyperparams(fn)(learning_rate=lr, **kwargs)
+        import inspect
+
+        try:  # only the learning rate is injected: other arguments may steer Python control flow
+            static = tuple(n for n in inspect.signature(fn).parameters if n != "learning_rate")
+        except (TypeError, ValueError):
+            static = ()
+        tx = optax.inject_hyperparams(fn, static_args=static)(learning_rate=lr, **kwargs)
         self.params = self._leaves(np.asarray(x0, dtype=float))
         self.state = tx.init(self.params)
 
