@@ -80,7 +80,7 @@ def find(
                 sp = data["simplest"]["problem"]
                 rho = fmt(data["simplest"]["ratio"], 3)
                 console.print(f"  simplest found: d = {sp['d']}, k = {sp['k']}, C = {fmt(sp['C'], 6)} (ρ = {rho})")
-            console.print(f"  reproduce: {data['command']}")
+            console.print(f"  reproduce: {data['command']}", soft_wrap=True, highlight=False)  # one line, pasteable
         if written:
             console.print(f"wrote {out_dir}/" + ", ".join(written))
     if cx.found and data["simulation"] and not cx.confirmed:

@@ -149,3 +149,13 @@ def test_teaching_commands(tmp_path):
     lesson = invoke("lesson", "--out", str(tmp_path / "lesson"), "--steps", "3000")
     assert lesson.exit_code == 0, lesson.output
     assert (tmp_path / "lesson" / "lesson.html").exists()
+
+
+def test_the_reproduce_line_is_one_pasteable_line_on_a_narrow_terminal(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    result = invoke("find-counterexample", "--beta1", "0", "--beta2", "0.99", "--max-period", "300", "--no-simulation")
+    assert result.exit_code == 0, result.output
+    (line,) = [ln for ln in result.output.splitlines() if "reproduce:" in ln]
+    command = line.split("reproduce:", 1)[1].strip()
+    as_json = invoke("find-counterexample", "--beta1", "0", "--beta2", "0.99", "--max-period", "300", "--no-simulation", "--json")
+    assert command == json.loads(as_json.stdout)["command"]  # the whole command, not its first 60 columns
