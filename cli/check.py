@@ -1,32 +1,17 @@
 """`adasim check`: any optimizer through Adam's counterexamples. Exit 0 when every case passes,
 1 when one fails or errors, 2 for bad input — so that it can gate a CI job."""
 
-import ast
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from adasim.cli.console import stdout
+from adasim.cli.options import parse_assignments
 from adasim.cli.output import print_json
 from adasim.errors import AdasimError
 
 EXIT_FAILED = 1
-
-
-def parse_kw(items: list[str] | None, option: str = "--kw") -> dict[str, Any]:
-    """`k=v` pairs; v a Python literal (`(0.9, 0.99)`, `1e-3`, `True`) or else a string."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or not key.isidentifier():
-            raise AdasimError(f"{option} expects KEY=VALUE with KEY a Python name, got {item!r}")
-        try:
-            out[key] = ast.literal_eval(text.strip())
-        except (ValueError, SyntaxError):
-            out[key] = text.strip()
-    return out
 
 
 def check_command(
@@ -78,11 +63,11 @@ def check_command(
     from adasim.io import prepare_out_dir
 
     out_dir = prepare_out_dir(out) if out is not None else None
-    loaded = load(spec, parse_kw(kw))
+    loaded = load(spec, parse_assignments(kw, "--kw"))
     if against is not None:
         from adasim.checks.against import DEFAULT_CASES, conform
 
-        result = conform(loaded, against, parse_kw(against_kw, "--against-kw"), cases=case or DEFAULT_CASES)
+        result = conform(loaded, against, parse_assignments(against_kw, "--against-kw"), cases=case or DEFAULT_CASES)
         result["optimizer"] = loaded.describe()
         if out_dir is not None:
             from adasim.io import write_json

@@ -112,6 +112,15 @@ class Executor:
             x=self.x.copy(),
         )
 
+    def _buffers(self, B: int, R: int) -> tuple[dict, dict, np.ndarray | None, np.ndarray | None]:
+        """A block's per-step fields (B, L, D), recorded rows (R, L, D) and running-sum rows."""
+        L, D = self.layout.lanes, self.layout.dim
+        full = {f: np.empty((B, L, D)) for f in self.fields}
+        rec = {f: np.empty((R, L, D)) for f in FIELDS} if R else {}
+        loss_rows = np.empty((R, L, D)) if self.regret and R else None
+        gsum_rows = np.empty((R, L, D)) if self.regret and R else None
+        return full, rec, loss_rows, gsum_rows
+
     def _store(self, b: int, values: dict[str, Any], full: dict, rows: np.ndarray, r: int, rec: dict,
                loss_rows: np.ndarray | None, gsum_rows: np.ndarray | None) -> int:  # fmt: skip
         """Step b's per-step fields into `full`, and into recorded row r when b is the next recorded
@@ -189,11 +198,8 @@ class NumpyExecutor(Executor):
         opt = lay.optimizer
         sigma = opt.schedule(np.arange(t0, t0 + B, dtype=np.int64))
         G = _gradient_block(lay, t0, B)
-        full = {f: np.empty((B, L, D)) for f in self.fields}
+        full, rec, loss_rows, gsum_rows = self._buffers(B, len(rows))
         R = len(rows)
-        rec = {f: np.empty((R, L, D)) for f in FIELDS} if R else {}
-        loss_rows = np.empty((R, L, D)) if self.regret and R else None
-        gsum_rows = np.empty((R, L, D)) if self.regret and R else None
         r = 0
         lo, hi = lay.lo, lay.hi
         for b in range(B):
@@ -241,11 +247,7 @@ class PythonExecutor(Executor):
         d = opt.definition
         sigma = opt.schedule(np.arange(t0, t0 + B, dtype=np.int64))
         G = _gradient_block(lay, t0, B)
-        full = {f: np.empty((B, L, D)) for f in self.fields}
-        R = len(rows)
-        rec = {f: np.empty((R, L, D)) for f in FIELDS} if R else {}
-        loss_rows = np.empty((R, L, D)) if self.regret and R else None
-        gsum_rows = np.empty((R, L, D)) if self.regret and R else None
+        full, rec, loss_rows, gsum_rows = self._buffers(B, len(rows))
         hps = [self._lane_hp(lane) for lane in range(L)]
         if self.clock is not None and not isinstance(self.clock, list):  # one clock record per lane
             self.clock = [self.clock] * L
