@@ -31,7 +31,9 @@ def test_the_battery_holds_the_cases_the_issue_names():
 def test_model_free_factor_is_the_exact_factor_when_beta1_is_zero():
     """β1 = 0: the twin's flipped gradient changes only its own step, so κ_s is the scale P_s of
     that step exactly; P_s is periodic after the transient (β2 = 1/101), read from the engine."""
-    case = CASES["reddi-thm1-C10"]
+    import dataclasses
+
+    case = dataclasses.replace(CASES["reddi-thm1-C10"], steps=3000)
     result = run_case(load("adam", REDDI), case)
     opt = Adam(lr=1.0, **REDDI)
     post = None
@@ -59,7 +61,7 @@ def test_model_free_factor_agrees_with_the_closed_form_when_beta1_is_positive():
     from adasim.schedules import Schedule
 
     settings = {"beta1": 0.9, "beta2": 0.99, "eps": 0.0, "bias_correction": False}
-    case = dataclasses.replace(CASES["reddi-thm1-C10"], schedule=Schedule("constant"), lr=0.01)
+    case = dataclasses.replace(CASES["reddi-thm1-C10"], schedule=Schedule("constant"), lr=0.01, steps=4000)
     result = run_case(load("adam", settings), case)
     closed = analytic_nuf(case.problem, Adam(lr=1.0, **settings)).kappa
     for row, k in zip(result.nuf, closed, strict=True):

@@ -31,7 +31,7 @@ def test_integers_too_large_for_the_machine_name_the_option(option):
     ("args", "what"),
     [
         (["run", "--seeds", "200000", "--steps", "100", "-o", "sgd"], "lanes"),
-        (["run", "layered", "--blocks", "1000000:1", "--steps", "300", "-o", "adam"], "coordinates"),
+        (["run", "layered", "--blocks", "20000:1", "--steps", "300", "-o", "adam"], "coordinates"),
         (["run", "online", "-d", "1000000000", "--steps", "100", "-o", "adam"], "one period"),
         (["run", "-o", "adashift", "--shift", "100000000", "--steps", "100"], "shift"),
     ],
