@@ -329,7 +329,7 @@ def run_sweep(
         for name in dict.fromkeys(args[1] for args in todo):  # compile here once: the workers load it from the disk cache
             start = next(args[2] for args in todo if args[1] == name)
             run_chunk(plan, name, start, start + 1)
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
             futures = {pool.submit(_worker, args): args for args in todo}
             for fut in as_completed(futures):
                 arrived(futures[fut], fut.result()[1])
@@ -396,3 +396,13 @@ def make_plan(
 
 
 __all__ = ["SweepPlan", "SweepResult", "make_plan", "parse_axis", "parse_grid", "run_sweep", "write_json", "write_table"]
+
+
+def _pool_context() -> Any:
+    """fork (fast) unless a multithreaded runtime that does not survive a fork is loaded in this
+    process (jax, torch): then spawn."""
+    import multiprocessing
+    import sys
+
+    risky = any(name in sys.modules for name in ("jax", "torch"))
+    return multiprocessing.get_context("spawn" if risky else None)
