@@ -130,49 +130,45 @@ def test_bad_input_is_one_line_and_exit_2(args, message):
     assert result.output.count("\n") == 1, result.output
 
 
+USER_FILE = """
+from typing import NamedTuple
+from adasim import Definition, out
+
+class H(NamedTuple):
+    eps: float = 0.0
+
+class S(NamedTuple):
+    n: float = 0.0
+
+def step(s, hp, g, t, alpha):
+{body}
+
+Mine = Definition("Mine", H, S, step)
+"""
+
+
+def user_definition(tmp_path, body: str) -> str:
+    """A user optimizer file whose step is `body` (indented by 4); returns its SPEC."""
+    path = tmp_path / "mine.py"
+    path.write_text(USER_FILE.format(body=textwrap.indent(textwrap.dedent(body).strip(), "    ")))
+    return f"{path}:Mine"
+
+
 def test_user_code_failing_mid_run_errors_that_case_only(tmp_path):
-    path = tmp_path / "bad.py"
-    path.write_text(textwrap.dedent('''
-        from typing import NamedTuple
-        from adasim import Definition, out
-
-        class H(NamedTuple):
-            eps: float = 0.0
-
-        class S(NamedTuple):
-            n: float = 0.0
-
-        def step(s, hp, g, t, alpha):
-            if t == 50:
-                raise RuntimeError("boom")
-            return S(s.n + 1), out(alpha * g)
-
-        Bad = Definition("Bad", H, S, step)
-    '''))
-    report = check(f"{path}:Bad", cases=["reddi-thm1-C10", "quadratic"], quick=True)
+    spec = user_definition(tmp_path, """
+        if t == 50:
+            raise RuntimeError("boom")
+        return S(s.n + 1), out(alpha * g)
+    """)
+    report = check(spec, cases=["reddi-thm1-C10", "quadratic"], quick=True)
     assert [r.status for r in report.results] == ["error", "error"]
     assert "boom" in report.results[0].error
     assert "error" in repr(report)
 
 
 def test_numerical_trouble_is_reported_not_measured(tmp_path):
-    path = tmp_path / "nan.py"
-    path.write_text(textwrap.dedent('''
-        from typing import NamedTuple
-        from adasim import Definition, out
-
-        class H(NamedTuple):
-            eps: float = 0.0
-
-        class S(NamedTuple):
-            n: float = 0.0
-
-        def step(s, hp, g, t, alpha):
-            return S(s.n), out(alpha * g * (float("nan") if t == 30 else 1.0))
-
-        Nan = Definition("Nan", H, S, step)
-    '''))
-    report = check(f"{path}:Nan", cases=["quadratic"], quick=True)
+    spec = user_definition(tmp_path, 'return S(s.n), out(alpha * g * (float("nan") if t == 30 else 1.0))')
+    report = check(spec, cases=["quadratic"], quick=True)
     assert report.results[0].status == "error"
     assert "NaN" in report.results[0].error
     assert "step 30" in report.results[0].error
