@@ -20,8 +20,8 @@ import numpy as np
 
 from adasim.analysis.kernel import horizon, lane, window_weights
 from adasim.engine import Block, iterate
+from adasim.engine.compiled import jit
 from adasim.errors import AdasimError
-from adasim.jit import jit
 from adasim.optimizers.base import Kernel, Optimizer
 from adasim.problems.base import Problem
 

@@ -15,6 +15,7 @@ machine code on disk, keyed by a digest of everything that was inlined into it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import inspect
@@ -129,6 +130,26 @@ def compiled_function(fn: Any, parts: list[str]) -> Any:
     jitted, sources = _JITTED[fn]
     parts.extend(sources)
     return jitted
+
+
+def jit(fn: Any) -> Any:
+    """An analysis's inner loop, written once as loops over NumPy arrays: compiled by numba on
+    its first call (cached on disk; the plain functions it calls by name are compiled with it),
+    or left as Python when numba is not available. `.python` is the plain function."""
+    compiled: list[Any] = []
+
+    @functools.wraps(fn)
+    def call(*args: Any) -> Any:
+        if not compiled:
+            if available():
+                _helpers(fn, [])
+                compiled.append(_numba().njit(cache=True, error_model="numpy", nogil=True)(fn))
+            else:
+                compiled.append(fn)
+        return compiled[0](*args)
+
+    call.python = fn  # type: ignore[attr-defined]
+    return call
 
 
 def _is_library(fn: Any) -> bool:
