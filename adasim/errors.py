@@ -14,10 +14,24 @@ class AdasimError(ValueError):
     """Invalid input: the message is one line that says what is wrong and what is allowed."""
 
 
+def typo_distance(a: str, b: str) -> int:
+    """Edits between a and b, a swap of two neighbouring letters counting as one (the optimal
+    string alignment distance): 'adma' is one edit from 'adam', two from 'adamax'."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
+
+
 def unknown_name(kind: str, name: str, known: Iterable[str]) -> AdasimError:
-    """An error for an unknown registry name that suggests the closest known one."""
+    """An error for an unknown registry name that suggests the closest known one (a one-edit
+    typo first, else the most similar by difflib)."""
     known = sorted(known)
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    typos = sorted((typo_distance(name.lower(), k.lower()), k) for k in known)
+    close = [typos[0][1]] if typos and typos[0][0] <= 1 else difflib.get_close_matches(name, known, n=1, cutoff=0.5)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     return AdasimError(f"unknown {kind} '{name}'{hint} (known: {', '.join(known)})")
 

@@ -117,6 +117,28 @@ def block_max(x: Any, blocks: Any) -> Any:
     return _block_apply(x, blocks, np.maximum.reduceat)
 
 
+def block_rms(x: Any, blocks: Any) -> Any:
+    """√(mean of x² over each block): the root mean square, shared by its coordinates."""
+    return np.sqrt(block_mean(x * x, blocks))
+
+
+def column_mean(x: Any, blocks: Any) -> Any:
+    """The blocks read as the rows of one matrix (all of one length C): the mean of each column
+    over the rows, shared by the column's coordinates (Adafactor's factored second moment)."""
+    if _scalar(x) or blocks is None:
+        return x
+    sizes = {int(b) for b in blocks}
+    if len(sizes) != 1:
+        from adasim.errors import AdasimError
+
+        raise AdasimError(f"a factored matrix needs blocks (rows) of one length, got block sizes {sorted(sizes)}")
+    x = np.asarray(x, dtype=np.float64)
+    rows, cols = len(blocks), sizes.pop()
+    matrix = x.reshape((*x.shape[:-1], rows, cols))
+    mean = matrix.mean(axis=-2, keepdims=True)
+    return np.broadcast_to(mean, matrix.shape).reshape(x.shape)
+
+
 PHI = {
     "identity": "φ(g²) = g² per coordinate",
     "max": "φ(g²) = max of g² over the block (the AdaShift authors' default)",

@@ -86,13 +86,18 @@ OPTIMIZER_ONLY = ["optimizer", *[s.name for s in SETTINGS if s.group == OPTIMIZE
 
 def parse_assignments(items: list[str] | None, what: str = "--set") -> dict[str, Any]:
     """['beta2=0.99', 'betas=(0.9, 0.99)'] → {'beta2': 0.99, 'betas': (0.9, 0.99)} (Python literals;
-    a value that is not one is taken as a string)."""
+    true/false/none as True/False/None whatever their case, inf and nan as floats; a value that is
+    not one of these is taken as a string)."""
     out: dict[str, Any] = {}
     for item in items or []:
         key, sep, text = item.partition("=")
         key = key.strip()
         if not sep or not key.isidentifier():
             raise AdasimError(f"{what} takes KEY=VALUE, got '{item}'")
+        words = {"true": True, "false": False, "none": None, "inf": float("inf"), "-inf": float("-inf"), "nan": float("nan")}
+        if text.strip().lower() in words:
+            out[key] = words[text.strip().lower()]
+            continue
         try:
             out[key] = ast.literal_eval(text.strip())
         except (ValueError, SyntaxError, MemoryError, RecursionError):

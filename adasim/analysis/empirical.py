@@ -191,7 +191,12 @@ class NUFStream:
     from the rows in flight and the block's own arrays, folds them into the statistics if asked,
     and keeps the rows that are not final."""
 
-    def __init__(self, kernel: Kernel, tol: float = DEFAULT_TOL) -> None:
+    def __init__(self, kernel: Kernel, tol: float = DEFAULT_TOL, name: str = "this optimizer") -> None:
+        if kernel.kind == "none":
+            raise AdasimError(
+                f"{name}'s step is not a sum of its gradients times factors (its kernel is 'none'), so it has "
+                "no exact net update factors; `adasim check` measures them model-free"
+            )
         self.kernel = kernel
         self.tol = tol
         self.constant = kernel.kind != "ema" or np.all(np.asarray(kernel.lam) == 1.0)
@@ -253,8 +258,10 @@ class NUFStream:
         cols = self.cols
         final = self._final_rows(blk.t, flush)
         self._grow(self.n + B - final + 1)
+
         def fields(v):
             return np.ascontiguousarray(np.broadcast_to(v, blk.g.shape).reshape(B, cols), dtype=np.float64)
+
         g, alpha, pre, post = (fields(v) for v in (blk.g, blk.alpha, blk.pre, blk.post))
         out = self._buffer(final if want_kappa else 0)
         if want_kappa:  # the final rows' steps and gradients, before the pass moves them
@@ -313,7 +320,6 @@ class GroupStats:
     lane_mean: np.ndarray
     lane_m2: np.ndarray  # Σ (κ − mean)², by Welford's update (no cancellation)
     samples: list[np.ndarray] = field(default_factory=list)
-
 
     @property
     def n(self) -> int:
@@ -409,7 +415,7 @@ def empirical_nuf(
     kept: list[NUFChunk] = []
     taken: list[list[np.ndarray]] = []
     every = 1
-    stream = NUFStream(optimizer.kernel(), tol)
+    stream = NUFStream(optimizer.kernel(), tol, optimizer.name)
     blocks = iterate(problem, optimizer, steps, seeds, x0, warmup=warmup, block=block, fields=NUF_FIELDS, engine=engine,
                      prefetch=True, min_block=4 * stream.holds_back())  # fmt: skip
     for blk in blocks:

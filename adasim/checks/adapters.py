@@ -18,9 +18,11 @@ rate before the step (torch: every param group's lr; optax: the injected learnin
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata
 import importlib.util
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -146,7 +148,7 @@ def load(spec: str, kwargs: dict[str, Any] | None = None) -> Loaded:
     kwargs = dict(kwargs or {})
     if spec.startswith("torch:"):
         torch = _need("torch", "torch")
-        target = _resolve(spec[len("torch:"):], "torch optimizer")
+        target = _resolve(spec[len("torch:") :], "torch optimizer")
         if not (isinstance(target, type) and issubclass(target, torch.optim.Optimizer)):
             raise AdasimError(f"'{spec}' is not a torch.optim.Optimizer subclass")
         top = target.__module__.split(".")[0]
@@ -158,7 +160,7 @@ def load(spec: str, kwargs: dict[str, Any] | None = None) -> Loaded:
         jax = _need("jax", "jax")
         jax.config.update("jax_enable_x64", True)
         optax = _need("optax", "jax")
-        target = _resolve(spec[len("optax:"):], "optax optimizer")
+        target = _resolve(spec[len("optax:") :], "optax optimizer")
         if not callable(target):
             raise AdasimError(f"'{spec}' is not a function returning an optax GradientTransformation")
         return _probed(Loaded(spec, "optax", target, kwargs, {"jax": jax.__version__, "optax": optax.__version__}))
@@ -188,9 +190,23 @@ class TorchStepper:
         self.stacked = stacked
         rows = [x0] if stacked else list(x0)
         self.params = [torch.tensor(np.array(r), dtype=torch.float64, requires_grad=True) for r in rows]
-        self.opt = cls(self.params, lr=lr, **kwargs)
+        with self._float64():
+            self.opt = cls(self.params, lr=lr, **kwargs)
         if not isinstance(self.opt, torch.optim.Optimizer):
             raise AdasimError(f"{cls.__name__}(...) did not build a torch.optim.Optimizer")
+        if callable(getattr(self.opt, "train", None)):  # schedule-free optimizers step only in train mode
+            self.opt.train()
+
+    @contextlib.contextmanager
+    def _float64(self) -> Iterator[None]:
+        """torch's default dtype float64 while the optimizer runs, restored after: torch.optim
+        keeps scalar state such as NAdam's Π μ_t in the default dtype (float32 otherwise)."""
+        before = self.torch.get_default_dtype()
+        self.torch.set_default_dtype(self.torch.float64)
+        try:
+            yield
+        finally:
+            self.torch.set_default_dtype(before)
 
     def _x(self) -> Any:
         return self.params[0].detach().clone() if self.stacked else self.torch.stack([p.detach() for p in self.params])
@@ -205,7 +221,8 @@ class TorchStepper:
         with torch.no_grad():
             before = self._x()
             try:
-                self.opt.step()
+                with self._float64():
+                    self.opt.step()
             except Exception as err:
                 raise CaseError(f"step {t}: {type(self.opt).__name__}.step() raised {type(err).__name__}: {err}") from None
             after = self._x()

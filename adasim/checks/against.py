@@ -28,24 +28,61 @@ NEUTRAL = {"weight_decay": 0.0, "amsgrad": False, "foreach": None, "maximize": F
            "initial_accumulator_value": 0.0, "nesterov": False, "dampening": 0.0, "eps_root": 0.0}  # fmt: skip
 
 
+# keyword arguments that turn a reference into the named adasim definition: torch's Adam with
+# amsgrad=True is AMSGrad; pytorch-optimizer's AdEMAMix with no slow EMA (α = 0) and its cautious
+# mask is Cautious Adam (pytorch-optimizer has no cautious plain Adam)
+MAKES = {("amsgrad", "amsgrad", True), ("cautious-adam", "cautious", True), ("cautious-adam", "alpha", 0.0)}
+
+
+# optax.adafactor's and torch.optim.Adafactor's names for adasim's Adafactor settings
+ADAFACTOR = {
+    "clipping_threshold": lambda v: {"clip": False} if v is None else {"clip": True, "clip_threshold": float(v)},
+    "d": lambda v: {"clip_threshold": float(v)},
+    "multiply_by_parameter_scale": lambda v: {"param_scale": bool(v)},
+    "decay_rate": lambda v: {"decay": float(v)},
+    "beta2_decay": lambda v: {"decay": -float(v)},
+    "momentum": lambda v: {"beta1": 0.0 if v is None else float(v)},
+    "eps": lambda v: (
+        {"eps": float(np.finfo(float).eps if v[0] is None else v[0]), "eps2": float(v[1])}
+        if isinstance(v, tuple | list)
+        else {"eps": float(v)}
+    ),  # torch: (ε1 or None = machine ε, ε2)
+    "min_dim_size_to_factor": lambda v: {},  # one lane is a vector: never factored by optax or torch
+    "factored": lambda v: {},
+}
+
+
 def translate(kwargs: dict[str, Any], name: str = "") -> dict[str, Any]:
     """The SPEC's keyword arguments as adasim settings (an AdasimError for one adasim has no
     counterpart for; pass it for adasim's side with --against-kw)."""
+    from adasim.optimizers import definition
+
+    d = definition(name) if name else None
     out: dict[str, Any] = {}
     for key, value in kwargs.items():
         if key in ("lr", "learning_rate"):
             continue
         if key == "betas":
             out["beta1"], out["beta2"] = float(value[0]), float(value[1])
-        elif key in ("b1", "b2"):
+        elif key in ("b1", "b2", "b3"):
             out["beta" + key[1]] = float(value)
+        elif key == "beta" and name == "signum":  # optax.signum's single β
+            out["beta1"] = float(value)
+        elif (name, key, value) in MAKES:
+            continue
+        elif key == "alpha" and name == "ademamix":  # AdEMAMix's α: the weight of the slow EMA
+            out["mix"] = float(value)
         elif key in ("alpha", "decay"):  # torch RMSprop's α, optax rmsprop's decay: the EMA of g²
             out["beta2"] = float(value)
+        elif name == "adafactor" and key in ADAFACTOR:
+            out.update(ADAFACTOR[key](value))
         elif key == "eps":
             out["eps"] = float(value)
         elif key == "eps_in_sqrt":  # optax's rmsprop: ε inside the root unless told otherwise
             out["eps_mode"] = "inside" if value else "outside"
-        elif (key in NEUTRAL and value == NEUTRAL[key]) or (key == "amsgrad" and value is True and name == "amsgrad"):
+        elif d is not None and key in d.options() and key not in ("schedule",):  # the same name in adasim
+            out[key] = value
+        elif (key in NEUTRAL and value == NEUTRAL[key]) or (name, key, value) in MAKES:
             continue
         else:
             raise AdasimError(f"--against: no adasim counterpart for {key}={value!r}; give adasim's settings with --against-kw")

@@ -65,8 +65,9 @@ def unsupported(layout: Layout) -> str | None:
     if layout.problem.gradient_kernel is None:
         return f"the problem '{layout.problem.name}' has a Python gradient function, not an elementwise kernel"
     if layout.coupled:  # a call per lane on arrays of coordinates: numba compiles that slowly
-        phi = getattr(layout.optimizer.hp, "phi", "?")
-        return f"{layout.optimizer.name} shares values over blocks of coordinates (φ = {phi})"
+        phi = getattr(layout.optimizer.hp, "phi", None)
+        how = f" (φ = {phi})" if phi not in (None, "identity") else ""
+        return f"{layout.optimizer.name} shares values over blocks of coordinates{how}"
     return None
 
 

@@ -149,8 +149,16 @@ def _block_overload(fn) -> None:
         return _identity  # the compiled executor runs one coordinate at a time: a block of one
 
 
-for _fn in (ops.block_sum, ops.block_mean, ops.block_max):
+for _fn in (ops.block_sum, ops.block_mean, ops.block_max, ops.column_mean):
     _block_overload(_fn)
+
+
+@overload(ops.block_rms, inline=INLINE)
+def _block_rms(x, blocks):
+    def impl(x, blocks):
+        return np.abs(x)  # one coordinate: √(x²)
+
+    return impl
 
 
 @overload(ops.reduce, inline=INLINE)
@@ -168,5 +176,5 @@ def _out(step, m=math.nan, v=math.nan, pre=1.0, post=1.0):
 
 OVERLOADED = frozenset(
     {ops.where, ops.maximum, ops.minimum, ops.clip, ops.recip, ops.most, ops.lag, ops.block_sum, ops.block_mean,
-     ops.block_max, ops.reduce, base.out}
+     ops.block_max, ops.block_rms, ops.column_mean, ops.reduce, base.out}
 )  # fmt: skip

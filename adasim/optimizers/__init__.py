@@ -6,17 +6,33 @@ from __future__ import annotations
 from typing import Any
 
 from adasim.errors import AdasimError, unknown_name
+from adasim.optimizers.adabelief import AdaBelief
+from adasim.optimizers.adafactor import Adafactor
 from adasim.optimizers.adagrad import Adagrad
 from adasim.optimizers.adam import Adam, RMSProp
+from adasim.optimizers.adam_mini import AdamMini
+from adasim.optimizers.adamax import Adamax
 from adasim.optimizers.adamnc import AdamNC
+from adasim.optimizers.adamw import AdamW
 from adasim.optimizers.adashift import AdaShift
+from adasim.optimizers.ademamix import AdEMAMix
 from adasim.optimizers.adopt import ADOPT
 from adasim.optimizers.amsgrad import AMSGrad
 from adasim.optimizers.base import EPS_MODES, Definition, Kernel, Optimizer, Out, ScaleLimit, out
+from adasim.optimizers.cautious import CautiousAdam, Grams
+from adasim.optimizers.nadam import NAdam
+from adasim.optimizers.radam import RAdam
+from adasim.optimizers.schedule_free import ScheduleFreeAdamW
 from adasim.optimizers.sgd import SGD, Momentum
+from adasim.optimizers.sign import Lion, SignSGD, Signum
 from adasim.optimizers.user import is_user_spec, load_definition
+from adasim.optimizers.yogi import Yogi
 
-OPTIMIZERS: dict[str, Definition] = {d.name: d for d in (SGD, Momentum, Adagrad, RMSProp, Adam, AMSGrad, AdamNC, AdaShift, ADOPT)}
+CLASSICS = (SGD, Momentum, Adagrad, RMSProp, Adam, AMSGrad, AdamNC, AdaShift, ADOPT)
+# the optimizers people train with now (issue 16), each defined once beside its public reference
+MODERN = (SignSGD, Signum, Lion, AdamW, NAdam, RAdam, Adamax, AdaBelief, Yogi, Adafactor, AdamMini, CautiousAdam, Grams,
+          AdEMAMix, ScheduleFreeAdamW)  # fmt: skip
+OPTIMIZERS: dict[str, Definition] = {d.name: d for d in CLASSICS + MODERN}
 
 
 def definition(name: str) -> Definition:
@@ -51,17 +67,32 @@ __all__ = [
     "OPTIMIZERS",
     "SGD",
     "AMSGrad",
+    "AdEMAMix",
+    "AdaBelief",
     "AdaShift",
+    "Adafactor",
     "Adagrad",
     "Adam",
+    "AdamMini",
     "AdamNC",
+    "AdamW",
+    "Adamax",
+    "CautiousAdam",
     "Definition",
+    "Grams",
     "Kernel",
+    "Lion",
     "Momentum",
+    "NAdam",
     "Optimizer",
     "Out",
+    "RAdam",
     "RMSProp",
     "ScaleLimit",
+    "ScheduleFreeAdamW",
+    "SignSGD",
+    "Signum",
+    "Yogi",
     "definition",
     "make_optimizer",
     "out",

@@ -5,7 +5,7 @@ whose numeric fields may be one value or one per lane, and whose `str`/`bool` fi
 conventions), the state record (its field defaults are the initial state), an optional *clock*
 (values that depend only on t and the hyper-parameters, such as bias corrections: an executor
 computes them once per step when every lane shares them), and the declarations the analysis reads
-(the momentum kernel K and the scale's limit, docs/REFERENCE.md §3).
+(the momentum kernel K and the scale's limit, docs/REFERENCE.md §3; a sign method's mix, §6).
 
 The step is called as
 
@@ -59,12 +59,24 @@ def out(step: Any, m: Any = math.nan, v: Any = math.nan, pre: Any = 1.0, post: A
 
 class Kernel(NamedTuple):
     """Momentum kernel K(t, s): `identity` (K = δ_ts), `ema` (K = (1−β1_s)·Π_{s<r≤t} β1_r with
-    β1_r = β1·λ^(r−1), λ = 1 for a constant β1) or `window` (K = β1^(t−s)/Σ_{i<w} β1^i for t − s < w)."""
+    β1_r = β1·λ^(r−1), λ = 1 for a constant β1), `window` (K = β1^(t−s)/Σ_{i<w} β1^i for t − s < w)
+    or `none`: the step is not of the form α_t·P_t·Σ_s K(t, s)·Q_s·g_s (Lion's sign of a mix of two
+    EMAs, a decay term in x, schedule-free's averaging), so it has no exact net update factors;
+    `adasim check` measures them model-free."""
 
     kind: str
     beta1: Any = 0.0
     window: Any = 1
     lam: Any = 1.0
+
+
+class SignWeights(NamedTuple):
+    """A sign method's mix: x ← Π(x − α_t sign(c_t)) with c_t = w0·g_t + a·Σ_{i≥1} r^(i−1) g_{t−i}
+    (EMAs started at 0), the structure of the sign closed forms of docs/REFERENCE.md §6."""
+
+    w0: float
+    a: float = 0.0
+    r: float = 0.0
 
 
 class ScaleLimit(NamedTuple):
@@ -132,6 +144,10 @@ def identity_kernel(hp: Any) -> Kernel:
     return Kernel("identity")
 
 
+def no_kernel(hp: Any) -> Kernel:
+    return Kernel("none")
+
+
 def unknown_limit(hp: Any) -> ScaleLimit:
     return ScaleLimit("unknown")
 
@@ -158,6 +174,7 @@ class Definition:
     coupled: Callable[[Any], bool] | None = None
     kernel: Callable[[Any], Kernel] = identity_kernel
     scale_limit: Callable[[Any], ScaleLimit] = unknown_limit
+    sign_weights: Callable[[Any], SignWeights | None] | None = None
     validate: Callable[[Any], None] | None = None
     prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     conventions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -394,6 +411,11 @@ class Optimizer:
         """The scale's structure as t → ∞ (for scalar settings); `unknown` unless declared."""
         return self.definition.scale_limit(self.hp)
 
+    def sign_weights(self) -> SignWeights | None:
+        """For a sign method (declared by its definition), the weights of the mix it takes the sign of."""
+        d = self.definition
+        return None if d.sign_weights is None else d.sign_weights(self.hp)
+
     def history(self) -> int:
         """How many earlier gradients the step reads (0: none)."""
         return 0 if self.definition.history is None else int(self.definition.history(self.hp))
@@ -418,6 +440,7 @@ class Optimizer:
 
     def config(self) -> dict[str, Any]:
         """Every setting and convention, JSON-ready."""
+
         def plain(v: Any) -> Any:
             return np.asarray(v).tolist() if isinstance(v, np.ndarray) else v
 

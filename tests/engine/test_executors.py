@@ -36,6 +36,7 @@ from adasim import (
     simulate,
 )
 from adasim.engine import compiled
+from adasim.optimizers import MODERN
 from adasim.optimizers.base import TINY_POWER, power
 
 OPTIMIZERS = {
@@ -62,6 +63,11 @@ OPTIMIZERS = {
     "adashift-window": AdaShift(lr=0.01, n=4, window=2, beta1=0.5, phi="identity"),
     "adashift-lanes": AdaShift(lr=0.01, n=np.array([0, 1, 7]), beta2=np.array([0.9, 0.99, 0.999]), phi="identity"),
     "adashift-max-rule": AdaShift(lr=0.01, n=2, v_rule="max", schedule=Schedule("inv-sqrt")),
+    # the optimizers of issue 16, one setting each (their conventions are held to their references
+    # in tests/optimizers/test_modern.py)
+    **{d.name: d(lr=0.01) for d in MODERN},
+    "adafactor-pytorch-momentum": make_optimizer("adafactor", lr=0.01, form="pytorch", relative_step=True, beta1=0.9),
+    "radam-optax-lanes": make_optimizer("radam", lr=0.01, form="optax", beta2=np.array([0.5, 0.9, 0.999])),
 }
 
 PROBLEMS = {
@@ -108,6 +114,8 @@ def assert_same(by_engine):
 TABLE = [(o, "stochastic-seeds") for o in OPTIMIZERS]
 TABLE += [(o, p) for p in PROBLEMS for o in ("adam", "adashift", "adopt") if p != "stochastic-seeds"]
 TABLE += [("adam-lanes", "layered"), ("adashift-lanes", "unconstrained"), ("adamnc-lambda", "online-lanes")]
+# steps that share values over a block (NumPy and Python only) and the x-dependent ones
+TABLE += [(o, "layered") for o in ("adafactor", "adam-mini", "cautious-adam", "sf-adamw", "lion")]
 
 
 @pytest.mark.parametrize(("opt_name", "problem_name"), TABLE, ids=[f"{o}-{p}" for o, p in TABLE])
@@ -233,7 +241,9 @@ def test_an_edited_user_file_is_compiled_again(tmp_path):
     np.testing.assert_array_equal(after, simulate(Online(), make_optimizer(f"{path}:Mine"), 50, engine="numpy").final_x)
 
 
-UNCOMPILABLE = "from fractions import Fraction\n" + USER.replace("post = scale(v, hp.eps)", "post = scale(v, hp.eps) * float(Fraction(1, 1))")
+UNCOMPILABLE = "from fractions import Fraction\n" + USER.replace(
+    "post = scale(v, hp.eps)", "post = scale(v, hp.eps) * float(Fraction(1, 1))"
+)
 
 
 def test_a_step_numba_cannot_compile(tmp_path):

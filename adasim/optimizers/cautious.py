@@ -1,0 +1,90 @@
+"""Adam's update masked or re-signed by the current gradient: Cautious Adam and Grams.
+
+Both read g_t to decide the update's direction, so both bring back what AdaShift removes: a
+factor that depends on the gradient it multiplies (docs/REFERENCE.md §6).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from adasim import ops
+from adasim.optimizers.adam import COMMON, AdamHyper, AdamState, Corrections, adam_step
+from adasim.optimizers.base import EPS_MODES, Definition, Kernel, check_beta, check_eps, out
+
+MASK_SCALES = {
+    "count": "u·φ·d/(Σφ + 1) over the block (pytorch-optimizer 4.1's apply_cautious)",
+    "mean": "u·φ/max(mean φ, 10⁻³) over the block",
+}
+
+
+class CautiousHyper(NamedTuple):
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    eps_mode: str = "outside"
+    bias_correction: bool = True
+    phi: str = "identity"  # fixed: Adam's own v per coordinate
+    mask_scale: str = "count"
+
+
+def cautious_step(s: AdamState, hp: CautiousHyper, g, t: int, alpha, clock: Corrections, blocks=None):
+    """u_t = m̂_t/(√v̂_t + ε) (Adam's); φ_t = 1[u_t·g_t > 0]; x ← Π(x − α_t u_t φ_t ρ_t) with the
+    block's rescaling ρ_t = d/(Σφ + 1) (`count`) or 1/max(mean φ, 10⁻³) (`mean`). A coordinate
+    whose momentum points against its current gradient does not move."""
+    state, o = adam_step(s, hp, g, t, alpha, clock)
+    phi = ops.where(o.m * g > 0.0, 1.0, 0.0)  # u and m have the same sign
+    if hp.mask_scale == "mean":
+        rho = 1.0 / ops.maximum(ops.block_mean(phi, blocks), 1e-3)
+    else:
+        d = ops.block_sum(phi * 0.0 + 1.0, blocks)
+        rho = d / (ops.block_sum(phi, blocks) + 1.0)
+    post = o.post * phi * rho
+    return state, out(alpha * post * o.m, m=o.m, v=o.v, post=post)
+
+
+def _check(hp) -> None:
+    check_beta("beta1", hp.beta1)
+    check_beta("beta2", hp.beta2)
+    check_eps(hp.eps)
+
+
+CautiousAdam = Definition(
+    "cautious-adam",
+    CautiousHyper,
+    AdamState,
+    cautious_step,
+    rule="u = m̂/(√v̂ + ε);  φ = 1[u·g > 0];  x ← Π(x − α_t u φ d/(Σφ + 1))",
+    source="Liang et al. 2024 (arXiv:2411.16085), C-Adam; pytorch-optimizer 4.1 (cautious=True)",
+    clock=Corrections,
+    tick=COMMON["tick"],
+    coupled=lambda hp: True,
+    kernel=lambda hp: Kernel("ema", beta1=hp.beta1),
+    validate=_check,
+    conventions={"eps_mode": EPS_MODES, "mask_scale": MASK_SCALES},
+    fixed={"phi": "identity"},
+)
+
+
+def grams_step(s: AdamState, hp: AdamHyper, g, t: int, alpha, clock: Corrections):
+    """u_t = m̂_t/(√v̂_t + ε) (Adam's);  x ← Π(x − α_t sign(g_t)·|u_t|): Adam's size, the current
+    gradient's direction. As factors: Q_t = |u_t|/|g_t| on g_t alone (the identity kernel)."""
+    state, o = adam_step(s, hp, g, t, alpha, clock)
+    size = ops.abs(o.post * o.m)
+    pre = size * ops.recip(ops.abs(g))
+    return state, out(alpha * ops.sign(g) * size, m=o.m, v=o.v, pre=pre)
+
+
+Grams = Definition(
+    "grams",
+    AdamHyper,
+    AdamState,
+    grams_step,
+    rule="u = m̂/(√v̂ + ε);  x ← Π(x − α_t sign(g_t)|u_t|)",
+    source="Cao et al. 2024 (arXiv:2412.17107); pytorch-optimizer 4.1 Grams",
+    clock=Corrections,
+    tick=COMMON["tick"],
+    validate=_check,
+    conventions={"eps_mode": EPS_MODES},
+    fixed={"phi": "identity"},
+)
