@@ -17,6 +17,7 @@ from adasim.analysis.correlation import Correlation, analytic_pearson_g2_v, meas
 from adasim.analysis.drift import Critical, analytic_drift, analytic_nuf, critical_value
 from adasim.analysis.empirical import EmpiricalNUF, NUFStream, empirical_nuf, nuf_chunks
 from adasim.analysis.periodic import PeriodicNUF, periodic_nuf
+from adasim.analysis.sign import SignDrift, sign_drift
 from adasim.analysis.stationary import StationaryNUF, stationary_nuf
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "EmpiricalNUF",
     "NUFStream",
     "PeriodicNUF",
+    "SignDrift",
     "StationaryNUF",
     "analytic_drift",
     "analytic_nuf",
@@ -34,5 +36,6 @@ __all__ = [
     "measure_correlation",
     "nuf_chunks",
     "periodic_nuf",
+    "sign_drift",
     "stationary_nuf",
 ]

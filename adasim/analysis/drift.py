@@ -38,7 +38,13 @@ def analytic_nuf(problem: Problem, optimizer: Optimizer) -> PeriodicNUF | Statio
 
 
 def analytic_drift(problem: Problem, optimizer: Optimizer) -> float:
-    """E[Δx]/α per step in the limit; positive means x moves up."""
+    """E[Δx]/α per step in the limit; positive means x moves up. Sign methods (signSGD, Signum,
+    Lion) have no factors of this kind; their drift is −E[sign c_t] (adasim.analysis.sign; the
+    midpoint of its interval on i.i.d. problems)."""
+    if optimizer.lanes() == 1 and optimizer.sign_weights() is not None:
+        from adasim.analysis.sign import sign_drift
+
+        return sign_drift(problem, optimizer).drift
     return analytic_nuf(problem, optimizer).drift
 
 
