@@ -50,6 +50,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("spikes", "k", PROBLEM, int, "Spikes k per period (k < d).", short="-k", sweep=True),
     Setting("p", "p", PROBLEM, float, "Probability p of the spike (stochastic).", sweep=True),
     Setting("delta", "delta", PROBLEM, float, "p = (1+δ)/(C+1) (stochastic).", sweep=True),
+    Setting("batch", "b", PROBLEM, int, "Mini-batch b: the gradient is the mean of b draws (stochastic).", sweep=True),
     Setting("n_functions", "n", PROBLEM, int, "Number n of functions (finite-sum).", sweep=True),
     Setting("sampling", "sampling", PROBLEM, str, "Finite-sum sampling: cyclic | shuffle | iid."),
     Setting("blocks", "blocks", PROBLEM, str, "Layered: block sizes and gradient scales, '4:1,4:1e-3'."),

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -105,3 +106,46 @@ def test_zhang_heatmap_claims(results):
     distance = results["zhang-heatmap"][0]["n=10"]["distance"]
     assert distance[0][0] == pytest.approx(2.0, abs=0.05)  # β2 = 0.5: Adam sits at the worst point
     assert distance[0][-1] < 1.5  # β2 close to 1: it leaves it
+
+
+def test_sign_methods_claims(results):
+    numbers = results["sign-methods"][0]
+    skew = numbers["skewed-noise"]
+    assert skew["signsgd"]["median_final_x"] > 0.5  # follows the median
+    assert skew["sgd"]["median_final_x"] < 0
+    assert skew["adam"]["median_final_x"] < 0
+    for problem in numbers["closed_form"].values():
+        intervals = dict(zip(problem["beta"], problem["drift_interval"], strict=True))
+        for m in problem["measured"]:
+            lo, hi = intervals[m["beta"]]  # every measured β is on the closed form's grid
+            assert lo - 5 * m["stderr"] <= m["drift"] <= hi + 5 * m["stderr"]
+
+
+def test_block_scales_claims(results):
+    numbers = results["block-scales"][0]
+    closed = numbers["closed_form_pearson"]
+    rows = numbers["C = 30, p = 0.05"]["results"]
+    for name, expected in (("adam", closed["adam"]), ("adam-mini", closed["block of 8"]), ("adashift n=1, φ=mean", 0.0)):
+        for lo, hi in rows[name]["pearson_g2_v_ci_per_layer"]:
+            assert lo - 0.02 <= expected <= hi + 0.02, name
+    assert min(rows["adam"]["median_final_x_per_layer"]) > 0.5  # Adam fails, dilution rescues Adam-mini
+    assert max(rows["adam-mini"]["median_final_x_per_layer"]) < -0.5
+
+
+def test_shift_spikes_claims(results):
+    numbers = results["shift-spikes"][0]
+    assert numbers["identity_beta2_0_max_abs_dx"] < 1e-12
+    k2 = numbers["closed_form_drift"]["k=2"]
+    by_n = {int(n): v for n, v in k2["adashift_by_n"].items()}
+    assert k2["adopt_no_clip"] == pytest.approx(by_n[1], rel=1e-12)
+    assert by_n[1] > 0 > by_n[2]  # two spikes in a row defeat n = 1 (and ADOPT), not n = 2
+    for label in ("adopt, no clip", "adashift n=1"):
+        kap = numbers["nuf_beta2_0.5"][label]
+        np.testing.assert_allclose(kap["measured"], kap["closed"], rtol=1e-6)
+
+
+def test_batch_phase_claims(results):
+    numbers = results["batch-phase"][0]
+    converged = [numbers[f"b={b}"]["cells_below_0"] for b in numbers["settings"]["batches"]]
+    assert converged == sorted(converged)
+    assert converged[-1] > converged[0]

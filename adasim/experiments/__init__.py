@@ -21,6 +21,10 @@ EXPERIMENTS = {
     "zhang-heatmap": "adasim.experiments.zhang_heatmap",
     "critical-c": "adasim.experiments.critical_c",
     "adopt-toy": "adasim.experiments.adopt_toy",
+    "sign-methods": "adasim.experiments.sign_methods",
+    "block-scales": "adasim.experiments.block_scales",
+    "shift-spikes": "adasim.experiments.shift_spikes",
+    "batch-phase": "adasim.experiments.batch_phase",
 }
 
 

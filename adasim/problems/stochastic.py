@@ -17,16 +17,24 @@ class StochasticParams(NamedTuple):
     C: float
     s: float
     p: float
+    b: int
 
 
 def stochastic_gradient(q: StochasticParams, key, t):
-    """g_t = C if u_t < p, else −s, with u_t the t-th uniform draw of the lane's stream."""
-    return ops.where(uniform01(key, t) < q.p, q.C, -q.s)
+    """g_t = (C·K − s·(b − K))/b with K = #{j < b: u_{(t−1)b+j+1} < p}, the u the lane's uniform
+    draws: the mean of a mini-batch of b i.i.d. gradients (C w.p. p, else −s). b = 1 is the
+    single draw u_t: C if u_t < p, else −s."""
+    K = 0.0
+    for j in range(ops.most(q.b)):
+        hit = (uniform01(key, (t - 1) * q.b + j + 1) < q.p) & (j < q.b)
+        K = K + ops.where(hit, 1.0, 0.0)
+    return (q.C * K - q.s * (q.b - K)) / q.b
 
 
 @dataclass(frozen=True, eq=False)
 class Stochastic(Problem):
-    """i.i.d. g_t = C with probability p, else −s; p given directly or as p = (1+δ)/(C+1).
+    """i.i.d. g_t = C with probability p, else −s; p given directly or as p = (1+δ)/(C+1); with a
+    mini-batch b > 1, g_t is the mean of b such draws (E g unchanged, variance ÷ b).
 
     Reddi Thm 3: s = 1, p = (1+δ)/(C+1), so E g = δ; Fig. 1: C = 1010, s = 10, p = 0.01;
     AdaShift paper: C = 101, δ = 0.02, unconstrained; ADOPT toy: C = k², s = k, p = 1/k.
@@ -36,15 +44,17 @@ class Stochastic(Problem):
     s: Any = 1.0
     p: Any = None
     delta: Any = None
+    b: Any = 1
 
     name = "stochastic"
-    summary = "i.i.d. g_t = C with probability p, else −s"
+    summary = "i.i.d. g_t = C with probability p, else −s (the mean of b draws with a mini-batch b)"
     source = "Reddi, Kale & Kumar 2018, Theorem 3 and Fig. 1; Zhou et al. 2019; Taniguchi et al. 2024"
-    lane_params = ("C", "s", "p", "delta")
+    lane_params = ("C", "s", "p", "delta", "b")
     gradient_kernel = staticmethod(stochastic_gradient)
 
     def validate(self) -> None:
         check_range("C", self.C, 0.0, lo_open=True)
+        check_range("mini-batch size b", self.b, 1, 1 << 20, integer=True)
         check_range("small gradient s", self.s, 0.0, lo_open=True)
         if self.p is not None and self.delta is not None:
             raise AdasimError("give either p or delta, not both")
@@ -66,13 +76,20 @@ class Stochastic(Problem):
         return (1.0 + np.asarray(delta, float)) / (np.asarray(self.C, float) + 1.0)
 
     def kernel_params(self) -> StochasticParams:
-        return StochasticParams(lane_column(self.C), lane_column(self.s), lane_column(self.probability()))
+        return StochasticParams(lane_column(self.C), lane_column(self.s), lane_column(self.probability()),
+                                lane_column(self.b, int))  # fmt: skip
 
     def law(self) -> Law | None:
         if self.lanes() != 1:
             return None
         p = float(self.probability())
-        return Law(np.array([float(self.C), -float(self.s)]), np.array([p, 1.0 - p]))
+        b = int(self.b)
+        if b == 1:
+            return Law(np.array([float(self.C), -float(self.s)]), np.array([p, 1.0 - p]))
+        from scipy.stats import binom
+
+        K = np.arange(b + 1, dtype=np.float64)  # spikes in the batch: Binomial(b, p)
+        return Law((float(self.C) * K - float(self.s) * (b - K)) / b, binom.pmf(np.arange(b + 1), b, p))
 
     def mean_gradient(self) -> np.ndarray:
         p = self.probability()
