@@ -54,6 +54,7 @@ from adasim.problems import (
     Online,
     Problem,
     Quadratic,
+    Rotated,
     Stochastic,
     make_problem,
 )
@@ -111,6 +112,7 @@ __all__ = [
     "Quadratic",
     "RAdam",
     "RMSProp",
+    "Rotated",
     "Run",
     "ScaleLimit",
     "Schedule",

@@ -30,6 +30,7 @@ isfinite = np.isfinite
 log = np.log
 exp = np.exp
 cos = np.cos
+sin = np.sin
 
 
 def _scalar(*values: Any) -> bool:

@@ -171,14 +171,14 @@ def run_chunk(plan: SweepPlan, optimizer_name: str, start: int, end: int) -> dic
         record=("x",),
         engine=plan.spec.engine,
     )
-    x = run.final_x[:, 0]
-    opt_x = np.broadcast_to(prob.optimum()[:, 0], (lanes,))
+    x = prob.sweep_coordinate(run.final_x)
+    opt_x = np.broadcast_to(prob.sweep_optimum(), (lanes,))
     distance = np.abs(x - opt_x)
     width = float(prob.domain.hi) - float(prob.domain.lo)
     if plan.rule == "shi":
         half = run.trace.t > plan.spec.steps // 2
         with np.errstate(divide="ignore"):
-            logs = np.log10(np.abs(run.trace.x[half, :, 0] - opt_x[None, :]) + 1e-300)
+            logs = np.log10(np.abs(prob.sweep_coordinate(run.trace.x[half]) - opt_x[None, :]) + 1e-300)
         converged = np.mean(logs, axis=0) < -2
     else:
         converged = distance <= 0.05 * width if math.isfinite(width) else distance <= 0.05
@@ -390,8 +390,7 @@ def make_plan(
     total = plan.cells * len(spec.optimizers)
     if total > limit and not force:
         raise AdasimError(f"the grid has {total:,} cells (limit {limit:,}): narrow it or pass --force")
-    if spec.problem.dim != 1:
-        raise AdasimError("sweeps run one-dimensional problems")
+    spec.problem.sweep_coordinate(np.zeros((1, spec.problem.dim)))  # the problem has one number to report
     return plan
 
 

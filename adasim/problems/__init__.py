@@ -12,9 +12,12 @@ from adasim.problems.layered import Layered, Quadratic
 from adasim.problems.online import Online
 from adasim.problems.periodic import Periodic
 from adasim.problems.presets import PRESETS, Preset
+from adasim.problems.rotated import Rotated
 from adasim.problems.stochastic import Stochastic
 
-PROBLEMS: dict[str, type[Problem]] = {cls.name: cls for cls in (Online, Stochastic, FiniteSum, Periodic, Layered, Quadratic)}
+PROBLEMS: dict[str, type[Problem]] = {
+    cls.name: cls for cls in (Online, Stochastic, FiniteSum, Periodic, Layered, Quadratic, Rotated)
+}
 
 
 def make_problem(name: str, domain: Domain | None = None, **params: Any) -> Problem:
@@ -47,6 +50,7 @@ __all__ = [
     "Preset",
     "Problem",
     "Quadratic",
+    "Rotated",
     "Stochastic",
     "make_problem",
 ]

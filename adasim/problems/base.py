@@ -231,6 +231,18 @@ class Problem:
         hi = np.broadcast_to(np.asarray(self.domain.hi, float), (1, self.dim))
         return np.where(mean > 0, hi, np.where(mean < 0, lo, np.nan))
 
+    def sweep_coordinate(self, x: np.ndarray) -> np.ndarray:
+        """The one number per lane a sweep reports for points x (..., L, D): x itself for a
+        one-dimensional problem; problems of several coordinates that have such a number say so."""
+        if self.dim != 1:
+            raise AdasimError(f"sweeps run one-dimensional problems and those with one coordinate to report; "
+                              f"{self.name} has {self.dim} coordinates")  # fmt: skip
+        return np.asarray(x)[..., 0]
+
+    def sweep_optimum(self) -> np.ndarray:
+        """x* of `sweep_coordinate`, per lane (L or 1,)."""
+        return self.optimum()[:, 0]
+
     # -- description -----------------------------------------------------------------------
     def params(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

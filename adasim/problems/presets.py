@@ -130,6 +130,18 @@ PRESETS: dict[str, Preset] = {
             choices="C, p, α_t = 0.01/√t, x_1 = 0 are adasim's; a mild spike (C = 4) that Adam at β2 = 0.999 handles",
         ),
         Preset(
+            name="rotated-reddi",
+            problem="rotated",
+            params={"base": "online", "C": 10.0, "s": 1.0, "d": 3, "k": 1, "theta": 0.5235987755982988},
+            hyper={"lr": 0.01, "schedule": "constant", "beta1": 0.0, "beta2": 0.01, "n": 1},
+            run={"steps": 20_000, "x0": 0.0},
+            domain="none",
+            optimizers=("sgd", "adam", "adashift", "signsgd"),
+            source="Reddi, Kale & Kumar 2018, Theorem 1 (C = 10, β1 = 0, β2 = 1/(1+C²) ≈ 0.01) in 2-D, rotated by θ = π/6",
+            choices="unconstrained (a box is itself coordinate-wise), α = 0.01 constant, x_1 = 0, AdaShift n = 1; "
+            "θ is a sweep axis: -g theta=0:1.5708:17",
+        ),
+        Preset(
             name="shi-two-spike",
             problem="online",
             params={"C": 10.0, "s": 1.0, "d": period_of_C, "k": 2},
