@@ -41,6 +41,9 @@ def _conventions() -> dict[str, dict[str, str]]:
 
 def catalogue() -> dict[str, Any]:
     """Everything `adasim list` shows, as data."""
+    from adasim.checks.verdicts import knowledge
+
+    known = knowledge()
     return {
         "problems": {
             name: {"gradients": cls.summary, "source": cls.source, "defaults": cls().params()} for name, cls in PROBLEMS.items()
@@ -56,7 +59,12 @@ def catalogue() -> dict[str, Any]:
             for name, p in PRESETS.items()
         },
         "optimizers": {
-            name: {"rule": d.rule, "source": d.source, "defaults": {k: _default(v) for k, v in d.options().items()}}
+            name: {
+                "rule": d.rule,
+                "source": d.source,
+                "defaults": {k: _default(v) for k, v in d.options().items()},
+                **known[name],
+            }
             for name, d in OPTIMIZERS.items()
         },
         "conventions": {
@@ -66,6 +74,14 @@ def catalogue() -> dict[str, Any]:
             "engine": {**ENGINES, "compiled": f"{ENGINES['compiled']} ({_numba_note()})"},
         },
     }
+
+
+def _beaten(info: dict[str, Any]) -> str:
+    if info["defeated_by"] is None:
+        return "not computed (python -m adasim.checks.verdicts)"
+    if not info["defeated_by"]:
+        return "none"
+    return f"{len(info['defeated_by'])}/{info['cases']}: " + ", ".join(info["defeated_by"])
 
 
 def list_all(
@@ -86,8 +102,9 @@ def list_all(
          [(n, i["gradients"], joined(i["defaults"]), i["source"]) for n, i in cat["problems"].items()]),
         ("presets", ("name", "problem", "source", "adasim's choices"),
          [(n, i["problem"], i["source"], i["choices"]) for n, i in cat["presets"].items()]),
-        ("optimizers", ("name", "update rule", "defaults", "source"),
-         [(n, i["rule"], joined(i["defaults"]), i["source"]) for n, i in cat["optimizers"].items()]),
+        ("optimizers", ("name", "update rule", "defaults", "closed form", "defeated by (adasim check)", "source"),
+         [(n, i["rule"], joined(i["defaults"]), i["closed_form"], _beaten(i), i["source"])
+          for n, i in cat["optimizers"].items()]),
         ("conventions", ("option", "value", "meaning"),
          [(o, v, m) for o, values in cat["conventions"].items() for v, m in values.items()]),
     ]  # fmt: skip

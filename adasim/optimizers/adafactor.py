@@ -66,17 +66,22 @@ def adafactor_step(s: AdafactorState, hp: AdafactorHyper, g, t: int, alpha, x, b
         vhat = v
     scale = 1.0 / ops.sqrt(ops.maximum(vhat, hp.eps * hp.eps) if hp.form == "pytorch" else vhat)
     u = g * scale
+    post = scale  # the factor of g_t in u, built beside u (not u/g: no 0/0)
     span = blocks  # RMS over the parameter tensor: a block, or the whole matrix when factored
     if hp.factored and blocks is not None:
         span = (sum(blocks),)
     if hp.clip:
-        u = u / ops.maximum(1.0, ops.block_rms(u, span) / hp.clip_threshold)
+        shrink = ops.maximum(1.0, ops.block_rms(u, span) / hp.clip_threshold)
+        u = u / shrink
+        post = post / shrink
     rate = ops.minimum(alpha, 1.0 / ops.sqrt(float(t))) if hp.relative_step else alpha
     u = rate * u
+    post = post * (rate / alpha)
     if hp.param_scale:
-        u = u * ops.maximum(ops.block_rms(x, span), hp.eps2)
+        size = ops.maximum(ops.block_rms(x, span), hp.eps2)
+        u = u * size
+        post = post * size
     m = (1.0 - hp.beta1) * u + hp.beta1 * s.m
-    post = ops.where(g != 0.0, u / ops.where(g != 0.0, g * alpha, 1.0), scale)
     return AdafactorState(v, r, c, m), out(m, m=m, v=vhat, post=post)
 
 

@@ -1,0 +1,49 @@
+"""The stored verdicts that `adasim list` and the README show (adasim/optimizers/verdicts.json)."""
+
+import pytest
+from typer.testing import CliRunner
+
+from adasim.checks.cases import CASES
+from adasim.checks.verdicts import closed_form, compute, knowledge, markdown_table, stored
+from adasim.cli.app import app
+from adasim.optimizers import OPTIMIZERS
+
+
+def test_the_file_covers_every_optimizer_and_every_case():
+    data = stored()
+    assert set(data["optimizers"]) == set(OPTIMIZERS), "regenerate: python -m adasim.checks.verdicts"
+    assert data["quick"] is False
+    assert "adasim" in data["provenance"]
+    for name, row in data["optimizers"].items():
+        assert sorted(row["defeated_by"] + row["passed"] + row["errored"]) == sorted(CASES), name
+
+
+@pytest.mark.slow
+def test_a_stored_verdict_is_what_the_battery_says_now():
+    """signSGD: defeated by every case but the quadratic (it follows the sign of each gradient)."""
+    assert compute(["signsgd"], jobs=2)["signsgd"] == stored()["optimizers"]["signsgd"]
+
+
+def test_closed_form_follows_the_declarations():
+    assert closed_form(OPTIMIZERS["adam"]).startswith("net update factors")
+    assert closed_form(OPTIMIZERS["signum"]).startswith("sign drift")
+    assert closed_form(OPTIMIZERS["lion"]).startswith("sign drift")
+    assert closed_form(OPTIMIZERS["nadam"]).startswith("none: not a sum")
+    assert closed_form(OPTIMIZERS["adagrad"]).startswith("none: v grows")
+
+
+def test_list_shows_what_adasim_knows():
+    result = CliRunner().invoke(app, ["list", "--json"])
+    assert result.exit_code == 0
+    import json
+
+    optimizers = json.loads(result.stdout)["optimizers"]
+    assert optimizers["grams"]["defeated_by"] == stored()["optimizers"]["grams"]["defeated_by"]
+    assert optimizers["radam"]["closed_form"] == knowledge()["radam"]["closed_form"]
+
+
+def test_readme_optimizer_table_is_generated_from_them():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert markdown_table() in readme, "paste adasim.checks.verdicts.markdown_table() into the README's Optimizers section"
