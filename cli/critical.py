@@ -17,7 +17,7 @@ from adasim.io import prepare_out_dir
 @with_spec_options
 def critical(
     spec: SpecOptions,
-    solve_for: Annotated[str, typer.Option("--solve-for", help="beta2 or C.")] = "beta2",
+    solve_for: Annotated[str, typer.Option("--solve-for", help="beta2, beta1 (sign methods' memory) or C.")] = "beta2",
     lo: Annotated[float | None, typer.Option("--lo", help="Lower end of the search bracket.")] = None,
     hi: Annotated[float | None, typer.Option("--hi", help="Upper end of the search bracket.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write critical.json and drift.png/.svg here.")] = None,
@@ -27,7 +27,7 @@ def critical(
 
     Below or above the critical value the optimizer moves away from the optimum; 'wrong_way_below' says which side.
     """
-    check_choice("--solve-for", solve_for, ("beta2", "C"))
+    check_choice("--solve-for", solve_for, ("beta2", "beta1", "C"))
     if not spec.optimizer:
         spec.optimizer = ["adam"]
     resolved = spec.build()

@@ -76,11 +76,11 @@ class Critical:
 
 
 def _grid(parameter: str, problem: Problem, points: int, lo: float | None, hi: float | None) -> np.ndarray:
-    if parameter == "beta2":
+    if parameter in ("beta1", "beta2"):
         lo = 0.0 if lo is None else lo
         hi = 1.0 - 1e-6 if hi is None else hi
         if not 0.0 <= lo < hi < 1.0:
-            raise AdasimError("the β2 bracket must satisfy 0 ≤ lo < hi < 1")
+            raise AdasimError(f"the {parameter} bracket must satisfy 0 ≤ lo < hi < 1")
         # uniform in log(1 − β2), so the region near 1 is resolved
         return np.unique(np.concatenate([[lo], 1.0 - np.geomspace(1.0 - lo if lo > 0 else 1.0, 1.0 - hi, points)]))
     if parameter == "C":
@@ -89,7 +89,7 @@ def _grid(parameter: str, problem: Problem, points: int, lo: float | None, hi: f
         if not 0 < lo < hi:
             raise AdasimError("the C bracket must satisfy 0 < lo < hi")
         return np.geomspace(lo, hi, points)
-    raise AdasimError(f"can solve for beta2 or C, not '{parameter}'")
+    raise AdasimError(f"can solve for beta1, beta2 or C, not '{parameter}'")
 
 
 def c_floor(problem: Problem) -> float:
@@ -129,16 +129,17 @@ def critical_value(
     hi: float | None = None,
     points: int | None = None,
 ) -> Critical:
-    """The value of β2 (or C) where the analytic drift changes sign, other settings fixed."""
+    """The value of β2 (β1, or C) where the analytic drift changes sign, other settings fixed
+    (β1 for the sign methods, whose drift depends on the memory of the EMA they take the sign of)."""
     if points is None:
         points = 160 if is_periodic(problem) else 24
     grid = _grid(solve_for, problem, points, lo, hi)
 
     def wrong_way(x: float) -> float:
-        if solve_for == "beta2":
-            if not hasattr(optimizer, "beta2"):
-                raise AdasimError(f"{optimizer.name} has no β2")
-            prob, opt = problem, optimizer.replace(beta2=float(x))
+        if solve_for in ("beta1", "beta2"):
+            if not optimizer.definition.accepts(solve_for):
+                raise AdasimError(f"{optimizer.name} has no {solve_for} it can be solved for")
+            prob, opt = problem, optimizer.replace(**{solve_for: float(x)})
         else:
             prob, opt = problem.replace(C=float(x)), optimizer
         return analytic_drift(prob, opt) * mean_gradient_sign(prob)
@@ -148,7 +149,7 @@ def critical_value(
     critical = None
     below = None
     if roots:
-        critical = max(roots) if solve_for == "beta2" else min(roots)
+        critical = max(roots) if solve_for in ("beta1", "beta2") else min(roots)
         i = int(np.searchsorted(grid, critical))
         below = bool(values[max(i - 1, 0)] > 0)
     return Critical(solve_for, critical, tuple(roots), (float(grid[0]), float(grid[-1])), below, grid, values)

@@ -113,8 +113,8 @@ def test_critical_C_and_brackets():
     below = periodic_nuf(Online(C=crit.critical * 0.99), make_optimizer("adam", beta1=0.0, beta2=0.1, eps=0.0)).drift
     above = periodic_nuf(Online(C=crit.critical * 1.01), make_optimizer("adam", beta1=0.0, beta2=0.1, eps=0.0)).drift
     assert below > 0 > above
-    with pytest.raises(AdasimError, match="beta2 or C"):
-        critical_value(Online(), make_optimizer("adam"), "beta1")
+    with pytest.raises(AdasimError, match="beta1, beta2 or C"):
+        critical_value(Online(), make_optimizer("adam"), "lr")
     with pytest.raises(AdasimError, match="bracket"):
         critical_value(Online(), make_optimizer("adam"), "beta2", lo=0.9, hi=0.5)
 

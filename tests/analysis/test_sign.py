@@ -128,3 +128,18 @@ def test_adopt_and_adashift_n1_part_in_the_transient_but_share_the_steady_state(
 
     ka, kb = periodic_nuf(problem, adopt).kappa, periodic_nuf(problem, shift).kappa
     np.testing.assert_allclose(ka, kb, rtol=1e-12)
+
+
+def test_critical_memory_of_signum_on_skewed_noise():
+    """Below β ≈ 0.276 Signum follows the median of g = 4 w.p. 0.3 else −1 and climbs; above, the mean."""
+    from adasim.analysis import critical_value
+
+    problem = Stochastic(C=4.0, s=1.0, p=0.3)
+    crit = critical_value(problem, Signum(), "beta1", hi=0.9)
+    assert 0.25 < crit.critical < 0.3
+    assert crit.wrong_way_below is True
+    free = Stochastic(C=4.0, s=1.0, p=0.3, domain=FREE)
+    below, se_b = measured_drift(free, Signum(lr=1.0, beta1=crit.critical - 0.08))
+    above, se_a = measured_drift(free, Signum(lr=1.0, beta1=crit.critical + 0.08))
+    assert below > 5 * se_b
+    assert above < -5 * se_a
