@@ -62,6 +62,11 @@ AGREE = [
     ("adashift", {"n": 5, "beta1": 0.9, "beta2": 0.99}),
     ("adashift", {"n": 4, "window": 2, "beta1": 0.5, "beta2": 0.9, "phi": "mean"}),
     ("adopt", {"beta1": 0.9, "beta2": 0.99, "clip": False}),
+    # issue 16's EMA-based definitions reuse the same machinery (their declarations, no case each)
+    ("radam", {"beta1": 0.9, "beta2": 0.99}),
+    ("radam", {"beta1": 0.5, "beta2": 0.9, "form": "optax"}),
+    ("adamw", {"beta1": 0.9, "beta2": 0.99, "weight_decay": 0.0}),
+    ("adam-mini", {"beta1": 0.9, "beta2": 0.99}),
 ]
 PROBLEMS = [Online(C=10.0, d=3, k=1), Online(C=7.0, s=2.0, d=7, k=2), Online(C=101.0, d=11, k=1)]
 
