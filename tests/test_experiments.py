@@ -18,22 +18,35 @@ pytestmark = pytest.mark.slow  # every experiment's quick run
 ROOT = Path(__file__).resolve().parents[1]
 
 
+class _Runs(dict):
+    """Each experiment's quick run, made on first use (so that a test worker runs only the
+    experiments of its own tests, each once: the claims are checked in the same test)."""
+
+    def __init__(self, out: Path) -> None:
+        super().__init__()
+        self.out = out
+
+    def __missing__(self, name: str):
+        self[name] = (run_experiment(name, self.out / name, quick=True), self.out / name)
+        return self[name]
+
+
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    out = tmp_path_factory.mktemp("experiments")
-    return {name: (run_experiment(name, out / name, quick=True), out / name) for name in EXPERIMENTS}
+    return _Runs(tmp_path_factory.mktemp("experiments"))
 
 
 @pytest.mark.parametrize("name", list(EXPERIMENTS))
-def test_each_experiment_writes_its_files(results, name):
+def test_each_experiment_writes_its_files_and_shows_its_claims(results, name):
     numbers, folder = results[name]
     assert (folder / f"{name}.png").exists()
     assert (folder / f"{name}.svg").exists()
     assert json.loads((folder / f"{name}.json").read_text())["experiment"] == name
     assert numbers["quick"] is True
+    CLAIMS[name](results)
 
 
-def test_adashift_stochastic_claims(results):
+def claims_adashift_stochastic(results):
     left = results["adashift-stochastic"][0]["left"]
     assert left["adam"]["median"] > 0 > left["adashift"]["median"]
     assert left["amsgrad"]["median"] < 0
@@ -41,7 +54,7 @@ def test_adashift_stochastic_claims(results):
     assert right["0.9,0.999"]["median"] > 0 > right["0.9,0.9999"]["median"]
 
 
-def test_reddi_fig1_claims(results):
+def claims_reddi_fig1(results):
     numbers = results["reddi-fig1"][0]
     assert numbers["online"]["adam"]["final_x"] > 0.9
     assert numbers["online"]["amsgrad"]["final_x"] < -0.9
@@ -49,7 +62,7 @@ def test_reddi_fig1_claims(results):
     assert numbers["stochastic"]["adashift"]["median_final_x"] < 0
 
 
-def test_shi_phase_claims(results):
+def claims_shi_phase(results):
     numbers = results["shi-phase"][0]
     assert 0.63 < numbers["critical_beta2_C10"] < 0.64  # Shi et al. 2021: between 0.63 and 0.64
     row = numbers["converged"][numbers["settings"]["C"].index(10.0)]
@@ -60,7 +73,7 @@ def test_shi_phase_claims(results):
     assert all(c == 1.0 for c, b in zip(row, b2, strict=True) if b > 0.8)
 
 
-def test_nuf_correlation_claims(results):
+def claims_nuf_correlation(results):
     numbers = results["nuf-correlation"][0]
     rows = {r["optimizer"]: {x["gradient"]: x for x in r["nuf"]} for r in numbers["nuf"]}
     assert rows["adam"][10.0]["analytic"] < rows["adam"][-1.0]["analytic"]
@@ -83,7 +96,7 @@ def test_script_and_cli_entry_points(tmp_path):
         run_experiment("nope", tmp_path)
 
 
-def test_adopt_toy_claims(results):
+def claims_adopt_toy(results):
     numbers = results["adopt-toy"][0]
     for beta2 in (0.1, 0.5):
         for k in (10, 50):
@@ -94,7 +107,7 @@ def test_adopt_toy_claims(results):
     assert numbers["k=50,beta2=0.1"]["adopt"]["median_final_x"] > 0.9
 
 
-def test_critical_c_claims(results):
+def claims_critical_c(results):
     numbers = results["critical-c"][0]
     seq = numbers["sequential"]["0.0"]
     assert seq == sorted(seq, reverse=True)  # larger β2: Adam survives smaller spikes only below a lower C
@@ -102,13 +115,13 @@ def test_critical_c_claims(results):
     assert all(c is not None and c > 1.0 for c in numbers["stochastic"]["0.0"])
 
 
-def test_zhang_heatmap_claims(results):
+def claims_zhang_heatmap(results):
     distance = results["zhang-heatmap"][0]["n=10"]["distance"]
     assert distance[0][0] == pytest.approx(2.0, abs=0.05)  # β2 = 0.5: Adam sits at the worst point
     assert distance[0][-1] < 1.5  # β2 close to 1: it leaves it
 
 
-def test_sign_methods_claims(results):
+def claims_sign_methods(results):
     numbers = results["sign-methods"][0]
     skew = numbers["skewed-noise"]
     assert skew["signsgd"]["median_final_x"] > 0.5  # follows the median
@@ -121,7 +134,7 @@ def test_sign_methods_claims(results):
             assert lo - 5 * m["stderr"] <= m["drift"] <= hi + 5 * m["stderr"]
 
 
-def test_block_scales_claims(results):
+def claims_block_scales(results):
     numbers = results["block-scales"][0]
     closed = numbers["closed_form_pearson"]
     rows = numbers["C = 30, p = 0.05"]["results"]
@@ -132,7 +145,7 @@ def test_block_scales_claims(results):
     assert max(rows["adam-mini"]["median_final_x_per_layer"]) < -0.5
 
 
-def test_shift_spikes_claims(results):
+def claims_shift_spikes(results):
     numbers = results["shift-spikes"][0]
     assert numbers["identity_beta2_0_max_abs_dx"] < 1e-12
     k2 = numbers["closed_form_drift"]["k=2"]
@@ -144,8 +157,23 @@ def test_shift_spikes_claims(results):
         np.testing.assert_allclose(kap["measured"], kap["closed"], rtol=1e-6)
 
 
-def test_batch_phase_claims(results):
+def claims_batch_phase(results):
     numbers = results["batch-phase"][0]
     converged = [numbers[f"b={b}"]["cells_below_0"] for b in numbers["settings"]["batches"]]
     assert converged == sorted(converged)
     assert converged[-1] > converged[0]
+
+
+CLAIMS = {
+    "adashift-stochastic": claims_adashift_stochastic,
+    "reddi-fig1": claims_reddi_fig1,
+    "shi-phase": claims_shi_phase,
+    "nuf-correlation": claims_nuf_correlation,
+    "adopt-toy": claims_adopt_toy,
+    "critical-c": claims_critical_c,
+    "zhang-heatmap": claims_zhang_heatmap,
+    "sign-methods": claims_sign_methods,
+    "block-scales": claims_block_scales,
+    "shift-spikes": claims_shift_spikes,
+    "batch-phase": claims_batch_phase,
+}

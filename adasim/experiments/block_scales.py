@@ -44,7 +44,7 @@ LAYERS = ("layer 1 (scale 1)", "layer 2 (scale 10⁻³)")
 
 
 def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
-    steps, seeds = (5_000, 4) if quick else (100_000, 32)
+    steps, seeds = (4_000, 2) if quick else (100_000, 32)
     fig = Figure(figsize=(15, 4.8), layout="constrained")
     axes = fig.subplots(1, 3)
     ax_r = axes[0]

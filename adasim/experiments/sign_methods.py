@@ -58,7 +58,7 @@ def _measured(problem: Stochastic, beta: float, steps: int, seeds: int) -> tuple
 
 
 def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
-    steps, seeds = (10_000, 8) if quick else (200_000, 64)
+    steps, seeds = (4_000, 8) if quick else (200_000, 64)
     betas = np.array([0.0, 0.5, 0.9, 0.97]) if quick else np.array([0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99])
     measured_betas = (0.5, 0.9) if quick else (0.0, 0.5, 0.9, 0.99)
     fig = Figure(figsize=(15, 4.6), layout="constrained")

@@ -18,7 +18,7 @@ def test_measured_dilution_follows_the_closed_form():
         Layered(base="stochastic", C=10.0, p=0.2),
         Adam(beta1=0.0, beta2=0.9, lr=0.01, phi="mean"),
         ks=(1, 4, 16),
-        steps=20_000,
+        steps=8_000,
         seeds=range(2),
     )
     for row in rows:
@@ -45,7 +45,7 @@ def test_sharing_helps_adam_on_the_adashift_problem():
 
 def test_a_shifted_scale_has_nothing_to_dilute():
     rows = dilution(
-        Layered(base="stochastic", C=10.0, p=0.2), AdaShift(n=1, beta1=0.0, beta2=0.9, phi="mean"), ks=(1, 8), steps=10_000
+        Layered(base="stochastic", C=10.0, p=0.2), AdaShift(n=1, beta1=0.0, beta2=0.9, phi="mean"), ks=(1, 8), steps=5_000
     )
     assert all(r.analytic_pearson_g2_v == 0.0 for r in rows)
     assert all(r.pearson_g2_v_ci[0] <= 0.0 <= r.pearson_g2_v_ci[1] for r in rows)

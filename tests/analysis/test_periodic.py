@@ -62,17 +62,21 @@ AGREE = [
     ("adashift", {"n": 5, "beta1": 0.9, "beta2": 0.99}),
     ("adashift", {"n": 4, "window": 2, "beta1": 0.5, "beta2": 0.9, "phi": "mean"}),
     ("adopt", {"beta1": 0.9, "beta2": 0.99, "clip": False}),
-    # issue 16's EMA-based definitions reuse the same machinery (their declarations, no case each)
+]
+PROBLEMS = [Online(C=10.0, d=3, k=1), Online(C=7.0, s=2.0, d=7, k=2), Online(C=101.0, d=11, k=1)]
+
+
+# issue 16's EMA-based definitions reuse the same machinery (their declarations, no case each): on one problem
+MODERN = [
     ("radam", {"beta1": 0.9, "beta2": 0.99}),
     ("radam", {"beta1": 0.5, "beta2": 0.9, "form": "optax"}),
     ("adamw", {"beta1": 0.9, "beta2": 0.99, "weight_decay": 0.0}),
     ("adam-mini", {"beta1": 0.9, "beta2": 0.99}),
 ]
-PROBLEMS = [Online(C=10.0, d=3, k=1), Online(C=7.0, s=2.0, d=7, k=2), Online(C=101.0, d=11, k=1)]
+CASES = [(n, c, p) for n, c in AGREE for p in PROBLEMS] + [(n, c, PROBLEMS[1]) for n, c in MODERN]
 
 
-@pytest.mark.parametrize("problem", PROBLEMS, ids=["thm1", "d7k2", "d11"])
-@pytest.mark.parametrize(("name", "cfg"), AGREE, ids=[f"{n}-{i}" for i, (n, _) in enumerate(AGREE)])
+@pytest.mark.parametrize(("name", "cfg", "problem"), CASES, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(CASES)])
 def test_closed_form_equals_measured_after_the_transient(name, cfg, problem):
     opt = make_optimizer(name, lr=1e-3, **cfg)  # constant α: κ = k/α exactly
     analytic = periodic_nuf(problem, opt)

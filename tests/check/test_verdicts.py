@@ -1,10 +1,9 @@
 """The stored verdicts that `adasim list` and the README show (adasim/optimizers/verdicts.json)."""
 
-import pytest
 from typer.testing import CliRunner
 
 from adasim.checks.cases import CASES
-from adasim.checks.verdicts import closed_form, compute, knowledge, markdown_table, stored
+from adasim.checks.verdicts import closed_form, knowledge, markdown_table, stored
 from adasim.cli.app import app
 from adasim.optimizers import OPTIMIZERS
 
@@ -18,10 +17,15 @@ def test_the_file_covers_every_optimizer_and_every_case():
         assert sorted(row["defeated_by"] + row["passed"] + row["errored"]) == sorted(CASES), name
 
 
-@pytest.mark.slow
 def test_a_stored_verdict_is_what_the_battery_says_now():
-    """signSGD: defeated by every case but the quadratic (it follows the sign of each gradient)."""
-    assert compute(["signsgd"], jobs=2)["signsgd"] == stored()["optimizers"]["signsgd"]
+    """Two of signSGD's stored verdicts, recomputed: the skewed-noise case defeats it (it follows
+    the median), the quadratic does not. (The whole file: python -m adasim.checks.verdicts.)"""
+    from adasim.checks.report import check
+
+    report = check("signsgd", cases=["skewed-noise", "quadratic"])
+    row = stored()["optimizers"]["signsgd"]
+    for r in report.results:
+        assert (r.case.name in row["defeated_by"]) == (r.passed is False), r.case.name
 
 
 def test_closed_form_follows_the_declarations():

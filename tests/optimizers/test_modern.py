@@ -267,7 +267,7 @@ def test_public_implementation_follows_adasim_definition(spec, name, kw, ours, t
     from adasim.checks.adapters import load
     from adasim.checks.against import conform
 
-    result = conform(load(spec, kw), name, ours, steps=600, seeds=3, tol=tol)
+    result = conform(load(spec, kw), name, ours, steps=300, seeds=2, tol=tol)
     worst = max(r["max_deviation"] for r in result["cases"])
     assert result["agree"], result
     assert worst <= tol
