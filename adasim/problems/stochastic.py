@@ -54,7 +54,7 @@ class Stochastic(Problem):
 
     def validate(self) -> None:
         check_range("C", self.C, 0.0, lo_open=True)
-        check_range("mini-batch size b", self.b, 1, 1 << 20, integer=True)
+        check_range("mini-batch size b", self.b, 1, 1_000_000, integer=True)
         check_range("small gradient s", self.s, 0.0, lo_open=True)
         if self.p is not None and self.delta is not None:
             raise AdasimError("give either p or delta, not both")
