@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from adasim.analysis.limits import scalar_optimizer
 from adasim.errors import AdasimError
 from adasim.optimizers.base import Optimizer, SignWeights
 from adasim.problems.base import Problem
@@ -63,9 +64,7 @@ class SignDrift:
 
 def weights_of(optimizer: Optimizer) -> SignWeights:
     """The sign mix the optimizer declares (scalar settings), or an error saying it is not a sign method."""
-    if optimizer.lanes() != 1:
-        raise AdasimError("closed forms take one setting at a time: pick a lane with optimizer.at_lane(i)")
-    w = optimizer.sign_weights()
+    w = scalar_optimizer(optimizer).sign_weights()
     if w is None:
         raise AdasimError(f"{optimizer.name}: not a sign method of the form x ← x − α sign(Σ w_i g_{{t−i}}) "
                           "(Lion with weight decay has a term in x)")  # fmt: skip

@@ -8,7 +8,7 @@ from typing import NamedTuple
 from adasim import ops
 from adasim.errors import check_range
 from adasim.optimizers.adam import Corrections, corrections
-from adasim.optimizers.base import Definition, Kernel, check_beta, check_eps, out
+from adasim.optimizers.base import Definition, Kernel, check_moments, out
 
 
 class AdaBeliefHyper(NamedTuple):
@@ -35,9 +35,7 @@ def adabelief_step(st: AdaBeliefState, hp: AdaBeliefHyper, g, t: int, alpha, clo
 
 
 def _check(hp: AdaBeliefHyper) -> None:
-    check_beta("beta1", hp.beta1)
-    check_beta("beta2", hp.beta2)
-    check_eps(hp.eps)
+    check_moments(hp)
     check_range("eps_root", hp.eps_root, 0.0)
 
 

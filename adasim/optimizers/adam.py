@@ -11,8 +11,7 @@ from adasim.optimizers.base import (
     Definition,
     Kernel,
     ScaleLimit,
-    check_beta,
-    check_eps,
+    check_moments,
     denominator,
     out,
     power,
@@ -81,11 +80,6 @@ def adam_step(s: AdamState, hp: AdamHyper, g, t: int, alpha, clock: Corrections,
     return AdamState(m, v), out(alpha * post * m, m=m, v=v, post=post)
 
 
-def _check(hp: AdamHyper) -> None:
-    check_beta("beta1", hp.beta1)
-    check_beta("beta2", hp.beta2)
-    check_eps(hp.eps)
-
 
 def _limit(hp: AdamHyper) -> ScaleLimit:
     form = "inside" if hp.eps_mode == "inside" else "outside"
@@ -98,7 +92,7 @@ COMMON = {
     "coupled": lambda hp: hp.phi != "identity",
     "kernel": lambda hp: Kernel("ema", beta1=hp.beta1),
     "scale_limit": _limit,
-    "validate": _check,
+    "validate": check_moments,
     "conventions": {"eps_mode": EPS_MODES, "phi": PHI},
 }
 

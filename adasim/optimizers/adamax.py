@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 from adasim import ops
 from adasim.optimizers.adam import Corrections, corrections
-from adasim.optimizers.base import Definition, Kernel, check_beta, check_eps, out
+from adasim.optimizers.base import Definition, Kernel, check_moments, out
 
 
 class AdamaxHyper(NamedTuple):
@@ -30,11 +30,6 @@ def adamax_step(s: AdamaxState, hp: AdamaxHyper, g, t: int, alpha, clock: Correc
     return AdamaxState(m, u), out(alpha * post * m, m=m, v=u, post=post)
 
 
-def _check(hp: AdamaxHyper) -> None:
-    check_beta("beta1", hp.beta1)
-    check_beta("beta2", hp.beta2)
-    check_eps(hp.eps)
-
 
 Adamax = Definition(
     "adamax",
@@ -46,6 +41,6 @@ Adamax = Definition(
     clock=Corrections,
     tick=corrections,
     kernel=lambda hp: Kernel("ema", beta1=hp.beta1),
-    validate=_check,
+    validate=check_moments,
     lr=2e-3,
 )

@@ -7,7 +7,7 @@ from typing import NamedTuple
 from adasim import ops
 from adasim.errors import check_range
 from adasim.optimizers.adam import Corrections, corrections
-from adasim.optimizers.base import Definition, check_beta, check_eps, no_kernel, out
+from adasim.optimizers.base import Definition, check_beta, check_moments, no_kernel, out
 
 
 class AdEMAMixHyper(NamedTuple):
@@ -37,11 +37,9 @@ def ademamix_step(s: AdEMAMixState, hp: AdEMAMixHyper, g, t: int, alpha, clock: 
 
 
 def _check(hp: AdEMAMixHyper) -> None:
-    check_beta("beta1", hp.beta1)
-    check_beta("beta2", hp.beta2)
+    check_moments(hp)
     check_beta("beta3", hp.beta3)
     check_range("mix", hp.mix, 0.0)
-    check_eps(hp.eps)
 
 
 AdEMAMix = Definition(

@@ -466,3 +466,10 @@ def check_beta(name: str, value: Any) -> None:
 
 def check_eps(value: Any) -> None:
     check_range("eps", value, 0.0)
+
+
+def check_moments(hp: Any) -> None:
+    """β1, β2 in [0, 1) and ε ≥ 0: the settings every Adam-like definition shares."""
+    check_beta("beta1", hp.beta1)
+    check_beta("beta2", hp.beta2)
+    check_eps(hp.eps)

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from adasim import ops
 from adasim.optimizers.adam import COMMON, AdamHyper, AdamState, Corrections, adam_step
-from adasim.optimizers.base import EPS_MODES, Definition, Kernel, check_beta, check_eps, out
+from adasim.optimizers.base import EPS_MODES, Definition, Kernel, check_moments, out
 
 MASK_SCALES = {
     "count": "u·φ·d/(Σφ + 1) over the block (pytorch-optimizer 4.1's apply_cautious)",
@@ -43,11 +43,6 @@ def cautious_step(s: AdamState, hp: CautiousHyper, g, t: int, alpha, clock: Corr
     return state, out(alpha * post * o.m, m=o.m, v=o.v, post=post)
 
 
-def _check(hp) -> None:
-    check_beta("beta1", hp.beta1)
-    check_beta("beta2", hp.beta2)
-    check_eps(hp.eps)
-
 
 CautiousAdam = Definition(
     "cautious-adam",
@@ -60,7 +55,7 @@ CautiousAdam = Definition(
     tick=COMMON["tick"],
     coupled=lambda hp: True,
     kernel=lambda hp: Kernel("ema", beta1=hp.beta1),
-    validate=_check,
+    validate=check_moments,
     conventions={"eps_mode": EPS_MODES, "mask_scale": MASK_SCALES},
     fixed={"phi": "identity"},
 )
@@ -84,7 +79,7 @@ Grams = Definition(
     source="Cao et al. 2024 (arXiv:2412.17107); pytorch-optimizer 4.1 Grams",
     clock=Corrections,
     tick=COMMON["tick"],
-    validate=_check,
+    validate=check_moments,
     conventions={"eps_mode": EPS_MODES},
     fixed={"phi": "identity"},
 )

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 from adasim import ops
 from adasim.errors import check_range
-from adasim.optimizers.base import Definition, check_beta, check_eps, no_kernel, out, power
+from adasim.optimizers.base import Definition, check_moments, no_kernel, out, power
 
 FORMS = {
     "pytorch": "μ_t = β1(1 − ½·0.96^(tψ)): α[(1−μ_t)/(1−Πμ) g_t + μ_{t+1}/(1−Πμ·μ_{t+1}) m_t]/(√v̂ + ε) (torch.optim.NAdam)",
@@ -60,9 +60,7 @@ def nadam_step(s: NAdamState, hp: NAdamHyper, g, t: int, alpha, clock: NAdamCloc
 
 
 def _check(hp: NAdamHyper) -> None:
-    check_beta("beta1", hp.beta1)
-    check_beta("beta2", hp.beta2)
-    check_eps(hp.eps)
+    check_moments(hp)
     check_range("momentum_decay", hp.momentum_decay, 0.0)
 
 

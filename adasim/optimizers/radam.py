@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from adasim import ops
-from adasim.optimizers.base import Definition, Kernel, ScaleLimit, check_beta, check_eps, out, power
+from adasim.optimizers.base import Definition, Kernel, ScaleLimit, check_moments, out, power
 
 FORMS = {
     "pytorch": "ρ_t > 5: α m̂ r_t √(1−β2^t)/(√v_t + ε) (torch.optim.RAdam: ε added to the uncorrected √v)",
@@ -64,11 +64,6 @@ def radam_step(s: RAdamState, hp: RAdamHyper, g, t: int, alpha, clock: RAdamCloc
     return RAdamState(m, v), out(alpha * post * m, m=m, v=v, post=post)
 
 
-def _check(hp: RAdamHyper) -> None:
-    check_beta("beta1", hp.beta1)
-    check_beta("beta2", hp.beta2)
-    check_eps(hp.eps)
-
 
 RAdam = Definition(
     "radam",
@@ -82,6 +77,6 @@ RAdam = Definition(
     kernel=lambda hp: Kernel("ema", beta1=hp.beta1),
     # r_t → 1 and the corrections → 1: in the limit the scale is Adam's 1/(√v + ε)
     scale_limit=lambda hp: ScaleLimit("ema", beta2=float(hp.beta2), eps=float(hp.eps)),
-    validate=_check,
+    validate=check_moments,
     conventions={"form": FORMS},
 )

@@ -14,7 +14,7 @@ from typing import NamedTuple
 from adasim import ops
 from adasim.errors import check_range
 from adasim.optimizers.adam import Corrections, corrections
-from adasim.optimizers.base import Definition, check_beta, check_eps, no_kernel, out
+from adasim.optimizers.base import Definition, check_moments, no_kernel, out
 
 
 class ScheduleFreeHyper(NamedTuple):
@@ -51,9 +51,7 @@ def sf_adamw_step(s: ScheduleFreeState, hp: ScheduleFreeHyper, g, t: int, alpha,
 
 
 def _check(hp: ScheduleFreeHyper) -> None:
-    check_beta("beta1", hp.beta1)
-    check_beta("beta2", hp.beta2)
-    check_eps(hp.eps)
+    check_moments(hp)
     check_range("weight_decay", hp.weight_decay, 0.0)
     check_range("r", hp.r, 0.0)
     check_range("weight_lr_power", hp.weight_lr_power, 0.0)

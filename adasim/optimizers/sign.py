@@ -16,14 +16,7 @@ import numpy as np
 from adasim import ops
 from adasim.errors import check_range
 from adasim.optimizers.base import Definition, Kernel, SignWeights, check_beta, no_kernel, out
-
-
-class NoHyper(NamedTuple):
-    pass
-
-
-class NoState(NamedTuple):
-    pass
+from adasim.optimizers.sgd import NoHyper, NoState
 
 
 def signsgd_step(s: NoState, hp: NoHyper, g, t: int, alpha):

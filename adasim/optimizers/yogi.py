@@ -8,7 +8,7 @@ from typing import NamedTuple
 from adasim import ops
 from adasim.errors import check_range
 from adasim.optimizers.adam import Corrections, corrections
-from adasim.optimizers.base import Definition, Kernel, check_beta, check_eps, out
+from adasim.optimizers.base import Definition, Kernel, check_moments, out
 
 
 class YogiHyper(NamedTuple):
@@ -40,9 +40,7 @@ def yogi_step(s: YogiState, hp: YogiHyper, g, t: int, alpha, clock: Corrections)
 
 
 def _check(hp: YogiHyper) -> None:
-    check_beta("beta1", hp.beta1)
-    check_beta("beta2", hp.beta2)
-    check_eps(hp.eps)
+    check_moments(hp)
     check_range("v0", hp.v0, 0.0)
 
 

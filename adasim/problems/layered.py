@@ -28,6 +28,13 @@ def parse_blocks(text: str) -> tuple[tuple[int, float], ...]:
     return tuple(blocks)
 
 
+def counterexample(base: str, C: Any, s: Any, p: Any, d: Any, k: Any) -> Problem:
+    """The one-coordinate problem that multi-coordinate problems copy: online (C, s, d, k) or stochastic (C, s, p)."""
+    if base == "online":
+        return Online(C=C, s=s, d=d, k=k)
+    return Stochastic(C=C, s=s, p=p)
+
+
 class LayeredParams(NamedTuple):
     base: str
     C: float
@@ -92,9 +99,7 @@ class Layered(Problem):
 
     def unit(self) -> Problem:
         """The one-coordinate counterexample every coordinate copies (scale 1)."""
-        if self.base == "online":
-            return Online(C=self.C, s=self.s, d=self.d, k=self.k)
-        return Stochastic(C=self.C, s=self.s, p=self.p)
+        return counterexample(self.base, self.C, self.s, self.p, self.d, self.k)
 
     @property
     def uses_seeds(self) -> bool:  # type: ignore[override]

@@ -20,7 +20,7 @@ import numpy as np
 from adasim import ops
 from adasim.errors import check_choice, check_range
 from adasim.problems.base import Domain, Problem, lane_column
-from adasim.problems.online import Online
+from adasim.problems.layered import counterexample
 from adasim.problems.stochastic import Stochastic
 from adasim.random import uniform01
 
@@ -81,9 +81,7 @@ class Rotated(Problem):
 
     def unit(self) -> Problem:
         """The one-coordinate counterexample each copy is."""
-        if self.base == "online":
-            return Online(C=self.C, s=self.s, d=self.d, k=self.k)
-        return Stochastic(C=self.C, s=self.s, p=self.p)
+        return counterexample(self.base, self.C, self.s, self.p, self.d, self.k)
 
     def kernel_params(self) -> RotatedParams:
         unit = self.unit()
