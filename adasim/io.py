@@ -3,11 +3,13 @@ so an interrupted run never leaves a half-written file that looks whole."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
 import os
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,9 +19,20 @@ import numpy as np
 
 from adasim.errors import AdasimError
 
+_PREPARED: dict[Path, list[Path]] = {}  # output folders of this process -> the files written into them
+_LOCKS: dict[Path, int] = {}
+RUN_ID = uuid.uuid4().hex[:12]  # one id per process, in every record it writes
+LOCK_NAME = ".adasim.lock"
 
-def prepare_out_dir(path: str | os.PathLike[str]) -> Path:
-    """Create the output folder if needed and prove it is writable; a one-line AdasimError if not."""
+
+def prepare_out_dir(path: str | os.PathLike[str], *, record: str | None = None, lock: bool = True) -> Path:
+    """Create the output folder if needed and prove it is writable; a one-line AdasimError if not.
+
+    With `lock` (the default) the folder is this process's until it exits: a second adasim
+    writing there is refused, and the temporary files that a killed run left are removed.
+    `record` names the folder's record (summary.json, sweep.json, ...): an old one is removed
+    now and the new one, written last by `write_record`, lists the files of this run with their
+    SHA-256, so that files of an interrupted rerun are never mistaken for a complete set."""
     out = Path(path)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -31,7 +44,83 @@ def prepare_out_dir(path: str | os.PathLike[str]) -> Path:
     except OSError as err:
         reason = err.strerror or str(err)
         raise AdasimError(f"cannot write to output folder '{out}': {reason}") from None
+    key = out.resolve()
+    if lock and key not in _LOCKS:
+        _LOCKS[key] = _lock(key)
+        for stale in [*key.glob(".*.part"), *key.glob("*/.*.part")]:  # only a killed adasim leaves these
+            with contextlib.suppress(OSError):
+                stale.unlink()
+    _PREPARED.setdefault(key, [])
+    if record is not None:
+        with contextlib.suppress(FileNotFoundError):
+            (key / record).unlink()
     return out
+
+
+def _lock(folder: Path) -> int:
+    """An exclusive lock on folder/.adasim.lock, held until the process exits (then removed)."""
+    import atexit
+    import fcntl
+
+    path = folder / LOCK_NAME
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = os.read(fd, 64).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise AdasimError(f"'{folder}' is in use by another adasim process (pid {owner}): wait for it to finish or "
+                              "choose another --out") from None  # fmt: skip
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:  # not a lock file that its holder removed while we opened it
+            break
+        os.close(fd)
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+
+    def release() -> None:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+    atexit.register(release)
+    return fd
+
+
+def _note_written(target: Path) -> None:
+    folder = target.resolve().parent
+    for base in (folder, folder.parent):
+        if base in _PREPARED:
+            _PREPARED[base].append(target.resolve())
+            return
+
+
+def sha256(path: str | os.PathLike[str]) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_record(out_dir: str | os.PathLike[str], name: str, data: dict[str, Any]) -> Path:
+    """Write the folder's record last: `data`, its provenance (run id included; made now unless
+    `data` has one) and `written`, every file this run wrote into the folder (chunks aside) with
+    its SHA-256."""
+    key = Path(out_dir).resolve()
+    written = {}
+    for f in dict.fromkeys(_PREPARED.get(key, [])):
+        rel = f.relative_to(key)
+        if rel.parts[0] != "chunks" and f.name != name and f.exists():
+            written[str(rel)] = sha256(f)
+    return write_json(Path(out_dir) / name, {"provenance": provenance(), **data, "written": written})
 
 
 def _umask() -> int:
@@ -52,6 +141,7 @@ def atomic_file(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[A
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
+        _note_written(target)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -131,7 +221,7 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def provenance() -> dict[str, Any]:
     """Where a result came from: adasim's version (and git commit, run from a checkout), the
-    versions of numpy and numba, the command line and the UTC time."""
+    versions of numpy and numba, the command line, the run's id and the UTC time."""
     import datetime
     import subprocess
     import sys
@@ -159,5 +249,17 @@ def provenance() -> dict[str, Any]:
         "numba": ver("numba"),
         "python": sys.version.split()[0],
         "command": sys.argv,
+        "run_id": RUN_ID,
         "utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
+
+
+def release_all() -> None:
+    """Unlock every output folder this process locked (the command-line tool, after a command)."""
+    for folder, fd in list(_LOCKS.items()):
+        with contextlib.suppress(OSError):
+            os.unlink(folder / LOCK_NAME)
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _LOCKS.clear()
+    _PREPARED.clear()

@@ -152,7 +152,7 @@ def build_spec(
         default_optimizers, source, choices = DEFAULT_OPTIMIZERS, PROBLEMS[name].source, ""
     else:
         raise unknown_name("problem", name, names())
-    fields = set(PROBLEMS[base].__dataclass_fields__) - {"domain"}
+    fields = set(PROBLEMS[base].settings())
     for key in problem:
         if key not in fields:
             raise unknown_name(f"{base} problem setting", key, sorted(fields))

@@ -4,6 +4,7 @@
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +12,8 @@ import typer
 from typer.core import TyperGroup
 
 from adasim.cli import check, correlate, counterexample, critical, dilution, experiment, listing, nuf, run, sweep, teach
-from adasim.cli.console import EXIT_BAD_INPUT, error_line
+from adasim.cli.console import EXIT_BAD_INPUT, error_line, warning_line
+from adasim.engine import AdasimWarning
 from adasim.errors import AdasimError
 
 
@@ -20,8 +22,16 @@ class OneLineErrors(TyperGroup):
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> Any:
         standalone = extra.pop("standalone_mode", True)
+        from adasim import signals
+        from adasim.io import release_all
+
+        signals.install()
         try:
-            code = super().main(args=args, prog_name=prog_name or "adasim", standalone_mode=False, **extra)
+            with warnings.catch_warnings():
+                warnings.showwarning = _one_line_warning
+                code = super().main(args=args, prog_name=prog_name or "adasim", standalone_mode=False, **extra)
+        except KeyboardInterrupt:
+            code = _interrupted()
         except AdasimError as err:
             error_line(str(err))
             code = EXIT_BAD_INPUT
@@ -33,9 +43,8 @@ class OneLineErrors(TyperGroup):
                     hint = f" (see '{ctx.command_path} --help')"
                 error_line(err.format_message() + hint)
                 code = err.exit_code
-            elif type(err).__name__ == "Abort":
-                error_line("aborted")
-                code = 1
+            elif type(err).__name__ == "Abort":  # click's form of KeyboardInterrupt
+                code = _interrupted()
             elif isinstance(err, MemoryError):
                 error_line(f"out of memory: {err} (use fewer seeds, steps or coordinates; adasim's estimate is bounded by "
                            "ADASIM_MEMORY_LIMIT)")  # fmt: skip
@@ -48,9 +57,35 @@ class OneLineErrors(TyperGroup):
                     traceback.print_exc()
                 error_line(f"internal error: {type(err).__name__}: {err} (set ADASIM_DEBUG=1 to see the traceback)")
                 code = 1
+        finally:
+            release_all()
         if not standalone:
             return code
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _interrupted() -> int:
+    """Ctrl-C or SIGTERM: one line, exit 128 + the signal's number (130, 143)."""
+    import signal
+
+    from adasim import signals
+
+    number = signals.received() or signal.SIGINT
+    error_line(f"interrupted by {signal.Signals(number).name}; finished work is kept (a sweep continues with --resume)")
+    return 128 + int(number)
+
+
+_SEEN_WARNINGS: set[str] = set()
+
+
+def _one_line_warning(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+    """Every warning (adasim's, NumPy's, matplotlib's) as one `adasim: warning:` line, once."""
+    text = str(message)
+    if not issubclass(category, AdasimWarning):
+        text = f"{category.__name__}: {text}"
+    if text not in _SEEN_WARNINGS:
+        _SEEN_WARNINGS.add(text)
+        warning_line(text)
 
 
 app = typer.Typer(

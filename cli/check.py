@@ -60,19 +60,17 @@ def check_command(
         return
     if spec is None:
         raise AdasimError("give the optimizer to check, e.g. adasim check torch:torch.optim.Adam (or --list for the cases)")
-    from adasim.io import prepare_out_dir
+    from adasim.io import prepare_out_dir, write_record
 
-    out_dir = prepare_out_dir(out) if out is not None else None
     loaded = load(spec, parse_assignments(kw, "--kw"))
+    out_dir = prepare_out_dir(out, record="against.json" if against is not None else "report.json") if out is not None else None
     if against is not None:
         from adasim.checks.against import DEFAULT_CASES, conform
 
         result = conform(loaded, against, parse_assignments(against_kw, "--against-kw"), cases=case or DEFAULT_CASES)
         result["optimizer"] = loaded.describe()
         if out_dir is not None:
-            from adasim.io import write_json
-
-            write_json(out_dir / "against.json", result)
+            write_record(out_dir, "against.json", result)
         if json_out:
             print_json(result)
         else:

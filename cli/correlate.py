@@ -32,7 +32,7 @@ def correlate(
         spec.optimizer = ["adam", "adashift", "adopt"]
     resolved = spec.build()
     optimizers = per_shift(resolved.optimizers, shift_list)  # AdaShift at every shift n (n = 0 is Adam's own v)
-    out_dir = prepare_out_dir(out) if out is not None else None
+    out_dir = prepare_out_dir(out, record="correlation.json") if out is not None else None
     with progress_bar(resolved.steps * len(resolved.seeds) * len(optimizers), "correlations", enabled=not json_out) as tick:
         report = correlation_report(resolved, optimizers, burn_in=burn_in, progress=tick)
     data = report.as_dict()

@@ -46,7 +46,7 @@ def find(
         make_optimizer("adashift", **optimizer_settings("adashift", shared), n=1),
     )
     compare = tuple(o for o in compare if o.name != optimizer.name)
-    out_dir = prepare_out_dir(out) if out is not None else None
+    out_dir = prepare_out_dir(out, record="counterexample.json") if out is not None else None
     cx = find_counterexample(optimizer, family, max_period, simulate_check=not no_simulation, max_steps=steps, compare=compare)
     data = cx.as_dict()
     figures = {}

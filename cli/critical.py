@@ -31,7 +31,7 @@ def critical(
     if not spec.optimizer:
         spec.optimizer = ["adam"]
     resolved = spec.build()
-    out_dir = prepare_out_dir(out) if out is not None else None
+    out_dir = prepare_out_dir(out, record="critical.json") if out is not None else None
     report = critical_report(resolved, solve_for, lo, hi)
     data = report.as_dict()
 

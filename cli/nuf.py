@@ -31,7 +31,7 @@ def nuf(
     Drift is the expected change of x per step divided by α (positive: x moves up).
     """
     resolved = spec.build()
-    out_dir = prepare_out_dir(out) if out is not None else None
+    out_dir = prepare_out_dir(out, record="nuf.json") if out is not None else None
     with progress_bar(resolved.total_steps * len(resolved.seeds), "net update factors", enabled=not json_out) as tick:
         report = nuf_report(resolved, burn_in=burn_in, tol=tol, progress=tick)
     data = report.as_dict()

@@ -4,22 +4,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from adasim.io import dumps, write_figure, write_json
+from adasim.io import dumps, write_figure, write_record
 
 
 def write_outputs(out_dir: Path | None, json_name: str, data: dict[str, Any], figures: dict[str, Any]) -> list[str]:
-    """Write `json_name` (with the provenance: versions, git commit, command, UTC time) and each
-    figure as PNG and SVG; returns the file names written."""
+    """Write each figure as PNG and SVG, then `json_name` (with the provenance: versions, git
+    commit, command, run id, UTC time, and the SHA-256 of each file); returns the names written."""
     if out_dir is None:
         return []
-    from adasim.io import provenance
-
-    write_json(out_dir / json_name, {**data, "provenance": provenance()})
     names = [json_name]
     for stem, fig in figures.items():
         write_figure(out_dir / f"{stem}.png", fig, dpi=120)
         write_figure(out_dir / f"{stem}.svg", fig)
         names += [f"{stem}.png", f"{stem}.svg"]
+    write_record(out_dir, json_name, data)  # last: it lists the files above with their hashes
     return names
 
 

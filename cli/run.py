@@ -7,7 +7,7 @@ import typer
 
 from adasim.cli.console import EXIT_NUMERICAL, progress_bar, results_table, stdout, warning_line
 from adasim.cli.options import SpecOptions, with_spec_options
-from adasim.io import dumps, prepare_out_dir, provenance, runs_to_arrays, write_figure, write_json, write_npz
+from adasim.io import dumps, prepare_out_dir, provenance, runs_to_arrays, write_figure, write_npz, write_record
 from adasim.spec import Spec
 
 
@@ -37,18 +37,18 @@ def run(
     Exit codes: 2 for bad input, 3 when a run hit NaN or overflow.
     """
     resolved = spec.build()
-    out_dir = prepare_out_dir(out) if out is not None else None
+    out_dir = prepare_out_dir(out, record="summary.json") if out is not None else None
     with progress_bar(resolved.total_steps * len(resolved.seeds), "simulating", enabled=not json_out) as tick:
         runs = resolved.run(progress=tick)
     summary = {"problem": resolved.config(), "results": [r.summary() for r in runs], "provenance": provenance()}
     if out_dir is not None:
         write_npz(out_dir / "trace.npz", runs_to_arrays(runs, summary))
-        write_json(out_dir / "summary.json", summary)
         from adasim.plots import figure_run
 
         fig = figure_run(runs, describe(resolved))
         write_figure(out_dir / "run.png", fig, dpi=120)
         write_figure(out_dir / "run.svg", fig)
+        write_record(out_dir, "summary.json", summary)
     if json_out:
         print(dumps(summary))
     else:

@@ -10,7 +10,7 @@ from adasim.cli.console import progress_bar, stdout
 from adasim.cli.options import SpecOptions, with_spec_options
 from adasim.cli.output import print_json
 from adasim.cli.run import describe
-from adasim.io import prepare_out_dir, provenance, write_figure, write_json
+from adasim.io import prepare_out_dir, write_figure, write_record
 from adasim.sweep import DEFAULT_LIMIT, make_plan, run_sweep, write_table
 
 
@@ -41,7 +41,7 @@ def sweep(
     if workers is not None and workers < 1:
         raise AdasimError(f"--workers must be at least 1, got {workers}")
     plan = make_plan(spec.problem, grid, rule=rule, force=force, with_drift=not no_drift, **spec.spec_kwargs())
-    out_dir = prepare_out_dir(out) if out is not None else None
+    out_dir = prepare_out_dir(out, record="sweep.json") if out is not None else None
     total = plan.cells * len(plan.spec.optimizers)
     with progress_bar(total * plan.spec.steps, "sweeping", enabled=not json_out) as tick:
         step_tick = (lambda lanes: tick(lanes * plan.spec.steps)) if tick else None
@@ -57,7 +57,7 @@ def sweep(
         files |= {"figure": "sweep.png", "figure_svg": "sweep.svg"}
     summary = result.summary(files)
     if out_dir is not None:
-        write_json(out_dir / "sweep.json", {**summary, "provenance": provenance()})
+        write_record(out_dir, "sweep.json", summary)
     if json_out:
         print_json(summary)
         return

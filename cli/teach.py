@@ -31,7 +31,7 @@ def demo(
     if save is not None:
         from matplotlib.figure import Figure
 
-        prepare_out_dir(save.parent if str(save.parent) else Path("."))
+        prepare_out_dir(save.parent if str(save.parent) else Path("."), lock=False)
         explorer = Explorer(Figure(figsize=(13, 8)), steps=steps)
         write_figure(save, explorer.fig, dpi=100)
         stdout().print(f"wrote {save} (one update took {1000 * explorer.seconds:.0f} ms)")
@@ -97,6 +97,6 @@ def lesson(
 
     if steps < 1000:
         raise AdasimError(f"--steps must be at least 1000, got {steps}")
-    out_dir = prepare_out_dir(out)
+    out_dir = prepare_out_dir(out, record="lesson.json")
     path = write_lesson(out_dir, steps)
     stdout().print(f"wrote {path} and lesson.json")

@@ -16,7 +16,7 @@ import numpy as np
 
 from adasim.analysis.kernel import horizon
 from adasim.engine import iterate
-from adasim.errors import AdasimError
+from adasim.errors import AdasimError, takes_records
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Problem
 
@@ -32,6 +32,7 @@ def fisher_ci(r: float, n: int, z: float = 1.96) -> list[float]:
     return [math.tanh(zr - half), math.tanh(zr + half)]
 
 
+@takes_records
 def analytic_pearson_g2_v(problem: Problem, optimizer: Optimizer) -> float | None:
     """√(1−β2²) for an unshifted EMA, 0 for a shifted one; None where there is no such closed form."""
     if problem.law() is None or optimizer.lanes() != 1:
@@ -89,6 +90,7 @@ def shift_of(optimizer: Optimizer) -> int | None:
     return int(limit.shift)
 
 
+@takes_records
 def measure_correlation(
     problem: Problem,
     optimizer: Optimizer,

@@ -12,7 +12,7 @@ import numpy as np
 
 from adasim.analysis.periodic import PeriodicNUF, periodic_nuf
 from adasim.analysis.stationary import StationaryNUF, stationary_nuf
-from adasim.errors import AdasimError
+from adasim.errors import AdasimError, takes_records
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Problem
 
@@ -27,6 +27,7 @@ def is_iid(problem: Problem) -> bool:
     return problem.lanes() == 1 and problem.law() is not None
 
 
+@takes_records
 def analytic_nuf(problem: Problem, optimizer: Optimizer) -> PeriodicNUF | StationaryNUF:
     """The closed-form factors: periodic steady state or i.i.d. stationary limit."""
     if is_periodic(problem):
@@ -37,6 +38,7 @@ def analytic_nuf(problem: Problem, optimizer: Optimizer) -> PeriodicNUF | Statio
                       "use the empirical factors")  # fmt: skip
 
 
+@takes_records
 def analytic_drift(problem: Problem, optimizer: Optimizer) -> float:
     """E[Δx]/α per step in the limit; positive means x moves up. Sign methods (signSGD, Signum,
     Lion) have no factors of this kind; their drift is −E[sign c_t] (adasim.analysis.sign; the
@@ -120,6 +122,7 @@ def c_floor(problem: Problem) -> float:
     return good
 
 
+@takes_records
 def critical_value(
     problem: Problem,
     optimizer: Optimizer,

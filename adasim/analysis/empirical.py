@@ -21,7 +21,7 @@ import numpy as np
 from adasim.analysis.kernel import horizon, lane, window_weights
 from adasim.engine import Block, iterate
 from adasim.engine.compiled import jit
-from adasim.errors import AdasimError
+from adasim.errors import AdasimError, takes_records
 from adasim.optimizers.base import Kernel, Optimizer
 from adasim.problems.base import Problem
 
@@ -372,6 +372,7 @@ class EmpiricalNUF:
     all_steps: NUFChunk | None = None
 
 
+@takes_records
 def default_burn_in(problem: Problem, optimizer: Optimizer, tol: float = 1e-13) -> int:
     """Steps until the transient of the scale and the bias corrections is below tol."""
     limit = optimizer.scale_limit()
@@ -382,6 +383,7 @@ def default_burn_in(problem: Problem, optimizer: Optimizer, tol: float = 1e-13) 
     return steps + int(limit.shift) + (pattern.d if pattern is not None else 1)
 
 
+@takes_records
 def empirical_nuf(
     problem: Problem,
     optimizer: Optimizer,

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from adasim.analysis.limits import check_limit, periodic_ema, periodic_ema_backward, scalar_optimizer, scale_form
-from adasim.errors import AdasimError
+from adasim.errors import AdasimError, takes_records
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Pattern, Problem
 
@@ -63,6 +63,7 @@ def pattern_of(problem: Problem) -> Pattern:
     return pattern
 
 
+@takes_records
 def periodic_nuf(problem: Problem, optimizer: Optimizer) -> PeriodicNUF:
     """κ_j, v*_j, m*_j and the drift of the steady state, for scalar settings."""
     c = np.asarray(pattern_of(problem).c, dtype=np.float64)

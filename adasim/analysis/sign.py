@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from adasim.analysis.limits import scalar_optimizer
-from adasim.errors import AdasimError
+from adasim.errors import AdasimError, takes_records
 from adasim.optimizers.base import Optimizer, SignWeights
 from adasim.problems.base import Problem
 
@@ -166,6 +166,7 @@ def iid_sign_drift(values: np.ndarray, probs: np.ndarray, w: SignWeights, cells:
     return SignDrift(-sign_hi, -sign_lo, sign_lo == sign_hi)
 
 
+@takes_records
 def sign_drift(problem: Problem, optimizer: Optimizer, cells: int = 1 << 15) -> SignDrift:
     """The drift of a sign method on a periodic or an i.i.d. problem (one setting)."""
     w = weights_of(optimizer)

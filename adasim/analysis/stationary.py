@@ -26,7 +26,7 @@ import numpy as np
 
 from adasim.analysis.kernel import limit_weights
 from adasim.analysis.limits import check_limit, scalar_optimizer, scale_form
-from adasim.errors import AdasimError
+from adasim.errors import AdasimError, takes_records
 from adasim.optimizers.base import Optimizer, ScaleLimit
 from adasim.problems.base import Law, Problem
 
@@ -157,6 +157,7 @@ def _integral(fn, power: float, lam_cap: float) -> tuple[float, float]:
         return quad(fn, 0.0, lam_cap, limit=400, epsabs=0.0, epsrel=1e-11)
 
 
+@takes_records
 def stationary_nuf(problem: Problem, optimizer: Optimizer) -> StationaryNUF:
     """E[κ | g = c] for every gradient value c of an i.i.d. problem, in the stationary limit."""
     law = gradient_law(problem)

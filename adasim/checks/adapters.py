@@ -143,8 +143,32 @@ class Loaded:
                               f"{type(err).__name__}: {err}") from None  # fmt: skip
 
 
-def load(spec: str, kwargs: dict[str, Any] | None = None) -> Loaded:
-    """Resolve SPEC (see the module text) into a Loaded optimizer; a bad SPEC is an AdasimError."""
+def spec_of(target: Any) -> str:
+    """The SPEC string of what names an optimizer: a SPEC itself, a torch.optim.Optimizer
+    subclass, an optax optimizer function or an adasim Definition (built-in or from a file)."""
+    from adasim.optimizers.base import Definition
+
+    if isinstance(target, str):
+        return target
+    if isinstance(target, Definition):
+        return target.__dict__.get("origin") or target.name
+    module, name = getattr(target, "__module__", "") or "", getattr(target, "__qualname__", "")
+    top = module.split(".")[0]
+    if isinstance(target, type) and any(c.__module__.startswith("torch.optim") for c in target.__mro__[1:]):
+        return f"torch:{module}.{name}"
+    if callable(target) and top == "optax" and name:
+        return f"optax:{module}.{name}"
+    raise AdasimError("the optimizer to check must be a SPEC such as 'torch:torch.optim.AdamW', 'optax:optax.adam', "
+                      "'file.py:Name' or a built-in name, or a torch.optim class or an optax function; "
+                      f"got {type(target).__name__}")  # fmt: skip
+
+
+def load(spec: Any, kwargs: dict[str, Any] | None = None) -> Loaded:
+    """Resolve SPEC (see the module text, or what spec_of accepts) into a Loaded optimizer; a bad
+    SPEC is an AdasimError."""
+    spec = spec_of(spec)
+    if kwargs is not None and not isinstance(kwargs, dict):
+        raise AdasimError(f"the optimizer's keyword arguments must be a dict, got {type(kwargs).__name__}")
     kwargs = dict(kwargs or {})
     if spec.startswith("torch:"):
         torch = _need("torch", "torch")

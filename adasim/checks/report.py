@@ -107,10 +107,9 @@ def _run_one(spec: str, kwargs: dict[str, Any], case: str, quick: bool, twins: i
 
 def write_outputs(report: Report, out: Path) -> list[str]:
     """report.json, report.md and a figure of x_t per failed case, each written atomically."""
-    from adasim.io import atomic_file, prepare_out_dir, write_json
+    from adasim.io import atomic_file, prepare_out_dir, write_record
 
-    out = prepare_out_dir(out)
-    write_json(out / "report.json", report.as_dict())
+    out = prepare_out_dir(out, record="report.json")
     with atomic_file(out / "report.md", "w") as fh:
         fh.write(report.markdown())
     written = ["report.json", "report.md"]
@@ -139,4 +138,5 @@ def write_outputs(report: Report, out: Path) -> list[str]:
             name = f"{r.case.name}.png"
             write_figure(out / name, fig, dpi=120)
             written.append(name)
+    write_record(out, "report.json", report.as_dict())  # last: it lists the files above with their hashes
     return written

@@ -18,7 +18,7 @@ from adasim.analysis.drift import critical_value
 from adasim.analysis.periodic import periodic_nuf
 from adasim.analysis.report import correlation_report, nuf_report, per_shift
 from adasim.analysis.stationary import stationary_nuf
-from adasim.io import atomic_file, write_json
+from adasim.io import atomic_file, write_record
 from adasim.optimizers import make_optimizer
 from adasim.plots.nuf import figure_correlation, figure_drift, figure_nuf
 from adasim.plots.run import figure_run
@@ -201,5 +201,5 @@ def write_lesson(out_dir: str | os.PathLike[str], steps: int = 100_000) -> Path:
     page, numbers = build_lesson(steps)
     with atomic_file(out / "lesson.html", "w") as fh:
         fh.write(page)
-    write_json(out / "lesson.json", numbers)
+    write_record(out, "lesson.json", numbers)
     return out / "lesson.html"

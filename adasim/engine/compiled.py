@@ -20,6 +20,7 @@ import hashlib
 import importlib.util
 import inspect
 import os
+import re
 import sys
 import tempfile
 import types
@@ -30,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from adasim.engine.executors import Chunk, Executor, UserCodeError
+from adasim.engine.executors import Chunk, Executor, UserCodeError, who
 from adasim.engine.layout import FIELDS, Layout
 from adasim.errors import AdasimError
 
@@ -499,11 +500,14 @@ def _cells(value: Any, L: int, D: int, per_coordinate: bool = False) -> Any:
 def _compile_error(layout: Layout, err: BaseException) -> AdasimError:
     d = layout.optimizer.definition
     text = " ".join(str(err).split())
+    for cut in ("During:", "<source elided>"):
+        text = text.split(cut)[0]
+    text = re.sub(r"Failed in \w+ mode pipeline \(step: [^)]*\)\s*", "", text).strip()[:300]
     numba = _numba()
-    if isinstance(err, getattr(numba.core.errors, "TypingError", ())):
-        first = text.split("During:")[0][:400]
-        return UserCodeError(f"{d.name}: the compiled engine cannot compile its step ({first}); run with --engine numpy")
-    return UserCodeError(f"{d.name}: the compiled run failed: {type(err).__name__}: {text[:300]}")
+    errors = numba.core.errors
+    if isinstance(err, getattr(errors, "TypingError", ()) | getattr(errors, "UnsupportedError", ())):
+        return UserCodeError(f"{who(d)}: numba cannot compile its step ({text}); run with --engine numpy")
+    return UserCodeError(f"{who(d)}: the compiled run failed: {type(err).__name__}: {text}")
 
 
 _COMPILED: dict[str, Any] = {}

@@ -48,11 +48,40 @@ def call_user(fn: Any, what: str, *args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)
     except AdasimError:
         raise
-    except Exception as err:
-        name = getattr(fn, "__qualname__", getattr(fn, "__name__", what))
-        module = getattr(fn, "__module__", "")
-        where = f"{module}.{name}" if module and not module.startswith("adasim_user_") else name
-        raise UserCodeError(f"{what} {where} failed: {type(err).__name__}: {err}") from None
+    except (Exception, SystemExit, KeyboardInterrupt) as err:
+        from adasim.signals import raised_by_user_code
+
+        if not isinstance(err, Exception) and not raised_by_user_code(err):
+            raise  # a real Ctrl-C or SIGTERM
+        detail = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+        raise UserCodeError(f"{what} {user_code_name(fn, what)}{user_line(err, fn)} failed: {detail}") from None
+
+
+def who(d: Any) -> str:
+    """A definition's name, with `file.py:step` when its step comes from a user's file."""
+    where = user_code_name(d.step)
+    return f"{d.name} ({where})" if ".py:" in where else d.name
+
+
+def user_code_name(fn: Any, what: str = "function") -> str:
+    """`file.py:function` for code loaded from a user's file, `module.function` otherwise."""
+    name = getattr(fn, "__qualname__", getattr(fn, "__name__", what))
+    code = getattr(fn, "__code__", None)
+    module = getattr(fn, "__module__", "") or ""
+    if module.startswith("adasim_user_") and code is not None:
+        return f"{code.co_filename}:{name}"
+    return f"{module}.{name}" if module else name
+
+
+def user_line(err: BaseException, fn: Any) -> str:
+    """' (line N)': where in fn's file the failure happened, if it did there."""
+    code = getattr(fn, "__code__", None)
+    tb, line = err.__traceback__, None
+    while tb is not None:
+        if code is not None and tb.tb_frame.f_code.co_filename == code.co_filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f" (line {line})" if line else ""
 
 
 class Executor:
@@ -177,16 +206,16 @@ class NumpyExecutor(Executor):
             kwargs[a] = {"clock": self.clock, "x": self.x, "past": self.past, "blocks": lay.blocks}[a]
         result = call_user(self.step_fn, "step", self.state, lay.hp, g, t, alpha, **kwargs)
         if not (isinstance(result, tuple) and len(result) == 2):
-            raise UserCodeError(f"{d.name}: step must return (state, Out)")
+            raise UserCodeError(f"{who(d)}: step must return (state, Out), got {type(result).__name__}")
         state, o = result
-        _check_out(o, f"{d.name}: step")
+        _check_out(o, f"{who(d)}: step")
         if not isinstance(state, d.state):
-            raise UserCodeError(f"{d.name}: step must return its {d.state.__name__} as the first value")
+            raise UserCodeError(f"{who(d)}: step must return its {d.state.__name__} as the first value")
         try:
             self.state = d.state(*(np.array(np.broadcast_to(np.asarray(v, dtype=np.float64), (L, D))) for v in state))
             u = np.broadcast_to(np.asarray(o.step, dtype=np.float64), (L, D))
         except (ValueError, TypeError) as err:
-            raise UserCodeError(f"{d.name}: step returned values of the wrong shape or type ({err})") from None
+            raise UserCodeError(f"{who(d)}: step returned values of the wrong shape or type ({err})") from None
         if self.past is not None:
             self.past[t % self.past.shape[0]] = g
         return u, o
@@ -281,7 +310,7 @@ class PythonExecutor(Executor):
                     else:
                         kwargs[a] = lay.blocks if c is None else None
                 state, o = call_user(d.step, "step", s, hps[lane], g, t, alpha, **kwargs)
-                _check_out(o, f"{d.name}: step")
+                _check_out(o, f"{who(d)}: step")
                 for f, v in zip(self.state, state, strict=True):
                     f[where] = v
                 for name, value in (("g", g), ("m", o.m), ("v", o.v), ("step", o.step), ("alpha", alpha), ("pre", o.pre),

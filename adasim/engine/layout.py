@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from adasim.errors import AdasimError, check_range
+from adasim.errors import AdasimError, check_range, require_optimizer, require_problem
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Problem
 
@@ -144,14 +144,8 @@ class Layout:
 
     @classmethod
     def build(cls, problem: Problem, optimizer: Optimizer, seeds: Any, x0: Any) -> Layout:
-        from adasim.optimizers.base import Optimizer as OptimizerRecord
-        from adasim.problems.base import Problem as ProblemRecord
-
-        if not isinstance(problem, ProblemRecord):
-            raise AdasimError(f"problem must be an adasim problem (Online, Stochastic, ...), got {type(problem).__name__}")
-        if not isinstance(optimizer, OptimizerRecord):
-            hint = " (call the definition with its settings, e.g. Adam(lr=0.1))" if callable(optimizer) else ""
-            raise AdasimError(f"optimizer must be an adasim optimizer, got {type(optimizer).__name__}{hint}")
+        require_problem(problem)
+        require_optimizer(optimizer)
         seeds = as_seeds(seeds)
         lanes = lane_count(problem, optimizer, seeds)
         seeds = np.array(np.broadcast_to(seeds, (lanes,)))

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from adasim.errors import AdasimError, unknown_name
-from adasim.io import prepare_out_dir, provenance, write_figure, write_json
+from adasim.io import prepare_out_dir, write_figure, write_record
 
 EXPERIMENTS = {
     "adashift-stochastic": "adasim.experiments.adashift_stochastic",
@@ -37,13 +37,13 @@ def load(name: str) -> Any:
 def run_experiment(name: str, out: str | Path, quick: bool = False) -> dict[str, Any]:
     """Run one experiment and write its files; returns its numbers."""
     module = load(name)
-    out_dir = prepare_out_dir(out)
+    out_dir = prepare_out_dir(out, record=f"{name}.json")
     figures, numbers = module.run(quick=quick)
     numbers = {"experiment": name, "title": module.TITLE, "source": module.SOURCE, "quick": quick, **numbers}
     for stem, fig in figures.items():
         write_figure(out_dir / f"{stem}.png", fig, dpi=110)
         write_figure(out_dir / f"{stem}.svg", fig)
-    write_json(out_dir / f"{name}.json", {**numbers, "provenance": provenance()})
+    write_record(out_dir, f"{name}.json", numbers)
     return numbers
 
 

@@ -25,7 +25,7 @@ def make_problem(name: str, domain: Domain | None = None, **params: Any) -> Prob
     if name not in PROBLEMS:
         raise unknown_name("problem", name, PROBLEMS)
     cls = PROBLEMS[name]
-    fields = set(cls.__dataclass_fields__) - {"domain"}
+    fields = set(cls.settings())
     for key, value in params.items():
         if key not in fields and value is not None:
             raise unknown_name(f"{name} problem setting", key, sorted(fields))

@@ -21,7 +21,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from adasim.errors import AdasimError, pick_lane
+from adasim.errors import AdasimError, pick_lane, unknown_name
 from adasim.random import STREAM_GRADIENT, lane_keys
 
 
@@ -159,7 +159,16 @@ class Problem:
         """The problem of lane i (its values were checked as arrays, so not again)."""
         return pick_lane(self, self.lane_params, i)
 
+    @classmethod
+    def settings(cls) -> tuple[str, ...]:
+        """The problem's own settings (its dataclass fields but the domain)."""
+        return tuple(f.name for f in dataclasses.fields(cls) if f.init and f.name != "domain")
+
     def replace(self, **changes: Any) -> Problem:
+        """A copy with some settings (or the domain) changed; an unknown name is an AdasimError."""
+        for key in changes:
+            if key != "domain" and key not in self.settings():
+                raise unknown_name(f"{self.name} problem setting", key, self.settings())
         return dataclasses.replace(self, **changes)
 
     # -- the gradient kernel -----------------------------------------------------------------

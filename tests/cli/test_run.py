@@ -1,5 +1,6 @@
 """`adasim run` through Typer's CliRunner: output, files, and every kind of bad input."""
 
+import hashlib
 import json
 
 import numpy as np
@@ -87,8 +88,12 @@ def test_out_writes_trace_summary_and_figures(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     with np.load(out / "trace.npz") as data:
         assert data["adam/x"].shape[1:] == (2, 1)
-        assert json.loads(str(data["meta.json"])) == summary
+        assert json.loads(str(data["meta.json"])) == {k: v for k, v in summary.items() if k != "written"}
     assert (out / "run.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the record, written last, lists every other file with its SHA-256
+    assert sorted(summary["written"]) == ["run.png", "run.svg", "trace.npz"]
+    for name, digest in summary["written"].items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
 
 
 def test_overflow_is_reported_with_exit_code_3(tmp_path):
