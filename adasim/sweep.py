@@ -9,9 +9,12 @@ small, period, spikes, p, delta, n_functions, beta1, beta2, lr, eps, shift, seed
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import math
 import os
+import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -23,7 +26,7 @@ import numpy as np
 from adasim.analysis.drift import analytic_drift, is_periodic
 from adasim.engine import simulate
 from adasim.errors import AdasimError, check_choice
-from adasim.io import dumps, read_npz, write_json, write_npz
+from adasim.io import dumps, write_json, write_npz
 from adasim.settings import OPTIMIZER, PROBLEM, sweep_axes
 from adasim.spec import Spec, build_spec
 
@@ -32,6 +35,8 @@ INTEGER_AXES = {name for name, s in sweep_axes().items() if s.type is int}
 DEFAULT_LIMIT = 1_000_000
 CHUNK_LANES = 2048  # lanes per chunk (the engine sizes its blocks to about 1M values per array)
 METRICS = ("final_x", "distance", "average_regret", "converged", "drift")
+CHUNK_FORMAT = 2  # the layout of a chunk file: its fields, and the meta that places it in the sweep
+CHUNK_FIELDS = {"final_x": "f", "distance": "f", "average_regret": "f", "converged": "b", "drift": "f", "status": "U"}
 RULES = {
     "shi": "converged when the mean of log10|x − x*| over the recorded second half of the run is below −2 (Shi et al. 2021)",
     "distance": "converged when the final |x − x*| is within 5 % of the domain's width",
@@ -109,6 +114,8 @@ class SweepPlan:
             "optimizers": [o.config() for o in self.spec.optimizers],
             "rule": self.rule,
             "chunk": self.chunk,
+            "with_drift": self.with_drift,
+            "format": CHUNK_FORMAT,
         }
         return hashlib.sha256(dumps(payload).encode()).hexdigest()[:16]
 
@@ -147,15 +154,21 @@ def cell_settings(plan: SweepPlan, start: int, end: int) -> tuple[dict[str, Any]
     return problem_kw, hyper_kw, np.asarray(seeds)
 
 
+def check_axes(plan: SweepPlan) -> None:
+    """Every optimizer of the sweep has every optimizer setting swept (before anything runs)."""
+    axes = sweep_axes()
+    for opt in plan.spec.optimizers:
+        refused = sorted(k for k in plan.axes if axes[k].group == OPTIMIZER and not opt.definition.accepts(axes[k].field))
+        if refused:
+            raise AdasimError(f"{opt.name}: cannot sweep {', '.join(refused)} for it (it has no such setting)")
+
+
 def run_chunk(plan: SweepPlan, optimizer_name: str, start: int, end: int) -> dict[str, np.ndarray]:
     """Simulate the cells [start, end) of one optimizer as lanes; return their metric columns."""
     problem_kw, hyper_kw, seeds = cell_settings(plan, start, end)
     opt = next(o for o in plan.spec.optimizers if o.name == optimizer_name)
     lanes = end - start
     prob = plan.spec.problem.replace(**problem_kw) if problem_kw else plan.spec.problem
-    refused = sorted(k for k in hyper_kw if not opt.definition.accepts(k) and k not in plan.spec.hyper_relations)
-    if refused:
-        raise AdasimError(f"{optimizer_name}: cannot sweep {', '.join(refused)} for it (it has no such setting)")
     accepted = {k: v for k, v in hyper_kw.items() if opt.definition.accepts(k)}
     optimizer = opt.replace(**accepted) if accepted else opt
     stride = max(1, plan.spec.steps // 200)  # enough rows for the second-half rule, little memory
@@ -211,14 +224,26 @@ def _chunk_path(folder: Path, index: int) -> Path:
     return folder / f"chunk-{index:05d}.npz"
 
 
-def _load_chunk(path: Path, key: str) -> dict[str, np.ndarray] | None:
+def _load_chunk(path: Path, plan: SweepPlan, index: int, name: str, start: int, end: int) -> dict[str, np.ndarray] | None:
+    """The chunk file at `path` when it is whole and belongs exactly here — this sweep's
+    fingerprint, this chunk's index, optimizer and cell range, every field with one row per cell
+    and of the right kind — else None (it is then computed again). Never raises on a bad file."""
     try:
-        data = read_npz(path)
-    except AdasimError:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        meta = json.loads(str(arrays.pop("meta.json")))
+        place = {"key": plan.key(), "index": index, "optimizer": name, "start": start, "end": end}
+        if not isinstance(meta, dict) or any(meta.get(k) != v for k, v in place.items()):
+            return None
+        if set(arrays) != set(CHUNK_FIELDS):
+            return None
+        for field, kind in CHUNK_FIELDS.items():
+            a = arrays[field]
+            if a.shape != (end - start,) or a.dtype.kind != kind:
+                return None
+        return arrays
+    except Exception:  # truncated, bad CRC, not a zip, not JSON, missing meta: recompute
         return None
-    if data.get("meta", {}).get("key") != key:
-        return None
-    return {k: v for k, v in data.items() if k != "meta"}
 
 
 def _worker(args: tuple[SweepPlan, str, int, int, int]) -> tuple[int, dict[str, np.ndarray]]:
@@ -226,10 +251,12 @@ def _worker(args: tuple[SweepPlan, str, int, int, int]) -> tuple[int, dict[str, 
     return index, run_chunk(plan, name, start, end)
 
 
-def _save_chunk(folder: Path | None, plan: SweepPlan, index: int, name: str, result: dict[str, np.ndarray]) -> None:
-    """Written by the driver as each chunk arrives (workers need not share its disk)."""
+def _save_chunk(folder: Path | None, plan: SweepPlan, chunk: tuple[int, str, int, int], result: dict[str, np.ndarray]) -> None:
+    """Written by the driver as each chunk arrives (workers need not share its disk), with the
+    meta that places it: the sweep's fingerprint, the chunk's index, optimizer and cells."""
     if folder is not None:
-        meta = np.array(dumps({"key": plan.key(), "optimizer": name}))
+        index, name, start, end = chunk
+        meta = np.array(dumps({"key": plan.key(), "index": index, "optimizer": name, "start": start, "end": end}))
         write_npz(_chunk_path(folder, index), {**result, "meta.json": meta})
 
 
@@ -241,10 +268,40 @@ def _dask_client(address: str) -> Any:
         from distributed import Client
     except ImportError:
         raise AdasimError("--scheduler needs Dask: pip install 'adasim[dask]' (dask and distributed)") from None
+    if not re.fullmatch(r"((tcp|tls|ws|wss|ucx)://)?(\[[0-9a-fA-F:]+\]|[^:/\s]+):\d{1,5}", address):
+        raise AdasimError(f"--scheduler takes a Dask scheduler's address such as tcp://host:8786, got '{address}'")
+    _probe_scheduler(address)
     try:
         return Client(address, timeout=SCHEDULER_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as err:
         raise AdasimError(f"cannot reach the Dask scheduler at {address}: {err}") from None
+
+
+def _probe_scheduler(address: str) -> None:
+    """Ask the address who it is, within SCHEDULER_TIMEOUT in all: something that accepts the
+    connection but is not a Dask scheduler (a web server, a silent port) is refused at once
+    instead of leaving a Client waiting on it."""
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def identity() -> Any:
+        comm = await connect(address, timeout=SCHEDULER_TIMEOUT)
+        try:
+            await comm.write({"op": "identity"})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    try:
+        reply = asyncio.run(asyncio.wait_for(identity(), SCHEDULER_TIMEOUT))
+    except (OSError, TimeoutError, asyncio.TimeoutError, ValueError) as err:
+        why = " ".join(str(err).split()) or type(err).__name__
+        raise AdasimError(f"no Dask scheduler answered at {address} within {SCHEDULER_TIMEOUT:g} s ({why})") from None
+    except Exception as err:  # it answered, but not in Dask's protocol
+        raise AdasimError(f"{address} answers but is not a Dask scheduler ({type(err).__name__})") from None
+    if not (isinstance(reply, dict) and reply.get("type") == "Scheduler"):
+        raise AdasimError(f"{address} answers but is not a Dask scheduler")
 
 
 @dataclass
@@ -253,6 +310,7 @@ class SweepResult:
     table: dict[str, np.ndarray]  # one row per (optimizer, cell)
     reused: int = 0
     computed: int = 0
+    rejected: int = 0  # chunk files found on --resume that were damaged or not this sweep's (recomputed)
 
     def summary(self, files: dict[str, str] | None = None) -> dict[str, Any]:
         counts = {}
@@ -267,7 +325,7 @@ class SweepResult:
             "rule": {"name": self.plan.rule, "text": RULES[self.plan.rule]},
             "optimizers": [o.config() | {"name": o.name} for o in self.plan.spec.optimizers],
             "counts": counts,
-            "chunks": {"reused": self.reused, "computed": self.computed},
+            "chunks": {"reused": self.reused, "computed": self.computed, "rejected": self.rejected},
             "files": files or {},
         }
 
@@ -289,23 +347,26 @@ def run_sweep(
     if out_dir is not None:
         folder = out_dir / "chunks"
         folder.mkdir(parents=True, exist_ok=True)
-    key = plan.key()
+    check_axes(plan)
     done: dict[int, dict[str, np.ndarray]] = {}
     todo = []
+    rejected = 0
     for index, name, start, end in plan.chunks():
-        if resume and folder is not None:
-            cached = _load_chunk(_chunk_path(folder, index), key)
+        path = _chunk_path(folder, index) if folder is not None else None
+        if resume and path is not None and path.exists():
+            cached = _load_chunk(path, plan, index, name, start, end)
             if cached is not None:
                 done[index] = cached
                 if progress:
                     progress(end - start)
                 continue
+            rejected += 1
         todo.append((plan, name, start, end, index))
     reused = len(done)
 
     def arrived(args: tuple, result: dict[str, np.ndarray]) -> None:
         _, name, start, end, index = args
-        _save_chunk(folder, plan, index, name, result)
+        _save_chunk(folder, plan, (index, name, start, end), result)
         done[index] = result
         if progress:
             progress(end - start)
@@ -329,10 +390,7 @@ def run_sweep(
         for name in dict.fromkeys(args[1] for args in todo):  # compile here once: the workers load it from the disk cache
             start = next(args[2] for args in todo if args[1] == name)
             run_chunk(plan, name, start, start + 1)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as pool:
-            futures = {pool.submit(_worker, args): args for args in todo}
-            for fut in as_completed(futures):
-                arrived(futures[fut], fut.result()[1])
+        _in_pool(todo, workers, arrived)
     cols = plan.columns()
     parts = []
     for index, name, start, end in plan.chunks():
@@ -343,7 +401,47 @@ def run_sweep(
         part["status"] = res["status"]
         parts.append(part)
     table = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    return SweepResult(plan, table, reused=reused, computed=len(todo))
+    return SweepResult(plan, table, reused=reused, computed=len(todo), rejected=rejected)
+
+
+def _in_pool(todo: list[tuple], workers: int, arrived: Callable[[tuple, dict[str, np.ndarray]], None]) -> None:
+    """Run the chunks in a local process pool. Workers die with this process (even on SIGKILL);
+    on Ctrl-C, SIGTERM or any error the pool is stopped at once, its workers terminated, and the
+    chunks that arrived are already on disk."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from adasim.signals import worker_init
+
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(), initializer=worker_init,
+                               initargs=(os.getpid(),))  # fmt: skip
+    finished = False
+    try:
+        futures = {pool.submit(_worker, args): args for args in todo}
+        for fut in as_completed(futures):
+            arrived(futures[fut], fut.result()[1])
+        finished = True
+    except BrokenProcessPool:
+        raise AdasimError("a sweep worker process died (killed, or out of memory?); the finished chunks are kept: "
+                          "rerun with --resume, with fewer --workers if memory is short") from None  # fmt: skip
+    finally:
+        if finished:
+            pool.shutdown(wait=True)
+        else:
+            _stop(pool)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel what has not started and terminate the workers (no waiting for running chunks)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for p in processes:
+        with contextlib.suppress(Exception):
+            p.terminate()
+    for p in processes:
+        with contextlib.suppress(Exception):
+            p.join(timeout=5)
+            if p.is_alive():
+                p.kill()
 
 
 def write_table(result: SweepResult, out_dir: Path) -> dict[str, str]:
@@ -387,6 +485,7 @@ def make_plan(
     if "seed" not in axes and len(spec.seeds) > 1:  # --seeds N becomes a seed axis
         axes["seed"] = spec.seeds.copy()
     plan = SweepPlan(spec, axes, rule=rule, with_drift=with_drift)
+    check_axes(plan)
     total = plan.cells * len(spec.optimizers)
     if total > limit and not force:
         raise AdasimError(f"the grid has {total:,} cells (limit {limit:,}): narrow it or pass --force")

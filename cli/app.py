@@ -30,6 +30,8 @@ class OneLineErrors(TyperGroup):
             with warnings.catch_warnings():
                 warnings.showwarning = _one_line_warning
                 code = super().main(args=args, prog_name=prog_name or "adasim", standalone_mode=False, **extra)
+            if signals.received() is not None:  # typer turns KeyboardInterrupt into a silent exit 130
+                code = _interrupted()
         except KeyboardInterrupt:
             code = _interrupted()
         except AdasimError as err:

@@ -69,6 +69,7 @@ def sweep(
     for name, c in summary["counts"].items():
         table.add_row(name, f"{c['cells']:,}", f"{c['converged']:,}", f"{c['diverged']:,}")
     console.print(table)
-    console.print(f"chunks: {result.computed} computed, {result.reused} reused")
+    rejected = f" ({result.rejected} damaged or from another sweep, recomputed)" if result.rejected else ""
+    console.print(f"chunks: {result.computed} computed{rejected}, {result.reused} reused")
     if out_dir is not None:
         console.print(f"wrote {out_dir}/" + ", ".join(files.values()) + ", sweep.json")

@@ -120,15 +120,62 @@ def short_scheduler_wait(monkeypatch):
 def test_unreachable_scheduler_is_a_clear_error(short_scheduler_wait):
     pytest.importorskip("distributed")
     plan = make_plan("reddi-thm1", ["beta2=0.1,0.2"], steps=100)
-    with pytest.raises(AdasimError, match="cannot reach the Dask scheduler"):
+    with pytest.raises(AdasimError, match="no Dask scheduler answered at tcp://127.0.0.1:9 within 1 s"):
         run_sweep(plan, scheduler="tcp://127.0.0.1:9", workers=1)
 
 
-def test_scheduler_option_errors_in_the_cli(short_scheduler_wait):
+def _listener(answer: bytes | None):
+    """A port that accepts connections and answers like a web server (or stays silent)."""
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            if answer is not None:
+                conn.recv(1024)
+                conn.sendall(answer)
+                conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("bogus", "takes a Dask scheduler's address such as tcp://host:8786"),
+        ("tcp://127.0.0.1:9", "no Dask scheduler answered"),
+        ("web", "answers but is not a Dask scheduler"),
+        ("silent", "no Dask scheduler answered"),
+    ],
+)
+def test_scheduler_option_errors_in_the_cli(short_scheduler_wait, address, message):
+    """One line, exit 2, within the timeout: no traceback from a half-made Client after it."""
     pytest.importorskip("distributed")
-    result = CliRunner().invoke(app, ["sweep", "--grid", "beta2=0.1,0.2", "--steps", "100", "--scheduler", "tcp://127.0.0.1:9"])
+    import time
+
+    server = None
+    if address in ("web", "silent"):
+        server = _listener(b"HTTP/1.0 400 Bad Request\r\n\r\n" if address == "web" else None)
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    began = time.monotonic()
+    try:
+        result = CliRunner().invoke(app, ["sweep", "--grid", "beta2=0.1,0.2", "--steps", "100", "--scheduler", address])
+    finally:
+        if server is not None:
+            server.close()
     assert result.exit_code == 2
-    assert "cannot reach the Dask scheduler" in result.stderr
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert time.monotonic() - began < 5
 
 
 def test_drift_is_the_closed_form_of_each_cell_and_shared_across_seeds():
