@@ -295,7 +295,7 @@ def _probe_scheduler(address: str) -> None:
 
     try:
         reply = asyncio.run(asyncio.wait_for(identity(), SCHEDULER_TIMEOUT))
-    except (OSError, TimeoutError, asyncio.TimeoutError, ValueError) as err:
+    except (OSError, TimeoutError, ValueError) as err:
         why = " ".join(str(err).split()) or type(err).__name__
         raise AdasimError(f"no Dask scheduler answered at {address} within {SCHEDULER_TIMEOUT:g} s ({why})") from None
     except Exception as err:  # it answered, but not in Dask's protocol

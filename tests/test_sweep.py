@@ -120,7 +120,7 @@ def short_scheduler_wait(monkeypatch):
 def test_unreachable_scheduler_is_a_clear_error(short_scheduler_wait):
     pytest.importorskip("distributed")
     plan = make_plan("reddi-thm1", ["beta2=0.1,0.2"], steps=100)
-    with pytest.raises(AdasimError, match="no Dask scheduler answered at tcp://127.0.0.1:9 within 1 s"):
+    with pytest.raises(AdasimError, match=r"no Dask scheduler answered at tcp://127\.0\.0\.1:9 within 1 s"):
         run_sweep(plan, scheduler="tcp://127.0.0.1:9", workers=1)
 
 
