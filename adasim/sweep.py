@@ -263,13 +263,24 @@ def _save_chunk(folder: Path | None, plan: SweepPlan, chunk: tuple[int, str, int
 SCHEDULER_TIMEOUT = 10.0  # seconds to wait for a Dask scheduler before saying it cannot be reached
 
 
+def check_scheduler_address(address: str) -> str:
+    """A Dask scheduler's address, [protocol://]host:port, or a one-line AdasimError."""
+    if not re.fullmatch(r"((tcp|tls|ws|wss|ucx)://)?(\[[0-9a-fA-F:]+\]|[^:/\s]+):\d{1,5}", address):
+        raise AdasimError(f"--scheduler takes a Dask scheduler's address such as tcp://host:8786, got '{address}'")
+    return address
+
+
+def max_workers() -> int:
+    """The most local worker processes a sweep starts: four per core."""
+    return 4 * (os.cpu_count() or 1)
+
+
 def _dask_client(address: str) -> Any:
     try:
         from distributed import Client
     except ImportError:
         raise AdasimError("--scheduler needs Dask: pip install 'adasim[dask]' (dask and distributed)") from None
-    if not re.fullmatch(r"((tcp|tls|ws|wss|ucx)://)?(\[[0-9a-fA-F:]+\]|[^:/\s]+):\d{1,5}", address):
-        raise AdasimError(f"--scheduler takes a Dask scheduler's address such as tcp://host:8786, got '{address}'")
+    check_scheduler_address(address)
     _probe_scheduler(address)
     try:
         return Client(address, timeout=SCHEDULER_TIMEOUT, set_as_default=False)
@@ -372,6 +383,8 @@ def run_sweep(
             progress(end - start)
 
     workers = workers if workers is not None else (os.cpu_count() or 1)
+    if not 1 <= workers <= max_workers():
+        raise AdasimError(f"workers must lie in [1, {max_workers()}] (four per core), got {workers}")
     if scheduler is not None and todo:
         from distributed import as_completed as dask_completed
 

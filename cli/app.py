@@ -73,7 +73,8 @@ def _interrupted() -> int:
     from adasim import signals
 
     number = signals.received() or signal.SIGINT
-    error_line(f"interrupted by {signal.Signals(number).name}; finished work is kept (a sweep continues with --resume)")
+    error_line(f"interrupted by {signal.Signals(number).name}; no half-written file is left (a sweep keeps its finished "
+               "chunks: rerun it with --resume)")  # fmt: skip
     return 128 + int(number)
 
 

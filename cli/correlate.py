@@ -27,10 +27,11 @@ def correlate(
     Runs Adam, AdaShift at every shift n and ADOPT (or the optimizers given with -o); shift 0 is Adam's own v.
     On i.i.d. problems the closed form is shown beside the measurement.
     """
-    shift_list = parse_shifts(shifts)
+    parse_shifts(shifts)
     if not spec.optimizer:
         spec.optimizer = ["adam", "adashift", "adopt"]
     resolved = spec.build()
+    shift_list = parse_shifts(shifts, resolved.steps)
     optimizers = per_shift(resolved.optimizers, shift_list)  # AdaShift at every shift n (n = 0 is Adam's own v)
     out_dir = prepare_out_dir(out, record="correlation.json") if out is not None else None
     with progress_bar(resolved.steps * len(resolved.seeds) * len(optimizers), "correlations", enabled=not json_out) as tick:

@@ -139,7 +139,7 @@ class SpecOptions:
             "x0": self.values.get("x0"),
             "warmup": self.values.get("warmup"),
             "domain": self.values.get("domain"),
-            "engine": self.values.get("engine") or "auto",
+            "engine": "auto" if self.values.get("engine") is None else self.values["engine"],
         }
 
     def build(self) -> Spec:

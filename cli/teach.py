@@ -8,9 +8,10 @@ import typer
 from adasim.cli.console import stdout
 from adasim.cli.options import SpecOptions, with_spec_options
 from adasim.cli.run import describe
-from adasim.errors import AdasimError
+from adasim.errors import AdasimError, check_range
 from adasim.io import prepare_out_dir, write_figure
 
+MAX_FRAMES = 10_000  # an animation's frames (and the steps of contributions shown at once)
 NON_INTERACTIVE = {"agg", "pdf", "ps", "svg", "pgf", "cairo", "template"}
 
 
@@ -26,8 +27,7 @@ def demo(
     """
     from adasim.demos.explorer import Explorer
 
-    if steps < 100:
-        raise AdasimError(f"--steps must be at least 100, got {steps}")
+    check_range("--steps", steps, 100, 1_000_000, integer=True)  # every slider move re-simulates them
     if save is not None:
         from matplotlib.figure import Figure
 
@@ -70,10 +70,12 @@ def animate(
 
     if spec.steps is None:
         spec.steps = 300
+    check_range("--steps", spec.steps, 1, MAX_FRAMES * 100, integer=True)  # every step is drawn
     if spec.optimizer is None:
         spec.optimizer = ["adam"]
-    if frames < 2 or bar_window < 1 or fps < 1:
-        raise AdasimError("--frames must be at least 2, --bar-window and --fps at least 1")
+    check_range("--frames", frames, 2, MAX_FRAMES, integer=True)
+    check_range("--bar-window", bar_window, 1, MAX_FRAMES, integer=True)
+    check_range("--fps", fps, 1, 100, integer=True)
     resolved = spec.build()
     if resolved.problem.dim != 1:
         raise AdasimError("animations show one-dimensional problems")
@@ -95,8 +97,7 @@ def lesson(
     """
     from adasim.demos.lesson import write_lesson
 
-    if steps < 1000:
-        raise AdasimError(f"--steps must be at least 1000, got {steps}")
+    check_range("--steps", steps, 1000, 10_000_000, integer=True)
     out_dir = prepare_out_dir(out, record="lesson.json")
     path = write_lesson(out_dir, steps)
     stdout().print(f"wrote {path} and lesson.json")

@@ -21,7 +21,7 @@ import numpy as np
 from adasim.analysis.kernel import horizon, lane, window_weights
 from adasim.engine import Block, iterate
 from adasim.engine.compiled import jit
-from adasim.errors import AdasimError, takes_records
+from adasim.errors import AdasimError, check_range, takes_records
 from adasim.optimizers.base import Kernel, Optimizer
 from adasim.problems.base import Problem
 
@@ -402,6 +402,7 @@ def empirical_nuf(
     """Run and measure κ_s for every step after `burn_in`, grouped by phase on a periodic problem
     and by gradient value otherwise. `samples` per group are kept for distribution plots;
     `keep_all` keeps every (t, g, κ) (memory T × lanes)."""
+    check_range("tol", tol, 0, 1, hi_open=True)
     if burn_in is None:
         burn_in = min(default_burn_in(problem, optimizer), steps // 2)
     if burn_in < 0 or burn_in >= steps:

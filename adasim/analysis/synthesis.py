@@ -20,7 +20,7 @@ import numpy as np
 from adasim.analysis.drift import analytic_drift, critical_value
 from adasim.analysis.empirical import empirical_nuf
 from adasim.engine import simulate
-from adasim.errors import AdasimError, check_choice
+from adasim.errors import AdasimError, check_choice, check_range
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Problem
 from adasim.problems.online import Online
@@ -287,6 +287,9 @@ def confirm(
     return record, simulated
 
 
+MAX_PERIOD = 1_000_000  # the closed forms cost O(d) per period: 10^5 takes about 30 s, 10^6 about 5 minutes
+
+
 def find_counterexample(
     optimizer: Optimizer,
     family: str = "online",
@@ -300,8 +303,8 @@ def find_counterexample(
     check_choice("family", family, FAMILIES)
     if optimizer.lanes() != 1:
         raise AdasimError("find-counterexample takes one setting of the optimizer")
-    if int(max_period) < 2:
-        raise AdasimError(f"max period must be at least 2, got {max_period}")
+    max_period = int(check_range("max period", max_period, 2, MAX_PERIOD, integer=True))
+    max_steps = int(check_range("steps of the confirming simulation", max_steps, 1, integer=True))
     limit = optimizer.scale_limit()
     if limit.statistic == "sum":
         raise AdasimError(f"{optimizer.name}: {WHY_NOT['sum']}")

@@ -18,6 +18,7 @@ import numpy as np
 from adasim.checks.adapters import Loaded, load
 from adasim.checks.cases import Case, get_cases
 from adasim.checks.runner import CaseResult, run_case
+from adasim.errors import AdasimError
 
 
 @dataclass
@@ -89,9 +90,15 @@ def check(
         from concurrent.futures import ProcessPoolExecutor
 
         context = multiprocessing.get_context("spawn")  # torch and jax do not survive a fork cleanly
-        with ProcessPoolExecutor(max_workers=min(jobs, len(chosen)), mp_context=context) as pool:
-            futures = [pool.submit(_run_one, loaded.spec, loaded.kwargs, c.name, quick, twins) for c in chosen]
-            report.results = [f.result() for f in futures]
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(chosen)), mp_context=context) as pool:
+                futures = [pool.submit(_run_one, loaded.spec, loaded.kwargs, c.name, quick, twins) for c in chosen]
+                report.results = [f.result() for f in futures]
+        except BrokenProcessPool:
+            raise AdasimError("a worker process of the check died (killed, or out of memory?): run it again with --jobs 1 "
+                              "to see the case that fails") from None  # fmt: skip
         return report
     for case in chosen:
         report.results.append(run_case(loaded, case, quick=quick, twins=twins))

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from adasim.errors import AdasimError, check_range, require_optimizer, require_problem
+from adasim.memory import require
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Problem
 
@@ -150,6 +151,8 @@ class Layout:
         lanes = lane_count(problem, optimizer, seeds)
         seeds = np.array(np.broadcast_to(seeds, (lanes,)))
         dim = problem.dim
+        # the layout's own arrays (keys, x, the kernel's per-coordinate rows, ...): about 8 doubles per cell
+        require(64.0 * lanes * dim, f"{lanes:,} lanes × {dim:,} coordinates", "use fewer seeds or coordinates")
         blocks = optimizer.blocks if optimizer.blocks is not None else (problem.block_sizes() or (dim,))
         if sum(blocks) != dim:
             raise AdasimError(f"block sizes {list(blocks)} add up to {sum(blocks)}, but the problem has {dim} coordinates")

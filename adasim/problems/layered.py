@@ -85,6 +85,10 @@ class Layered(Problem):
                 raise AdasimError(f"each block needs a size ≥ 1 and a scale > 0, got {size}:{scale}")
         object.__setattr__(self, "blocks", tuple((int(a), float(b)) for a, b in blocks))
         check_choice("base", self.base, ("stochastic", "online"))
+        for name, value in (("period d", self.d), ("spikes k", self.k)):  # read by the kernel whatever the base
+            if np.ndim(value) != 0:
+                raise AdasimError(f"{name} of a layered problem is one number for every lane, got {value!r}")
+            check_range(name, value, 1, integer=True)
         self.unit()  # validates C, s, p, d, k through the base problem
 
     @property
