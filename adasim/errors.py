@@ -14,6 +14,19 @@ class AdasimError(ValueError):
     """Invalid input: the message is one line that says what is wrong and what is allowed."""
 
 
+class NumericalError(AdasimError):
+    """The numbers asked for overflow or are NaN: reported (exit 3 from the command line), never
+    printed or drawn as if they were results."""
+
+
+def require_finite_squares(values: Any, what: str) -> None:
+    """Scales of the Adam family square the gradients: refuse values whose square is not a float."""
+    with np.errstate(over="ignore"):
+        if not np.all(np.isfinite(np.square(np.asarray(values, dtype=np.float64)))):
+            raise NumericalError(f"{what}: the gradients' squares overflow (|g| above about 1.3e154), so v_t and "
+                                   "this closed form are not finite numbers; use a smaller C or s")  # fmt: skip
+
+
 def typo_distance(a: str, b: str) -> int:
     """Edits between a and b, a swap of two neighbouring letters counting as one (the optimal
     string alignment distance): 'adma' is one edit from 'adam', two from 'adamax'."""

@@ -12,9 +12,9 @@ import typer
 from typer.core import TyperGroup
 
 from adasim.cli import check, correlate, counterexample, critical, dilution, experiment, listing, nuf, run, sweep, teach
-from adasim.cli.console import EXIT_BAD_INPUT, error_line, warning_line
+from adasim.cli.console import EXIT_BAD_INPUT, EXIT_NUMERICAL, error_line, warning_line
 from adasim.engine import AdasimWarning
-from adasim.errors import AdasimError
+from adasim.errors import AdasimError, NumericalError
 
 
 class OneLineErrors(TyperGroup):
@@ -34,6 +34,9 @@ class OneLineErrors(TyperGroup):
                 code = _interrupted()
         except KeyboardInterrupt:
             code = _interrupted()
+        except NumericalError as err:
+            error_line(str(err))
+            code = EXIT_NUMERICAL
         except AdasimError as err:
             error_line(str(err))
             code = EXIT_BAD_INPUT

@@ -62,6 +62,8 @@ def check_command(
         raise AdasimError("give the optimizer to check, e.g. adasim check torch:torch.optim.Adam (or --list for the cases)")
     from adasim.io import prepare_out_dir, write_record
 
+    if against_kw and against is None:
+        raise AdasimError("--against-kw sets the reference's keyword arguments: give the reference with --against")
     loaded = load(spec, parse_assignments(kw, "--kw"))
     out_dir = prepare_out_dir(out, record="against.json" if against is not None else "report.json") if out is not None else None
     if against is not None:

@@ -7,7 +7,7 @@ import typer
 from rich.table import Table
 
 from adasim.analysis.report import nuf_report
-from adasim.cli.console import fmt, progress_bar, stdout
+from adasim.cli.console import EXIT_NUMERICAL, fmt, progress_bar, stdout, warning_line
 from adasim.cli.options import SpecOptions, with_spec_options
 from adasim.cli.output import finish
 from adasim.cli.run import describe
@@ -43,10 +43,15 @@ def nuf(
 
     written = finish(out_dir, "nuf.json", data, figures, json_out)
     if written is None:
+        if any(r.get("trouble") for r in data["results"]):
+            raise typer.Exit(EXIT_NUMERICAL)
         return
     console = stdout()
     console.print(f"[dim]{describe(resolved)}; burn-in {data['problem']['burn_in']:,} steps[/]")
     for res in data["results"]:
+        if res.get("trouble"):
+            console.print(f"[bold]{res['optimizer']}[/]: not measured ({res['trouble']})")
+            continue
         table = Table(title=f"{res['optimizer']}", header_style="bold", title_justify="left")
         periodic = "phase" in res["nuf"][0]
         for col in (["phase"] if periodic else []) + ["gradient", "closed form", "measured", "std", "95 % CI", "count"]:
@@ -65,3 +70,8 @@ def nuf(
         console.print(line)
     if written:
         console.print(f"wrote {out_dir}/" + ", ".join(written))
+    troubled = [r for r in data["results"] if r.get("trouble")]
+    for res in troubled:
+        warning_line(f"{res['optimizer']}: {res['trouble']}; its measured factors are not numbers and are not drawn")
+    if troubled:
+        raise typer.Exit(EXIT_NUMERICAL)

@@ -16,7 +16,7 @@ import numpy as np
 
 from adasim.analysis.kernel import horizon
 from adasim.engine import iterate
-from adasim.errors import AdasimError, takes_records
+from adasim.errors import AdasimError, NumericalError, takes_records
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Problem
 
@@ -120,6 +120,9 @@ def measure_correlation(
             vs.append(blk.v[use].reshape(len(use), -1))
     g_steps = np.concatenate(gs)  # (steps, lanes × coordinates)
     v_steps = np.concatenate(vs)
+    if not (np.isfinite(v_steps).all() and np.isfinite(g_steps).all()):
+        raise NumericalError(f"{optimizer.name}: v_t or g_t is not finite in this run (overflow: g_t² beyond the largest "
+                             "float), so there is no correlation to measure; use a smaller C or s")  # fmt: skip
     per_block = _per_block(problem, g_steps, v_steps)
     _lags, lag_r, depends, flag = _lag_dependence(problem, optimizer, g_steps, v_steps)
     g, v = g_steps.ravel(), v_steps.ravel()

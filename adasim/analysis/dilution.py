@@ -19,7 +19,7 @@ import numpy as np
 from adasim.analysis.correlation import fisher_ci
 from adasim.analysis.empirical import empirical_nuf
 from adasim.engine import iterate, simulate
-from adasim.errors import AdasimError
+from adasim.errors import AdasimError, require_finite_squares
 from adasim.optimizers.base import Optimizer
 from adasim.problems.layered import Layered
 
@@ -70,6 +70,7 @@ def dilution(
         raise AdasimError(f"{optimizer.name} has no spatial reduction φ: use adam, rmsprop, amsgrad or adashift")
     burn = steps // 4 if burn_in is None else burn_in
     iid = problem.base == "stochastic"
+    require_finite_squares([problem.C, problem.s], "dilution")
     rows = []
     for k in ks:
         prob = problem.replace(blocks=((int(k), 1.0),))

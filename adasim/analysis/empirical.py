@@ -370,6 +370,7 @@ class EmpiricalNUF:
     excluded_tail: int
     tol: float
     all_steps: NUFChunk | None = None
+    trouble: str | None = None  # the run was not finite (overflow or NaN): these numbers are not measurements
 
 
 @takes_records
@@ -421,7 +422,10 @@ def empirical_nuf(
     stream = NUFStream(optimizer.kernel(), tol, optimizer.name)
     blocks = iterate(problem, optimizer, steps, seeds, x0, warmup=warmup, block=block, fields=NUF_FIELDS, engine=engine,
                      prefetch=True, min_block=4 * stream.holds_back())  # fmt: skip
+    trouble = None
     for blk in blocks:
+        if trouble is None:
+            trouble = first_trouble(blk)
         columns = int(np.prod(blk.g.shape[1:]))
         if stats is None:
             if period is None and values is None:
@@ -492,4 +496,23 @@ def empirical_nuf(
         excluded_tail=excluded,
         tol=tol,
         all_steps=all_steps,
+        trouble=trouble,
     )
+
+
+def first_trouble(blk: Block) -> str | None:
+    """Where a block's run stops being finite — x or the step (the engine's health), or the
+    gradient, pre- or post-factor (a scale v_t = ∞ makes a finite step of 0 but no factor)."""
+    bad = blk.bad_step[blk.bad_step > 0]
+    if bad.size:
+        return f"the run hit overflow or NaN at step {int(bad.min()):,}"
+    for name in NUF_FIELDS:
+        values = getattr(blk, name)
+        if values is None:
+            continue
+        finite = np.isfinite(values)
+        if not finite.all():
+            row = int(np.argmax(~finite.reshape(len(blk.t), -1).all(axis=1)))
+            what = {"g": "the gradient", "alpha": "the step size", "pre": "the pre-factor", "post": "the scale's factor"}[name]
+            return f"{what} is not finite from step {int(blk.t[row]):,} (overflow: v_t or g_t² beyond the largest float)"
+    return None

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from adasim.analysis.limits import check_limit, periodic_ema, periodic_ema_backward, scalar_optimizer, scale_form
-from adasim.errors import AdasimError, takes_records
+from adasim.errors import AdasimError, require_finite_squares, takes_records
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Pattern, Problem
 
@@ -71,6 +71,8 @@ def periodic_nuf(problem: Problem, optimizer: Optimizer) -> PeriodicNUF:
         raise AdasimError("the periodic closed form is for one-dimensional problems")
     opt = scalar_optimizer(optimizer)
     limit = check_limit(opt)
+    if limit.statistic != "none":
+        require_finite_squares(c, f"{opt.name} on {problem.name}")
     d = len(c)
     if limit.statistic == "none":
         v = np.full(d, np.nan)

@@ -47,6 +47,8 @@ class NUFResult:
             out["analytic_note"] = self.analytic.note
         if self.reason:
             out["analytic_unavailable"] = self.reason
+        if self.empirical.trouble:
+            out["trouble"] = self.empirical.trouble
         return out
 
 

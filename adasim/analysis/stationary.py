@@ -26,7 +26,7 @@ import numpy as np
 
 from adasim.analysis.kernel import limit_weights
 from adasim.analysis.limits import check_limit, scalar_optimizer, scale_form
-from adasim.errors import AdasimError, takes_records
+from adasim.errors import AdasimError, require_finite_squares, takes_records
 from adasim.optimizers.base import Optimizer, ScaleLimit
 from adasim.problems.base import Law, Problem
 
@@ -163,6 +163,8 @@ def stationary_nuf(problem: Problem, optimizer: Optimizer) -> StationaryNUF:
     law = gradient_law(problem)
     opt = scalar_optimizer(optimizer)
     limit = check_limit(opt)
+    if limit.statistic != "none":
+        require_finite_squares(law.values, f"{opt.name} on {problem.name}")
     if limit.statistic == "max-ema":
         raise AdasimError(
             f"{opt.name}: the running maximum of v has no stationary law (it keeps creeping up towards the largest "

@@ -27,6 +27,12 @@ def figure_nuf(report: NUFReport, title: str = "") -> Figure:
     for ax, res in zip(axes, results, strict=False):
         color = COLORS.get(res.optimizer.name, "black")
         groups = res.empirical.groups
+        if res.empirical.trouble:  # numerical trouble is reported, not plotted
+            ax.set_axis_off()
+            ax.set_title(res.optimizer.name)
+            ax.text(0.5, 0.5, "not measured:\n" + res.empirical.trouble.replace(" (", "\n("), ha="center", va="center",
+                    wrap=True, fontsize=9, transform=ax.transAxes)  # fmt: skip
+            continue
         periodic = groups[0].phase is not None
         rows_ = res.as_dict()["nuf"]
         x = np.arange(len(groups))

@@ -26,8 +26,9 @@ def whole(x: Any) -> Any:
 
 
 def beta2_of_C(q: Mapping[str, Any]) -> Any:
-    """Reddi et al.'s Theorem 1: β2 = 1/(1 + C²)."""
-    return 1.0 / (1.0 + np.asarray(q["C"], dtype=float) ** 2)
+    """Reddi et al.'s Theorem 1: β2 = 1/(1 + C²) (0 to double precision once C² overflows)."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.asarray(q["C"], dtype=float) ** 2)
 
 
 def period_of_C(q: Mapping[str, Any]) -> Any:

@@ -72,3 +72,189 @@ def test_user_code_does_not_decide_the_exit_code(tmp_path, body):
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1, done.stderr
     assert str(path) in done.stderr
+
+
+# -- every option of every command, by type ---------------------------------------------------------
+
+# click refuses 'abc' for a number alike everywhere; what each option must check itself is a huge
+# integer, a NaN, a word it does not know and a path it cannot write
+BAD_BY_TYPE = {"int": [HUGE], "float": ["nan"], "str": ["@@@"], "Path": ["/proc/adasim-nowhere/x"]}
+NEEDS = {  # what a command needs besides the bad option to get past its own required arguments
+    "sweep": ["-g", "lr=0.1,0.2"],
+    "check": ["sgd"],
+}
+SKIP = {"demo"}  # opens a window (its --save is tested in tests/demos)
+VALID_ANYWAY = {  # values of these types that the option accepts on purpose
+    ("experiment", "--out"),  # without a NAME it lists the experiments and writes nothing
+}
+
+
+def _cases():
+    from typer.main import get_command
+
+    for name, command in sorted(get_command(app).commands.items()):
+        if name in SKIP:
+            continue
+        for param in command.params:
+            if param.param_type_name != "option" or param.is_flag or param.name == "help":
+                continue
+            opt = max(param.opts, key=len)
+            if (name, opt) in VALID_ANYWAY:
+                continue
+            for value in BAD_BY_TYPE.get(param.bare_type(), ["@@@"]):
+                yield pytest.param(name, opt, value, id=f"{name} {opt} {value}")
+
+
+def _has_out(name):
+    from typer.main import get_command
+
+    return any("--out" in p.opts for p in get_command(app).commands[name].params if p.param_type_name == "option")
+
+
+@pytest.mark.parametrize(("command", "option", "value"), list(_cases()))
+def test_every_option_refuses_a_bad_value_in_one_line_and_leaves_no_file(tmp_path, command, option, value):
+    """Generated from the command tree: a new option is attacked as soon as it exists."""
+    out = tmp_path / "out"
+    args = [command, *NEEDS.get(command, []), option, value]
+    if option != "--out" and _has_out(command):
+        args += ["--out", str(out) + (".gif" if command == "animate" else "")]
+    result = CliRunner().invoke(app, args)
+    one_line_error(result)
+    leftovers = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert leftovers == [], f"{leftovers} left behind"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "--steps", "abc"],
+        ["sweep", "-g", "beta2=0:1:0"],
+        ["nuf", "--tol", "nan"],
+        ["correlate", "--shifts", "0:100000000"],
+        ["critical", "--C", "-1"],
+        ["find-counterexample", "--max-period", "1000000000"],
+        ["dilution", "--ks", "0"],
+        ["check", "torch:nothing.here"],
+        ["animate", "--fps", "100000", "--out", "a.gif"],
+        ["lesson", "--steps", "10"],
+        ["experiment", "no-such-experiment"],
+        ["list", "--bogus"],
+        ["run", "-o", "nope.py:X"],
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_as_a_subprocess_bad_input_is_one_line_on_stderr_and_exit_2(tmp_path, args):
+    done = subprocess.run([sys.executable, "-m", "adasim", *args], capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("adasim: error: ")
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- user code fails in every way, in every command that runs it ------------------------------------
+
+USER_FILE = '''
+import sys
+from typing import NamedTuple
+from adasim import Definition, out
+
+class H(NamedTuple):
+    eps: float = 1e-8
+
+class S(NamedTuple):
+    m: float = 0.0
+
+def raises(s, hp, g, t, alpha):
+    raise ValueError("boom")
+
+def exits(s, hp, g, t, alpha):
+    sys.exit(5)
+
+def interrupts(s, hp, g, t, alpha):
+    raise KeyboardInterrupt
+
+def a_string(s, hp, g, t, alpha):
+    return "x"
+
+def wrong_shape(s, hp, g, t, alpha):
+    m = (g.reshape(-1)[:1] * 0.0).repeat(3) if hasattr(g, "reshape") else g
+    return S(m), out(alpha * m, m=m, v=m, post=m)
+
+Raises = Definition("Raises", H, S, raises)
+Exits = Definition("Exits", H, S, exits)
+Interrupts = Definition("Interrupts", H, S, interrupts)
+AString = Definition("AString", H, S, a_string)
+WrongShape = Definition("WrongShape", H, S, wrong_shape)
+NotADefinition = 3
+'''
+
+USER_FAILURES = {
+    "Raises": "raises (line 13) failed: ValueError: boom",
+    "Exits": "exits (line 16) failed: SystemExit: 5",
+    "Interrupts": "interrupts (line 19) failed: KeyboardInterrupt",
+    "AString": "step must return (state, Out), got str",
+    "WrongShape": "wrong shape",
+    "NotADefinition": "is not an adasim optimizer Definition",
+}
+USER_COMMANDS = {
+    "run": ["run", "--steps", "20"],
+    "nuf": ["nuf", "--steps", "200"],
+    "correlate": ["correlate", "--steps", "200"],
+    "sweep": ["sweep", "--steps", "20", "-g", "lr=0.1,0.2", "--workers", "1"],
+}
+
+
+@pytest.mark.parametrize("command", list(USER_COMMANDS))
+@pytest.mark.parametrize("name", list(USER_FAILURES))
+def test_failing_user_code_is_one_line_naming_the_file_and_function(tmp_path, command, name):
+    path = tmp_path / "rules.py"
+    path.write_text(USER_FILE)
+    args = [*USER_COMMANDS[command], "-o", f"{path}:{name}", "--engine", "numpy", "--out", str(tmp_path / "out")]
+    line = one_line_error(CliRunner().invoke(app, args))
+    assert str(path) in line
+    assert USER_FAILURES[name] in line
+
+
+def test_a_user_step_that_returns_nan_is_reported_as_nan_exit_3(tmp_path):
+    path = tmp_path / "nan.py"
+    path.write_text(USER_FILE + '''
+def nan(s, hp, g, t, alpha):
+    m = g * float("nan")
+    return S(m), out(alpha * m, m=m, v=m, post=m)
+
+Nan = Definition("Nan", H, S, nan)
+''')
+    for engine in ("numpy", "compiled"):
+        result = CliRunner().invoke(app, ["run", "-o", f"{path}:Nan", "--steps", "20", "--engine", engine])
+        assert result.exit_code == 3, result.output
+        assert "hit nan (first at step 1)" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nuf", "--C", "1e300", "--steps", "1000", "-o", "adam"], "adam: the run hit overflow or NaN at step 1"),
+        (["correlate", "--C", "1e300", "--steps", "1000", "-o", "adam"], "v_t or g_t is not finite"),
+        (["critical", "--C", "1e300", "-o", "adam"], "the gradients' squares overflow"),
+        (["critical", "stochastic", "--C", "1e300", "-o", "adam"], "the gradients' squares overflow"),
+        (["dilution", "--C", "1e300", "--steps", "1000"], "the gradients' squares overflow"),
+        (["run", "--C", "1e300", "--steps", "100", "-o", "adopt"], "adopt: 1 of 1 lanes hit overflow"),
+    ],
+    ids=lambda a: " ".join(a) if isinstance(a, list) else "",
+)
+def test_numerical_trouble_is_exit_3_and_reported_not_printed_as_numbers(tmp_path, args, message):
+    """C = 1e300: squares overflow. Every command says so (exit 3) instead of printing NaN or noise
+    as results; only its own warnings reach stderr (no NumPy RuntimeWarning)."""
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 3, result.output
+    assert message in result.stderr
+    assert "RuntimeWarning" not in result.stderr
+    tables = [line for line in result.stdout.splitlines() if "│" in line]
+    assert not any("nan" in line.lower() for line in tables), result.stdout
+    assert "measured nan" not in result.stdout
+
+
+def test_sgd_has_no_squares_and_its_closed_form_stands_at_huge_C():
+    result = CliRunner().invoke(app, ["nuf", "--C", "1e300", "--steps", "1000", "-o", "sgd"])
+    assert result.exit_code == 0, result.output
+    assert "closed form -3.3333e+299" in result.stdout

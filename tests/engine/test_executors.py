@@ -183,6 +183,38 @@ def test_numerical_trouble_is_found_at_the_same_step_on_every_executor(problem, 
         assert run.bad_step.tolist() == [step], engine
 
 
+def _extreme(lo_exp: int, hi_exp: int):
+    """Magnitudes spread over many decades, ends included (log-uniform in 10^lo … 10^hi)."""
+    return st.one_of(st.sampled_from([10.0**lo_exp, 10.0**hi_exp]), st.floats(lo_exp, hi_exp).map(lambda e: 10.0**e))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.sampled_from(["sgd", "momentum", "adagrad", "rmsprop", "adam", "amsgrad", "adamnc", "adashift", "adopt", "signum", "lion",
+                          "adamax", "yogi", "adabelief"]),
+    C=_extreme(0, 308),
+    s=_extreme(-300, 308),
+    lr=_extreme(-300, 300),
+    eps=st.sampled_from([0.0, 1e-300, 1e-8, 1.0]),
+    bounded=st.booleans(),
+    steps=st.integers(1, 40),
+)
+def test_both_engines_classify_extreme_settings_alike(name, C, s, lr, eps, bounded, steps):
+    """ok / overflow / NaN, the step where it happened and every x agree on NumPy and compiled,
+    however large C, s or α (the reliability issue: C = 1e200 once ended at 0 on one engine)."""
+    from adasim import make_optimizer
+
+    kw = {"lr": lr} | ({"eps": eps} if make_optimizer(name).definition.accepts("eps") and name != "adopt" else {})
+    optimizer = make_optimizer(name, **kw)
+    problem = Online(C=C, s=s, d=3, k=1, domain=Domain(-1.0, 1.0) if bounded else Domain(-np.inf, np.inf))
+    with np.errstate(all="ignore"):
+        runs_ = {e: simulate(problem, optimizer, steps, stride=1, engine=e) for e in ("numpy", "compiled")}
+    ref, fast = runs_["numpy"], runs_["compiled"]
+    assert fast.status.tolist() == ref.status.tolist()
+    assert fast.bad_step.tolist() == ref.bad_step.tolist()
+    np.testing.assert_array_equal(fast.trace.x, ref.trace.x)
+
+
 def test_trouble_in_a_later_block_of_a_long_run():
     """The compiled executor checks each block at its end and runs a failing block again to find the step."""
     grads = [1.0] * 5000 + [np.nan] + [1.0] * 10
