@@ -157,15 +157,16 @@ def uninterrupted(tmp_path_factory):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to find leftover workers")
 def test_a_killed_sweep_leaves_no_process_and_resumes_to_the_same_table(tmp_path, uninterrupted):
-    for sig, code in ((signal.SIGKILL, -9), (signal.SIGTERM, 143)):  # one test: the uninterrupted table is made once
-        _kill_and_resume(tmp_path / sig.name, uninterrupted, sig, code)
+    # one test, so that the uninterrupted table is made once; killed after 1, 2 and 3 of the 6 chunks
+    for sig, code, after in ((signal.SIGKILL, -9, 1), (signal.SIGTERM, 143, 2), (signal.SIGKILL, -9, 3)):
+        _kill_and_resume(tmp_path / f"{sig.name}-{after}", uninterrupted, sig, code, after)
 
 
-def _kill_and_resume(tmp_path, uninterrupted, sig, code):
+def _kill_and_resume(tmp_path, uninterrupted, sig, code, after):
     tmp_path.mkdir()
     mark = uuid.uuid4().hex
     proc = _start(tmp_path, mark)
-    _wait_for_chunks(tmp_path, proc)
+    _wait_for_chunks(tmp_path, proc, after)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
