@@ -22,6 +22,7 @@ class OneLineErrors(TyperGroup):
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> Any:
         standalone = extra.pop("standalone_mode", True)
+        _flags_take_no_value(self)
         from adasim import signals
         from adasim.io import release_all
 
@@ -69,6 +70,26 @@ class OneLineErrors(TyperGroup):
         sys.exit(code if isinstance(code, int) else 0)
 
 
+def _flags_take_no_value(group: Any) -> None:
+    """Help shows no `<bool>` value after a flag (--json, --help, --clip/--no-clip): they take none."""
+    for command in [group, *group.commands.values()]:
+        for param in command.params:
+            if getattr(param, "is_flag", False):
+                param.metavar = ""
+        if getattr(command, "_adasim_help", False):
+            continue
+        make = command.get_help_option
+
+        def help_option(ctx: Any, make: Any = make) -> Any:
+            option = make(ctx)
+            if option is not None:
+                option.metavar = ""
+            return option
+
+        command.get_help_option = help_option
+        command._adasim_help = True
+
+
 def _interrupted() -> int:
     """Ctrl-C or SIGTERM: one line, exit 128 + the signal's number (130, 143)."""
     import signal
@@ -99,7 +120,7 @@ app = typer.Typer(
     name="adasim",
     help="Counterexample convergence simulator for adaptive optimizers: watch Adam fail and AdaShift, AMSGrad and ADOPT fix it.",
     no_args_is_help=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

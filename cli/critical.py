@@ -7,14 +7,14 @@ import typer
 
 from adasim.analysis.report import critical_report
 from adasim.cli.console import fmt, stdout
-from adasim.cli.options import SpecOptions, with_spec_options
+from adasim.cli.options import SpecOptions, with_closed_form_options
 from adasim.cli.output import finish
 from adasim.cli.run import describe
 from adasim.errors import check_choice
 from adasim.io import prepare_out_dir
 
 
-@with_spec_options
+@with_closed_form_options
 def critical(
     spec: SpecOptions,
     solve_for: Annotated[str, typer.Option("--solve-for", help="beta2, beta1 (sign methods' memory) or C.")] = "beta2",
@@ -38,13 +38,13 @@ def critical(
     def figures() -> dict:
         from adasim.plots.nuf import figure_drift
 
-        return {"drift": figure_drift(report.result, report.optimizer.name, describe(resolved))}
+        return {"drift": figure_drift(report.result, report.optimizer.name, describe(resolved, run=False))}
 
     written = finish(out_dir, "critical.json", data, figures, json_out)
     if written is None:
         return
     console = stdout()
-    console.print(f"[dim]{describe(resolved)}[/]")
+    console.print(f"[dim]{describe(resolved, run=False)}[/]")
     if data["critical"] is None:
         console.print(
             f"{report.optimizer.name}: the drift keeps one sign for {solve_for} in {data['bracket']}: no critical value"

@@ -15,14 +15,14 @@ from adasim.io import prepare_out_dir
 from adasim.problems.layered import Layered
 
 
-@with_spec_options
+@with_spec_options(defaults={"steps": 20_000, "seeds": 2, "phi": "mean"})
 def dilution_command(
     spec: SpecOptions,
     ks: Annotated[str, typer.Option("--ks", help="Block sizes k: '1,2,4,8,16,32'.")] = "1,2,4,8,16,32",
     out: Annotated[Path | None, typer.Option("--out", help="Write dilution.json and dilution.png/.svg here.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print dilution.json to stdout and nothing else.")] = False,
 ) -> None:
-    """For each k, share v over a block of k independent copies of the layered problem's base (φ from --phi, default mean).
+    """For each k, share v over a block of k independent copies of the layered problem's base (φ from --phi, mean here).
 
     Reports Pearson(g_j², v) with its interval and the closed form √((1−β2²)/k), the factors per gradient value,
     the drift and how many coordinates reach the optimum.
@@ -37,10 +37,6 @@ def dilution_command(
         raise AdasimError("dilution works on the layered problem (its --base stochastic | online coordinates)")
     if spec.optimizer is None:
         spec.optimizer = ["adam"]
-    if spec.phi is None:
-        spec.phi = "mean"
-    if spec.steps is None:
-        spec.steps = 20_000
     resolved = spec.build()
     if len(resolved.optimizers) != 1:
         raise AdasimError("dilution takes one optimizer (-o NAME)")

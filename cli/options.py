@@ -21,9 +21,11 @@ def _option(*decls: str, help: str, panel: str, **kw: Any) -> Any:
     return typer.Option(*decls, help=help, rich_help_panel=panel, show_default=False, **kw)
 
 
-def _setting_parameter(s: Setting) -> inspect.Parameter:
+def _setting_parameter(s: Setting, default: Any = None) -> inspect.Parameter:
     decls = (f"{s.flag}/--no-{s.flag[2:]}",) if s.type is bool else s.flags
-    annotation = Annotated[s.type | None, _option(*decls, help=s.help, panel=PANELS[s.group])]
+    shown = f"{default:,}" if isinstance(default, int | float) else default
+    text = s.help if default is None else f"{s.help.split(' (default')[0].rstrip('.')} (default here: {shown})."
+    annotation = Annotated[s.type | None, _option(*decls, help=text, panel=PANELS[s.group])]
     default = 0 if s.name == "seed" else None
     if s.name == "seed":
         annotation = Annotated[int, _option(*decls, help=s.help, panel=PANELS[s.group])]
@@ -82,6 +84,7 @@ ORDER = [
     *[s.name for s in SETTINGS if s.group == RUN], "engine",
 ]  # fmt: skip
 OPTIMIZER_ONLY = ["optimizer", *[s.name for s in SETTINGS if s.group == OPTIMIZER], "set"]
+CLOSED_FORM = [name for name in ORDER if name not in {s.name for s in SETTINGS if s.group == RUN} | {"engine"}]
 
 
 def parse_assignments(items: list[str] | None, what: str = "--set") -> dict[str, Any]:
@@ -147,17 +150,23 @@ class SpecOptions:
         return build_spec(self.problem, **self.spec_kwargs())
 
 
-def _parameters(names_: list[str]) -> list[inspect.Parameter]:
-    available = {p.name: p for p in _extra_parameters()} | {s.name: _setting_parameter(s) for s in SETTINGS}
+def _parameters(names_: list[str], defaults: dict[str, Any]) -> list[inspect.Parameter]:
+    available = {p.name: p for p in _extra_parameters()} | {s.name: _setting_parameter(s, defaults.get(s.name)) for s in SETTINGS}
     return [available[n] for n in ORDER if n in names_]
 
 
-def with_spec_options(command: Callable[..., Any], only: list[str] | None = None) -> Callable[..., Any]:
+def with_spec_options(
+    command: Callable[..., Any] | None = None, only: list[str] | None = None, defaults: dict[str, Any] | None = None
+) -> Any:
     """Give a command every shared option (or `only` those); it receives them as `spec:
-    SpecOptions`, the others left at their defaults."""
+    SpecOptions`, the others left at their defaults — or at the command's own `defaults` (its
+    help then says so), as in `@with_spec_options(defaults={"steps": 300})`."""
+    if command is None:
+        return functools.partial(with_spec_options, only=only, defaults=defaults)
+    defaults = defaults or {}
     chosen = ORDER if only is None else only
     own = [p for p in inspect.signature(command).parameters.values() if p.name != "spec"]
-    shared = _parameters(chosen)
+    shared = _parameters(chosen, defaults)
     first: list[inspect.Parameter] = []
     if shared and shared[0].name == "problem":
         first = [shared.pop(0)]
@@ -167,12 +176,20 @@ def with_spec_options(command: Callable[..., Any], only: list[str] | None = None
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> Any:
         spec = SpecOptions({k: kwargs.pop(k) for k in names_})
+        for key, value in defaults.items():
+            if spec.values.get(key) is None:
+                spec.values[key] = value
         return command(spec=spec, **kwargs)
 
     wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     wrapper.__annotations__ = {p.name: p.annotation for p in params}
     del wrapper.__wrapped__
     return wrapper
+
+
+def with_closed_form_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The problem and optimizer options, not the run's (for commands that simulate nothing)."""
+    return with_spec_options(command, only=CLOSED_FORM)
 
 
 def with_optimizer_options(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -11,8 +11,8 @@ from adasim.io import dumps, prepare_out_dir, provenance, runs_to_arrays, write_
 from adasim.spec import Spec
 
 
-def describe(spec: Spec) -> str:
-    """A figure title that states the settings."""
+def describe(spec: Spec, run: bool = True) -> str:
+    """A figure title that states the settings (`run`: with the steps and seeds)."""
     cfg = spec.problem.config()
     skip = {"name", "domain", "optimum", "mean_gradient"}
     params = ", ".join(
@@ -21,7 +21,8 @@ def describe(spec: Spec) -> str:
     opt = spec.optimizers[0].config()
     sched = spec.optimizers[0].schedule.describe().replace("= α", f"= {opt['lr']:g}", 1)
     seeds = f"{len(spec.seeds)} seeds" if len(spec.seeds) > 1 else f"seed {int(spec.seeds[0])}"
-    return f"{spec.name}: {params}, domain {spec.problem.domain.describe()}; {sched}; T = {spec.steps:,}, {seeds}"
+    text = f"{spec.name}: {params}, domain {spec.problem.domain.describe()}; {sched}"
+    return text + (f"; T = {spec.steps:,}, {seeds}" if run else "")
 
 
 @with_spec_options

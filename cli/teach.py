@@ -50,7 +50,7 @@ def demo(
     plt.show()
 
 
-@with_spec_options
+@with_spec_options(defaults={"steps": 300})
 def animate(
     spec: SpecOptions,
     out: Annotated[
@@ -68,8 +68,6 @@ def animate(
 
     check_target(out)
 
-    if spec.steps is None:
-        spec.steps = 300
     check_range("--steps", spec.steps, 1, MAX_FRAMES * 100, integer=True)  # every step is drawn
     if spec.optimizer is None:
         spec.optimizer = ["adam"]
