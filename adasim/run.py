@@ -36,8 +36,9 @@ class Trace:
 
 def verdict(x: float, optimum: float, worst: float, lo: float, hi: float, x0: float, tol: float = VERDICT_TOLERANCE) -> str:
     """`optimum` / `worst point` / `between` by distance (within tol × the domain's width).
-    On an unbounded side there is no point to reach: the verdict names the direction x went
-    (toward the optimum's side, toward the other side, or nowhere)."""
+    On an unbounded side there is no point to reach: the verdict names the direction x went —
+    `toward x*` (the optimum's side, which may be at ±∞), `away from x*`, or `stayed` (it moved
+    less than tol) — or `optimum` when it sits at a finite optimum."""
     if not np.isfinite(x):
         return "failed"
     if np.isfinite(lo) and np.isfinite(hi):
@@ -51,11 +52,11 @@ def verdict(x: float, optimum: float, worst: float, lo: float, hi: float, x0: fl
         return "between"
     direction = np.sign(optimum - x0) if np.isfinite(optimum) else np.sign(optimum)
     moved = x - x0
-    if abs(moved) <= tol:
-        return "between"
     if np.isfinite(optimum) and abs(x - optimum) <= tol:
         return "optimum"
-    return "optimum" if np.sign(moved) == direction else "worst point"
+    if abs(moved) <= tol:
+        return "stayed"
+    return "toward x*" if np.sign(moved) == direction else "away from x*"
 
 
 def _median(values: np.ndarray) -> float | None:
@@ -158,13 +159,7 @@ class Run:
         out["distance"] = float(np.median(np.linalg.norm((self.final_x[ok] - opt)[:, finite], axis=1))) if finite.any() else None
         out["average_regret"] = _median(self.average_regret[ok])
         out["coordinates_at_optimum"] = sum(v == "optimum" for v in verdicts)
-        out["verdict"] = (
-            "optimum"
-            if all(v == "optimum" for v in verdicts)
-            else "worst point"
-            if all(v == "worst point" for v in verdicts)
-            else "between"
-        )
+        out["verdict"] = verdicts[0] if len(set(verdicts)) == 1 else "between"  # every coordinate agrees, or between
         if self.failed:
             out["health"] = self.health()
         out["seconds"] = round(self.seconds, 4)

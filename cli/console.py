@@ -92,7 +92,7 @@ def results_table(summary: dict[str, Any]) -> Table:
             q = r.get("final_x_quantiles")
             row.append("—" if not q else f"[{fmt(q[0])}, {fmt(q[1])}]")
         verdict = r["verdict"] or "—"
-        colour = {"optimum": "green", "worst point": "red"}.get(verdict, "yellow")
+        colour = {"optimum": "green", "toward x*": "green", "worst point": "red", "away from x*": "red"}.get(verdict, "yellow")
         row += [fmt(r["average_regret"]), f"[{colour}]{verdict}[/]", r.get("health", r["status"])]
         table.add_row(*row)
     opt = problem.get("optimum")

@@ -24,4 +24,4 @@ def experiment(
     load(name)  # unknown names fail before any work
     folder = out if out is not None else Path("out") / name
     numbers = run_experiment(name, folder, quick=quick)
-    console.print(f"wrote {folder}/ ({', '.join(k for k in numbers if k not in ('experiment', 'title', 'source', 'quick'))})")
+    console.print(f"wrote {folder}/: {', '.join(numbers['files'])}")

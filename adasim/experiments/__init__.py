@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,16 +36,19 @@ def load(name: str) -> Any:
 
 
 def run_experiment(name: str, out: str | Path, quick: bool = False) -> dict[str, Any]:
-    """Run one experiment and write its files; returns its numbers."""
+    """Run one experiment and write its files; returns its numbers, and under "files" the names
+    of the files written (figures first, the JSON record last)."""
     module = load(name)
     out_dir = prepare_out_dir(out, record=f"{name}.json")
     figures, numbers = module.run(quick=quick)
     numbers = {"experiment": name, "title": module.TITLE, "source": module.SOURCE, "quick": quick, **numbers}
+    files = []
     for stem, fig in figures.items():
         write_figure(out_dir / f"{stem}.png", fig, dpi=110)
         write_figure(out_dir / f"{stem}.svg", fig)
+        files += [f"{stem}.png", f"{stem}.svg"]
     write_record(out_dir, f"{name}.json", numbers)
-    return numbers
+    return {**numbers, "files": [*files, f"{name}.json"]}
 
 
 def main(name: str, argv: Sequence[str] | None = None) -> int:
@@ -54,9 +58,9 @@ def main(name: str, argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a reduced version that runs in seconds")
     args = parser.parse_args(argv)
     try:
-        run_experiment(name, args.out, quick=args.quick)
+        numbers = run_experiment(name, args.out, quick=args.quick)
     except AdasimError as err:
-        print(f"adasim: error: {err}")
+        print(f"adasim: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
-    print(f"wrote {args.out}/{name}.png, .svg, .json")
+    print(f"wrote {args.out}/: {', '.join(numbers['files'])}")
     return 0

@@ -180,3 +180,16 @@ def test_engines_agree_from_the_command_line():
         assert result.exit_code == 0, result.output
         ends[engine] = [(r["final_x"], r["average_regret"]) for r in json.loads(result.stdout)["results"]]
     assert ends["compiled"] == ends["numpy"]
+
+
+def test_an_unbounded_domain_gets_a_direction_verdict():
+    """No worst point exists on an unbounded domain: the verdict says which way x went."""
+    from adasim import SGD, Adam, Domain, Online, simulate
+
+    problem = Online(C=10, domain=Domain(-np.inf, np.inf))  # gradients 10, −1, −1: x* is at −∞
+    reddi = Adam(beta1=0.0, beta2=1 / 101, lr=0.5)  # Reddi et al.'s Theorem 1 setting
+    verdicts = {o.name: simulate(problem, o, 3000).summary()["verdict"] for o in (reddi, SGD(lr=0.01))}
+    assert verdicts == {"adam": "away from x*", "sgd": "toward x*"}
+    result = invoke("run", "stochastic", "--domain", "none", "--steps", "2000", "-o", "adam")
+    assert "away from x*" in result.output
+    assert "worst point" not in result.output
