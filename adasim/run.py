@@ -7,14 +7,15 @@ from typing import Any
 
 import numpy as np
 
+from adasim.display import Shown
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Problem
 
 VERDICT_TOLERANCE = 0.05
 
 
-@dataclass(frozen=True, eq=False)
-class Trace:
+@dataclass(frozen=True, eq=False, repr=False)
+class Trace(Shown):
     """Recorded rows (R) of a run: t (R,), per-lane arrays (R, L, D) and R_t/t (R, L). A field
     that was not asked for (simulate's `record`) is None."""
 
@@ -28,6 +29,12 @@ class Trace:
     pre: np.ndarray | None
     post: np.ndarray | None
     average_regret: np.ndarray | None
+
+    def _shown(self) -> tuple[str, dict[str, Any]]:
+        a = self.arrays()
+        rows = len(a["t"]) if "t" in a else 0
+        span = [int(a["t"][0]), int(a["t"][-1])] if rows else None
+        return "Trace", {"rows": rows, "fields": ", ".join(k for k in a if k != "t"), "t": span}
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The recorded fields (a run made with `record=` leaves the others None)."""
@@ -64,8 +71,8 @@ def _median(values: np.ndarray) -> float | None:
     return float(np.median(values)) if values.size else None
 
 
-@dataclass(frozen=True, eq=False)
-class Run:
+@dataclass(frozen=True, eq=False, repr=False)
+class Run(Shown):
     """A finished run: its configuration, final state, health per lane and trace."""
 
     problem: Problem
@@ -86,6 +93,12 @@ class Run:
     @property
     def lanes(self) -> int:
         return len(self.seeds)
+
+    def _shown(self) -> tuple[str, dict[str, Any]]:
+        s = self.summary()
+        rows = {"steps": self.steps, "lanes": self.lanes, "engine": self.engine, "final x": s.get("final_x"),
+                "verdict": s.get("verdict"), "health": self.health()}  # fmt: skip
+        return f"Run {self.optimizer.name} on {self.problem.name}", rows
 
     @property
     def ok(self) -> np.ndarray:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from adasim.analysis.drift import analytic_drift, is_periodic
+from adasim.display import Shown
 from adasim.engine import simulate
 from adasim.errors import AdasimError, check_choice
 from adasim.io import dumps, write_json, write_npz
@@ -315,13 +316,20 @@ def _probe_scheduler(address: str) -> None:
         raise AdasimError(f"{address} answers but is not a Dask scheduler")
 
 
-@dataclass
-class SweepResult:
+@dataclass(repr=False)
+class SweepResult(Shown):
     plan: SweepPlan
     table: dict[str, np.ndarray]  # one row per (optimizer, cell)
     reused: int = 0
     computed: int = 0
     rejected: int = 0  # chunk files found on --resume that were damaged or not this sweep's (recomputed)
+
+    def _shown(self) -> tuple[str, dict[str, Any]]:
+        counts = self.summary()["counts"]
+        rows: dict[str, Any] = {"axes": ", ".join(f"{k} ({len(v)})" for k, v in self.plan.axes.items())}
+        rows |= {name: f"{c['converged']:,} of {c['cells']:,} converged" for name, c in counts.items()}
+        rows["chunks"] = f"{self.computed} computed, {self.reused} reused"
+        return "SweepResult", rows
 
     def summary(self, files: dict[str, str] | None = None) -> dict[str, Any]:
         counts = {}

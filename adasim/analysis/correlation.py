@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from adasim.analysis.kernel import horizon
+from adasim.display import Shown
 from adasim.engine import iterate
 from adasim.errors import AdasimError, NumericalError, takes_records
 from adasim.optimizers.base import Optimizer
@@ -45,8 +46,8 @@ def analytic_pearson_g2_v(problem: Problem, optimizer: Optimizer) -> float | Non
     return math.sqrt(1.0 - limit.beta2**2)
 
 
-@dataclass(frozen=True)
-class Correlation:
+@dataclass(frozen=True, repr=False)
+class Correlation(Shown):
     optimizer: str
     shift: int | None
     pairs: int
@@ -63,6 +64,11 @@ class Correlation:
     depends_on_lags: list[int] | None = None  # lags whose 95 % interval excludes 0 (i.i.d. problems only)
     flag: str | None = None
     per_block: list[dict[str, Any]] | None = None  # Pearson(g², v) within each block of a layered problem
+
+    def _shown(self) -> tuple[str, dict[str, Any]]:
+        return f"Correlation {self.optimizer}", {"shift": self.shift, "pearson(g², v)": self.pearson_g2_v,
+                                                 "95 % CI": self.pearson_g2_v_ci, "closed form": self.analytic_pearson_g2_v,
+                                                 "pairs": self.pairs}  # fmt: skip
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -12,6 +12,7 @@ import numpy as np
 
 from adasim.analysis.periodic import PeriodicNUF, periodic_nuf
 from adasim.analysis.stationary import StationaryNUF, stationary_nuf
+from adasim.display import Shown
 from adasim.errors import AdasimError, takes_records
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Problem
@@ -54,8 +55,8 @@ def mean_gradient_sign(problem: Problem) -> float:
     return float(np.sign(np.asarray(problem.mean_gradient(), dtype=float)))
 
 
-@dataclass(frozen=True)
-class Critical:
+@dataclass(frozen=True, repr=False)
+class Critical(Shown):
     """Where the wrong-way drift (drift × sign of the mean gradient, > 0 = away from the optimum)
     changes sign as one parameter varies."""
 
@@ -66,6 +67,10 @@ class Critical:
     wrong_way_below: bool | None  # does the optimizer move away from the optimum below the critical value?
     grid: np.ndarray
     wrong_way: np.ndarray
+
+    def _shown(self) -> tuple[str, dict[str, Any]]:
+        return f"Critical {self.parameter}", {"critical": self.critical, "wrong way below": self.wrong_way_below,
+                                              "roots": list(self.roots), "bracket": list(self.bracket)}  # fmt: skip
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from adasim.analysis.kernel import horizon, lane, window_weights
+from adasim.display import Shown
 from adasim.engine import Block, iterate
 from adasim.engine.compiled import jit
 from adasim.errors import AdasimError, check_range, takes_records
@@ -358,8 +359,8 @@ class GroupStats:
         return self.mean - half, self.mean + half
 
 
-@dataclass(frozen=True)
-class EmpiricalNUF:
+@dataclass(frozen=True, repr=False)
+class EmpiricalNUF(Shown):
     """Net update factors measured on a run, grouped by gradient value (and phase)."""
 
     groups: tuple[GroupStats, ...]
@@ -371,6 +372,13 @@ class EmpiricalNUF:
     tol: float
     all_steps: NUFChunk | None = None
     trouble: str | None = None  # the run was not finite (overflow or NaN): these numbers are not measurements
+
+    def _shown(self) -> tuple[str, dict[str, Any]]:
+        rows = {"groups": len(self.groups), "gradients": [g.gradient for g in self.groups],
+                "kappa": [g.mean for g in self.groups], "drift": self.drift, "steps counted": self.steps_counted}  # fmt: skip
+        if self.trouble:
+            rows["trouble"] = self.trouble
+        return "EmpiricalNUF", rows
 
 
 @takes_records

@@ -15,13 +15,14 @@ from typing import Any
 import numpy as np
 
 from adasim.analysis.limits import check_limit, periodic_ema, periodic_ema_backward, scalar_optimizer, scale_form
+from adasim.display import Shown
 from adasim.errors import AdasimError, require_finite_squares, takes_records
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Pattern, Problem
 
 
-@dataclass(frozen=True)
-class PeriodicNUF:
+@dataclass(frozen=True, repr=False)
+class PeriodicNUF(Shown):
     """Per phase j: gradient c_j, steady-state statistic v*_j, first moment m*_j and factor κ_j."""
 
     c: np.ndarray
@@ -33,6 +34,9 @@ class PeriodicNUF:
     @property
     def d(self) -> int:
         return len(self.c)
+
+    def _shown(self) -> tuple[str, dict[str, Any]]:
+        return "PeriodicNUF", {"d": self.d, "c": self.c, "kappa": self.kappa, "drift": self.drift, "direction": self.direction}
 
     @property
     def drift_per_period(self) -> float:

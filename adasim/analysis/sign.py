@@ -26,13 +26,14 @@ from typing import Any
 import numpy as np
 
 from adasim.analysis.limits import scalar_optimizer
+from adasim.display import Shown
 from adasim.errors import AdasimError, takes_records
 from adasim.optimizers.base import Optimizer, SignWeights
 from adasim.problems.base import Problem
 
 
-@dataclass(frozen=True)
-class SignDrift:
+@dataclass(frozen=True, repr=False)
+class SignDrift(Shown):
     """E[Δx]/α per step of a sign method: within [lo, hi] (lo = hi when exact); `drift` is the
     midpoint. Positive means x moves up. `signs` are the steady-state signs per phase (periodic)."""
 
@@ -45,6 +46,9 @@ class SignDrift:
     @property
     def drift(self) -> float:
         return 0.5 * (self.lo + self.hi)
+
+    def _shown(self) -> tuple[str, dict[str, Any]]:
+        return "SignDrift", {"drift": self.drift, "interval": [self.lo, self.hi], "exact": self.exact}
 
     @property
     def direction(self) -> str:

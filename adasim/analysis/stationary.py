@@ -26,6 +26,7 @@ import numpy as np
 
 from adasim.analysis.kernel import limit_weights
 from adasim.analysis.limits import check_limit, scalar_optimizer, scale_form
+from adasim.display import Shown
 from adasim.errors import AdasimError, require_finite_squares, takes_records
 from adasim.optimizers.base import Optimizer, ScaleLimit
 from adasim.problems.base import Law, Problem
@@ -41,8 +42,8 @@ def gradient_law(problem: Problem) -> Law:
     return law
 
 
-@dataclass(frozen=True)
-class StationaryNUF:
+@dataclass(frozen=True, repr=False)
+class StationaryNUF(Shown):
     """E[κ | g = c] per gradient value, the expected drift per step (units of α) and error bounds."""
 
     values: np.ndarray
@@ -52,6 +53,10 @@ class StationaryNUF:
     drift: float
     exact: bool
     note: str = ""
+
+    def _shown(self) -> tuple[str, dict[str, Any]]:
+        return "StationaryNUF", {"values": self.values, "probs": self.probs, "kappa": self.kappa, "drift": self.drift,
+                                 "exact": self.exact}  # fmt: skip
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -38,6 +38,15 @@ class Report:
         return {"passed": sum(r.passed is True for r in self.results), "failed": sum(r.passed is False for r in self.results),
                 "errored": sum(r.passed is None for r in self.results)}  # fmt: skip
 
+    def _repr_html_(self) -> str:
+        import html
+
+        c = self.counts
+        rows = "".join(f"<tr><td>{html.escape(r.case.name)}</td><td>{r.status}</td>"
+                       f"<td>{html.escape(str(r.verdict or r.error))}</td></tr>" for r in self.results)  # fmt: skip
+        return (f"<table><caption style='text-align:left'><b>adasim check {html.escape(str(self.optimizer['spec']))}</b>: "
+                f"{c['passed']} passed, {c['failed']} failed, {c['errored']} errored</caption>{rows}</table>")  # fmt: skip
+
     def __repr__(self) -> str:
         c = self.counts
         lines = [f"Report({self.optimizer['spec']}: {c['passed']} passed, {c['failed']} failed, {c['errored']} errored)"]

@@ -34,6 +34,7 @@ import numpy as np
 
 from adasim.checks.adapters import CaseError, Loaded
 from adasim.checks.cases import Case
+from adasim.display import Shown
 from adasim.errors import AdasimError
 
 Z95 = 1.959963984540054
@@ -61,8 +62,8 @@ class FactorRow:
                 "ci95": list(self.ci), "count": self.count}  # fmt: skip
 
 
-@dataclass
-class CaseResult:
+@dataclass(repr=False)
+class CaseResult(Shown):
     """What one case measured (see the module text)."""
 
     case: Case
@@ -83,6 +84,11 @@ class CaseResult:
     @property
     def status(self) -> str:
         return "error" if self.passed is None else ("pass" if self.passed else "FAIL")
+
+    def _shown(self) -> tuple[str, dict[str, Any]]:
+        rows = {"result": self.status, "distance to x*": self.distance, "drift": self.drift,
+                "verdict": self.verdict or self.error}  # fmt: skip
+        return f"CaseResult {self.case.name}", rows
 
     def as_dict(self) -> dict[str, Any]:
         c = self.case
