@@ -135,8 +135,9 @@ def _number(value: Any) -> str:
         return str(bool(value)).lower()
     if isinstance(value, int | np.integer):
         return str(int(value))
-    if isinstance(value, float | np.floating):
-        return f"{float(value):.10g}"
+    if isinstance(value, float | np.floating):  # the shortest text that reads back as the same float
+        text = repr(float(value))
+        return text[:-2] if text.endswith(".0") else text
     return str(value)
 
 
@@ -215,14 +216,18 @@ def _compatible(key: str, value: Any, defaults: Mapping[str, Any], values: Mappi
     return True
 
 
-def run_command(problem: Any, optimizers: Sequence[Any], run: Mapping[str, Any] | None = None) -> str:
-    """The `adasim run` command line(s) that reproduce `problem` with `optimizers` (joined by
-    '; ' when their settings cannot share one command) and the run settings given."""
+def run_command(
+    problem: Any, optimizers: Sequence[Any], run: Mapping[str, Any] | None = None, command: str = "run",
+    extra: Sequence[str] = (),
+) -> str:  # fmt: skip
+    """The `adasim run` (or `adasim COMMAND`) command line(s) that reproduce `problem` with
+    `optimizers` (joined by '; ' when their settings cannot share one command), the run settings
+    given and the command's own `extra` arguments."""
     run = dict(run or {})
     run_flags = [_flag(BY_NAME[k], v) for k, v in run.items() if k in BY_NAME and v is not None]
     commands = []
     for _, flags in optimizer_groups(optimizers):
-        commands.append(" ".join(["adasim run", problem.name, *problem_flags(problem), *flags, *run_flags]))
+        commands.append(" ".join([f"adasim {command}", problem.name, *problem_flags(problem), *flags, *run_flags, *extra]))
     return "; ".join(commands)
 
 

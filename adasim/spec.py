@@ -78,11 +78,12 @@ class Spec:
             out["warmup"] = self.warmup
         return out
 
-    def command(self) -> str:
-        """The `adasim run` command that reproduces this spec from the base problem's settings."""
+    def command(self, command: str = "run", extra: Sequence[str] = (), run: bool = True) -> str:
+        """The `adasim run` (or `adasim COMMAND ... EXTRA`) command that reproduces this spec
+        from the base problem's settings (without the run's steps and seeds unless `run`)."""
         from adasim.settings import run_command
 
-        return run_command(self.problem, self.optimizers, self.run_settings())
+        return run_command(self.problem, self.optimizers, self.run_settings() if run else None, command, extra)
 
     def config(self) -> dict[str, Any]:
         """The `problem` block of summary.json: every parameter, the optimum and the run settings."""

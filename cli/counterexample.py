@@ -75,7 +75,8 @@ def find(
             if data["simulation"]:
                 ends = ", ".join(f"{k} {fmt(v, 4)}" for k, v in data["simulation"]["end_x"].items())
                 verdict = "[green]confirmed[/]" if cx.confirmed else "[red]not confirmed[/]"
-                console.print(f"  simulation ({data['simulation']['steps']:,} steps from x = 0): end x {ends} — {verdict}")
+                steps = data["simulation"]["steps"]
+                console.print(f"  simulation ({steps:,} steps from x = 0): median x over the last 10 % {ends} — {verdict}")
             if data["simplest"]:
                 sp = data["simplest"]["problem"]
                 rho = fmt(data["simplest"]["ratio"], 3)

@@ -272,18 +272,20 @@ def confirm(
     lr = min(1.0, 4.0 / (2.0 * math.sqrt(steps) * max(abs(drift), 1e-12)))
     schedule = Schedule("inv-sqrt")
     simulated = optimizer.replace(lr=lr, schedule=schedule)
-    ends: dict[str, float] = {}
+    ends: dict[str, float] = {}  # the median of x over the last 10 % of the steps (what confirms)
+    finals: dict[str, float] = {}  # x_T itself (what the printed `adasim run` command shows)
     shown: dict[str, Optimizer] = {}
     for opt in (simulated, *(o.replace(lr=lr, schedule=schedule) for o in compare)):
         run = simulate(problem, opt, steps, seeds=0, x0=0.0, record=("x",))
         tail = run.trace.x[int(len(run.trace.t) * 0.9) :, 0, 0]
         ends[opt.name] = float(np.median(tail)) if run.ok.all() else float("nan")
+        finals[opt.name] = float(run.final_x[0, 0]) if run.ok.all() else float("nan")
         if opt is not simulated:
             shown[opt.name] = opt
     target = 1.0 if drift > 0 else -1.0
     confirmed = math.isfinite(ends[optimizer.name]) and abs(ends[optimizer.name] - target) <= 0.1
-    record = {"steps": steps, "lr": lr, "schedule": "inv-sqrt", "x0": 0.0, "end_x": ends, "confirmed": bool(confirmed),
-              "optimizers": shown}  # fmt: skip
+    record = {"steps": steps, "lr": lr, "schedule": "inv-sqrt", "x0": 0.0, "end_x": ends, "final_x": finals,
+              "confirmed": bool(confirmed), "optimizers": shown}  # fmt: skip
     return record, simulated
 
 

@@ -87,6 +87,7 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
     runs = spec.run()
     ends = {r.optimizer.name: r.summary() for r in runs}
     numbers["theorem1"] = {k: {"final_x": v["final_x"], "verdict": v["verdict"]} for k, v in ends.items()}
+    commands = numbers["commands"] = {"theorem1": spec.command()}  # each figure's own settings, spelled out
     parts.append(
         "<h2>1. A convex problem where Adam goes the wrong way</h2>"
         "<p>Reddi, Kale &amp; Kumar (ICLR 2018, Theorem 1) take the linear losses f<sub>t</sub>(x) = g<sub>t</sub>·x on "
@@ -96,7 +97,7 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
         + _figure(
             figure_run(runs, "Reddi et al. Theorem 1, C = 10"),
             "Adam climbs to the worst point +1; the others reach −1.",
-            f"adasim run --steps {steps}",
+            commands["theorem1"],
         )
     )
 
@@ -104,8 +105,10 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
     adam = make_optimizer("adam", beta1=0.0, beta2=1 / 101, eps=0.0)
     closed = periodic_nuf(problem, adam)
     numbers["adam_factors"] = {"kappa": closed.kappa.tolist(), "drift": closed.drift}
-    nuf_steps = min(steps, 30_000)
-    report = nuf_report(build_spec("reddi-thm1", steps=nuf_steps))
+    nuf_spec = build_spec("reddi-thm1", steps=min(steps, 30_000))
+    report = nuf_report(nuf_spec)
+    numbers["nuf_measured"] = {r.optimizer.name: [g.mean for g in r.empirical.groups] for r in report.results}
+    commands["nuf"] = nuf_spec.command("nuf")
     parts.append(
         "<h2>2. Net update factors</h2>"
         "<p>Every gradient g<sub>s</sub> moves x by k<sub>s</sub>·g<sub>s</sub> over the whole run: k<sub>s</sub>, its "
@@ -120,7 +123,7 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
         + _figure(
             figure_nuf(report, "net update factors, Reddi Theorem 1"),
             "Measured factors (bars) and closed forms (◇) per phase.",
-            "adasim nuf --out lesson-nuf",
+            commands["nuf"],
         )
     )
 
@@ -130,6 +133,7 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
         steps=min(steps, 50_000), seeds=2,
     )  # fmt: skip
     corr = correlation_report(corr_spec, per_shift(corr_spec.optimizers, [0, 1, 2, 4]))
+    commands["correlation"] = corr_spec.command("correlate", ["--shifts", "0,1,2,4"])
     numbers["correlation"] = [{"optimizer": c.optimizer, "shift": c.shift, "pearson_g2_v": c.pearson_g2_v} for c in corr.results]
     parts.append(
         "<h2>3. The cause: v<sub>t</sub> is correlated with g<sub>t</sub></h2>"
@@ -145,7 +149,7 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
         + _figure(
             figure_correlation(corr),
             "Correlation of g² with v against the shift n.",
-            "adasim correlate stochastic --C 10 --p 0.2 --beta2 0.9 --shifts 0,1,2,4",
+            commands["correlation"],
         )
     )
 
@@ -166,7 +170,9 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
     )
 
     ams = periodic_nuf(problem, make_optimizer("amsgrad", beta1=0.0, beta2=1 / 101, eps=0.0))
-    crit = critical_value(Online(C=10.0, d=10, k=2), make_optimizer("rmsprop", eps=0.0))
+    crit_spec = build_spec("shi-two-spike", optimizers=["rmsprop"], hyper={"eps": 0.0})
+    crit = critical_value(crit_spec.problem, crit_spec.optimizers[0])
+    commands["critical"] = crit_spec.command("critical", run=False)
     numbers["amsgrad_factor"] = float(ams.kappa[0])
     numbers["shi_critical_beta2"] = crit.critical
     parts.append(
@@ -179,7 +185,7 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
         + _figure(
             figure_drift(crit, "rmsprop"),
             "Drift away from the optimum against 1 − β2.",
-            "adasim critical shi-two-spike -o rmsprop --eps 0",
+            commands["critical"],
         )
         + "<p>Ask adasim for a problem that defeats any optimizer: <code>adasim find-counterexample --beta1 0.9 --beta2 0.999</code>.</p>"
     )

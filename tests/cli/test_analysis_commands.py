@@ -159,3 +159,17 @@ def test_the_reproduce_line_is_one_pasteable_line_on_a_narrow_terminal(monkeypat
     command = line.split("reproduce:", 1)[1].strip()
     as_json = invoke("find-counterexample", "--beta1", "0", "--beta2", "0.99", "--max-period", "300", "--no-simulation", "--json")
     assert command == json.loads(as_json.stdout)["command"]  # the whole command, not its first 60 columns
+
+
+def test_the_printed_reproduce_command_gives_the_confirming_simulation_s_numbers():
+    """Pasted, the command runs what find-counterexample simulated: the same optimizers with the
+    same settings (AdaShift's shift included), the same floats."""
+    import shlex
+
+    found = invoke("find-counterexample", "--beta1", "0", "--beta2", "0.99", "--max-period", "300", "--steps", "20000", "--json")
+    assert found.exit_code == 0, found.output
+    data = json.loads(found.stdout)
+    again = invoke(*shlex.split(data["command"])[1:], "--json")
+    assert again.exit_code == 0, again.output
+    ends = {r["optimizer"]: r["final_x"] for r in json.loads(again.stdout)["results"]}
+    assert ends == data["simulation"]["final_x"]

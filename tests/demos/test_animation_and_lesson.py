@@ -96,3 +96,34 @@ def test_lesson_renders_in_headless_chromium(chromium, tmp_path):
     images, ok, errors = (int(v) for v in check.groups())
     assert images == ok == 4
     assert errors == 0
+
+
+def test_every_reproduce_command_of_the_lesson_gives_its_numbers():
+    """Each figure's caption names the command with that figure's own steps and seeds: run, it
+    prints the numbers the page shows (the newcomer issue: they used to differ)."""
+    import json
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from adasim.cli.app import app
+    from adasim.demos.lesson import build_lesson
+
+    page, numbers = build_lesson(3000)
+    commands = numbers["commands"]
+    for command in commands.values():
+        assert command in page.replace("&#x27;", "'")
+
+    def run(name):
+        args = [*shlex.split(commands[name])[1:], "--json"]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    ends = {r["optimizer"]: r["final_x"] for r in run("theorem1")["results"]}
+    assert ends == {k: v["final_x"] for k, v in numbers["theorem1"].items()}
+    nuf = {r["optimizer"]: [row["empirical"] for row in r["nuf"]] for r in run("nuf")["results"]}
+    assert nuf == numbers["nuf_measured"]
+    corr = [(r["optimizer"], r["shift"], r["pearson_g2_v"]) for r in run("correlation")["results"]]
+    assert corr == [(c["optimizer"], c["shift"], c["pearson_g2_v"]) for c in numbers["correlation"]]
+    assert run("critical")["critical"] == numbers["shi_critical_beta2"]
