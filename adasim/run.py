@@ -10,6 +10,7 @@ import numpy as np
 from adasim.display import Shown
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Problem
+from adasim.tables import Tabular
 
 VERDICT_TOLERANCE = 0.05
 
@@ -72,7 +73,7 @@ def _median(values: np.ndarray) -> float | None:
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class Run(Shown):
+class Run(Shown, Tabular):
     """A finished run: its configuration, final state, health per lane and trace."""
 
     problem: Problem
@@ -93,6 +94,23 @@ class Run(Shown):
     @property
     def lanes(self) -> int:
         return len(self.seeds)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The trace as a tidy table: one row per recorded step t, lane and coordinate, with the
+        lane's seed and every recorded field (x_t, g_t, m_t, v_t, ...)."""
+        arrays = self.trace.arrays()
+        t = np.asarray(arrays.pop("t"))
+        fields = {k: np.asarray(v) for k, v in arrays.items() if np.ndim(v) == 3}
+        R, L, D = len(t), self.lanes, self.problem.dim
+        out: dict[str, np.ndarray] = {
+            "optimizer": np.full(R * L * D, self.optimizer.name),
+            "t": np.repeat(t, L * D),
+            "lane": np.tile(np.repeat(np.arange(L), D), R),
+            "seed": np.tile(np.repeat(self.seeds, D), R),
+            "coordinate": np.tile(np.arange(D), R * L),
+        }
+        out.update({k: v.reshape(-1) for k, v in fields.items()})
+        return out
 
     def _shown(self) -> tuple[str, dict[str, Any]]:
         s = self.summary()
@@ -144,10 +162,37 @@ class Run(Shown):
         opt = float(np.atleast_2d(self.problem.optimum())[0, 0])
         worst = float(np.atleast_2d(self.problem.worst())[0, 0])
         out["verdict"] = None if median_x is None else verdict(median_x, opt, worst, lo, hi, float(self.x0[0, 0]), tol)
+        groups = self.settings_per_lane()
+        if len(groups) > 1:  # lanes with different settings: a median over all of them would mean nothing
+            out["final_x"], out["verdict"] = None, "per setting"
+            out.pop("final_x_quantiles", None)
+            out["by_setting"] = []
+            for settings, lanes in groups:
+                good = x[lanes][ok[lanes]]
+                med = _median(good)
+                out["by_setting"].append({
+                    "settings": settings, "lanes": int(lanes.size), "final_x": med,
+                    "final_x_quantiles": np.quantile(good, [0.25, 0.75]).tolist() if good.size > 1 else None,
+                    "verdict": None if med is None else verdict(med, opt, worst, lo, hi, float(self.x0[lanes[0], 0]), tol),
+                })  # fmt: skip
         if self.failed:
             out["health"] = self.health()
         out["seconds"] = round(self.seconds, 4)
         return out
+
+    def settings_per_lane(self) -> list[tuple[dict[str, Any], np.ndarray]]:
+        """The distinct settings among the lanes (the optimizer's and problem's per-lane values)
+        and the lanes of each, in order of first appearance; one group when only seeds differ."""
+        values = {**self.problem.params(), **self.optimizer.config()}
+        varying = {k: np.asarray(v) for k, v in values.items() if isinstance(v, list | np.ndarray) and np.ndim(v) == 1
+                   and len(v) == self.lanes}  # fmt: skip
+        if not varying:
+            return [({}, np.arange(self.lanes))]
+        keys = list(varying)
+        table = np.stack([varying[k].astype(float) for k in keys], axis=1)
+        _, first, inverse = np.unique(table, axis=0, return_index=True, return_inverse=True)
+        order = np.argsort(first)
+        return [({k: table[first[g], j].item() for j, k in enumerate(keys)}, np.flatnonzero(inverse.ravel() == g)) for g in order]
 
     def _summary_multi(self, tol: float) -> dict[str, Any]:
         """Several coordinates: per-coordinate medians, the distance to the optimum, and a verdict

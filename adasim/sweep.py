@@ -30,6 +30,7 @@ from adasim.errors import AdasimError, check_choice
 from adasim.io import dumps, write_json, write_npz
 from adasim.settings import OPTIMIZER, PROBLEM, sweep_axes
 from adasim.spec import Spec, build_spec
+from adasim.tables import Tabular
 
 AXES = list(sweep_axes())
 INTEGER_AXES = {name for name, s in sweep_axes().items() if s.type is int}
@@ -317,12 +318,17 @@ def _probe_scheduler(address: str) -> None:
 
 
 @dataclass(repr=False)
-class SweepResult(Shown):
+class SweepResult(Shown, Tabular):
     plan: SweepPlan
     table: dict[str, np.ndarray]  # one row per (optimizer, cell)
     reused: int = 0
     computed: int = 0
     rejected: int = 0  # chunk files found on --resume that were damaged or not this sweep's (recomputed)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """One row per optimizer and cell: the swept values, the metrics and the lane's status."""
+        names = ["optimizer", *self.plan.axes.keys(), *METRICS, "status"]
+        return {k: self.table[k] for k in names}
 
     def _shown(self) -> tuple[str, dict[str, Any]]:
         counts = self.summary()["counts"]
@@ -467,25 +473,9 @@ def _stop(pool: ProcessPoolExecutor) -> None:
 
 def write_table(result: SweepResult, out_dir: Path) -> dict[str, str]:
     """sweep.npz and sweep.csv (one row per cell and optimizer; columns named like the options)."""
-    table = result.table
-    names = ["optimizer", *result.plan.axes.keys(), *METRICS, "status"]
-    write_npz(out_dir / "sweep.npz", {k: table[k] for k in names} | {"meta.json": np.array(dumps(result.summary()))})
-    lines = [",".join(names)]
-    for i in range(len(table["optimizer"])):
-        row = []
-        for k in names:
-            v = table[k][i]
-            if isinstance(v, float | np.floating):
-                row.append("" if not np.isfinite(v) else f"{float(v):.10g}")
-            elif isinstance(v, np.bool_ | bool):
-                row.append("true" if v else "false")
-            else:
-                row.append(str(v))
-        lines.append(",".join(row))
-    from adasim.io import atomic_file
-
-    with atomic_file(out_dir / "sweep.csv", "w") as fh:
-        fh.write("\n".join(lines) + "\n")
+    columns = result.columns()
+    write_npz(out_dir / "sweep.npz", columns | {"meta.json": np.array(dumps(result.summary()))})
+    result.to_csv(out_dir / "sweep.csv")
     return {"npz": "sweep.npz", "csv": "sweep.csv"}
 
 

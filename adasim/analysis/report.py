@@ -15,6 +15,7 @@ from adasim.analysis.empirical import DEFAULT_TOL, EmpiricalNUF, empirical_nuf
 from adasim.errors import AdasimError
 from adasim.optimizers.base import Optimizer
 from adasim.spec import Spec
+from adasim.tables import Tabular
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,27 @@ def closed_form(spec_problem: Any, optimizer: Optimizer) -> tuple[Any, str | Non
 
 
 @dataclass(frozen=True)
-class NUFReport:
+class NUFReport(Tabular):
     spec: Spec
     results: list[NUFResult] = field(default_factory=list)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """One row per optimizer and group (phase or gradient value): the measured factor, its
+        spread, interval and count, and the closed form."""
+        rows = [(r["optimizer"], row) for r in (res.as_dict() for res in self.results) for row in r["nuf"]]
+        nan = float("nan")
+        phases = {"phase": np.array([row["phase"] for _, row in rows])} if rows and "phase" in rows[0][1] else {}
+        return {
+            "optimizer": np.array([o for o, _ in rows]),
+            **phases,
+            "gradient": np.array([row["gradient"] for _, row in rows], dtype=float),
+            "measured": np.array([row["empirical"] for _, row in rows], dtype=float),
+            "std": np.array([row["empirical_std"] for _, row in rows], dtype=float),
+            "ci_low": np.array([row["empirical_ci"][0] for _, row in rows], dtype=float),
+            "ci_high": np.array([row["empirical_ci"][1] for _, row in rows], dtype=float),
+            "count": np.array([row["count"] for _, row in rows]),
+            "closed_form": np.array([nan if row["analytic"] is None else row["analytic"] for _, row in rows], dtype=float),
+        }
 
     def as_dict(self) -> dict[str, Any]:
         first = self.results[0].empirical
