@@ -165,6 +165,16 @@ def check_axes(plan: SweepPlan) -> None:
             raise AdasimError(f"{opt.name}: cannot sweep {', '.join(refused)} for it (it has no such setting)")
 
 
+def derived_settings(plan: SweepPlan, start: int, end: int) -> dict[str, np.ndarray]:
+    """The settings that a preset derives from swept ones (β2 = 1/(1+C²), d = C, ...), per cell."""
+    if not (plan.spec.problem_relations or plan.spec.hyper_relations):
+        return {}
+    problem_kw, hyper_kw, _ = cell_settings(plan, start, end)
+    keys = [*plan.spec.problem_relations, *plan.spec.hyper_relations]
+    found = {**problem_kw, **hyper_kw}
+    return {k: np.asarray(found[k]) for k in keys if k in found and k not in plan.axes}
+
+
 def run_chunk(plan: SweepPlan, optimizer_name: str, start: int, end: int) -> dict[str, np.ndarray]:
     """Simulate the cells [start, end) of one optimizer as lanes; return their metric columns."""
     problem_kw, hyper_kw, seeds = cell_settings(plan, start, end)
@@ -327,7 +337,8 @@ class SweepResult(Shown, Tabular):
 
     def columns(self) -> dict[str, np.ndarray]:
         """One row per optimizer and cell: the swept values, the metrics and the lane's status."""
-        names = ["optimizer", *self.plan.axes.keys(), *METRICS, "status"]
+        derived = [k for k in self.table if k not in self.plan.axes and k not in (*METRICS, "status", "optimizer")]
+        names = ["optimizer", *self.plan.axes.keys(), *derived, *METRICS, "status"]
         return {k: self.table[k] for k in names}
 
     def _shown(self) -> tuple[str, dict[str, Any]]:
@@ -423,6 +434,7 @@ def run_sweep(
     for index, name, start, end in plan.chunks():
         res = done[index]
         part = {k: v[start:end] for k, v in cols.items()}
+        part.update(derived_settings(plan, start, end))
         part["optimizer"] = np.full(end - start, name)
         part.update({m: res[m] for m in METRICS})
         part["status"] = res["status"]

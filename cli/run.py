@@ -1,5 +1,6 @@
 """`adasim run`: simulate a counterexample with several optimizers and report where each ends."""
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -11,17 +12,22 @@ from adasim.io import dumps, prepare_out_dir, provenance, runs_to_arrays, write_
 from adasim.spec import Spec
 
 
-def describe(spec: Spec, run: bool = True) -> str:
-    """A figure title that states the settings (`run`: with the steps and seeds)."""
+def describe(spec: Spec, run: bool = True, swept: Sequence[str] = ()) -> str:
+    """A figure title that states the settings (`run`: with the steps and seeds); settings in
+    `swept` (problem fields, lr) are named as swept, not shown at their fixed value."""
     cfg = spec.problem.config()
-    skip = {"name", "domain", "optimum", "mean_gradient"}
+    skip = {"name", "domain", "optimum", "mean_gradient", *swept}
     params = ", ".join(
         f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in cfg.items() if k not in skip and v is not None
     )
     opt = spec.optimizers[0].config()
-    sched = spec.optimizers[0].schedule.describe().replace("= α", f"= {opt['lr']:g}", 1)
+    sched = spec.optimizers[0].schedule.describe()
+    if "lr" not in swept:
+        sched = sched.replace("= α", f"= {opt['lr']:g}", 1)
     seeds = f"{len(spec.seeds)} seeds" if len(spec.seeds) > 1 else f"seed {int(spec.seeds[0])}"
     text = f"{spec.name}: {params}, domain {spec.problem.domain.describe()}; {sched}"
+    if "seed" in swept:
+        seeds = "seeds swept"
     return text + (f"; T = {spec.steps:,}, {seeds}" if run else "")
 
 

@@ -11,7 +11,21 @@ from adasim.cli.options import SpecOptions, with_spec_options
 from adasim.cli.output import print_json
 from adasim.cli.run import describe
 from adasim.io import prepare_out_dir, write_figure, write_record
-from adasim.sweep import DEFAULT_LIMIT, check_scheduler_address, make_plan, max_workers, run_sweep, write_table
+from adasim.sweep import DEFAULT_LIMIT, SweepPlan, check_scheduler_address, make_plan, max_workers, run_sweep, write_table
+
+
+def sweep_title(plan: SweepPlan) -> str:
+    """The fixed settings, then each swept one with its range and spacing (not its default)."""
+    from adasim.plots.nuf import is_geometric
+    from adasim.settings import sweep_axes
+
+    fields = {name: sweep_axes()[name].field for name in plan.axes}
+    parts = []
+    for name, values in plan.axes.items():
+        spacing = "log-spaced" if is_geometric(values) else "values"
+        parts.append(f"{name} {values.min():g}…{values.max():g} ({len(values)} {spacing})" if len(values) > 2 else
+                     f"{name} ∈ {{{', '.join(f'{v:g}' for v in values)}}}")  # fmt: skip
+    return describe(plan.spec, swept=list(fields.values()) + list(plan.axes)) + "; swept: " + ", ".join(parts)
 
 
 @with_spec_options
@@ -53,7 +67,7 @@ def sweep(
         files = write_table(result, out_dir)
         from adasim.plots.nuf import figure_sweep
 
-        fig = figure_sweep(result, describe(plan.spec) + "; swept: " + ", ".join(plan.axes))
+        fig = figure_sweep(result, sweep_title(plan))
         write_figure(out_dir / "sweep.png", fig, dpi=110)
         write_figure(out_dir / "sweep.svg", fig)
         files |= {"figure": "sweep.png", "figure_svg": "sweep.svg"}

@@ -23,7 +23,7 @@ def figure_nuf(report: NUFReport, title: str = "") -> Figure:
     cols = min(len(results), 3)
     rows = -(-len(results) // cols)
     fig = Figure(figsize=(4.6 * cols, 3.8 * rows), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False, sharey=True)).ravel()  # one scale: panels compare
     for ax, res in zip(axes, results, strict=False):
         color = COLORS.get(res.optimizer.name, "black")
         groups = res.empirical.groups
@@ -203,6 +203,15 @@ def figure_dilution(rows: list, optimizer: str, phi: str, title: str = "") -> Fi
     return fig
 
 
+def is_geometric(values: np.ndarray) -> bool:
+    """A grid spaced by a constant ratio over at least a decade (log:lo:hi:count): drawn on a log axis."""
+    v = np.asarray(values, dtype=float)
+    if v.size < 3 or np.any(v <= 0) or v.max() / v.min() < 10:
+        return False
+    steps = np.diff(np.log(v))
+    return bool(np.allclose(steps, steps[0], rtol=1e-6))
+
+
 def figure_sweep(result, title: str = "") -> Figure:
     """A heat map of the final distance |x_T − x*| per optimizer over the first two swept axes
     (medians over the others, seeds included), the analytic boundary (drift = 0) where there is a
@@ -210,6 +219,7 @@ def figure_sweep(result, title: str = "") -> Figure:
     table = result.table
     axes = [a for a in result.plan.axes if a != "seed"]
     names = list(dict.fromkeys(table["optimizer"].tolist()))
+    top = np.nanmax(table["distance"]) if np.isfinite(table["distance"]).any() else 1.0  # one colour scale for every panel
     fig = Figure(figsize=(max(7.0, 5.2 * len(names)), 4.6), layout="constrained")
     panels = np.atleast_1d(fig.subplots(1, len(names), squeeze=False)).ravel()
     for ax, name in zip(panels, names, strict=True):
@@ -218,6 +228,8 @@ def figure_sweep(result, title: str = "") -> Figure:
             xs = result.plan.axes[axes[0]]
             med = [np.nanmedian(table["distance"][mine & (table[axes[0]] == x)]) for x in xs]
             ax.plot(xs, med, "o-", color=COLORS.get(name, "black"))
+            if is_geometric(xs):
+                ax.set_xscale("log")
             ax.set_xlabel(axes[0])
             ax.set_ylabel("median |x_T − x*|")
             ax.set_title(name, fontsize=10)
@@ -232,11 +244,19 @@ def figure_sweep(result, title: str = "") -> Figure:
                 if cell.any():
                     dist[i, j] = np.nanmedian(table["distance"][cell])
                     drift[i, j] = np.nanmedian(table["drift"][cell]) if np.isfinite(table["drift"][cell]).any() else np.nan
-        mesh = ax.pcolormesh(xb, xa, dist, shading="nearest", cmap="viridis")
+        mesh = ax.pcolormesh(xb, xa, dist, shading="nearest", cmap="viridis", vmin=0.0, vmax=top)  # colour-blind safe
         fig.colorbar(mesh, ax=ax, label="median |x_T − x*|")
+        if is_geometric(xb):
+            ax.set_xscale("log")
+        if is_geometric(xa):
+            ax.set_yscale("log")
         if np.isfinite(drift).sum() > 3 and np.nanmin(drift) < 0 < np.nanmax(drift):
-            ax.contour(xb, xa, drift, levels=[0.0], colors="white", linewidths=1.2)
-            ax.plot([], [], color="white", label="drift = 0 (closed form)")
+            from matplotlib import patheffects
+
+            edge = [patheffects.withStroke(linewidth=2.6, foreground="black")]  # visible on light and dark cells
+            boundary = ax.contour(xb, xa, drift, levels=[0.0], colors="white", linewidths=1.2)
+            boundary.set(path_effects=edge)
+            ax.plot([], [], color="white", lw=1.2, path_effects=edge, label="drift = 0 (closed form)")
         if {a, b} == {"beta1", "beta2"}:
             b2 = np.linspace(0, max(xa.max(), xb.max()), 200)
             curve = (np.sqrt(b2), b2) if a == "beta1" else (b2, np.sqrt(b2))
