@@ -109,40 +109,6 @@ def check_range(
     return arr
 
 
-def require_problem(problem: Any) -> Any:
-    """`problem` itself when it is an adasim Problem record, else a one-line AdasimError."""
-    from adasim.problems.base import Problem
-
-    if not isinstance(problem, Problem):
-        hint = " (build one, e.g. Online(C=3) or make_problem('online'))" if isinstance(problem, str | type) else ""
-        raise AdasimError(f"problem must be an adasim problem (Online, Stochastic, ...), got {type(problem).__name__}{hint}")
-    return problem
-
-
-def require_optimizer(optimizer: Any) -> Any:
-    """`optimizer` itself when it is an adasim Optimizer record, else a one-line AdasimError."""
-    from adasim.optimizers.base import Optimizer
-
-    if not isinstance(optimizer, Optimizer):
-        hint = " (call the definition with its settings, e.g. Adam(lr=0.1))" if callable(optimizer) else ""
-        if isinstance(optimizer, str):
-            hint = " (build one, e.g. make_optimizer('adam'))"
-        raise AdasimError(f"optimizer must be an adasim optimizer, got {type(optimizer).__name__}{hint}")
-    return optimizer
-
-
-def takes_records(fn: Any) -> Any:
-    """Decorate a public `fn(problem, optimizer, ...)` so that anything else in those two places
-    is a one-line AdasimError, not an AttributeError deep inside."""
-    import functools
-
-    @functools.wraps(fn)
-    def checked(problem: Any, optimizer: Any, *args: Any, **kwargs: Any) -> Any:
-        return fn(require_problem(problem), require_optimizer(optimizer), *args, **kwargs)
-
-    return checked
-
-
 def check_choice(name: str, value: str, choices: Iterable[str]) -> str:
     """Validate a named convention against its allowed values."""
     choices = tuple(choices)

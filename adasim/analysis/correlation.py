@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 
 from adasim.analysis.kernel import horizon
+from adasim.arguments import takes_records
 from adasim.display import Shown
 from adasim.engine import iterate
-from adasim.errors import AdasimError, NumericalError, takes_records
+from adasim.errors import AdasimError, NumericalError
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Problem
 

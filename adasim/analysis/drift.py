@@ -12,8 +12,9 @@ import numpy as np
 
 from adasim.analysis.periodic import PeriodicNUF, periodic_nuf
 from adasim.analysis.stationary import StationaryNUF, stationary_nuf
+from adasim.arguments import takes_records
 from adasim.display import Shown
-from adasim.errors import AdasimError, takes_records
+from adasim.errors import AdasimError
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Problem
 

@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 
 from adasim.analysis.limits import check_limit, periodic_ema, periodic_ema_backward, scalar_optimizer, scale_form
+from adasim.arguments import takes_records
 from adasim.display import Shown
-from adasim.errors import AdasimError, require_finite_squares, takes_records
+from adasim.errors import AdasimError, require_finite_squares
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Pattern, Problem
 

@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from adasim.analysis.limits import scalar_optimizer
+from adasim.arguments import takes_records
 from adasim.display import Shown
-from adasim.errors import AdasimError, takes_records
+from adasim.errors import AdasimError
 from adasim.optimizers.base import Optimizer, SignWeights
 from adasim.problems.base import Problem
 

@@ -26,8 +26,9 @@ import numpy as np
 
 from adasim.analysis.kernel import limit_weights
 from adasim.analysis.limits import check_limit, scalar_optimizer, scale_form
+from adasim.arguments import takes_records
 from adasim.display import Shown
-from adasim.errors import AdasimError, require_finite_squares, takes_records
+from adasim.errors import AdasimError, require_finite_squares
 from adasim.optimizers.base import Optimizer, ScaleLimit
 from adasim.problems.base import Law, Problem
 

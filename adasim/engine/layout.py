@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from adasim.errors import AdasimError, check_range, require_optimizer, require_problem
+from adasim.arguments import require_optimizer, require_problem
+from adasim.errors import AdasimError, check_range
 from adasim.memory import require
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Problem
