@@ -31,9 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from adasim.engine.executors import Chunk, Executor, UserCodeError, who
+from adasim.engine.executors import Chunk, Executor
 from adasim.engine.layout import FIELDS, Layout
 from adasim.errors import AdasimError
+from adasim.usercode import UserCodeError, who
 
 VALUES_PER_BLOCK = 2**20  # cells × steps × per-step fields in a block (8 MiB: the fields stay in cache for their reader)
 

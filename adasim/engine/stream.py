@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 
 from adasim.engine import compiled
-from adasim.engine.executors import Executor, NumpyExecutor, PythonExecutor, UserCodeError
+from adasim.engine.executors import Executor, NumpyExecutor, PythonExecutor
 from adasim.engine.layout import FIELDS, Layout, check_steps
 from adasim.errors import AdasimError, check_choice, check_range
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Problem
+from adasim.usercode import UserCodeError
 
 ENGINES = {
     "auto": "compiled (numba) when it can run the problem, NumPy otherwise",

@@ -39,6 +39,7 @@ import numpy as np
 from adasim import ops
 from adasim.errors import AdasimError, check_choice, check_range, unknown_name
 from adasim.schedules import Schedule
+from adasim.usercode import call_user
 
 
 class Out(NamedTuple):
@@ -405,30 +406,32 @@ class Optimizer:
         return (lr[:, None] if lr.ndim == 1 else lr) * self.schedule(t)[:, None, None]
 
     def kernel(self) -> Kernel:
-        return self.definition.kernel(self.hp)
+        return call_user(self.definition.kernel, f"{self.name}: kernel declaration", self.hp)
 
     def scale_limit(self) -> ScaleLimit:
         """The scale's structure as t → ∞ (for scalar settings); `unknown` unless declared."""
-        return self.definition.scale_limit(self.hp)
+        return call_user(self.definition.scale_limit, f"{self.name}: scale_limit declaration", self.hp)
 
     def sign_weights(self) -> SignWeights | None:
         """For a sign method (declared by its definition), the weights of the mix it takes the sign of."""
         d = self.definition
-        return None if d.sign_weights is None else d.sign_weights(self.hp)
+        return None if d.sign_weights is None else call_user(d.sign_weights, f"{self.name}: sign_weights declaration", self.hp)
 
     def history(self) -> int:
         """How many earlier gradients the step reads (0: none)."""
-        return 0 if self.definition.history is None else int(self.definition.history(self.hp))
+        d = self.definition
+        return 0 if d.history is None else int(call_user(d.history, f"{self.name}: history declaration", self.hp))
 
     def coupled(self) -> bool:
         """Whether coordinates of a block share values (the step then sees a lane's coordinates together)."""
-        return self.definition.coupled is not None and bool(self.definition.coupled(self.hp))
+        d = self.definition
+        return d.coupled is not None and bool(call_user(d.coupled, f"{self.name}: coupled declaration", self.hp))
 
     def initial_state(self) -> Any:
         """The state before step 1, as scalars (the executors broadcast it)."""
         d = self.definition
         if d.init is not None:
-            return d.init(self.hp)
+            return call_user(d.init, f"{self.name}: init", self.hp)
         missing = [f for f in d.state._fields if f not in d.state._field_defaults]
         if missing:
             raise AdasimError(f"{d.name}: the state fields {', '.join(missing)} have no initial value (give defaults or init)")
@@ -436,7 +439,7 @@ class Optimizer:
 
     def initial_clock(self) -> Any:
         d = self.definition
-        return None if d.clock is None else d.clock()
+        return None if d.clock is None else call_user(d.clock, f"{self.name}: clock")
 
     def config(self) -> dict[str, Any]:
         """Every setting and convention, JSON-ready."""

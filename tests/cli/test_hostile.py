@@ -273,3 +273,33 @@ def test_sgd_has_no_squares_and_its_closed_form_stands_at_huge_C():
     result = CliRunner().invoke(app, ["nuf", "--C", "1e300", "--steps", "1000", "-o", "sgd"])
     assert result.exit_code == 0, result.output
     assert "closed form -3.3333e+299" in result.stdout
+
+
+DECLARATIONS = '''
+from typing import NamedTuple
+from adasim import Definition, out
+
+class H(NamedTuple):
+    eps: float = 1e-8
+
+class S(NamedTuple):
+    m: float = 0.0
+
+def step(s, hp, g, t, alpha):
+    return S(g), out(alpha * g, m=g, v=g * g, post=1.0 + 0 * g)
+
+def fails(hp):
+    raise RuntimeError("declared badly")
+
+History = Definition("History", H, S, step, history=fails)
+KernelFails = Definition("KernelFails", H, S, step, kernel=fails)
+Init = Definition("Init", H, S, step, init=fails)
+'''
+
+
+@pytest.mark.parametrize(("name", "command"), [("History", "run"), ("KernelFails", "nuf"), ("Init", "run")])
+def test_a_failing_declaration_is_one_line_naming_it(tmp_path, name, command):
+    path = tmp_path / "decl.py"
+    path.write_text(DECLARATIONS)
+    line = one_line_error(CliRunner().invoke(app, [command, "-o", f"{path}:{name}", "--steps", "200", "--engine", "numpy"]))
+    assert f"{path}:fails (line 15) failed: RuntimeError: declared badly" in line
