@@ -168,7 +168,7 @@ def test_as_a_subprocess_bad_input_is_one_line_on_stderr_and_exit_2(tmp_path, ar
 
 # -- user code fails in every way, in every command that runs it ------------------------------------
 
-USER_FILE = '''
+USER_HEADER = '''
 import sys
 from typing import NamedTuple
 from adasim import Definition, out
@@ -178,7 +178,8 @@ class H(NamedTuple):
 
 class S(NamedTuple):
     m: float = 0.0
-
+'''
+USER_FILE = USER_HEADER + '''
 def raises(s, hp, g, t, alpha):
     raise ValueError("boom")
 
@@ -275,16 +276,7 @@ def test_sgd_has_no_squares_and_its_closed_form_stands_at_huge_C():
     assert "closed form -3.3333e+299" in result.stdout
 
 
-DECLARATIONS = '''
-from typing import NamedTuple
-from adasim import Definition, out
-
-class H(NamedTuple):
-    eps: float = 1e-8
-
-class S(NamedTuple):
-    m: float = 0.0
-
+DECLARATIONS = USER_HEADER + '''
 def step(s, hp, g, t, alpha):
     return S(g), out(alpha * g, m=g, v=g * g, post=1.0 + 0 * g)
 
@@ -302,4 +294,4 @@ def test_a_failing_declaration_is_one_line_naming_it(tmp_path, name, command):
     path = tmp_path / "decl.py"
     path.write_text(DECLARATIONS)
     line = one_line_error(CliRunner().invoke(app, [command, "-o", f"{path}:{name}", "--steps", "200", "--engine", "numpy"]))
-    assert f"{path}:fails (line 15) failed: RuntimeError: declared badly" in line
+    assert f"{path}:fails (line 16) failed: RuntimeError: declared badly" in line  # the raise
