@@ -23,13 +23,22 @@ def _handler(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
-def install() -> None:
-    """SIGINT and SIGTERM raise KeyboardInterrupt in the main thread (and record the signal)."""
+def install() -> dict[int, Any]:
+    """SIGINT and SIGTERM raise KeyboardInterrupt in the main thread (and record the signal);
+    returns the handlers they replace, for `restore`."""
     if threading.current_thread() is not threading.main_thread():
-        return
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _handler)
+        return {}
+    previous = {sig: signal.signal(sig, _handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     _state.update(installed=True, received=None)
+    return previous
+
+
+def restore(previous: dict[int, Any]) -> None:
+    """Put back the handlers `install` replaced (a command run from Python leaves none behind)."""
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
+    if previous:
+        _state.update(installed=False)
 
 
 def received() -> int | None:

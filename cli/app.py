@@ -26,7 +26,8 @@ class OneLineErrors(TyperGroup):
         from adasim import signals
         from adasim.io import release_all
 
-        signals.install()
+        previous = signals.install()
+        _SEEN_WARNINGS.clear()
         try:
             with warnings.catch_warnings():
                 warnings.showwarning = _one_line_warning
@@ -65,6 +66,7 @@ class OneLineErrors(TyperGroup):
                 code = 1
         finally:
             release_all()
+            signals.restore(previous)
         if not standalone:
             return code
         sys.exit(code if isinstance(code, int) else 0)
