@@ -142,6 +142,11 @@ def atomic_file(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[A
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
         _note_written(target)
+    except OSError as err:  # a full disk, a quota, a folder removed underneath: say which file
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise AdasimError(f"cannot write '{target}': {err.strerror or err} (nothing half-written is left; what the folder "
+                          "held before is untouched)") from None  # fmt: skip
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

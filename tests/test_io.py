@@ -52,3 +52,17 @@ def test_unwritable_out_dir(tmp_path):
         prepare_out_dir(blocker / "sub")
     with pytest.raises(AdasimError, match="cannot write"):
         prepare_out_dir(blocker)
+
+
+def test_a_full_disk_is_one_error_naming_the_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    import errno
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    (tmp_path / "summary.json").write_text("the earlier run's\n")
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(AdasimError, match=r"cannot write '.*summary\.json': No space left on device"):
+        write_json(tmp_path / "summary.json", {"a": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.json"]
+    assert (tmp_path / "summary.json").read_text() == "the earlier run's\n"
