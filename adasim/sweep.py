@@ -26,7 +26,7 @@ import numpy as np
 from adasim.analysis.drift import analytic_drift, is_periodic
 from adasim.display import Shown
 from adasim.engine import simulate
-from adasim.errors import AdasimError, check_choice
+from adasim.errors import AdasimError, check_choice, check_range
 from adasim.io import dumps, write_json, write_npz
 from adasim.settings import OPTIMIZER, PROBLEM, sweep_axes
 from adasim.spec import Spec, build_spec
@@ -287,6 +287,11 @@ def max_workers() -> int:
     return 4 * (os.cpu_count() or 1)
 
 
+def check_workers(workers: int) -> int:
+    """A number of local worker processes in [1, max_workers()], or a one-line AdasimError."""
+    return int(check_range("workers", workers, 1, max_workers(), integer=True))
+
+
 def _dask_client(address: str) -> Any:
     try:
         from distributed import Client
@@ -408,8 +413,7 @@ def run_sweep(
             progress(end - start)
 
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    if not 1 <= workers <= max_workers():
-        raise AdasimError(f"workers must lie in [1, {max_workers()}] (four per core), got {workers}")
+    check_workers(workers)
     if scheduler is not None and todo:
         from distributed import as_completed as dask_completed
 

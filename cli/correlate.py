@@ -27,7 +27,6 @@ def correlate(
     Runs Adam, AdaShift at every shift n and ADOPT (or the optimizers given with -o); shift 0 is Adam's own v.
     On i.i.d. problems the closed form is shown beside the measurement.
     """
-    parse_shifts(shifts)
     if not spec.optimizer:
         spec.optimizer = ["adam", "adashift", "adopt"]
     resolved = spec.build()

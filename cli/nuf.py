@@ -41,9 +41,10 @@ def nuf(
 
         return {"nuf": figure_nuf(report, describe(resolved))}
 
+    troubled = [r for r in data["results"] if r.get("trouble")]
     written = finish(out_dir, "nuf.json", data, figures, json_out)
     if written is None:
-        if any(r.get("trouble") for r in data["results"]):
+        if troubled:
             raise typer.Exit(EXIT_NUMERICAL)
         return
     console = stdout()
@@ -70,7 +71,6 @@ def nuf(
         console.print(line)
     if written:
         console.print(f"wrote {out_dir}/" + ", ".join(written))
-    troubled = [r for r in data["results"] if r.get("trouble")]
     for res in troubled:
         warning_line(f"{res['optimizer']}: {res['trouble']}; its measured factors are not numbers and are not drawn")
     if troubled:
