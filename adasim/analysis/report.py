@@ -127,18 +127,17 @@ def parse_shifts(text: str, steps: int | None = None) -> list[int]:
     try:
         if ":" in text:
             lo, hi = (int(p) for p in text.split(":"))
-            if hi - lo + 1 > MAX_SHIFTS:
-                raise AdasimError(f"shifts '{text}' ask for {hi - lo + 1:,} runs per optimizer (at most {MAX_SHIFTS}): "
-                                  "give fewer, e.g. '0,1,2,4,8,16'")  # fmt: skip
-            shifts = list(range(lo, hi + 1))
+            shifts = range(lo, hi + 1)  # not built yet: its length is checked first
         else:
             shifts = [int(p) for p in text.split(",") if p.strip()]
     except ValueError:
         raise AdasimError(f"shifts must be like '0,1,2,4' or '0:8', got '{text}'") from None
+    if len(shifts) > MAX_SHIFTS:
+        raise AdasimError(f"shifts '{text}' ask for {len(shifts):,} runs per optimizer (at most {MAX_SHIFTS}): "
+                          "give fewer, e.g. '0,1,2,4,8,16'")  # fmt: skip
+    shifts = list(shifts)
     if not shifts or min(shifts) < 0:
         raise AdasimError(f"shifts must be whole numbers ≥ 0, got '{text}'")
-    if len(shifts) > MAX_SHIFTS:
-        raise AdasimError(f"{len(shifts)} shifts given (at most {MAX_SHIFTS})")
     if steps is not None and max(shifts) >= steps:
         raise AdasimError(f"shift n = {max(shifts):,} is not shorter than the run ({steps:,} steps): v_t would never see a "
                           "gradient; use more --steps or smaller shifts")  # fmt: skip

@@ -295,3 +295,10 @@ def test_a_failing_declaration_is_one_line_naming_it(tmp_path, name, command):
     path.write_text(DECLARATIONS)
     line = one_line_error(CliRunner().invoke(app, [command, "-o", f"{path}:{name}", "--steps", "200", "--engine", "numpy"]))
     assert f"{path}:fails (line 16) failed: RuntimeError: declared badly" in line  # the raise
+
+
+@pytest.mark.parametrize("shifts", ["0:100000000", ",".join(str(n) for n in range(65))])
+def test_too_many_shifts_say_so(shifts):
+    """The count check once sat inside the parser's ValueError handler and was reported as a syntax error."""
+    line = one_line_error(CliRunner().invoke(app, ["correlate", "--shifts", shifts, "--steps", "50"]))
+    assert "(at most 64)" in line
