@@ -514,13 +514,18 @@ def _compile_error(layout: Layout, err: BaseException) -> AdasimError:
 _COMPILED: dict[str, Any] = {}
 
 
+@functools.lru_cache(maxsize=1)
+def _inlined_sources() -> tuple[str, ...]:
+    """The source of the modules every generated function inlines (read once per process)."""
+    modules = ("adasim.ops", "adasim.engine.numba_ops", "adasim.engine.compiled")
+    return tuple(Path(sys.modules[m].__file__).read_text() for m in modules)
+
+
 def _generated(kind: str, label: str, about: str, body: str, names: dict[str, Any], parts: list[str]) -> Any:
     """Compile the function `kind` of generated source `body` (globals `names`): written to the
     cache folder under a digest of everything it inlines, so numba's disk cache can keep it."""
     numba = _numba()
-    for mod in ("adasim.ops", "adasim.engine.numba_ops", "adasim.engine.compiled"):
-        parts.append(Path(sys.modules[mod].__file__).read_text())
-    parts += [body, numba.__version__, np.__version__]
+    parts += [*_inlined_sources(), body, numba.__version__, np.__version__]
     digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
     if digest in _COMPILED:
         return _COMPILED[digest]

@@ -25,9 +25,10 @@ TRACE_FIELDS = FIELDS
 def recorded_steps(steps: int, stride: int, log_spaced: bool) -> np.ndarray:
     """Every stride-th step, the last step and (optionally) about 400 log-spaced early steps."""
     rows = np.arange(stride, steps + 1, stride, dtype=np.int64)
+    if not log_spaced:  # already sorted and distinct: only the last step may be missing
+        return rows if rows.size and rows[-1] == steps else np.append(rows, np.int64(steps))
     parts = [rows, np.array([steps], dtype=np.int64)]
-    if log_spaced:
-        parts.append(np.unique(np.round(np.logspace(0, np.log10(max(steps, 1)), LOG_RECORDS)).astype(np.int64)))
+    parts.append(np.unique(np.round(np.logspace(0, np.log10(max(steps, 1)), LOG_RECORDS)).astype(np.int64)))
     return np.unique(np.concatenate(parts))
 
 
