@@ -64,6 +64,15 @@ from adasim.schedules import Schedule
 __version__ = "0.1.0"
 
 
+def explore(steps: int = 10_000, **start):  # type: ignore[no-untyped-def]
+    """The explorer as a Jupyter widget (needs `adasim[notebooks]`): the controls and figures of
+    `adasim explore`, computed in this kernel, no server. `start` sets controls by name, e.g.
+    `explore(C=3, beta2=0.3, optimizers="adam,adopt")`; `file.py:Name` optimizers become toggles."""
+    from adasim.explorer.widget import make_widget
+
+    return make_widget(steps=steps, **start)
+
+
 def check(optimizer, cases=None, **options):  # type: ignore[no-untyped-def]
     """`adasim check` from Python: put an optimizer (a SPEC string such as
     "torch:torch.optim.AdamW", "optax:optax.adam", "file.py:Name" or a built-in name) through the
@@ -123,6 +132,7 @@ __all__ = [
     "Trace",
     "Yogi",
     "check",
+    "explore",
     "iterate",
     "make_optimizer",
     "make_problem",

@@ -130,7 +130,9 @@ def by_field(group_name: str) -> dict[str, Setting]:
 # -- printing settings ------------------------------------------------------------------------
 
 
-def _number(value: Any) -> str:
+def number_text(value: Any) -> str:
+    """A setting's value as the command line spells it: ints as ints, floats as the shortest text
+    that reads back as the same float (0.5, 1e-08, 10 for 10.0)."""
     if isinstance(value, bool | np.bool_):
         return str(bool(value)).lower()
     if isinstance(value, int | np.integer):
@@ -146,7 +148,7 @@ def _flag(setting: Setting, value: Any) -> str:
         return setting.flag if value else "--no-" + setting.flag[2:]
     if setting.name == "blocks" and not isinstance(value, str):
         value = ",".join(f"{int(size)}:{float(scale):g}" for size, scale in value)
-    return f"{setting.flag} {_number(value)}"
+    return f"{setting.flag} {number_text(value)}"
 
 
 def _domain_flag(problem: Any) -> list[str]:
@@ -198,10 +200,10 @@ def optimizer_groups(optimizers: Sequence[Any]) -> list[tuple[list[Any], list[st
         flags = [f"-o {o.origin or o.name}" for o in members]
         flags += [_flag(fields[k], v) for k, v in values.items()]
         first = members[0]
-        flags.append(f"--lr {_number(np.asarray(first.lr).item() if np.ndim(first.lr) == 0 else first.lr)}")
+        flags.append(f"--lr {number_text(np.asarray(first.lr).item() if np.ndim(first.lr) == 0 else first.lr)}")
         flags.append(f"--schedule {first.schedule.kind}")
         if first.schedule.kind == "inv-sqrt-affine":
-            flags.append(f"--schedule-c {_number(first.schedule.c)}")
+            flags.append(f"--schedule-c {number_text(first.schedule.c)}")
         out.append((members, flags))
     return out
 
@@ -244,7 +246,7 @@ def describe(config: Mapping[str, Any], defaults: Mapping[str, Any]) -> str:
             if isinstance(value, list):
                 parts.append(f"{key}=per lane")
             else:
-                parts.append(f"{key}={_number(float(f'{value:.4g}') if isinstance(value, float) else value)}")
+                parts.append(f"{key}={number_text(float(f'{value:.4g}') if isinstance(value, float) else value)}")
     kind = (config.get("schedule") or {}).get("kind")
     if kind and kind != "constant":
         parts.append(kind)

@@ -11,7 +11,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from adasim.cli import check, correlate, counterexample, critical, dilution, experiment, listing, nuf, run, sweep, teach
+from adasim.cli import check, correlate, counterexample, critical, dilution, experiment, explore, listing, nuf, run, sweep, teach
 from adasim.cli.console import EXIT_BAD_INPUT, EXIT_NUMERICAL, error_line, warning_line
 from adasim.engine import AdasimWarning
 from adasim.errors import AdasimError, NumericalError
@@ -152,6 +152,7 @@ app.command("experiment")(experiment.experiment)
 app.command("demo")(teach.demo)
 app.command("animate")(teach.animate)
 app.command("lesson")(teach.lesson)
+app.command("explore")(explore.explore)
 app.command("list")(listing.list_all)
 app.command("check")(check.check_command)
 

@@ -1,8 +1,10 @@
 """Shared fixtures; this folder is on sys.path, so tests import `scalar_reference` directly."""
 
 import os
+import shutil
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 os.environ.setdefault("COLUMNS", "200")
@@ -14,3 +16,15 @@ import functools
 import typer.testing
 
 typer.testing._get_command = functools.lru_cache(maxsize=None)(typer.testing._get_command)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's chromium (`.ci/run` installs it; a test never installs anything). CI sets
+    ADASIM_REQUIRE_BROWSER=1, so that a missing browser fails the run instead of skipping."""
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        if os.environ.get("ADASIM_REQUIRE_BROWSER"):
+            pytest.fail("ADASIM_REQUIRE_BROWSER is set but no chromium is on PATH (apt-get install chromium)")
+        pytest.skip("no chromium on PATH: install Debian's chromium (as .ci/run does) to run the browser tests")
+    return exe

@@ -21,3 +21,13 @@ def replay_problem(grads, domain=None):
     """An x-independent problem that replays a fixed gradient sequence (one period of a periodic
     problem), so every executor — the compiled one included — can run it."""
     return Periodic(c=grads, domain=domain or Domain(-np.inf, np.inf))
+
+
+def one_line_error(result, code=2):
+    """A CliRunner result that failed with one `adasim: error:` line (no traceback); the line."""
+    assert result.exit_code == code, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("adasim: error:")]
+    assert len(lines) == 1, result.output
+    assert "internal error" not in result.output
+    assert "Traceback" not in result.output
+    return lines[0]

@@ -38,6 +38,7 @@ def test_wheel_installs_cli_under_the_package(tmp_path):
     for package in packages:
         assert f"{package}/__init__.py" in names, f"{package} is not in the wheel (pyproject.toml's packages)"
     assert "adasim/optimizers/verdicts.json" in names  # adasim list's stored verdicts (package-data)
+    assert {"adasim/explorer/static/explorer.js", "adasim/explorer/static/explorer.css"} <= names  # the explorer's page
     modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "adasim").rglob("*.py")}
     assert modules <= names, sorted(modules - names)
     assert not [n for n in names if n.startswith(("cli/", "tests/", "benchmarks/"))]

@@ -1,6 +1,7 @@
 """The interactive explorer behind `adasim demo`: sliders for β1, β2, C, d, the shift n and α,
 toggles for the optimizers; every move re-simulates the online problem and redraws x_t, v_t
-against g_t, and the per-phase net update factors beside their closed forms."""
+against g_t, and the per-phase net update factors beside their closed forms. The numbers are the
+browser explorer's (`adasim.explorer.view.view`); this module only draws them with matplotlib."""
 
 from __future__ import annotations
 
@@ -12,14 +13,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 from matplotlib.widgets import CheckButtons, Slider
 
-from adasim.analysis.empirical import empirical_nuf
-from adasim.analysis.periodic import periodic_nuf
-from adasim.engine import simulate
-from adasim.optimizers import make_optimizer
+from adasim.explorer.view import Position, view
 from adasim.plots.run import COLORS
-from adasim.problems.online import Online
-from adasim.schedules import Schedule
-from adasim.spec import optimizer_settings
 
 OPTIMIZERS = ("adam", "amsgrad", "adashift", "adopt")
 
@@ -69,38 +64,32 @@ class Explorer:
     def active(self) -> list[str]:
         return [name for name, on in zip(OPTIMIZERS, self.checks.get_status(), strict=True) if on]
 
-    def problem(self) -> Online:
+    def position(self) -> Position:
+        """The sliders as the browser explorer's position (the same computation draws both)."""
         p = self.params()
-        return Online(C=p["C"], s=1.0, d=p["d"], k=1)
-
-    def optimizer(self, name: str) -> Any:
-        p = self.params()
-        settings = {"beta1": p["beta1"], "beta2": p["beta2"], "lr": p["lr"], "n": p["n"], "schedule": Schedule("inv-sqrt"),
-                    "eps": 1e-12}  # fmt: skip
-        return make_optimizer(name, **optimizer_settings(name, settings))
+        return Position(C=p["C"], d=p["d"], k=1, beta1=p["beta1"], beta2=p["beta2"], n=p["n"], lr=p["lr"],
+                        schedule="inv-sqrt", eps="1e-12", optimizers=tuple(self.active()), steps=self.steps)  # fmt: skip
 
     # -- work -----------------------------------------------------------------------------
     def _changed(self, _: object) -> None:
         self.update()
 
     def compute(self) -> dict[str, dict[str, Any]]:
-        """Simulate every active optimizer: x_t, the last steps' (g, v), measured and closed-form κ."""
-        problem = self.problem()
+        """Every active optimizer's x_t, last steps' (g, v), measured and closed-form κ and drift:
+        `adasim.explorer.view.view` (6 significant digits), as arrays."""
+        if not self.active():
+            return {}
         out = {}
-        for name in self.active():
-            opt = self.optimizer(name)
-            run = simulate(problem, opt, self.steps, stride=max(1, self.steps // 400))
-            nuf = empirical_nuf(problem, opt, self.steps, burn_in=self.steps // 2, samples=0)
-            closed = periodic_nuf(problem, opt)
-            out[name] = {
-                "t": run.trace.t,
-                "x": run.trace.x[:, 0, 0],
-                "g": run.trace.g[-200:, 0, 0],
-                "v": run.trace.v[-200:, 0, 0],
-                "kappa": np.array([g.mean for g in nuf.groups]),
-                "closed": closed.kappa,
-                "drift": closed.drift,
-                "final_x": float(run.final_x[0, 0]),
+        for o in view(self.position())["optimizers"]:
+            out[o["name"]] = {
+                "t": np.array(o["t"]),
+                "x": np.array(o["x"], dtype=float),
+                "g": np.array(o["g"], dtype=float),
+                "v": np.array(o["v"], dtype=float),
+                "kappa": np.array([r["measured"] for r in o["nuf"]], dtype=float),
+                "closed": np.array([r["closed"] for r in o["nuf"]], dtype=float),
+                "drift": o["drift"]["closed"],
+                "final_x": o["final_x"],
             }
         return out
 

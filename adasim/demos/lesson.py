@@ -10,6 +10,7 @@ import io
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from matplotlib.figure import Figure
 
@@ -18,12 +19,15 @@ from adasim.analysis.drift import critical_value
 from adasim.analysis.periodic import periodic_nuf
 from adasim.analysis.report import correlation_report, nuf_report, per_shift
 from adasim.analysis.stationary import stationary_nuf
+from adasim.explorer.export import export, plan
+from adasim.explorer.view import STEPS, Position, position_of
 from adasim.io import atomic_file, write_record
 from adasim.optimizers import make_optimizer
 from adasim.plots.nuf import figure_correlation, figure_drift, figure_nuf
 from adasim.plots.run import figure_run
 from adasim.problems.online import Online
 from adasim.problems.stochastic import Stochastic
+from adasim.settings import number_text
 from adasim.spec import build_spec
 
 STYLE = """
@@ -62,10 +66,30 @@ def _png(fig: Figure) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _figure(fig: Figure, caption: str, command: str) -> str:
+# each figure's page of the explorer (a static export next to the lesson): the β2 values its
+# slider offers besides the figure's own, chosen to cross the figure's critical β2
+EXPLORED = {
+    "theorem1": (0.03, 0.06, 0.09, 0.1, 0.12, 0.2, 0.5),
+    "correlation": (0.5, 0.99),
+    "critical": (0.5, 0.55, 0.62, 0.63, 0.64, 0.66, 0.7, 0.8),
+}
+
+
+def explorer_page(figure: str) -> str:
+    return f"explore-{figure}.html"
+
+
+def _link(figure: str, position: Position | None) -> str:
+    if position is None:
+        return ""
+    where = html.escape(explorer_page(figure) + "#" + urlencode(position.query()))
+    return f' <a href="{where}">Explore it</a> (β2 slider, {position.steps:,} steps).'
+
+
+def _figure(fig: Figure, caption: str, command: str, explore: str = "") -> str:
     return (
         f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{_png(fig)}">'
-        f"<figcaption>{html.escape(caption)} Reproduce: <code>{html.escape(command)}</code></figcaption></figure>"
+        f"<figcaption>{html.escape(caption)} Reproduce: <code>{html.escape(command)}</code>{explore}</figcaption></figure>"
     )
 
 
@@ -88,6 +112,7 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
     ends = {r.optimizer.name: r.summary() for r in runs}
     numbers["theorem1"] = {k: {"final_x": v["final_x"], "verdict": v["verdict"]} for k, v in ends.items()}
     commands = numbers["commands"] = {"theorem1": spec.command()}  # each figure's own settings, spelled out
+    explored = {"theorem1": position_of(spec)}  # each figure's view in the explorer (numbers["explorer"])
     parts.append(
         "<h2>1. A convex problem where Adam goes the wrong way</h2>"
         "<p>Reddi, Kale &amp; Kumar (ICLR 2018, Theorem 1) take the linear losses f<sub>t</sub>(x) = g<sub>t</sub>·x on "
@@ -98,6 +123,7 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
             figure_run(runs, "Reddi et al. Theorem 1, C = 10"),
             "Adam climbs to the worst point +1; the others reach −1.",
             commands["theorem1"],
+            _link("theorem1", explored["theorem1"]),
         )
     )
 
@@ -124,6 +150,7 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
             figure_nuf(report, "net update factors, Reddi Theorem 1"),
             "Measured factors (bars) and closed forms (◇) per phase.",
             commands["nuf"],
+            _link("theorem1", explored["theorem1"]),
         )
     )
 
@@ -134,6 +161,7 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
     )  # fmt: skip
     corr = correlation_report(corr_spec, per_shift(corr_spec.optimizers, [0, 1, 2, 4]))
     commands["correlation"] = corr_spec.command("correlate", ["--shifts", "0,1,2,4"])
+    explored["correlation"] = position_of(corr_spec)
     numbers["correlation"] = [{"optimizer": c.optimizer, "shift": c.shift, "pearson_g2_v": c.pearson_g2_v} for c in corr.results]
     parts.append(
         "<h2>3. The cause: v<sub>t</sub> is correlated with g<sub>t</sub></h2>"
@@ -150,6 +178,7 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
             figure_correlation(corr),
             "Correlation of g² with v against the shift n.",
             commands["correlation"],
+            _link("correlation", explored["correlation"]),
         )
     )
 
@@ -173,6 +202,7 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
     crit_spec = build_spec("shi-two-spike", optimizers=["rmsprop"], hyper={"eps": 0.0})
     crit = critical_value(crit_spec.problem, crit_spec.optimizers[0])
     commands["critical"] = crit_spec.command("critical", run=False)
+    explored["critical"] = position_of(crit_spec)
     numbers["amsgrad_factor"] = float(ams.kappa[0])
     numbers["shi_critical_beta2"] = crit.critical
     parts.append(
@@ -186,10 +216,12 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
             figure_drift(crit, "rmsprop"),
             "Drift away from the optimum against 1 − β2.",
             commands["critical"],
+            _link("critical", explored["critical"]),
         )
         + "<p>Ask adasim for a problem that defeats any optimizer: <code>adasim find-counterexample --beta1 0.9 --beta2 0.999</code>.</p>"
     )
 
+    numbers["explorer"] = {figure: position.query() for figure, position in explored.items()}
     page = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
@@ -203,9 +235,15 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
 
 
 def write_lesson(out_dir: str | os.PathLike[str], steps: int = 100_000) -> Path:
+    """lesson.html, the explorer page of each of its figures (static exports whose β2 slider
+    crosses the figure's critical value) and lesson.json, written last."""
     out = Path(out_dir)
     page, numbers = build_lesson(steps)
     with atomic_file(out / "lesson.html", "w") as fh:
         fh.write(page)
+    for figure, query in numbers["explorer"].items():
+        grid = {k: (v,) for k, v in query.items() if k != "optimizers"}
+        grid["beta2"] = (query["beta2"], *(number_text(b) for b in EXPLORED[figure]))
+        export(out, plan(grid, query["optimizers"].split(","), STEPS), explorer_page(figure))
     write_record(out, "lesson.json", numbers)
     return out / "lesson.html"

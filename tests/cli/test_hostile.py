@@ -5,20 +5,12 @@ import subprocess
 import sys
 
 import pytest
+from helpers import one_line_error
 from typer.testing import CliRunner
 
 from adasim.cli.app import app
 
 HUGE = "99999999999999999999"  # ≥ 2^63
-
-
-def one_line_error(result, code=2):
-    assert result.exit_code == code, result.output
-    lines = [line for line in result.output.splitlines() if line.startswith("adasim: error:")]
-    assert len(lines) == 1, result.output
-    assert "internal error" not in result.output
-    assert "Traceback" not in result.output
-    return lines[0]
 
 
 @pytest.mark.parametrize("option", ["--steps", "--seeds", "--seed", "-d", "-k", "--shift", "--warmup", "--window"])

@@ -1,5 +1,5 @@
 """Animations (GIF without system tools, MP4 only with ffmpeg) and the lesson page, rendered in
-headless Chromium (Debian's package, installed here when missing)."""
+headless Chromium (Debian's package, which .ci/run installs; the `chromium` fixture is in conftest.py)."""
 
 import os
 import re
@@ -55,18 +55,6 @@ CHROME_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """Debian's chromium (`.ci/run` installs it; a test never installs anything). CI sets
-    ADASIM_REQUIRE_BROWSER=1, so that a missing browser fails the run instead of skipping."""
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    if exe is None:
-        if os.environ.get("ADASIM_REQUIRE_BROWSER"):
-            pytest.fail("ADASIM_REQUIRE_BROWSER is set but no chromium is on PATH (apt-get install chromium)")
-        pytest.skip("no chromium on PATH: install Debian's chromium (as .ci/run does) to run the browser tests")
-    return exe
 
 
 @pytest.mark.slow
@@ -127,3 +115,27 @@ def test_every_reproduce_command_of_the_lesson_gives_its_numbers():
     corr = [(r["optimizer"], r["shift"], r["pearson_g2_v"]) for r in run("correlation")["results"]]
     assert corr == [(c["optimizer"], c["shift"], c["pearson_g2_v"]) for c in numbers["correlation"]]
     assert run("critical")["critical"] == numbers["shi_critical_beta2"]
+
+
+@pytest.mark.slow
+def test_the_lesson_links_each_figure_to_its_explorer_view(tmp_path):
+    """Each figure's caption links a static explorer page beside the lesson, opened at that
+    figure's settings (checked equal by position_of), whose β2 slider crosses the critical value."""
+    import json
+    from urllib.parse import parse_qsl, unquote
+
+    from adasim.explorer.view import parse_position, view
+
+    page = write_lesson(tmp_path, steps=2000).read_text()
+    links = sorted(set(re.findall(r'href="(explore-[a-z0-9]+\.html)#([^"]+)"', page)))
+    assert [name for name, _ in links] == ["explore-correlation.html", "explore-critical.html", "explore-theorem1.html"]
+    for name, fragment in links:
+        query = dict(parse_qsl(unquote(fragment.replace("&amp;", "&"))))
+        exported = (tmp_path / name).read_text()
+        assert "https://" not in exported
+        data = json.loads(re.search(r'id="adasim-data">(.*?)</script>', exported, re.S).group(1))
+        key = "&".join(f"{k}={query[k]}" for k in data["keys"])
+        assert data["views"][key] == json.loads(json.dumps(view(parse_position(query))))
+    theorem1 = dict(parse_qsl(unquote(links[2][1].replace("&amp;", "&"))))
+    assert float(theorem1["beta2"]) == 1 / 101
+    assert theorem1["C"] == "10"

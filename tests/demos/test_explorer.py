@@ -30,7 +30,7 @@ def test_starts_on_reddi_theorem1(explorer):
     np.testing.assert_allclose(drawn, [explorer.data[n]["kappa"] for n in OPTIMIZERS])
     beta2 = explorer.params()["beta2"]  # the slider's step rounds 1/101 to 0.010
     expected = periodic_nuf(Online(C=10.0, d=3, k=1), make_optimizer("adam", beta1=0.0, beta2=beta2, eps=1e-12)).kappa
-    np.testing.assert_allclose(explorer.data["adam"]["closed"], expected, rtol=1e-12)
+    np.testing.assert_allclose(explorer.data["adam"]["closed"], expected, rtol=1e-5)  # the view's 6 significant digits
     np.testing.assert_allclose(explorer.data["adam"]["kappa"], expected, rtol=1e-3)
 
 
@@ -48,7 +48,7 @@ def test_a_shift_equal_to_the_period_recorrelates_adashift(explorer):
     explorer.sliders["n"].set_val(3)  # d = 3: AdaShift's v sees the same phase as Adam's
     beta2 = explorer.params()["beta2"]
     adam = periodic_nuf(Online(C=10.0, d=3, k=1), make_optimizer("adam", beta1=0.0, beta2=beta2, eps=1e-12))
-    np.testing.assert_allclose(explorer.data["adashift"]["closed"], adam.kappa, rtol=1e-9)
+    np.testing.assert_allclose(explorer.data["adashift"]["closed"], adam.kappa, rtol=1e-5)
     assert explorer.data["adashift"]["drift"] > 0
     explorer.sliders["d"].set_val(4)  # now n = 3 is not a multiple of d = 4
     assert explorer.data["adashift"]["drift"] < 0

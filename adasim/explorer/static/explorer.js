@@ -1,0 +1,398 @@
+// The adasim explorer page: controls, and SVG figures of one view (x_t, v_t against g_t, the net
+// update factors beside their closed forms, the drift and its sign, the (β1, β2) map of the
+// drift's sign). The numbers come from a backend: the local server (fetch), a static export
+// (the views embedded in the page) or a Jupyter widget (anywidget's model). Nothing is computed
+// here; the page only draws what adasim computed.
+
+const SVGNS = "http://www.w3.org/2000/svg";
+const DASHES = ["", "7 3", "2 3", "9 3 2 3", "4 4", "1 2"];
+const AWAY = "#E69F00", TOWARD = "#0072B2", NONE = "#bbbbbb"; // Okabe–Ito orange / blue
+
+function el(tag, attrs = {}, ...children) {
+  const node = tag.startsWith("svg:") ? document.createElementNS(SVGNS, tag.slice(4)) : document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children) if (c !== null && c !== undefined) node.append(c);
+  return node;
+}
+const s = (tag, attrs, ...children) => el("svg:" + tag, attrs, ...children);
+
+export function fmt(v, digits = 4) {
+  if (v === null || v === undefined) return "—";
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 1e-3 && a < 1e5) return String(Number(v.toPrecision(digits)));
+  return v.toExponential(digits - 1).replace("e+", "e");
+}
+const signed = (v) => (v === null || v === undefined ? "—" : (v > 0 ? "+" : v < 0 ? "−" : "") + fmt(Math.abs(v)));
+
+// -- axes -------------------------------------------------------------------------------------
+function niceTicks(lo, hi, n = 5) {
+  const span = hi - lo || 1, raw = span / n, mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((m) => span / m <= n) || 10 * mag;
+  const out = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  return out;
+}
+function logTicks(lo, hi) {
+  const out = [];
+  for (let e = Math.ceil(Math.log10(lo) - 1e-9); e <= Math.floor(Math.log10(hi) + 1e-9); e++) out.push(10 ** e);
+  return out.length >= 2 ? out : [lo, hi];
+}
+function scale(kind, [d0, d1], [r0, r1]) {
+  const f = kind === "log" ? Math.log10 : (v) => v;
+  const a = f(d0), b = f(d1) === a ? a + 1 : f(d1);
+  return (v) => r0 + ((f(v) - a) / (b - a)) * (r1 - r0);
+}
+const tickText = (v, kind) => (kind === "log" ? (v >= 1e4 || v < 1e-2 ? "10" + sup(Math.round(Math.log10(v))) : fmt(v, 3)) : fmt(v, 3));
+const sup = (n) => String(n).replace(/-/g, "⁻").replace(/\d/g, (d) => "⁰¹²³⁴⁵⁶⁷⁸⁹"[d]);
+
+function frame(title, x, y, { width = 520, height = 300 } = {}) {
+  const m = { l: 62, r: 84, t: 28, b: 44 };
+  const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": title, class: "chart" });
+  const sx = scale(x.kind, x.domain, [m.l, width - m.r]), sy = scale(y.kind, y.domain, [height - m.b, m.t]);
+  svg.append(s("text", { x: m.l, y: 16, class: "title", text: title }));
+  const axes = s("g", { class: "axes" });
+  for (const [ax, sc, ticks] of [["x", sx, x.ticks || (x.kind === "log" ? logTicks(...x.domain) : niceTicks(...x.domain))],
+                                  ["y", sy, y.ticks || (y.kind === "log" ? logTicks(...y.domain) : niceTicks(...y.domain))]]) {
+    for (const v of ticks) {
+      const p = sc(v);
+      if (ax === "x") {
+        axes.append(s("line", { x1: p, x2: p, y1: height - m.b, y2: m.t, class: "grid" }));
+        axes.append(s("text", { x: p, y: height - m.b + 16, "text-anchor": "middle", text: (x.tick || tickText)(v, x.kind) }));
+      } else {
+        axes.append(s("line", { x1: m.l, x2: width - m.r, y1: p, y2: p, class: "grid" }));
+        axes.append(s("text", { x: m.l - 6, y: p + 4, "text-anchor": "end", text: (y.tick || tickText)(v, y.kind) }));
+      }
+    }
+  }
+  axes.append(s("rect", { x: m.l, y: m.t, width: width - m.l - m.r, height: height - m.t - m.b, class: "box" }));
+  axes.append(s("text", { x: (m.l + width - m.r) / 2, y: height - 8, "text-anchor": "middle", class: "label", text: x.label }));
+  axes.append(s("text", { x: 14, y: (m.t + height - m.b) / 2, "text-anchor": "middle", class: "label",
+                          transform: `rotate(-90 14 ${(m.t + height - m.b) / 2})`, text: y.label }));
+  svg.append(axes);
+  return { svg, sx, sy, m, width, height };
+}
+
+// labels at the right end of lines, moved apart so that they never overlap
+function endLabels(f, items) {
+  const gap = 13;
+  const sorted = items.map((it) => ({ ...it, p: f.sy(it.y) })).sort((a, b) => a.p - b.p);
+  for (let i = 1; i < sorted.length; i++) sorted[i].p = Math.max(sorted[i].p, sorted[i - 1].p + gap);
+  for (const it of sorted) f.svg.append(s("text", { x: f.width - f.m.r + 4, y: it.p + 4, fill: it.color, class: "end", text: it.text }));
+}
+
+// -- the figures ---------------------------------------------------------------------------
+function figureX(view, shown, style) {
+  const [lo, hi] = view.domain.map((v) => (v === null || !isFinite(v) ? null : v));
+  const all = shown.flatMap((o) => o.x);
+  const ylo = lo ?? Math.min(...all), yhi = hi ?? Math.max(...all);
+  const pad = 0.05 * (yhi - ylo || 1);
+  const f = frame("x_t (median over seeds)", { kind: "log", domain: [1, view.steps], label: "step t" },
+                  { kind: "linear", domain: [ylo - pad, yhi + pad], label: "x_t" });
+  if (view.optimum !== null) {
+    const p = f.sy(view.optimum);
+    f.svg.append(s("line", { x1: f.m.l, x2: f.width - f.m.r, y1: p, y2: p, class: "optimum" }));
+    f.svg.append(s("text", { x: f.m.l + 4, y: p + (view.optimum < 0 ? -5 : 13), class: "note", text: "x* (optimum)" }));
+  }
+  for (const o of shown) {
+    const d = o.t.map((t, i) => `${i ? "L" : "M"}${f.sx(t).toFixed(1)},${f.sy(o.x[i]).toFixed(1)}`).join("");
+    f.svg.append(s("path", { d, stroke: style(o.name).color, "stroke-dasharray": style(o.name).dash, class: "line", "data-optimizer": o.name }));
+  }
+  endLabels(f, shown.map((o) => ({ y: o.x[o.x.length - 1], color: style(o.name).color, text: o.name })));
+  return f.svg;
+}
+
+function figureV(view, shown, style) {
+  const gs = shown.flatMap((o) => o.g), vs = shown.flatMap((o) => o.v).filter((v) => v > 0);
+  if (!vs.length) return el("p", { class: "note", text: "no positive v_t to draw" });
+  const glo = Math.min(...gs), ghi = Math.max(...gs), gpad = 0.08 * (ghi - glo || 1);
+  const vlo = Math.min(...vs), vhi = Math.max(...vs);
+  const ratio = vhi / vlo < 10 ? Math.sqrt(10 / (vhi / vlo)) : 1.3;
+  const f = frame("v_t against the g_t it divides (last steps)", { kind: "linear", domain: [glo - gpad, ghi + gpad], label: "g_t" },
+                  { kind: "log", domain: [vlo / ratio, vhi * ratio], label: "v_t (the scale of step t)" });
+  shown.forEach((o, i) => {
+    const jitter = (i - (shown.length - 1) / 2) * 0.012 * (ghi - glo || 1);
+    const group = s("g", { fill: style(o.name).color, "data-optimizer": o.name });
+    o.g.forEach((g, j) => { if (o.v[j] > 0) group.append(s(i % 2 ? "rect" : "circle", i % 2
+      ? { x: f.sx(g + jitter) - 3, y: f.sy(o.v[j]) - 3, width: 6, height: 6, opacity: 0.7 }
+      : { cx: f.sx(g + jitter), cy: f.sy(o.v[j]), r: 3.4, opacity: 0.7 })); });
+    f.svg.append(group);
+  });
+  endLabels(f, shown.filter((o) => o.v.some((v) => v > 0)).map((o) => ({ y: Math.max(...o.v.filter((v) => v > 0)), color: style(o.name).color, text: o.name })));
+  return f.svg;
+}
+
+function groupName(view, row) {
+  return view.grouped_by === "phase" ? `phase ${row.phase} (g=${fmt(row.gradient, 3)})` : `g = ${fmt(row.gradient, 3)}`;
+}
+
+function figureNUF(view, shown, style) {
+  const groups = shown[0].nuf.map((r) => groupName(view, r));
+  const values = shown.flatMap((o) => o.nuf.flatMap((r) => [r.measured, r.closed])).filter((v) => v !== null);
+  const top = Math.max(...values, 1e-12) * 1.12;
+  const f = frame("net update factor κ per " + view.grouped_by + " (bars: measured, ◆: closed form)",
+                  { kind: "linear", domain: [-0.5, groups.length - 0.5], label: view.grouped_by, ticks: groups.map((_, i) => i), tick: (v) => groups[v] ?? "" },
+                  { kind: "linear", domain: [0, top], label: "κ = Σ step sizes / α" });
+  const width = 0.8 / shown.length;
+  shown.forEach((o, i) => {
+    const c = style(o.name).color;
+    o.nuf.forEach((r, j) => {
+      const x0 = f.sx(j - 0.4 + i * width), x1 = f.sx(j - 0.4 + (i + 1) * width);
+      if (r.measured !== null) f.svg.append(s("rect", { x: x0, width: Math.max(x1 - x0 - 1, 1), y: f.sy(r.measured), height: f.sy(0) - f.sy(r.measured), fill: c, opacity: 0.75 }));
+      if (r.closed !== null) f.svg.append(s("path", { d: `M${(x0 + x1) / 2},${f.sy(r.closed) - 6}l6,6l-6,6l-6,-6z`, fill: "black", stroke: "white" }));
+    });
+  });
+  return f.svg;
+}
+
+function tableNUF(view, shown) {
+  const head = el("tr", {}, el("th", { text: "optimizer" }), el("th", { text: view.grouped_by }), el("th", { text: "κ measured" }),
+                  el("th", { text: "κ closed form" }), el("th", { text: "steps counted" }));
+  const rows = shown.flatMap((o) => o.nuf.map((r) => el("tr", { "data-optimizer": o.name },
+    el("td", { text: o.name }), el("td", { text: groupName(view, r) }), el("td", { class: "measured", text: fmt(r.measured) }),
+    el("td", { class: "closed", text: fmt(r.closed) }), el("td", { text: String(r.count) }))));
+  return el("table", { class: "nuf", "aria-label": "net update factors" }, el("caption", { text: "κ over the second half of the run, and in closed form" }), head, ...rows);
+}
+
+function tableDrift(view, shown, style) {
+  const head = el("tr", {}, el("th", { text: "optimizer" }), el("th", { text: "drift, closed form" }), el("th", { text: "drift, measured" }),
+                  el("th", { text: "direction" }), el("th", { text: "x at T" }));
+  const rows = shown.map((o) => el("tr", { "data-optimizer": o.name, class: o.drift.wrong_way > 0 ? "away" : "toward" },
+    el("td", {}, el("span", { class: "swatch", style: `background:${style(o.name).color}` }), o.name),
+    el("td", { class: "drift", text: signed(o.drift.closed) }), el("td", { class: "drift-measured", text: signed(o.drift.measured) }),
+    el("td", { class: "verdict", text: o.drift.verdict }), el("td", { text: fmt(o.final_x) })));
+  const sign = view.mean_gradient > 0 ? "x* is the lower end: a positive drift moves away from it" : "x* is the upper end: a negative drift moves away from it";
+  return el("table", { class: "drift-table", "aria-label": "drift" },
+            el("caption", { text: `drift E[Δx]/α per step = −(1/d) Σ c_j κ_j; ${sign}` }), head, ...rows);
+}
+
+function figureMap(phase, current, style) {
+  const o = phase.optimizers.find((p) => p.map && current.optimizers.includes(p.name));
+  if (!o) return el("p", { class: "note", text: phase.note || "no (β1, β2) map: no chosen optimizer has a β2 and a closed form" });
+  const rows = o.map_rows === "beta1" ? phase.beta1 : [null];
+  const b2 = phase.beta2, W = 360, H = rows.length > 1 ? 230 : 110;
+  const f = frame(`sign of ${o.name}'s drift over (β1, β2)`, { kind: "log", domain: [b2[0], b2[b2.length - 1]], label: "β2" },
+                  rows.length > 1 ? { kind: "linear", domain: [rows[0] - 0.075, rows[rows.length - 1] + 0.075], label: "β1" }
+                                  : { kind: "linear", domain: [0, 1], label: "", ticks: [] }, { width: W, height: H });
+  const edges = b2.map((v, i) => (i === 0 ? v / Math.sqrt(b2[1] / b2[0]) : Math.sqrt(b2[i - 1] * v)));
+  edges.push(b2[b2.length - 1] * Math.sqrt(b2[b2.length - 1] / b2[b2.length - 2]));
+  const clip = (x) => Math.min(Math.max(x, f.m.l), f.width - f.m.r);
+  rows.forEach((b1, r) => {
+    const y0 = rows.length > 1 ? f.sy(b1 + 0.075) : f.m.t, y1 = rows.length > 1 ? f.sy(b1 - 0.075) : f.height - f.m.b;
+    o.map[r].forEach((cell, c) => {
+      const x0 = clip(f.sx(edges[c])), x1 = clip(f.sx(edges[c + 1]));
+      f.svg.append(s("rect", { x: x0, y: y0, width: x1 - x0, height: y1 - y0, fill: cell > 0 ? AWAY : cell < 0 ? TOWARD : NONE }));
+    });
+  });
+  const cx = f.sx(current.beta2), cy = rows.length > 1 ? f.sy(current.beta1) : (f.m.t + f.height - f.m.b) / 2;
+  f.svg.append(s("circle", { cx, cy, r: 7, class: "here" }), s("circle", { cx, cy, r: 2.5, fill: "black" }));
+  f.svg.append(s("text", { x: f.width - f.m.r + 6, y: f.m.t + 12, fill: AWAY, class: "end", text: "away" }),
+               s("text", { x: f.width - f.m.r + 6, y: f.m.t + 28, fill: TOWARD, class: "end", text: "toward" }),
+               s("text", { x: f.width - f.m.r + 6, y: f.m.t + 44, class: "end", text: "○ here" }));
+  return f.svg;
+}
+
+// -- controls ----------------------------------------------------------------------------------
+function nearest(stops, value) {
+  let best = 0;
+  stops.forEach((t, i) => { if (Math.abs(Number(t) - value) < Math.abs(Number(stops[best]) - value)) best = i; });
+  return best;
+}
+function fractionOf(stops, value) {  // where `value` sits along the slider (stops are spaced by index)
+  const xs = stops.map(Number), n = xs.length;
+  if (n < 2 || value < xs[0] || value > xs[n - 1]) return null;
+  for (let i = 0; i < n - 1; i++) if (value <= xs[i + 1]) {
+    const log = xs[i] > 0 && value > 0;
+    const u = log ? Math.log(value / xs[i]) / Math.log(xs[i + 1] / xs[i]) : (value - xs[i]) / (xs[i + 1] - xs[i]);
+    return (i + u) / (n - 1);
+  }
+  return 1;
+}
+
+export function mount(root, backend) {
+  const config = backend.config;
+  const state = { ...config.start };
+  const palette = config.colors, fallback = ["#000000", "#56B4E9", "#009E73", "#CC79A7", "#D55E00", "#F0E442"];
+  const style = (name) => {
+    const i = config.optimizers.indexOf(name);
+    return { color: palette[name] || fallback[i % fallback.length], dash: DASHES[Math.max(i, 0) % DASHES.length] };
+  };
+  root.classList.add("adasim-explorer");
+  if (state.large === "1") root.classList.add("large");
+  const inputs = {}, outputs = {}, rows = {}, markers = {};
+  const panel = el("form", { class: "controls", "aria-label": "settings", onsubmit: (e) => e.preventDefault() });
+  for (const c of config.controls) {
+    const id = `adasim-${c.name}`;
+    let input;
+    if (c.kind === "select") {
+      input = el("select", { id, name: c.name }, ...c.stops.map((v) => el("option", { value: v, text: v })));
+      input.value = state[c.name];
+    } else {
+      input = el("input", { id, name: c.name, type: "range", min: 0, max: c.stops.length - 1, step: 1,
+                            value: nearest(c.stops, Number(state[c.name])), disabled: c.stops.length < 2 });
+    }
+    inputs[c.name] = input;
+    outputs[c.name] = el("output", { for: id, class: "value" });
+    markers[c.name] = el("div", { class: "markers", "aria-hidden": "true" });
+    const wrap = el("div", { class: "track" }, input, markers[c.name]);
+    rows[c.name] = el("div", { class: "control", "data-control": c.name },
+                      el("label", { for: id, text: c.label }), outputs[c.name], wrap,
+                      c.note ? el("small", { text: c.stops.length < 2 && c.kind !== "select" ? c.note + " (fixed in this export)" : c.note }) : null);
+    input.addEventListener("input", () => changed(c.name));
+    panel.append(rows[c.name]);
+  }
+  const toggles = el("fieldset", { class: "optimizers" }, el("legend", { text: "optimizers" }));
+  const chosen = new Set(state.optimizers.split(",").filter(Boolean));
+  for (const name of config.optimizers) {
+    const box = el("input", { type: "checkbox", id: `adasim-opt-${name}`, value: name, checked: chosen.has(name) });
+    box.addEventListener("change", () => changed("optimizers"));
+    inputs["opt:" + name] = box;
+    toggles.append(el("label", { for: box.id, class: "toggle" }, box,
+                      el("span", { class: "swatch", style: `background:${style(name).color}` }), name));
+  }
+  panel.append(toggles);
+  const large = el("button", { type: "button", "aria-pressed": String(root.classList.contains("large")), text: "Large type" });
+  large.addEventListener("click", () => { root.classList.toggle("large"); large.setAttribute("aria-pressed", String(root.classList.contains("large"))); });
+  const command = el("input", { type: "text", readonly: true, class: "command", "aria-label": "the adasim run command of this view" });
+  const copy = el("button", { type: "button", text: "Copy command" });
+  const copied = el("span", { class: "copied", role: "status" });
+  copy.addEventListener("click", async () => {
+    command.select();
+    try { await navigator.clipboard.writeText(command.value); copied.textContent = "copied"; }
+    catch { document.execCommand && document.execCommand("copy"); copied.textContent = "selected: press Ctrl+C to copy"; }
+  });
+  const error = el("div", { class: "error", role: "alert" });
+  const status = el("div", { class: "status", role: "status", "aria-live": "polite" });
+  const figs = el("div", { class: "figures" });
+  const phaseBox = el("div", { class: "phase" });
+  root.append(
+    el("header", {}, el("h1", { text: "adasim explorer" }), el("p", { class: "mode", text: config.mode_note }), large),
+    el("div", { class: "layout" }, panel,
+       el("main", {}, error, el("div", { class: "commandline" }, command, copy, copied), status, figs, phaseBox)));
+
+  function current() {
+    const q = {};
+    for (const c of config.controls) q[c.name] = c.kind === "select" ? inputs[c.name].value : c.stops[Number(inputs[c.name].value)];
+    q.optimizers = config.optimizers.filter((n) => inputs["opt:" + n].checked).join(",");
+    return q;
+  }
+  function showControls(q) {
+    for (const c of config.controls) {
+      outputs[c.name].textContent = c.kind === "select" ? q[c.name] : fmt(Number(q[c.name]));
+      if (c.kind !== "select") inputs[c.name].setAttribute("aria-valuetext", `${c.label} = ${q[c.name]}`);
+      rows[c.name].hidden = !c.families.includes(q.family);
+    }
+  }
+  let last = null, lastPhase = null, began = 0, seq = 0, drawn = 0, inflight = false, pending = null;
+  function changed(name) {
+    if (name === "family") {  // each family's own defaults for the settings it reads differently
+      for (const c of config.controls) if (c.kind !== "select" && c.default[inputs.family.value] !== c.default[state.family])
+        inputs[c.name].value = nearest(c.stops, Number(c.default[inputs.family.value]));
+      state.family = inputs.family.value;
+    }
+    if (name === "d" || name === "k") {  // k < d: keep the spikes below the period
+      const d = Number(current().d), kc = config.controls.find((c) => c.name === "k");
+      if (kc && Number(current().k) >= d) inputs.k.value = nearest(kc.stops, d - 1);
+    }
+    began = performance.now();
+    request(current());
+  }
+  async function request(q) {
+    showControls(q);
+    if (inflight) { pending = q; return; }
+    inflight = true;
+    const mine = ++seq;
+    const res = await backend.view(q);
+    inflight = false;
+    if (mine > drawn) { drawn = mine; draw(q, res); }
+    if (pending) { const next = pending; pending = null; request(next); return; }
+    if (res.error) return;
+    const ph = await backend.phase(q);
+    if (mine === seq) drawPhase(q, ph);
+  }
+  function draw(q, res) {
+    if (res.error) {
+      error.textContent = res.error;
+      figs.classList.add("stale");
+      status.textContent = "";
+      return;
+    }
+    error.textContent = "";
+    figs.classList.remove("stale");
+    const view = res.data;
+    last = view;
+    const shown = view.optimizers.filter((o) => q.optimizers.split(",").includes(o.name));
+    const ok = shown.filter((o) => !o.trouble);
+    command.value = view.command;
+    copied.textContent = "";
+    figs.replaceChildren(
+      ...shown.filter((o) => o.trouble).map((o) => el("p", { class: "trouble", text: o.trouble })),
+      ...(ok.length ? [tableDrift(view, ok, style),
+                       el("div", { class: "row" }, el("figure", {}, figureX(view, ok, style)), el("figure", {}, figureV(view, ok, style))),
+                       el("div", { class: "row" }, el("figure", {}, figureNUF(view, ok, style)), tableNUF(view, ok))] : []));
+    if (backend.hash) history.replaceState(null, "", "#" + new URLSearchParams({ ...q, ...(root.classList.contains("large") ? { large: "1" } : {}) }));
+    const ms = performance.now() - began;
+    root.dataset.redrawMs = ms.toFixed(1);
+    root.dataset.drawn = new URLSearchParams(q).toString();
+    root.dataset.views = String(Number(root.dataset.views || 0) + 1);
+    status.textContent = `${view.steps.toLocaleString("en")} steps × ${ok.length} optimizers, drawn in ${ms.toFixed(0)} ms`;
+    if (lastPhase) drawPhase(q, lastPhase);
+  }
+  function drawPhase(q, res) {
+    lastPhase = res;
+    for (const m of Object.values(markers)) m.replaceChildren();
+    if (res.error) { phaseBox.replaceChildren(el("p", { class: "note", text: res.error })); return; }
+    const ph = res.data, b2 = config.controls.find((c) => c.name === "beta2");
+    const crit = ph.optimizers.filter((o) => o.critical_beta2 !== null && o.critical_beta2 !== undefined && q.optimizers.split(",").includes(o.name));
+    for (const o of crit) {
+      const at = fractionOf(b2.stops, o.critical_beta2);
+      if (at === null) continue;
+      markers.beta2.append(el("span", { class: "marker", style: `left:calc(${(at * 100).toFixed(2)}% + ${(8 - 16 * at).toFixed(1)}px);background:${style(o.name).color}`,
+                                        title: `critical β2 of ${o.name}: ${fmt(o.critical_beta2)}` }));
+    }
+    const words = crit.map((o) => `${o.name} ${fmt(o.critical_beta2)} (${o.wrong_way_below ? "fails below" : "fails above"})`);
+    const items = [el("p", { class: "critical", text: words.length ? "critical β2 (▮ on the β2 slider): " + words.join(", ") : "critical β2: " + (ph.note || "none in (0, 1) for the chosen optimizers") })];
+    items.push(el("figure", {}, figureMap(ph, { ...q, beta1: Number(q.beta1), beta2: Number(q.beta2), optimizers: q.optimizers.split(",") }, style)));
+    phaseBox.replaceChildren(...items);
+  }
+  began = performance.now();
+  request(current());
+  return { current, inputs, get view() { return last; } };
+}
+
+// -- backends ------------------------------------------------------------------------------------
+export function serverBackend(config, base = "") {
+  const get = async (what, q) => {
+    try {
+      const res = await fetch(`${base}api/${what}?${new URLSearchParams(q)}`);
+      const body = await res.json();
+      return res.ok ? { data: body } : { error: body.error || `the server answered ${res.status}` };
+    } catch (err) { return { error: `no answer from the adasim server (${err.message}): is adasim explore still running?` }; }
+  };
+  return { config, hash: true, view: (q) => get("view", q), phase: (q) => get("phase", q) };
+}
+
+export function staticBackend(config, data) {
+  const key = (q) => data.keys.map((k) => `${k}=${q[k]}`).join("&");
+  const find = (table, q) => {
+    const hit = table[key(q)];
+    return hit ? { data: hit } : { error: `this view (${key(q)}) is not in the export's grid` };
+  };
+  return { config, hash: true, view: async (q) => find(data.views, q), phase: async (q) => find(data.phases, q) };
+}
+
+export function widgetBackend(model) {
+  let seq = 0;
+  const waiting = new Map();
+  model.on("msg:custom", (msg) => { const w = waiting.get(msg.seq); if (w) { waiting.delete(msg.seq); w(msg); } });
+  const ask = (what, q) => new Promise((resolve) => { const id = ++seq; waiting.set(id, resolve); model.send({ what, seq: id, query: q }); });
+  return { config: model.get("config"), hash: false, view: (q) => ask("view", q), phase: (q) => ask("phase", q) };
+}
+
+function render({ model, el: root }) { mount(root, widgetBackend(model)); }
+export default { render };

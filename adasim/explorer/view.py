@@ -1,0 +1,359 @@
+"""What the explorer shows for one position of its controls, as JSON-ready dicts.
+
+The controls are the settings of `adasim run` (same names, same checks): the problem family
+(online: g_t = C once every d steps (k spikes), else −s; stochastic: g_t = C w.p. p, else −s),
+C, d, k, p, the seeds, β1, β2, the shift n, α and the schedule α_t, ε, and the optimizers.
+For each position, `view` simulates every chosen optimizer for `steps` steps and returns
+x_t, the last steps' (g_t, v_t), the net update factors κ measured on the run beside their closed
+forms, and the drift −(1/d)Σ_j c_j κ_j (per step, in units of α) with its sign; `phase` returns,
+per optimizer, the critical β2 (where the closed-form drift changes sign) and a small (β1, β2) map
+of the drift's sign. Both are pure functions of a `Position`; the server, the static export and
+the notebook widget only carry them to the page.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from adasim.analysis.drift import analytic_drift, critical_value, mean_gradient_sign
+from adasim.analysis.empirical import empirical_nuf
+from adasim.analysis.report import NUFResult, closed_form
+from adasim.engine import simulate
+from adasim.errors import AdasimError, check_choice, check_range, unknown_name
+from adasim.optimizers import OPTIMIZERS, definition
+from adasim.settings import number_text
+from adasim.spec import Spec, build_spec
+
+STEPS = 10_000  # the steps of every view (the issue's budget: 10^4 steps × 4 optimizers per redraw)
+MAX_STEPS = 200_000
+MAX_OPTIMIZERS = 6  # optimizers drawn at once
+X_POINTS = 240  # log-spaced points of x_t sent to the page
+GV_STEPS = 48  # the last steps' (g_t, v_t) pairs
+FAMILIES = ("online", "stochastic")
+DEFAULT_OPTIMIZERS = ("adam", "amsgrad", "adashift", "adopt")
+CRITICAL_POINTS = 48  # grid of critical_value's bracketing scan (the root is then refined by brentq)
+MAP_BETA1 = (0.0, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9)
+MAP_BETA2 = tuple(float(f"{b:.3g}") for b in np.geomspace(1e-3, 0.999, 16))
+
+
+def _stops(values: Any) -> tuple[str, ...]:
+    """Slider stops as text: three significant digits, each once, in order."""
+    return tuple(number_text(v) for v in sorted({float(f"{float(v):.3g}") for v in values}))
+
+
+@dataclass(frozen=True)
+class Control:
+    """One control of the page: the setting it sets (build_spec's name), its label, the values a
+    request may carry (lo..hi, integer or a choice) and the slider's stops."""
+
+    name: str
+    label: str
+    stops: tuple[str, ...]
+    default: str
+    families: tuple[str, ...] = FAMILIES
+    lo: float | None = None
+    hi: float | None = None
+    integer: bool = False
+    choices: tuple[str, ...] = ()  # a select instead of a slider
+    defaults: tuple[tuple[str, str], ...] = ()  # per-family defaults (family, value)
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.choices:  # the defaults are stops, so that the page can show them exactly
+            texts = {self.default, *dict(self.defaults).values()}
+            merged = {float(t): t for t in texts} | {float(t): t for t in self.stops}
+            object.__setattr__(self, "stops", tuple(merged[v] for v in sorted(merged)))
+
+    def default_for(self, family: str) -> str:
+        return dict(self.defaults).get(family, self.default)
+
+    def parse(self, text: str) -> Any:
+        """The value of `text` for this control, checked as `adasim run` checks it."""
+        if self.choices:
+            return check_choice(self.label, text, self.choices)
+        try:
+            value = float(text)
+        except ValueError:
+            raise AdasimError(f"{self.label} must be a number, got {text!r}") from None
+        value = check_range(self.label, value, self.lo, self.hi, integer=self.integer)
+        return int(value) if self.integer else float(value)
+
+    def as_dict(self, family_defaults: bool = True) -> dict[str, Any]:
+        out = {"name": self.name, "label": self.label, "stops": list(self.choices or self.stops),
+               "kind": "select" if self.choices else "slider", "families": list(self.families), "note": self.note,
+               "default": {f: self.default_for(f) for f in FAMILIES} if family_defaults else self.default}  # fmt: skip
+        return out
+
+
+CONTROLS: tuple[Control, ...] = (
+    Control("family", "problem", (), "online", choices=FAMILIES,
+            note="online: g = C once every d steps, else −1; stochastic: g = C w.p. p, else −1"),
+    Control("C", "C", _stops([*np.arange(2.5, 50.01, 0.5), *np.arange(52, 201, 2), 101]), "10", lo=0.0, hi=1e6,
+            defaults=(("stochastic", "101"),), note="the large gradient"),
+    Control("d", "period d", _stops(range(2, 31)), "3", ("online",), lo=2, hi=1000, integer=True),
+    Control("k", "spikes k", _stops(range(1, 30)), "1", ("online",), lo=1, hi=999, integer=True,
+            note="gradients C per period"),
+    Control("p", "p", _stops(np.geomspace(0.001, 0.5, 91)), "0.0101", ("stochastic",), lo=0.0, hi=1.0,
+            note="probability of C (p = 0.0101 with C = 101 is δ = 0.02, the AdaShift paper's)"),
+    Control("seeds", "seeds", _stops(range(1, 9)), "4", ("stochastic",), lo=1, hi=64, integer=True),
+    Control("beta1", "β1", _stops(np.arange(0.0, 0.991, 0.01)), "0", lo=0.0, hi=1.0),
+    Control("beta2", "β2", _stops(np.geomspace(1e-3, 0.999, 241)), "0.0099", lo=0.0, hi=1.0),
+    Control("n", "shift n", _stops(range(0, 11)), "1", lo=0, hi=1000, integer=True, note="AdaShift's v_t uses g_{t−n}"),
+    Control("lr", "α", _stops(10.0 ** np.arange(-3.0, 0.001, 0.05)), "0.5", lo=0.0, hi=1e6),
+    Control("schedule", "schedule", (), "inv-sqrt", choices=("inv-sqrt", "constant"), note="α_t = α/√t or α"),
+    Control("eps", "ε", (), "default", choices=("default", "0", "1e-12", "1e-08"),
+            note="added to the scale; default: each optimizer's own"),
+)
+BY_NAME = {c.name: c for c in CONTROLS}
+
+
+@dataclass(frozen=True)
+class Position:
+    """The controls' values (one view). `optimizers` are names the page may toggle."""
+
+    family: str = "online"
+    C: float = 10.0
+    d: int = 3
+    k: int = 1
+    p: float = 0.0101
+    seeds: int = 4
+    beta1: float = 0.0
+    beta2: float = 0.0099
+    n: int = 1
+    lr: float = 0.5
+    schedule: str = "inv-sqrt"
+    eps: str = "default"
+    optimizers: tuple[str, ...] = DEFAULT_OPTIMIZERS
+    steps: int = STEPS
+
+    def spec(self) -> Spec:
+        """The `adasim run` spec of this view (its command reproduces it)."""
+        if self.family == "online":
+            problem: dict[str, Any] = {"C": self.C, "s": 1.0, "d": self.d, "k": self.k}
+            if self.k >= self.d:
+                raise AdasimError(f"spikes k must be below the period d ({self.d}), got {self.k}")
+            seeds = 1
+        else:
+            problem, seeds = {"C": self.C, "s": 1.0, "p": self.p}, self.seeds
+        hyper: dict[str, Any] = {"beta1": self.beta1, "beta2": self.beta2, "n": self.n, "lr": self.lr, "schedule": self.schedule}
+        if self.eps != "default":
+            hyper["eps"] = float(self.eps)
+        defs = [definition(o) for o in self.optimizers]
+        hyper = {k: v for k, v in hyper.items() if k in ("lr", "schedule") or any(d.accepts(k) for d in defs)}
+        return build_spec(self.family, problem=problem, optimizers=self.optimizers, hyper=hyper, steps=self.steps,
+                          seeds=seeds, x0=0.0)  # fmt: skip
+
+    def query(self) -> dict[str, str]:
+        """The controls' values as the page's query (text, in CONTROLS order, then the optimizers)."""
+        out = {c.name: number_text(getattr(self, c.name)) for c in CONTROLS}
+        out["optimizers"] = ",".join(self.optimizers)
+        return out
+
+    def without(self, *names: str) -> Position:
+        """This position with `names` at their defaults: the key of what does not depend on them."""
+        return dataclasses.replace(self, **{n: getattr(Position, n) for n in names})
+
+
+def parse_position(query: Mapping[str, str], allowed: Sequence[str] = (), steps: int = STEPS) -> Position:
+    """A Position from the page's query (text values; absent ones take their defaults), checked
+    as `adasim run` checks its options. Only the built-ins and the `allowed` names (user
+    optimizers the server loaded) may be chosen: a request never loads a file."""
+    fields = {f.name for f in dataclasses.fields(Position)} - {"steps"}
+    for key in query:
+        if key not in fields:
+            raise unknown_name("explorer setting", key, sorted(fields))
+    family = BY_NAME["family"].parse(query.get("family", "online"))
+    values: dict[str, Any] = {"family": family}
+    for control in CONTROLS[1:]:
+        text = query.get(control.name)
+        values[control.name] = control.parse(control.default_for(family) if text is None else text)
+    names = tuple(n for n in query.get("optimizers", ",".join(DEFAULT_OPTIMIZERS)).split(",") if n)
+    if not names:
+        raise AdasimError("choose at least one optimizer")
+    if len(names) > MAX_OPTIMIZERS:
+        raise AdasimError(f"at most {MAX_OPTIMIZERS} optimizers at once, got {len(names)}")
+    known = (*OPTIMIZERS, *allowed)
+    for name in names:
+        if name not in known:
+            raise unknown_name("optimizer", name, known)
+    values["optimizers"] = tuple(dict.fromkeys(names))
+    values["steps"] = int(check_range("steps", steps, 100, MAX_STEPS, integer=True))
+    return Position(**values)
+
+
+def position_of(spec: Spec, steps: int = STEPS) -> Position:
+    """The explorer's view of a spec (a figure's settings), checked to be the same settings:
+    the problem's parameters and every optimizer's configuration (the steps are the explorer's)."""
+    problem = spec.problem
+    if problem.name not in FAMILIES:
+        raise AdasimError(f"the explorer shows the {' and '.join(FAMILIES)} problems, not {problem.name}")
+    params = problem.params()
+    values: dict[str, Any] = {"family": problem.name, "C": float(params["C"]), "steps": steps}
+    if problem.name == "online":
+        values.update(d=int(params["d"]), k=int(params["k"]))
+    else:
+        values.update(p=float(np.asarray(problem.probability())), seeds=len(spec.seeds))
+    configs = [o.config() for o in spec.optimizers]
+    for key in ("beta1", "beta2", "n", "lr"):
+        found = [c[key] for c in configs if key in c]
+        if found:
+            values[key] = float(found[0]) if key != "n" else int(found[0])
+    values["schedule"] = configs[0]["schedule"]["kind"]
+    eps = {c.get("eps") for c in configs} - {None}
+    own = all(c.get("eps") == make_default(o.name).get("eps") for c, o in zip(configs, spec.optimizers, strict=True))
+    values["eps"] = "default" if own else number_text(eps.pop()) if len(eps) == 1 else "mixed"
+    values["optimizers"] = tuple(o.name for o in spec.optimizers)
+    query = {k: number_text(v) if k != "optimizers" else ",".join(v) for k, v in values.items() if k != "steps"}
+    position = parse_position(query, steps=steps)
+    mine = position.spec()
+    theirs = mine.problem.params()
+    differ = [k for k in params if not np.array_equal(np.asarray(params[k], dtype=object), np.asarray(theirs[k], dtype=object))]
+    for a, b in zip(mine.optimizers, spec.optimizers, strict=True):
+        differ += [f"{b.name} {k}" for k in sorted(set(a.config()) | set(b.config())) if a.config().get(k) != b.config().get(k)]
+    if differ:
+        raise AdasimError(f"the explorer cannot show these settings: {', '.join(differ)} differ from what its controls set")
+    return position
+
+
+def make_default(name: str) -> dict[str, Any]:
+    """The configuration of optimizer `name` with its own defaults."""
+    return definition(name)().config()
+
+
+def _round(values: Any, digits: int = 6) -> list[float | None]:
+    """Floats for the page: `digits` significant digits (the page shows 4), None for non-finite."""
+    return [float(f"{v:.{digits}g}") if math.isfinite(v) else None for v in np.asarray(values, dtype=float).ravel()]
+
+
+def _fixed(values: Any, decimals: int = 5) -> list[float | None]:
+    """Points of x_t in [−1, 1] for the page: `decimals` places (vectorised; None for non-finite)."""
+    x = np.round(np.asarray(values, dtype=float), decimals)
+    return [v if math.isfinite(v) else None for v in x.tolist()]
+
+
+def _verdict(wrong_way: float) -> str:
+    return "away from x*" if wrong_way > 0 else "toward x*" if wrong_way < 0 else "no drift"
+
+
+def view(position: Position) -> dict[str, Any]:
+    """Simulate every optimizer of `position`: x_t (median over seeds, log-spaced steps), the last
+    steps' (g_t, v_t) of the first seed, κ per phase (online) or per gradient value (stochastic)
+    measured after the first half of the run and in closed form, and the drift in units of α."""
+    spec = position.spec()
+    problem = spec.problem
+    sign = mean_gradient_sign(problem)
+    rows = np.unique(np.geomspace(1, spec.steps, X_POINTS).astype(int)) - 1
+    out: dict[str, Any] = {
+        "position": position.query(),
+        "command": spec.command(),
+        "steps": spec.steps,
+        "optimum": _round(problem.optimum()[0])[0],
+        "worst": _round(problem.worst()[0])[0],
+        "mean_gradient": _round(np.atleast_1d(problem.mean_gradient()))[0],
+        "domain": _round([problem.domain.lo, problem.domain.hi]),
+        "grouped_by": "phase" if problem.pattern() is not None else "gradient value",
+        "optimizers": [],
+    }
+    for name, opt in zip(position.optimizers, spec.optimizers, strict=True):
+        run = simulate(problem, opt, spec.steps, spec.seeds, spec.x0, stride=1, log_spaced=False, engine=spec.engine)
+        entry: dict[str, Any] = {"name": name, "label": opt.name}
+        bad = [i for i, s in enumerate(run.status) if s != "ok"]
+        if bad:
+            entry["trouble"] = f"{opt.name}: {run.status[bad[0]]} at step {int(run.bad_step[bad[0]])}; nothing to draw"
+            out["optimizers"].append(entry)
+            continue
+        x = np.median(run.trace.x[:, :, 0], axis=1)
+        emp = empirical_nuf(problem, opt, spec.steps, spec.seeds, spec.x0, burn_in=spec.steps // 2, samples=0,
+                            engine=spec.engine)  # fmt: skip
+        analytic, reason = closed_form(problem, opt)
+        nuf = NUFResult(opt, emp, analytic, reason).as_dict()
+        closed_drift = nuf["drift"]["analytic"]
+        entry.update(
+            t=[int(t) for t in run.trace.t[rows]],
+            x=_fixed(x[rows]),
+            g=_round(run.trace.g[-GV_STEPS:, 0, 0], 5),
+            v=_round(run.trace.v[-GV_STEPS:, 0, 0], 5),
+            final_x=_round([x[-1]])[0],
+            nuf=[{"phase": r.get("phase"), "gradient": _round([r["gradient"]])[0], "measured": _round([r["empirical"]])[0],
+                  "closed": None if r["analytic"] is None else _round([r["analytic"]])[0], "count": int(r["count"])}
+                 for r in nuf["nuf"]],
+            drift={"measured": _round([emp.drift])[0], "closed": None if closed_drift is None else _round([closed_drift])[0],
+                   "wrong_way": None, "verdict": None},
+            no_closed_form=reason,
+        )
+        if "analytic_error" in nuf:
+            entry["closed_error"] = nuf["analytic_error"]
+        drift = closed_drift if closed_drift is not None else emp.drift
+        entry["drift"]["wrong_way"] = _round([drift * sign])[0]
+        entry["drift"]["verdict"] = _verdict(drift * sign)
+        out["optimizers"].append(entry)
+    return out
+
+
+def phase(position: Position) -> dict[str, Any]:
+    """Per optimizer with a β2 and a closed form: the critical β2 at the current β1 (None when the
+    drift keeps its sign on (0, 1)) and the sign of the wrong-way drift on MAP_BETA1 × MAP_BETA2
+    (+1 away from x*, −1 toward it, 0 none, None without a closed form); rows are β1 (one row for
+    an optimizer without β1). Neither depends on α, the schedule or the seeds. The stochastic
+    family has neither here: its stationary closed forms take 0.1–1 s each (`adasim critical`
+    finds its critical β2)."""
+    out: dict[str, Any] = {"position": position.query(), "beta1": list(MAP_BETA1), "beta2": list(MAP_BETA2), "optimizers": []}
+    if position.family != "online":
+        command = position.spec().command("critical", run=False)
+        out["note"] = f"no critical β2 or map for the stochastic family here (each closed form takes up to a second): {command}"
+        return out
+    for name in position.optimizers:
+        one = position.without("lr", "schedule", "seeds", "steps")
+        one = dataclasses.replace(one, optimizers=(name,))
+        out["optimizers"].append({"name": name, **_critical(one.without("beta2")), **_map(one.without("beta1", "beta2"))})
+    return out
+
+
+def _closed(position: Position) -> tuple[Any, Any] | None:
+    spec = position.spec()
+    opt = spec.optimizers[0]
+    if not opt.definition.accepts("beta2"):
+        return None
+    return spec.problem, opt
+
+
+@functools.lru_cache(maxsize=512)
+def _critical(position: Position) -> dict[str, Any]:
+    found = _closed(position)
+    if found is None:
+        return {"critical_beta2": None, "critical_note": "no β2"}
+    problem, opt = found
+    try:
+        crit = critical_value(problem, opt, "beta2", points=CRITICAL_POINTS)
+    except AdasimError as err:
+        return {"critical_beta2": None, "critical_note": str(err)}
+    note = None if crit.critical is not None else "the drift keeps its sign for every β2"
+    return {"critical_beta2": crit.critical, "critical_note": note, "wrong_way_below": crit.wrong_way_below}
+
+
+@functools.lru_cache(maxsize=128)
+def _map(position: Position) -> dict[str, Any]:
+    found = _closed(position)
+    if found is None:
+        return {"map": None}
+    problem, opt = found
+    sign = mean_gradient_sign(problem)
+    betas1 = MAP_BETA1 if opt.definition.accepts("beta1") else (None,)
+    cells = []
+    for b1 in betas1:
+        row = []
+        for b2 in MAP_BETA2:
+            settings = {"beta2": b2} if b1 is None else {"beta1": b1, "beta2": b2}
+            try:
+                row.append(int(np.sign(analytic_drift(problem, opt.replace(**settings)) * sign)))
+            except AdasimError:
+                row.append(None)
+        cells.append(row)
+    return {"map": cells, "map_rows": "beta1" if betas1[0] is not None else None}

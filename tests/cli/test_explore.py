@@ -1,0 +1,89 @@
+"""`adasim explore`: the static export from the command line, its refusals, and the server as a
+subprocess (serves its page, stops on Ctrl-C with one line)."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+from helpers import one_line_error
+from typer.testing import CliRunner
+
+from adasim.cli.app import app
+
+
+def test_export_writes_one_page_and_its_record(tmp_path):
+    out = tmp_path / "site"
+    result = CliRunner().invoke(app, ["explore", "--export", str(out), "--grid", "C=10", "--grid", "beta1=0",
+                                      "--grid", "beta2=0.05,0.2", "-o", "adam", "-o", "adashift"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.output
+    assert "2 views" in result.output
+    assert sorted(p.name for p in out.iterdir()) == ["explore.json", "index.html"]
+    record = json.loads((out / "explore.json").read_text())
+    assert record["views"] == 2
+    assert record["grid"]["beta2"] == ["0.05", "0.2"]
+    assert record["optimizers"] == ["adam", "adashift"]
+    assert set(record["written"]) == {"index.html"}
+    page = (out / "index.html").read_text()
+    assert "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+    assert "https://" not in page
+    data = json.loads(re.search(r'id="adasim-data">(.*?)</script>', page, re.S).group(1))
+    assert len(data["views"]) == 2
+    assert all("C=10" in k for k in data["views"])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--grid", "beta2=abc"], "β2 must be a number"),
+        (["--grid", "betta2=0.1"], "did you mean 'beta2'"),
+        (["--grid", "beta2"], "--grid must look like"),
+        (["--grid", "C=" + ",".join(str(c) for c in range(3, 60)), "--grid", "beta1=0,0.5,0.9"], "at most 600"),
+        (["--grid", "d=3", "--grid", "k=3"], "spikes k must be below the period d"),
+        (["--grid", "family=online,stochastic"], "one problem family"),
+        (["-o", "mine.py:Name"], "mine.py"),
+    ],
+)
+def test_export_refusals_are_one_line_and_leave_no_folder(tmp_path, args, message):
+    out = tmp_path / "site"
+    result = CliRunner().invoke(app, ["explore", "--export", str(out), *args])
+    assert message in one_line_error(result)
+    assert not out.exists()
+
+
+def test_grid_without_export_and_bad_server_options_are_refused():
+    assert "--export DIR" in one_line_error(CliRunner().invoke(app, ["explore", "--grid", "C=3"]))
+    assert "--port must lie in [0, 65535]" in one_line_error(CliRunner().invoke(app, ["explore", "--port", "70000"]))
+    assert "cannot listen on @@@:8050" in one_line_error(CliRunner().invoke(app, ["explore", "--host", "@@@"]))
+
+
+@pytest.mark.slow
+def test_the_server_serves_its_page_and_stops_on_ctrl_c(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "adasim", "explore", "--port", "0", "--no-browser", "--steps", "1000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+    try:
+        url = None
+        for line in proc.stdout:
+            found = re.search(r"serving (http://127\.0\.0\.1:\d+/)", line)
+            if found:
+                url = found.group(1)
+                break
+        assert url, proc.stderr.read()
+        with urllib.request.urlopen(url, timeout=30) as res:
+            assert res.status == 200
+            assert b"adasim explorer" in res.read()
+        with urllib.request.urlopen(url + "api/view?C=4", timeout=30) as res:
+            assert json.loads(res.read())["position"]["C"] == "4"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert err.count("\n") == 1, err
+    assert err.startswith("adasim: error: interrupted by SIGINT"), err
+    assert list(tmp_path.iterdir()) == []
