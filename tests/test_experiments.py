@@ -27,7 +27,8 @@ class _Runs(dict):
         self.out = out
 
     def __missing__(self, name: str):
-        self[name] = (run_experiment(name, self.out / name, quick=True), self.out / name)
+        figures: dict = {}
+        self[name] = (run_experiment(name, self.out / name, quick=True, figures=figures), self.out / name, figures)
         return self[name]
 
 
@@ -38,12 +39,49 @@ def results(tmp_path_factory):
 
 @pytest.mark.parametrize("name", list(EXPERIMENTS))
 def test_each_experiment_writes_its_files_and_shows_its_claims(results, name):
-    numbers, folder = results[name]
+    numbers, folder, _ = results[name]
     assert (folder / f"{name}.png").exists()
     assert (folder / f"{name}.svg").exists()
     assert json.loads((folder / f"{name}.json").read_text())["experiment"] == name
     assert numbers["quick"] is True
     CLAIMS[name](results)
+
+
+def _has_data(ax) -> bool:
+    return bool(ax.lines or ax.collections or ax.images or ax.patches)
+
+
+def _labelled(ax, axis: str) -> bool:
+    """The axes' own label, or that of an axes it shares this axis with (a grid labels one edge)."""
+    get = f"get_{axis}label"
+    shared = ax.get_shared_x_axes() if axis == "x" else ax.get_shared_y_axes()
+    return any(getattr(a, get)() for a in shared.get_siblings(ax))
+
+
+@pytest.mark.parametrize("name", list(EXPERIMENTS))
+def test_each_experiments_figure_has_a_referees_structure(results, name):
+    """Not pixels: every panel with data names both axes (or shares a labelled one) and has a
+    title, the figure has a title, a log axis drops no data (no value ≤ 0 on it), and no tick
+    reads like 2×10⁰."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    for stem, fig in results[name][2].items():
+        FigureCanvasAgg(fig).draw()
+        panels = [ax for ax in fig.axes if _has_data(ax) and ax.get_label() != "<colorbar>"]
+        titled = fig._suptitle is not None and fig._suptitle.get_text()
+        for ax in panels:
+            assert _labelled(ax, "x"), (stem, ax.get_title())
+            assert _labelled(ax, "y"), (stem, ax.get_title())
+            # a panel's title, or its twin's (the same box), or the figure's for a single panel
+            assert any(o.get_title() for o in fig.axes if o.bbox.bounds == ax.bbox.bounds) or (titled and len(panels) <= 2), stem
+            for line in (ln for ln in ax.lines if ln.get_transform() is ax.transData):  # axhline/axvline span the axes
+                x, y = (np.asarray(v, dtype=float) for v in line.get_data())
+                if ax.get_yscale() == "log":
+                    assert not np.any(y[np.isfinite(y)] <= 0), (stem, line.get_label(), "values ≤ 0 on a log axis")
+                if ax.get_xscale() == "log":
+                    assert not np.any(x[np.isfinite(x)] <= 0), (stem, line.get_label())
+            ticks = [t.get_text() for t in (*ax.get_xticklabels(which="both"), *ax.get_yticklabels(which="both"))]
+            assert not [t for t in ticks if "times10^{0}" in t.replace("\\", "")], (stem, ticks)
 
 
 def claims_adashift_stochastic(results):
@@ -56,6 +94,8 @@ def claims_adashift_stochastic(results):
 
 def claims_reddi_fig1(results):
     numbers = results["reddi-fig1"][0]
+    regret = results["reddi-fig1"][2]["reddi-fig1"].axes[0]
+    assert regret.get_yscale() == "symlog"  # R_t/t of AdaShift and AMSGrad turns negative: a log axis would drop it
     assert numbers["online"]["adam"]["final_x"] > 0.9
     assert numbers["online"]["amsgrad"]["final_x"] < -0.9
     assert numbers["stochastic"]["adam"]["median_final_x"] > 0.9
@@ -105,6 +145,13 @@ def claims_adopt_toy(results):
             assert cell["adopt, no clip"]["median_final_x"] < 0  # ADOPT without the clip heads for x* = −1
     # the official clip (t−1)^(1/4) truncates the rare spikes early: at k = 50 it fails too (docs/REFERENCE.md §2)
     assert numbers["k=50,beta2=0.1"]["adopt"]["median_final_x"] > 0.9
+    # the title says what the panels show, no more (it once said "ADOPT converges for every β2")
+    title = results["adopt-toy"][2]["adopt-toy"]._suptitle.get_text()
+    for label in ("adam", "amsgrad", "adopt", "adopt, no clip"):
+        reached = [key for key, cell in numbers.items() if key.startswith("k=") and cell[label]["median_final_x"] < -0.5]
+        said = title.split(f"; {label} reaches x* in " if label != "adam" else f"{label} reaches x* in ")[1].split(";")[0]
+        assert said == ("nowhere" if not reached else "every panel" if len(reached) == 6 else
+                        ", ".join(k.replace("beta2", "β2").replace(",", " ") for k in reached)), (label, said)
 
 
 def claims_critical_c(results):

@@ -63,3 +63,49 @@ def test_run_correlation_and_drift_figures_have_labelled_axes():
     from adasim.analysis import critical_value
 
     assert labelled(figure_drift(critical_value(Online(), Adam(beta1=0.0)), "adam").axes[0])
+
+
+def test_lines_that_end_together_are_named_at_their_ends():
+    """Reddi Thm 1: AMSGrad, AdaShift and ADOPT all end at −1; each has its own style and its
+    name at its line's end."""
+    runs = build_spec("reddi-thm1", steps=2000).run()
+    fig = figure_run(runs)
+    ax_x = fig.axes[0]
+    styles = {ln.get_label(): ln.get_linestyle() for ln in ax_x.get_lines() if not ln.get_label().startswith("_")}
+    named = [a.get_text() for a in ax_x.texts]
+    assert {"adam", "amsgrad", "adashift", "adopt"} <= set(named)
+    assert len({styles[n] for n in ("adam", "amsgrad", "adashift", "adopt")}) == 4
+    ys = sorted(a.xy[1] for a in ax_x.texts if a.get_text() in ("amsgrad", "adashift", "adopt"))
+    assert min(np.diff(ys)) >= 0.05  # moved apart, though the lines end at the same point
+
+
+def test_the_dilution_figure_gives_every_quantity_its_own_labelled_axis():
+    from adasim.analysis.dilution import dilution
+    from adasim.plots.nuf import figure_dilution
+    from adasim.problems.layered import Layered
+
+    rows = dilution(Layered(base="stochastic", C=10.0, p=0.2), Adam(beta1=0.0, beta2=0.9, lr=0.01, phi="mean"), ks=(1, 4), steps=2000)
+    fig = figure_dilution(rows, "adam", "mean")
+    for ax in fig.axes:
+        assert ax.get_ylabel(), ax.get_title()
+    share, mean_x = fig.axes[2], fig.axes[3]
+    assert share.get_ylim()[0] > -0.1
+    assert mean_x.get_ylim() == (-1.05, 1.05)
+
+
+def test_log_axes_of_narrow_ranges_read_as_plain_numbers():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from adasim.plots.run import plain_log_ticks
+
+    fig = Figure()
+    ax = fig.subplots()
+    ax.plot([1, 2], [2.5, 40])
+    ax.set_yscale("log")
+    plain_log_ticks(ax.yaxis)
+    FigureCanvasAgg(fig).draw()
+    shown = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert shown
+    assert all("times" not in t and "^" not in t for t in shown)
+    assert {"5", "10", "20"} <= set(shown)

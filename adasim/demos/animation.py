@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.animation import FuncAnimation, PillowWriter, writers
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from adasim.analysis.empirical import empirical_nuf
 from adasim.engine import simulate
@@ -19,12 +20,15 @@ from adasim.optimizers.base import Optimizer
 from adasim.plots.run import COLORS
 from adasim.problems.base import Problem
 
+UP, DOWN = "#E69F00", "#0072B2"  # Okabe–Ito orange and blue
+
 
 def build_animation(
     problem: Problem, optimizer: Optimizer, steps: int, frames: int = 120, window: int = 60, title: str = ""
 ) -> FuncAnimation:
     """Frames sweep over the first `steps` steps: top, x_t so far; bottom, the last `window`
-    contributions −α_s κ_s g_s (red: pushes x up, blue: down) and their running sum."""
+    contributions −α_s κ_s g_s (orange: pushes x up, blue: down; colour-blind safe) and their
+    running sum. The title names the optimizer (and `title`, the run's settings)."""
     run = simulate(problem, optimizer, steps, stride=1)
     nuf = empirical_nuf(problem, optimizer, steps, burn_in=0, keep_all=True, samples=0)
     if nuf.all_steps is None:
@@ -49,9 +53,14 @@ def build_animation(
         lo, hi = min(lo, opt), max(hi, opt)
     ax_x.set_ylim(lo - 0.1 * (hi - lo + 1e-9), hi + 0.1 * (hi - lo + 1e-9))
     ax_x.set_ylabel("x_t")
-    ax_x.set_title(title or f"{optimizer.name}: x_t and each gradient's net contribution", fontsize=10)
+    named = f"{optimizer.name}: x_t and each gradient's net contribution"
+    ax_x.set_title(f"{named} — {title}" if title else named, fontsize=10)
     ax_c.set_ylabel("−α_s κ_s g_s")
     ax_c.set_xlabel("step s")
+    ax_c.set_title("each bar: how far step s's gradient moves x over the whole run (its net update factor κ_s × α_s × g_s)",
+                   fontsize=8)  # fmt: skip
+    ax_c.legend(handles=[Patch(color=UP, label="moves x up"), Patch(color=DOWN, label="moves x down")], loc="lower left",
+                fontsize=8)  # fmt: skip
     ax_c.axhline(0.0, color="black", lw=0.6)
     text = ax_c.text(0.01, 0.95, "", transform=ax_c.transAxes, va="top", fontsize=8)
     ends = np.unique(np.linspace(1, len(t_k), frames).astype(int))
@@ -64,7 +73,7 @@ def build_animation(
         for bar in list(ax_c.patches):
             bar.remove()
         segment = contrib[start:end]
-        ax_c.bar(t_k[start:end], segment, color=np.where(segment > 0, "#d62728", "#1f77b4"), width=0.9)
+        ax_c.bar(t_k[start:end], segment, color=np.where(segment > 0, UP, DOWN), width=0.9)
         ax_c.set_xlim(t_k[start] - 0.5, t_k[start] + window - 0.5)
         limit = float(np.max(np.abs(segment))) if segment.size else 1.0
         ax_c.set_ylim(-1.2 * (limit or 1.0), 1.2 * (limit or 1.0))

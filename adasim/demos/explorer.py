@@ -47,7 +47,10 @@ class Explorer:
             self.sliders[name] = Slider(ax, label, lo, hi, valinit=value, valstep=step)
             self.sliders[name].on_changed(self._changed)
         ax_check = fig.add_axes((0.85, 0.62, 0.13, 0.25))
-        self.checks = CheckButtons(ax_check, list(OPTIMIZERS), [True] * len(OPTIMIZERS))
+        colors = [COLORS[name] for name in OPTIMIZERS]  # each toggle in its optimizer's colour, as its lines
+        self.checks = CheckButtons(ax_check, list(OPTIMIZERS), [True] * len(OPTIMIZERS),
+                                   label_props={"color": colors}, frame_props={"edgecolor": colors},
+                                   check_props={"facecolor": colors})  # fmt: skip
         self.checks.on_clicked(self._changed)
         self.lines: dict[str, Any] = {}
         self.data: dict[str, dict[str, Any]] = {}
@@ -112,6 +115,7 @@ class Explorer:
         self.ax_v.yaxis.set_major_formatter(plain)
         self.ax_v.yaxis.set_minor_formatter(NullFormatter())
         self.ax_v.set_xlabel("g_t", fontsize=8)
+        self.ax_v.set_ylabel("v_t (divides g_t)", fontsize=8)
         self.ax_v.set_title("v_t against the g_t it scales (last steps)", fontsize=9)
         self.ax_k.set_title("net update factor per phase κ_j = k/α (bars: measured, ◇: closed form)", fontsize=9)
         self.ax_k.set_xlabel("phase j (phase 0 is the spike C)", fontsize=8)

@@ -35,12 +35,16 @@ def load(name: str) -> Any:
     return importlib.import_module(EXPERIMENTS[name])
 
 
-def run_experiment(name: str, out: str | Path, quick: bool = False) -> dict[str, Any]:
+def run_experiment(name: str, out: str | Path, quick: bool = False, figures: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run one experiment and write its files; returns its numbers, and under "files" the names
-    of the files written (figures first, the JSON record last)."""
+    of the files written (figures first, the JSON record last). A `figures` dict receives the
+    Figure objects (the tests check their structure)."""
     module = load(name)
     out_dir = prepare_out_dir(out, record=f"{name}.json")
-    figures, numbers = module.run(quick=quick)
+    made, numbers = module.run(quick=quick)
+    if figures is not None:
+        figures.update(made)
+    figures = made
     numbers = {"experiment": name, "title": module.TITLE, "source": module.SOURCE, "quick": quick, **numbers}
     files = []
     for stem, fig in figures.items():

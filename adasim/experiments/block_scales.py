@@ -84,6 +84,7 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
     ax_r.axhline(0.0, color="black", lw=0.6)
     for ax in axes:
         ax.set_xticks(range(len(names)), [n.replace(", ", ",\n").replace(" n=", "\nn=") for n in names], fontsize=8)
+        ax.set_xlabel("optimizer (its scale: one v per coordinate, per block, shifted)", fontsize=8)
         ax.grid(alpha=0.3, axis="y")
     ax_r.set_ylabel("Pearson(g_t², v_t) within the layer")
     ax_r.set_title(f"v–g² correlation per layer (β1 = 0, β2 = {BETA2}; 95 % intervals)", fontsize=9)

@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from adasim.analysis.drift import critical_value
 from adasim.errors import AdasimError
 from adasim.optimizers import make_optimizer
+from adasim.plots.run import plain_log_ticks
 from adasim.problems.online import Online
 from adasim.problems.stochastic import Stochastic
 
@@ -45,6 +46,7 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
         ax.set_xscale("log")
         if any(c is not None for c in numbers[family].values() for c in c):
             ax.set_yscale("log")
+            plain_log_ticks(ax.yaxis)
         ax.set_xlabel("1 − β2")
         ax.set_ylabel("critical C (Adam's drift changes sign)")
         ax.set_title(

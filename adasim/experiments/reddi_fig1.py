@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from adasim.plots.run import COLORS
+from adasim.plots.run import COLORS, STYLES, label_ends
 from adasim.spec import build_spec
 
 NAME = "reddi-fig1"
@@ -30,18 +30,24 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
         "online": {},
         "stochastic": {},
     }
-    for r in online:
-        c = COLORS[r.optimizer.name]
-        ax_r.plot(r.trace.t, r.trace.average_regret[:, 0], color=c, label=r.optimizer.name)
-        ax_x.plot(r.trace.t, r.trace.x[:, 0, 0], color=c, label=r.optimizer.name)
+    for i, r in enumerate(online):
+        c, ls = COLORS[r.optimizer.name], STYLES[i % len(STYLES)]
+        ax_r.plot(r.trace.t, r.trace.average_regret[:, 0], color=c, ls=ls, label=r.optimizer.name)
+        ax_x.plot(r.trace.t, r.trace.x[:, 0, 0], color=c, ls=ls, label=r.optimizer.name)
         numbers["online"][r.optimizer.name] = {"final_x": float(r.final_x[0, 0]), "average_regret": float(r.average_regret[0])}
-    for r in stoch:
-        c = COLORS[r.optimizer.name]
+    for i, r in enumerate(stoch):
+        c, ls = COLORS[r.optimizer.name], STYLES[i % len(STYLES)]
         x = r.trace.x[:, :, 0]
-        ax_s.plot(r.trace.t, np.median(x, axis=1), color=c, label=r.optimizer.name)
+        ax_s.plot(r.trace.t, np.median(x, axis=1), color=c, ls=ls, label=r.optimizer.name)
         ax_s.fill_between(r.trace.t, *np.quantile(x, [0.25, 0.75], axis=1), color=c, alpha=0.2, lw=0)
         numbers["stochastic"][r.optimizer.name] = {"median_final_x": float(np.median(r.final_x[:, 0]))}
-    ax_r.set_yscale("log")
+    # R_t/t of the optimizers that reach x* turns negative (x* beats the best fixed point of a
+    # prefix of the sequence): a log axis would drop them, so the axis is linear near 0
+    ax_r.axhline(0.0, color="black", lw=0.6)
+    ax_r.set_yscale("symlog", linthresh=1e-3)
+    ax_r.set_ylabel("R_t / t (linear within ±10⁻³)")
+    ax_x.set_ylabel("x_t")
+    ax_s.set_ylabel("x_t")
     ax_r.set_title("online: R_t / t", fontsize=10)
     ax_x.set_title("online: x_t", fontsize=10)
     ax_s.set_title(f"stochastic: x_t (median, 25–75 % of {seeds} seeds)", fontsize=10)
@@ -50,5 +56,6 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
         ax.set_xlabel("step t")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+        label_ends(ax, ax.get_lines())
     fig.suptitle(TITLE, fontsize=10)
     return {NAME: fig}, numbers

@@ -67,6 +67,7 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
     numbers["skewed-noise"] = _runs(ax_skew, "skewed-noise", steps, seeds)
     ax_skew.set_title("skewed noise: g = 4 w.p. 0.3, else −1 (mean 0.5, median −1)", fontsize=9)
     ax_skew.set_ylabel("x_t (median, 25–75 %)")
+    ax_reddi.set_ylabel("x_t (median, 25–75 %)")
     numbers["reddi-fig1-stochastic"] = _runs(ax_reddi, "reddi-fig1-stochastic", steps, seeds)
     ax_reddi.set_title("Reddi Fig. 1: g = 1010 w.p. 0.01, else −10 (mean 0.2, median −10)", fontsize=9)
     ax_skew.legend(fontsize=8, loc="center left")

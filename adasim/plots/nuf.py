@@ -167,9 +167,10 @@ def figure_wrong_way(cx, region: dict, title: str = "") -> Figure:
 
 
 def figure_dilution(rows: list, optimizer: str, phi: str, title: str = "") -> Figure:
-    """Left: Pearson(g_j², v) against the block size k with √((1−β2²)/k); right: what reaches x*."""
-    fig = Figure(figsize=(10, 4), layout="constrained")
-    ax_c, ax_x = fig.subplots(1, 2)
+    """Left: Pearson(g_j², v) against the block size k with √((1−β2²)/k); middle: the drift;
+    right: the end points (share of coordinates at x*, and the mean final x on its own axis)."""
+    fig = Figure(figsize=(14, 4), layout="constrained")
+    ax_c, ax_d, ax_e = fig.subplots(1, 3)
     k = np.array([r.k for r in rows])
     r = np.array([r.pearson_g2_v for r in rows])
     lo = np.array([r.pearson_g2_v_ci[0] for r in rows])
@@ -180,25 +181,27 @@ def figure_dilution(rows: list, optimizer: str, phi: str, title: str = "") -> Fi
     if all(c is not None for c in closed):
         kk = np.geomspace(k.min(), k.max(), 100)
         ax_c.plot(kk, closed[0] * np.sqrt(k[0] / kk), "--", color="black", label="√((1−β2²)/k)")
-    ax_c.set_xscale("log", base=2)
-    ax_c.set_xlabel("block size k (coordinates sharing v)")
     ax_c.set_ylabel("Pearson(g_j², v)")
     ax_c.set_title(f"{optimizer}, φ = {phi}: the correlation is diluted", fontsize=10)
     ax_c.legend(fontsize=8)
-    ax_c.grid(alpha=0.3)
-    ax_x.plot(k, [r.drift for r in rows], "s--", color="gray", label="drift per step / α (left)")
-    ax_x.axhline(0.0, color="black", lw=0.6)
-    ax_x.set_ylabel("drift per step / α (> 0: away from x* = −1)")
-    ax_x.set_xscale("log", base=2)
-    ax_x.set_xlabel("block size k")
-    ax_x.set_title("and the run: drift and end points", fontsize=10)
-    twin = ax_x.twinx()
-    twin.plot(k, [r.at_optimum for r in rows], "o-", color=color, label="share of coordinates at x* (right)")
-    twin.plot(k, [r.mean_final_x for r in rows], "^:", color=color, alpha=0.6, label="mean final x (right)")
+    ax_d.plot(k, [r.drift for r in rows], "s--", color="gray")
+    ax_d.axhline(0.0, color="black", lw=0.6)
+    ax_d.set_ylabel("drift per step / α (> 0: away from x* = −1)")
+    ax_d.set_title("the drift", fontsize=10)
+    ax_e.plot(k, [r.at_optimum for r in rows], "o-", color=color, label="share at x* (left axis)")
+    ax_e.set_ylim(-0.03, 1.03)
+    ax_e.set_ylabel("share of coordinates ending at x*")
+    ax_e.set_title("the end points", fontsize=10)
+    twin = ax_e.twinx()
+    twin.plot(k, [r.mean_final_x for r in rows], "^:", color="black", label="mean final x (right axis)")
     twin.set_ylim(-1.05, 1.05)
-    handles = ax_x.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
-    ax_x.legend(handles, [h.get_label() for h in handles], fontsize=8)
-    ax_x.grid(alpha=0.3)
+    twin.set_ylabel("mean final x (x* = −1, worst point +1)")
+    handles = ax_e.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+    ax_e.legend(handles, [h.get_label() for h in handles], fontsize=8)
+    for ax in (ax_c, ax_d, ax_e):
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("block size k (coordinates sharing v)")
+        ax.grid(alpha=0.3)
     suptitle(fig, title)
     return fig
 

@@ -33,6 +33,36 @@ def suptitle(fig: Figure, title: str, fontsize: float = 10) -> None:
 STYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)))
 
 
+def plain_log_ticks(axis) -> None:
+    """A log axis ticked at 1, 2, 5 × 10^k and labelled in plain numbers (2, 5, 10, 20, ...)
+    instead of mathtext such as 2×10⁰."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def label_ends(ax, lines: list, min_gap: float = 0.06) -> None:
+    """Name each line at its right end, in its colour, the names moved apart so that lines that
+    end together stay told apart (call after the axes' scales and limits are final)."""
+    ends = []
+    for line in lines:
+        x, y = (np.asarray(a, dtype=float) for a in line.get_data())
+        keep = np.isfinite(x) & np.isfinite(y)
+        if not keep.any() or not line.get_label() or line.get_label().startswith("_"):
+            continue
+        at = ax.transAxes.inverted().transform(ax.transData.transform((x[keep][-1], y[keep][-1])))[1]
+        ends.append([float(np.clip(at, 0.0, 1.0)), line])
+    ends.sort(key=lambda e: e[0])
+    for i in range(1, len(ends)):
+        ends[i][0] = max(ends[i][0], ends[i - 1][0] + min_gap)
+    shift = max(0.0, ends[-1][0] - 1.0) if ends else 0.0
+    for at, line in ends:
+        ax.annotate(line.get_label(), xy=(1.0, at - shift), xycoords="axes fraction", xytext=(4, 0), textcoords="offset points",
+                    color=line.get_color(), fontsize=8, va="center", annotation_clip=False)  # fmt: skip
+
+
 def _band(ax, t: np.ndarray, values: np.ndarray, color: str, label: str, style: object = "-") -> None:
     """Median line and 25–75 % band over the columns (lanes) of values (R, L)."""
     med = np.median(values, axis=1)
@@ -96,5 +126,7 @@ def figure_run(runs: list[Run], title: str = "") -> Figure:
         ax.grid(alpha=0.3)
         if runs[0].steps >= 1000:
             ax.set_xscale("log")
+    for ax in (ax_x, ax_r):
+        label_ends(ax, [ln for ln in ax.get_lines() if ln.get_label() in {r.optimizer.name for r in runs}])
     suptitle(fig, title)
     return fig

@@ -25,6 +25,16 @@ def test_gif_animation(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["run.gif"]
 
 
+def test_the_animation_names_its_optimizer_and_explains_its_bars():
+    opt = make_optimizer("adashift", n=1, beta1=0.0, beta2=1 / 101, lr=0.5, schedule=Schedule("inv-sqrt"))
+    anim = build_animation(Online(C=10.0), opt, 60, frames=3, window=20, title="online C = 10")
+    ax_x, ax_c = anim._fig.axes
+    assert ax_x.get_title().startswith("adashift: ")
+    assert ax_x.get_title().endswith("online C = 10")
+    assert "each bar" in ax_c.get_title()
+    assert [t.get_text() for t in ax_c.get_legend().get_texts()] == ["moves x up", "moves x down"]
+
+
 def test_animation_targets():
     with pytest.raises(AdasimError, match=r"\.gif or \.mp4"):
         check_target("out.avi")

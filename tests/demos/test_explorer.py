@@ -68,3 +68,12 @@ def test_toggles_remove_an_optimizer(explorer):
 def test_each_update_records_its_time(explorer):
     explorer.sliders["C"].set_val(20.0)
     assert 0 < explorer.seconds < 5  # measured, not a speed claim: see benchmarks/bench_demo.py
+
+
+def test_the_v_panel_is_labelled_and_each_toggle_wears_its_optimizers_colour(explorer):
+    from matplotlib.colors import to_hex
+
+    from adasim.plots.run import COLORS
+
+    assert explorer.ax_v.get_ylabel().startswith("v_t")
+    assert [to_hex(t.get_color()) for t in explorer.checks.labels] == [COLORS[n] for n in OPTIMIZERS]
