@@ -39,6 +39,8 @@ GV_STEPS = 48  # the last steps' (g_t, v_t) pairs
 FAMILIES = ("online", "stochastic")
 DEFAULT_OPTIMIZERS = ("adam", "amsgrad", "adashift", "adopt")
 CRITICAL_POINTS = 48  # grid of critical_value's bracketing scan (the root is then refined by brentq)
+LIMIT_NOTE = ("the closed form is the limit t → ∞ (docs/REFERENCE.md §3): bias corrections → 1 and ADOPT's clip bound "
+              "t^(1/4) → ∞ are not in it, and a stochastic run's factors are sample means")
 MAP_BETA1 = (0.0, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9)
 MAP_BETA2 = tuple(float(f"{b:.3g}") for b in np.geomspace(1e-3, 0.999, 16))
 
@@ -290,6 +292,9 @@ def view(position: Position) -> dict[str, Any]:
         )
         if "analytic_error" in nuf:
             entry["closed_error"] = nuf["analytic_error"]
+        rows_both = [r for r in entry["nuf"] if r["closed"] and r["measured"] is not None]
+        if any(abs(r["measured"] / r["closed"] - 1) > 1e-3 for r in rows_both):
+            entry["closed_note"] = LIMIT_NOTE
         drift = closed_drift if closed_drift is not None else emp.drift
         entry["drift"]["wrong_way"] = _round([drift * sign])[0]
         entry["drift"]["verdict"] = _verdict(drift * sign)

@@ -139,3 +139,13 @@ def test_positions_are_immutable_and_hashable():
     with pytest.raises(dataclasses.FrozenInstanceError):
         p.C = 3.0  # type: ignore[misc]
     assert hash(p) == hash(parse_position({}))
+
+
+def test_a_measured_factor_away_from_its_closed_form_says_why():
+    """ADOPT's clip bound t^(1/4) is 10 at t = 10^4 < C = 10: the spike is clipped in the run but
+    not in the t → ∞ limit; the view says so instead of showing two numbers that disagree."""
+    out = {o["name"]: o for o in view(parse_position({}))["optimizers"]}
+    assert "closed_note" not in out["adam"]
+    assert "clip bound" in out["adopt"]["closed_note"]
+    phase0 = out["adopt"]["nuf"][0]
+    assert phase0["measured"] < phase0["closed"]

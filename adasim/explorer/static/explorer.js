@@ -156,7 +156,10 @@ function tableNUF(view, shown) {
   const rows = shown.flatMap((o) => o.nuf.map((r) => el("tr", { "data-optimizer": o.name },
     el("td", { text: o.name }), el("td", { text: groupName(view, r) }), el("td", { class: "measured", text: fmt(r.measured) }),
     el("td", { class: "closed", text: fmt(r.closed) }), el("td", { text: String(r.count) }))));
-  return el("table", { class: "nuf", "aria-label": "net update factors" }, el("caption", { text: "κ over the second half of the run, and in closed form" }), head, ...rows);
+  const notes = shown.filter((o) => o.closed_note).map((o) => el("p", { class: "note", "data-optimizer": o.name, text: `${o.name}: measured ≠ closed form: ${o.closed_note}` }));
+  return el("div", { class: "nuf-box" },
+            el("table", { class: "nuf", "aria-label": "net update factors" }, el("caption", { text: "κ over the second half of the run, and in closed form" }), head, ...rows),
+            ...notes);
 }
 
 function tableDrift(view, shown, style) {
@@ -218,9 +221,10 @@ export function mount(root, backend) {
   const config = backend.config;
   const state = { ...config.start };
   const palette = config.colors, fallback = ["#000000", "#56B4E9", "#009E73", "#CC79A7", "#D55E00", "#F0E442"];
-  const style = (name) => {
+  const style = (name) => {  // a colour per optimizer; a dash per place among the chosen ones (the first solid)
     const i = config.optimizers.indexOf(name);
-    return { color: palette[name] || fallback[i % fallback.length], dash: DASHES[Math.max(i, 0) % DASHES.length] };
+    const chosen = config.optimizers.filter((n) => inputs["opt:" + n] ? inputs["opt:" + n].checked : n === name);
+    return { color: palette[name] || fallback[i % fallback.length], dash: DASHES[Math.max(chosen.indexOf(name), 0) % DASHES.length] };
   };
   root.classList.add("adasim-explorer");
   if (state.large === "1") root.classList.add("large");
