@@ -116,22 +116,28 @@ CONTROLS: tuple[Control, ...] = (
 BY_NAME = {c.name: c for c in CONTROLS}
 
 
+def _default(name: str) -> Any:
+    """A control's default (the online family's), parsed: the one source of Position's defaults."""
+    control = BY_NAME[name]
+    return control.parse(control.default_for("online"))
+
+
 @dataclass(frozen=True)
 class Position:
     """The controls' values (one view). `optimizers` are names the page may toggle."""
 
-    family: str = "online"
-    C: float = 10.0
-    d: int = 3
-    k: int = 1
-    p: float = 0.0101
-    seeds: int = 4
-    beta1: float = 0.0
-    beta2: float = 0.0099
-    n: int = 1
-    lr: float = 0.5
-    schedule: str = "inv-sqrt"
-    eps: str = "default"
+    family: str = _default("family")
+    C: float = _default("C")
+    d: int = _default("d")
+    k: int = _default("k")
+    p: float = _default("p")
+    seeds: int = _default("seeds")
+    beta1: float = _default("beta1")
+    beta2: float = _default("beta2")
+    n: int = _default("n")
+    lr: float = _default("lr")
+    schedule: str = _default("schedule")
+    eps: str = _default("eps")
     optimizers: tuple[str, ...] = DEFAULT_OPTIMIZERS
     steps: int = STEPS
 

@@ -21,6 +21,7 @@ from adasim.explorer.view import CONTROLS, MAP_BETA1, MAP_BETA2, Position, parse
 
 def test_defaults_are_reddi_theorem1_and_every_default_is_a_stop():
     p = parse_position({})
+    assert p == Position()
     assert (p.family, p.C, p.d, p.k, p.beta1, p.n, p.lr, p.schedule) == ("online", 10.0, 3, 1, 0.0, 1, 0.5, "inv-sqrt")
     assert p.beta2 == pytest.approx(1 / 101, rel=0.01)  # Reddi et al. 2018, Thm 1: β2 = 1/(1+C²)
     for c in CONTROLS:
