@@ -41,6 +41,9 @@ DEFAULT_OPTIMIZERS = ("adam", "amsgrad", "adashift", "adopt")
 CRITICAL_POINTS = 48  # grid of critical_value's bracketing scan (the root is then refined by brentq)
 LIMIT_NOTE = ("the closed form is the limit t → ∞ (docs/REFERENCE.md §3): bias corrections → 1 and ADOPT's clip bound "
               "t^(1/4) → ∞ are not in it, and a stochastic run's factors are sample means")
+# what no closed form depends on (κ = k/α and the drift are in units of α; the limit has no seeds):
+# the caches of closed forms, critical values and maps are keyed without them
+INDEPENDENT = ("lr", "schedule", "seeds", "steps")
 MAP_BETA1 = (0.0, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9)
 MAP_BETA2 = tuple(float(f"{b:.3g}") for b in np.geomspace(1e-3, 0.999, 16))
 
@@ -280,7 +283,7 @@ def view(position: Position) -> dict[str, Any]:
         x = np.median(run.trace.x[:, :, 0], axis=1)
         emp = empirical_nuf(problem, opt, spec.steps, spec.seeds, spec.x0, burn_in=spec.steps // 2, samples=0,
                             engine=spec.engine)  # fmt: skip
-        analytic, reason = closed_form(problem, opt)
+        analytic, reason = _closed_form(dataclasses.replace(position.without(*INDEPENDENT), optimizers=(name,)))
         nuf = NUFResult(opt, emp, analytic, reason).as_dict()
         closed_drift = nuf["drift"]["analytic"]
         entry.update(
@@ -321,7 +324,7 @@ def phase(position: Position) -> dict[str, Any]:
         out["note"] = f"no critical β2 or map for the stochastic family here (each closed form takes up to a second): {command}"
         return out
     for name in position.optimizers:
-        one = position.without("lr", "schedule", "seeds", "steps")
+        one = position.without(*INDEPENDENT)
         one = dataclasses.replace(one, optimizers=(name,))
         out["optimizers"].append({"name": name, **_critical(one.without("beta2")), **_map(one.without("beta1", "beta2"))})
     return out
@@ -333,6 +336,14 @@ def _closed(position: Position) -> tuple[Any, Any] | None:
     if not opt.definition.accepts("beta2"):
         return None
     return spec.problem, opt
+
+
+@functools.lru_cache(maxsize=256)
+def _closed_form(position: Position) -> tuple[Any, str | None]:
+    """The closed form of the one optimizer of `position` (or why there is none): the stochastic
+    family's are Laplace integrals (~50 ms each), so they are kept for moves of α and the seeds."""
+    spec = position.spec()
+    return closed_form(spec.problem, spec.optimizers[0])
 
 
 @functools.lru_cache(maxsize=512)
