@@ -8,9 +8,6 @@ import typer
 from adasim.cli.console import stdout
 from adasim.errors import AdasimError, check_range
 
-MAX_STEPS = 200_000  # every change re-simulates them
-
-
 def explore(
     optimizer: Annotated[
         list[str] | None,
@@ -38,7 +35,7 @@ def explore(
     Every change re-simulates and redraws x_t, v_t against g_t, the net update factors beside their closed forms,
     the drift and its sign, the critical β2 (marked on its slider) and a (β1, β2) map of the drift's sign.
     """
-    from adasim.explorer.view import DEFAULT_OPTIMIZERS, parse_position
+    from adasim.explorer.view import DEFAULT_OPTIMIZERS, MAX_STEPS, parse_position
     from adasim.optimizers import OPTIMIZERS, definition
 
     check_range("--steps", steps, 100, MAX_STEPS, integer=True)
