@@ -8,6 +8,7 @@ import typer
 from adasim.cli.console import stdout
 from adasim.errors import AdasimError, check_range
 
+
 def explore(
     optimizer: Annotated[
         list[str] | None,
