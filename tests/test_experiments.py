@@ -146,7 +146,7 @@ def claims_adopt_toy(results):
     # the official clip (t−1)^(1/4) truncates the rare spikes early: at k = 50 it fails too (docs/REFERENCE.md §2)
     assert numbers["k=50,beta2=0.1"]["adopt"]["median_final_x"] > 0.9
     # the title says what the panels show, no more (it once said "ADOPT converges for every β2")
-    title = results["adopt-toy"][2]["adopt-toy"]._suptitle.get_text()
+    title = " ".join(results["adopt-toy"][2]["adopt-toy"]._suptitle.get_text().split())  # wrapped to the figure's width
     for label in ("adam", "amsgrad", "adopt", "adopt, no clip"):
         reached = [key for key, cell in numbers.items() if key.startswith("k=") and cell[label]["median_final_x"] < -0.5]
         said = title.split(f"; {label} reaches x* in " if label != "adam" else f"{label} reaches x* in ")[1].split(";")[0]

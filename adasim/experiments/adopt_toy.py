@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from adasim.plots.run import COLORS, STYLES
+from adasim.plots.run import COLORS, STYLES, suptitle
 from adasim.spec import build_spec
 
 NAME = "adopt-toy"
@@ -50,8 +50,8 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
             if col == 0:
                 ax.set_ylabel("x_t")
     grid[0, 0].legend(fontsize=8)
-    fig.suptitle(f"ADOPT toy problem ({seeds} runs, {steps:,} steps, median x_T < −0.5 counts as reaching x* = −1): "
-                 + verdicts(numbers), fontsize=10)  # fmt: skip
+    suptitle(fig, f"ADOPT toy problem ({seeds} runs, {steps:,} steps, median x_T < −0.5 counts as reaching x* = −1): "
+             + verdicts(numbers))  # fmt: skip
     return {NAME: fig}, numbers
 
 
