@@ -292,7 +292,7 @@ export function mount(root, backend) {
       rows[c.name].hidden = !c.families.includes(q.family);
     }
   }
-  let last = null, lastPhase = null, began = 0, seq = 0, drawn = 0, inflight = false, pending = null;
+  let last = null, lastPhase = null, began = 0, seq = 0, drawn = 0, inflight = false, pending = null, phaseTimer = null;
   function changed(name) {
     if (name === "family") {  // each family's own defaults for the settings it reads differently
       for (const c of config.controls) if (c.kind !== "select" && c.default[inputs.family.value] !== c.default[state.family])
@@ -316,8 +316,13 @@ export function mount(root, backend) {
     if (mine > drawn) { drawn = mine; draw(q, res); }
     if (pending) { const next = pending; pending = null; request(next); return; }
     if (res.error) return;
-    const ph = await backend.phase(q);
-    if (mine === seq) drawPhase(q, ph);
+    // the map and the critical β2 once the controls rest: while a slider is dragged they would
+    // only compete with the next view for the server's time
+    clearTimeout(phaseTimer);
+    phaseTimer = setTimeout(async () => {
+      const ph = await backend.phase(q);
+      if (mine === seq) drawPhase(q, ph);
+    }, backend.phaseDelay || 0);
   }
   function draw(q, res) {
     if (res.error) {
@@ -378,7 +383,7 @@ export function serverBackend(config, base = "") {
       return res.ok ? { data: body } : { error: body.error || `the server answered ${res.status}` };
     } catch (err) { return { error: `no answer from the adasim server (${err.message}): is adasim explore still running?` }; }
   };
-  return { config, hash: true, view: (q) => get("view", q), phase: (q) => get("phase", q) };
+  return { config, hash: true, phaseDelay: 250, view: (q) => get("view", q), phase: (q) => get("phase", q) };
 }
 
 export function staticBackend(config, data) {
@@ -395,7 +400,7 @@ export function widgetBackend(model) {
   const waiting = new Map();
   model.on("msg:custom", (msg) => { const w = waiting.get(msg.seq); if (w) { waiting.delete(msg.seq); w(msg); } });
   const ask = (what, q) => new Promise((resolve) => { const id = ++seq; waiting.set(id, resolve); model.send({ what, seq: id, query: q }); });
-  return { config: model.get("config"), hash: false, view: (q) => ask("view", q), phase: (q) => ask("phase", q) };
+  return { config: model.get("config"), hash: false, phaseDelay: 250, view: (q) => ask("view", q), phase: (q) => ask("phase", q) };
 }
 
 function render({ model, el: root }) { mount(root, widgetBackend(model)); }
