@@ -15,37 +15,16 @@ Nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import shutil
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from adasim.explorer.server import bind, make_app
+from adasim.explorer.server import in_thread
 from adasim.explorer.view import parse_position, phase, view
-
-
-def serve(steps: int) -> str:
-    import tornado.httpserver
-
-    sockets = bind("127.0.0.1", 0)
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        http = tornado.httpserver.HTTPServer(make_app(steps=steps))
-        http.add_sockets(sockets)
-        ready.set()
-        loop.run_forever()
-
-    threading.Thread(target=run, daemon=True).start()
-    ready.wait(10)
-    return f"http://127.0.0.1:{sockets[0].getsockname()[1]}/"
 
 
 def moves(page, control: str, key: str, n: int) -> list[float]:
@@ -68,7 +47,6 @@ def main() -> None:
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
-    url = serve(args.steps)
     start = parse_position({}, steps=args.steps)
     view(start), phase(start)  # compile and warm, as `adasim explore` does before it serves
 
@@ -99,7 +77,7 @@ def main() -> None:
             pending.clear()
         demo_times.append(1000 * (time.perf_counter() - began))
 
-    with sync_playwright() as pw:
+    with in_thread(steps=args.steps) as url, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=shutil.which("chromium") or "chromium", args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(url)

@@ -13,10 +13,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 from matplotlib.widgets import CheckButtons, Slider
 
-from adasim.explorer.view import Position, view
+from adasim.explorer.view import DEFAULT_OPTIMIZERS, Position, view
 from adasim.plots.run import COLORS
 
-OPTIMIZERS = ("adam", "amsgrad", "adashift", "adopt")
+OPTIMIZERS = DEFAULT_OPTIMIZERS  # the toggles: the four of every problem's default
 
 SLIDERS = {
     # name: (label, lo, hi, start, step)

@@ -11,11 +11,13 @@ from several tabs share nothing but the caches of pure functions, so their resul
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import socket
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -118,6 +120,42 @@ def bind(host: str, port: int) -> list[socket.socket]:
         raise AdasimError(f"cannot listen on {host}:{port}: {reason}; choose another --host or --port") from None
 
 
+def _serve(sockets: list[socket.socket], optimizers: Sequence[str], steps: int, start: Position | None = None) -> tuple[Any, Any]:
+    """The app and its HTTP server on `sockets`, in the running event loop."""
+    import tornado.httpserver
+
+    app = make_app(optimizers, steps, start)
+    server = tornado.httpserver.HTTPServer(app)
+    server.add_sockets(sockets)
+    return app, server
+
+
+@contextlib.contextmanager
+def in_thread(optimizers: Sequence[str] = (), steps: int = STEPS) -> Iterator[str]:
+    """The explorer served on 127.0.0.1:<a free port> by an event loop in a thread (the tests and
+    the benchmark); yields its base URL and stops it on exit."""
+    sockets = bind("127.0.0.1", 0)
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        _serve(sockets, optimizers, steps)
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True, name="adasim-explore-loop")
+    thread.start()
+    ready.wait(30)
+    try:
+        yield f"http://127.0.0.1:{sockets[0].getsockname()[1]}/"
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        for sock in sockets:
+            sock.close()
+
+
 def serve(host: str, port: int, open_browser: bool, optimizers: Sequence[str], steps: int, start: Position,
           say: Callable[[str], None] = print) -> None:  # fmt: skip
     """Bind host:port, compile and warm the engine on the start view, then serve until
@@ -130,11 +168,7 @@ def serve(host: str, port: int, open_browser: bool, optimizers: Sequence[str], s
     phase(start)
 
     async def main() -> None:
-        import tornado.httpserver
-
-        app = make_app(optimizers, steps, start)
-        server = tornado.httpserver.HTTPServer(app)
-        server.add_sockets(sockets)
+        app, server = _serve(sockets, optimizers, steps, start)
         url = f"http://{host if ':' not in host else '[' + host + ']'}:{bound}/"
         say(f"adasim explore: serving {url} (Ctrl-C stops it){'' if host == '127.0.0.1' else '; reachable from other machines'}")
         if open_browser:

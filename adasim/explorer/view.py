@@ -28,6 +28,7 @@ from adasim.analysis.report import NUFResult, closed_form
 from adasim.engine import simulate
 from adasim.errors import AdasimError, check_choice, check_range, unknown_name
 from adasim.optimizers import OPTIMIZERS, definition
+from adasim.problems.presets import DEFAULT_OPTIMIZERS
 from adasim.settings import number_text
 from adasim.spec import Spec, build_spec
 
@@ -37,7 +38,6 @@ MAX_OPTIMIZERS = 6  # optimizers drawn at once
 X_POINTS = 240  # log-spaced points of x_t sent to the page
 GV_STEPS = 48  # the last steps' (g_t, v_t) pairs
 FAMILIES = ("online", "stochastic")
-DEFAULT_OPTIMIZERS = ("adam", "amsgrad", "adashift", "adopt")
 CRITICAL_POINTS = 48  # grid of critical_value's bracketing scan (the root is then refined by brentq)
 LIMIT_NOTE = ("the closed form is the limit t → ∞ (docs/REFERENCE.md §3): bias corrections → 1 and ADOPT's clip bound "
               "t^(1/4) → ∞ are not in it, and a stochastic run's factors are sample means")

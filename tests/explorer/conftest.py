@@ -1,44 +1,17 @@
 """The explorer's fixtures: a server on a free port of 127.0.0.1 (its event loop in a thread) and
 a Playwright browser driving Debian's chromium (never a downloaded browser)."""
 
-import asyncio
-import contextlib
 import os
-import threading
 
 import pytest
 
 
-@contextlib.contextmanager
 def running(optimizers=(), steps=10_000):
-    """`make_app` served on 127.0.0.1:<free port>; yields the base URL."""
+    """`adasim.explorer.server.in_thread`: the explorer on 127.0.0.1:<free port>, yields its URL."""
     pytest.importorskip("tornado", reason="the explorer's server needs Tornado: pip install 'adasim[explore]'")
-    import tornado.httpserver
+    from adasim.explorer.server import in_thread
 
-    from adasim.explorer.server import bind, make_app
-
-    sockets = bind("127.0.0.1", 0)
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-
-    def run():
-        asyncio.set_event_loop(loop)
-        http = tornado.httpserver.HTTPServer(make_app(list(optimizers), steps=steps))
-        http.add_sockets(sockets)
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    ready.wait(10)
-    host, port = sockets[0].getsockname()[:2]
-    try:
-        yield f"http://{host}:{port}/"
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        for s in sockets:
-            s.close()
+    return in_thread(list(optimizers), steps)
 
 
 @pytest.fixture(scope="session")
