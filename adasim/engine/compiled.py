@@ -367,10 +367,14 @@ class CompiledExecutor(Executor):
         self.G = period_gradients(layout) if self.plan.gradients == "period" else np.zeros((1, 1))
         self.filler = filler_for(layout) if self.plan.gradients == "block" else None
         self.KP = tuple(
-            np.ascontiguousarray(getattr(layout.params, f)) if f in self.plan.tables else _cells(getattr(layout.params, f), L, D)
+            np.array(getattr(layout.params, f), order="C") if f in self.plan.tables else _cells(getattr(layout.params, f), L, D)
             for f in self.plan.p_dynamic
         )
-        self.KEY = np.ascontiguousarray(layout.keys.reshape(cells))
+        # the kernel reads the problem's values only when it computes the gradients or the loss; otherwise
+        # it is given none, so that one kernel serves every problem (their values' types differ, and
+        # each new type would compile the kernel again)
+        self.KP_kernel = self.KP if self.plan.gradients == "inline" or not self.plan.linear else ()
+        self.KEY = np.array(layout.keys.reshape(cells), order="C")
         self.S = tuple(np.ascontiguousarray(a.reshape(cells)) for a in self.state)
         clock0 = layout.clock0
         if clock0 is not None:
@@ -441,9 +445,9 @@ class CompiledExecutor(Executor):
                 with np.errstate(all="ignore"), warnings.catch_warnings():
                     warnings.simplefilter("ignore", _numba().errors.NumbaIRAssumptionWarning)  # numba's own pedantry
                     call_kernel = compile_once if getattr(self, "_first", False) else _call
-                    call_kernel(self.kernel, t0, B, bool(moving), sigma, self.LR, G, self.KP, self.KEY, self.HP, self.S, self.CS,
-                                self.CL, self.PAST, self.Xc, self.LO, self.HI, acc, badstep, badnan, self.LSUM, self.GSUM, rows,
-                                rec, recl, recg, F)  # fmt: skip
+                    call_kernel(self.kernel, t0, B, bool(moving), sigma, self.LR, G, self.KP_kernel, self.KEY, self.HP, self.S,
+                                self.CS, self.CL, self.PAST, self.Xc, self.LO, self.HI, acc, badstep, badnan, self.LSUM,
+                                self.GSUM, rows, rec, recl, recg, F)  # fmt: skip
             except AdasimError:
                 raise
             except Exception as err:  # a typing error in a user's step surfaces at the first call
@@ -485,7 +489,7 @@ def period_gradients(layout: Layout) -> np.ndarray:
     pattern (the kernel's own values), or — for a problem with none — the kernel evaluated over
     the whole run would be needed, so a problem whose shared gradients are not periodic is drawn
     per cell instead (Plan.g_shared is then False)."""
-    return np.ascontiguousarray(layout.problem.pattern().c, dtype=np.float64)
+    return np.array(layout.problem.pattern().c, dtype=np.float64, order="C")  # writable: one array type per kernel
 
 
 def _cells(value: Any, L: int, D: int, per_coordinate: bool = False) -> Any:
@@ -495,7 +499,7 @@ def _cells(value: Any, L: int, D: int, per_coordinate: bool = False) -> Any:
     arr = np.asarray(value)
     if per_coordinate and arr.ndim == 1:
         arr = arr[None, :]
-    return np.ascontiguousarray(np.broadcast_to(arr, (L, D)).reshape(L * D))
+    return np.array(np.broadcast_to(arr, (L, D)).reshape(L * D))  # a writable copy: one array type per kernel
 
 
 def _compile_error(layout: Layout, err: BaseException) -> AdasimError:

@@ -330,3 +330,23 @@ def test_the_generated_kernel_is_readable_source():
     simulate(Online(), Adam(eps_mode="inside"), 5, engine="compiled")
     sources = [p.read_text() for p in compiled.cache_dir().glob("kernel_adam_*.py")]
     assert any("'inside'" in s and "S[0][i]" in s for s in sources), textwrap.shorten(str(sources), 200)
+
+
+def test_one_kernel_serves_every_problem_whose_gradients_it_is_given():
+    """A kernel that reads its gradients from a block (drawn by each problem's filler) is given none
+    of the problem's values, and its arrays are always writable: Stochastic, FiniteSum and a
+    per-lane Online share one compiled kernel and one machine-code signature (each new argument
+    type would compile it again: ~2 s)."""
+    from adasim.engine import Layout
+    from adasim.engine.compiled import CompiledExecutor
+
+    opt = Adam(beta1=0.5, beta2=np.array([0.9, 0.99]))  # per lane: the same kernel source for every problem
+    problems = [Stochastic(), FiniteSum(n=5, sampling="shuffle"), Online(C=np.array([3.0, 10.0]))]
+    kernels = []
+    for problem in problems:
+        executor = CompiledExecutor(Layout.build(problem, opt, np.arange(2), 0.0))
+        assert executor.plan.gradients == "block"
+        executor.compile()
+        kernels.append(executor.kernel)
+    assert all(k is kernels[0] for k in kernels)
+    assert len(kernels[0].signatures) == 1, kernels[0].signatures
