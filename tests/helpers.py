@@ -1,5 +1,7 @@
 """Small problem builders shared by the tests."""
 
+import os
+
 import numpy as np
 
 from adasim import Custom, Domain
@@ -31,3 +33,25 @@ def one_line_error(result, code=2):
     assert "internal error" not in result.output
     assert "Traceback" not in result.output
     return lines[0]
+
+
+def made_once(tmp_path_factory, name, make):
+    """A folder that `make(folder)` fills once per test run, however many pytest-xdist workers ask
+    for it: the first takes a lock in the run's shared temporary folder and makes it, the others
+    wait for the lock and reuse what it wrote (the 'done' file is written last)."""
+    import fcntl
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # shared by the workers of this run
+    folder = root / f"made-once-{name}"
+    with open(root / f"made-once-{name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (folder / ".done").exists():
+                folder.mkdir(exist_ok=True)
+                make(folder)
+                (folder / ".done").write_text("")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return folder

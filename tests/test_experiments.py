@@ -19,8 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class _Runs(dict):
-    """Each experiment's quick run, made on first use (so that a test worker runs only the
-    experiments of its own tests, each once: the claims are checked in the same test)."""
+    """Each experiment's quick run, made on first use."""
 
     def __init__(self, out: Path) -> None:
         super().__init__()
@@ -38,13 +37,16 @@ def results(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", list(EXPERIMENTS))
-def test_each_experiment_writes_its_files_and_shows_its_claims(results, name):
-    numbers, folder, _ = results[name]
+def test_each_experiment_writes_its_files_shows_its_claims_and_a_referees_figure(results, name):
+    """One test per experiment, so that its quick run is made once (pytest-xdist would send two
+    tests of one experiment to two workers, each making it)."""
+    numbers, folder, figures = results[name]
     assert (folder / f"{name}.png").exists()
     assert (folder / f"{name}.svg").exists()
     assert json.loads((folder / f"{name}.json").read_text())["experiment"] == name
     assert numbers["quick"] is True
     CLAIMS[name](results)
+    referees_structure(figures)
 
 
 def _has_data(ax) -> bool:
@@ -58,14 +60,13 @@ def _labelled(ax, axis: str) -> bool:
     return any(getattr(a, get)() for a in shared.get_siblings(ax))
 
 
-@pytest.mark.parametrize("name", list(EXPERIMENTS))
-def test_each_experiments_figure_has_a_referees_structure(results, name):
+def referees_structure(figures):
     """Not pixels: every panel with data names both axes (or shares a labelled one) and has a
     title, the figure has a title, a log axis drops no data (no value ≤ 0 on it), and no tick
     reads like 2×10⁰."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    for stem, fig in results[name][2].items():
+    for stem, fig in figures.items():
         FigureCanvasAgg(fig).draw()
         panels = [ax for ax in fig.axes if _has_data(ax) and ax.get_label() != "<colorbar>"]
         titled = fig._suptitle is not None and fig._suptitle.get_text()

@@ -107,7 +107,7 @@ def test_the_cli_says_what_it_recomputed(tmp_path):
 
 # -- processes: kill the sweep, resume it, look for leftovers ------------------------------------
 
-SWEEP = ["sweep", "online", "-o", "adam", "-o", "amsgrad", "--steps", "1500", "-g", "beta2=0.1:0.9:6144", "--engine", "numpy",
+SWEEP = ["sweep", "online", "-o", "adam", "-o", "amsgrad", "--steps", "1000", "-g", "beta2=0.1:0.9:6144", "--engine", "numpy",
          "--no-drift", "--workers", "2"]  # fmt: skip
 
 
@@ -157,8 +157,8 @@ def uninterrupted(tmp_path_factory):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to find leftover workers")
 def test_a_killed_sweep_leaves_no_process_and_resumes_to_the_same_table(tmp_path, uninterrupted):
-    # one test, so that the uninterrupted table is made once; killed after 1, 2 and 3 of the 6 chunks
-    for sig, code, after in ((signal.SIGKILL, -9, 1), (signal.SIGTERM, 143, 2), (signal.SIGKILL, -9, 3)):
+    # one test, so that the uninterrupted table is made once; killed after 1 and 2 of the 6 chunks
+    for sig, code, after in ((signal.SIGKILL, -9, 1), (signal.SIGTERM, 143, 2)):
         _kill_and_resume(tmp_path / f"{sig.name}-{after}", uninterrupted, sig, code, after)
 
 

@@ -36,7 +36,7 @@ def test_sharing_helps_adam_on_the_adashift_problem():
         Layered(base="stochastic", C=101.0, p=0.01),
         Adam(beta1=0.0, beta2=0.99, lr=0.01, phi="mean"),
         ks=(1, 64),
-        steps=30_000,
+        steps=10_000,  # drifts +0.053…+0.067 and −0.0012…−0.0018 from 8 000 to 30 000 steps
         seeds=range(2),
     )
     assert rows[0].drift > 0 > rows[1].drift

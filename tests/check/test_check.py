@@ -15,6 +15,7 @@ from adasim.checks.runner import run_case
 from adasim.cli.app import app
 
 REDDI = {"beta1": 0.0, "beta2": 1 / 101, "eps": 0.0, "bias_correction": False}  # Reddi et al.'s analysed Adam
+TWO = ["reddi-thm1-C10", "adashift-stochastic"]  # an online and a stochastic case
 
 
 def test_the_battery_holds_the_cases_the_issue_names():
@@ -71,9 +72,14 @@ def test_model_free_factor_agrees_with_the_closed_form_when_beta1_is_positive():
 
 @pytest.mark.slow
 def test_sgd_keeps_every_case_s_promise():
-    """The battery's premise: SGD with the same schedule reaches each case's expected outcome."""
-    report = check("sgd", jobs=2)
+    """The battery's premise: SGD with the same schedule reaches each case's expected outcome.
+    Cases run in worker processes (`jobs`) give what they give in this one."""
+    report = check("sgd")
     assert report.passed, report
+    pooled = check("sgd", cases=TWO, jobs=2)
+    here = {r.case.name: r for r in report.results}
+    for r in pooled.results:
+        assert (r.passed, r.final_x, r.drift) == (here[r.case.name].passed, here[r.case.name].final_x, here[r.case.name].drift)
 
 
 def test_adam_with_reddi_settings_fails_theorem_1_and_the_cli_says_so(tmp_path):
@@ -221,15 +227,17 @@ def test_report_from_python_is_readable_and_gates_a_test_suite():
     assert repr(report).startswith("Report(sgd: 1 passed, 0 failed, 0 errored)")
 
 
-@pytest.mark.parametrize(("spec", "name", "kw", "against_kw"), [
-    ("optax:optax.adam", "adam", ["b1=0.9", "b2=0.99"], []),
-    ("optax:optax.rmsprop", "rmsprop", ["decay=0.9", "eps=1e-8"], ["eps_mode=inside"]),  # optax's default: ε in the root
-    ("optax:optax.rmsprop", "rmsprop", ["decay=0.9", "eps_in_sqrt=False"], []),
-    ("optax:optax.sgd", "sgd", [], []),
+@pytest.mark.parametrize(("spec", "name", "kw", "against_kw", "cases"), [
+    ("optax:optax.adam", "adam", ["b1=0.9", "b2=0.99"], [], []),  # every case
+    # the conventions: two cases each (an online and a stochastic one)
+    ("optax:optax.rmsprop", "rmsprop", ["decay=0.9", "eps=1e-8"], ["eps_mode=inside"], TWO),  # optax's default: ε in the root
+    ("optax:optax.rmsprop", "rmsprop", ["decay=0.9", "eps_in_sqrt=False"], [], TWO),
+    ("optax:optax.sgd", "sgd", [], [], TWO),
 ])  # fmt: skip
-def test_optax_conforms_to_adasim_to_1e_10(spec, name, kw, against_kw):
+def test_optax_conforms_to_adasim_to_1e_10(spec, name, kw, against_kw, cases):
     pytest.importorskip("optax")
     args = ["check", spec, "--against", name, "--json"] + [f"--kw={k}" for k in kw] + [f"--against-kw={k}" for k in against_kw]
+    args += [f"--case={c}" for c in cases]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)

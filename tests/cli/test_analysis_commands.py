@@ -146,7 +146,7 @@ def test_teaching_commands(tmp_path):
     assert gif.exists()
     bad = invoke("animate", "--out", str(tmp_path / "a.avi"))
     assert bad.exit_code == 2
-    lesson = invoke("lesson", "--out", str(tmp_path / "lesson"), "--steps", "3000")
+    lesson = invoke("lesson", "--out", str(tmp_path / "lesson"), "--steps", "1000")
     assert lesson.exit_code == 0, lesson.output
     assert (tmp_path / "lesson" / "lesson.html").exists()
 

@@ -176,7 +176,7 @@ def test_engines_agree_from_the_command_line():
     """Every executor runs the same step: the same numbers, bit for bit, from the command line."""
     ends = {}
     for engine in ("numpy", "compiled"):
-        result = invoke("run", "--steps", "20000", "--seeds", "2", "--json", "--engine", engine)
+        result = invoke("run", "--steps", "5000", "--seeds", "2", "--json", "--engine", engine)
         assert result.exit_code == 0, result.output
         ends[engine] = [(r["final_x"], r["average_regret"]) for r in json.loads(result.stdout)["results"]]
     assert ends["compiled"] == ends["numpy"]

@@ -9,11 +9,12 @@ import tempfile
 
 import numpy as np
 import pytest
+from helpers import made_once
 from PIL import Image
 
 from adasim import AdasimError, Online, Schedule, make_optimizer
 from adasim.demos.animation import build_animation, check_target, save_animation
-from adasim.demos.lesson import build_lesson, write_lesson
+from adasim.demos.lesson import write_lesson
 
 
 def test_gif_animation(tmp_path):
@@ -45,8 +46,18 @@ def test_animation_targets():
             check_target("out.mp4")
 
 
-def test_lesson_numbers_tell_the_story():
-    page, numbers = build_lesson(steps=5000)
+@pytest.fixture(scope="session")
+def lesson(tmp_path_factory):
+    """The lesson written once for this module's tests, whichever pytest-xdist worker runs them
+    (3 000 steps): its folder, page and numbers."""
+    import json
+
+    folder = made_once(tmp_path_factory, "lesson", lambda out: write_lesson(out, steps=3000))
+    return folder, (folder / "lesson.html").read_text(), json.loads((folder / "lesson.json").read_text())
+
+
+def test_lesson_numbers_tell_the_story(lesson):
+    _, page, numbers = lesson
     assert numbers["theorem1"]["adam"]["verdict"] == "worst point"
     assert numbers["adam_factors"]["drift"] > 0 > numbers["adashift_factors"]["drift"]
     assert 0.63 < numbers["shi_critical_beta2"] < 0.64
@@ -68,9 +79,8 @@ CHROME_FLAGS = [
 
 
 @pytest.mark.slow
-def test_lesson_renders_in_headless_chromium(chromium, tmp_path):
-    page = write_lesson(tmp_path, steps=5000)
-    url = page.resolve().as_uri()
+def test_lesson_renders_in_headless_chromium(chromium, tmp_path, lesson):
+    url = (lesson[0] / "lesson.html").resolve().as_uri()
     profile = tempfile.mkdtemp()
     shot = tmp_path / "shot.png"
     result = subprocess.run(
@@ -96,7 +106,7 @@ def test_lesson_renders_in_headless_chromium(chromium, tmp_path):
     assert errors == 0
 
 
-def test_every_reproduce_command_of_the_lesson_gives_its_numbers():
+def test_every_reproduce_command_of_the_lesson_gives_its_numbers(lesson):
     """Each figure's caption names the command with that figure's own steps and seeds: run, it
     prints the numbers the page shows (the newcomer issue: they used to differ)."""
     import json
@@ -105,9 +115,8 @@ def test_every_reproduce_command_of_the_lesson_gives_its_numbers():
     from typer.testing import CliRunner
 
     from adasim.cli.app import app
-    from adasim.demos.lesson import build_lesson
 
-    page, numbers = build_lesson(3000)
+    _, page, numbers = lesson
     commands = numbers["commands"]
     for command in commands.values():
         assert command in page.replace("&#x27;", "'")
@@ -128,7 +137,7 @@ def test_every_reproduce_command_of_the_lesson_gives_its_numbers():
 
 
 @pytest.mark.slow
-def test_the_lesson_links_each_figure_to_its_explorer_view(tmp_path):
+def test_the_lesson_links_each_figure_to_its_explorer_view(lesson):
     """Each figure's caption links a static explorer page beside the lesson, opened at that
     figure's settings (checked equal by position_of), whose β2 slider crosses the critical value."""
     import json
@@ -136,7 +145,7 @@ def test_the_lesson_links_each_figure_to_its_explorer_view(tmp_path):
 
     from adasim.explorer.view import parse_position, view
 
-    page = write_lesson(tmp_path, steps=2000).read_text()
+    tmp_path, page, _ = lesson
     links = sorted(set(re.findall(r'href="(explore-[a-z0-9]+\.html)#([^"]+)"', page)))
     assert [name for name, _ in links] == ["explore-correlation.html", "explore-critical.html", "explore-theorem1.html"]
     for name, fragment in links:
