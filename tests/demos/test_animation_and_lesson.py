@@ -145,12 +145,12 @@ def test_the_lesson_links_each_figure_to_its_explorer_view(lesson):
 
     from adasim.explorer.view import parse_position, view
 
-    tmp_path, page, _ = lesson
+    folder, page, _ = lesson
     links = sorted(set(re.findall(r'href="(explore-[a-z0-9]+\.html)#([^"]+)"', page)))
     assert [name for name, _ in links] == ["explore-correlation.html", "explore-critical.html", "explore-theorem1.html"]
     for name, fragment in links:
         query = dict(parse_qsl(unquote(fragment.replace("&amp;", "&"))))
-        exported = (tmp_path / name).read_text()
+        exported = (folder / name).read_text()
         assert "https://" not in exported
         data = json.loads(re.search(r'id="adasim-data">(.*?)</script>', exported, re.S).group(1))
         key = "&".join(f"{k}={query[k]}" for k in data["keys"])
