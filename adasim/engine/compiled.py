@@ -209,6 +209,10 @@ class Plan:
             self.gradients = "period"
         else:
             self.gradients = "block"
+        # the source names the problem's values (KP) only to compute the gradients or the loss; a
+        # kernel that names none is given none, so that one kernel (and one machine-code signature:
+        # the values' types differ) serves every problem
+        self.reads_params = self.gradients == "inline" or not self.linear
         self.args = d.arguments
 
     def filler_source(self) -> str:
@@ -370,10 +374,7 @@ class CompiledExecutor(Executor):
             np.array(getattr(layout.params, f), order="C") if f in self.plan.tables else _cells(getattr(layout.params, f), L, D)
             for f in self.plan.p_dynamic
         )
-        # the kernel reads the problem's values only when it computes the gradients or the loss; otherwise
-        # it is given none, so that one kernel serves every problem (their values' types differ, and
-        # each new type would compile the kernel again)
-        self.KP_kernel = self.KP if self.plan.gradients == "inline" or not self.plan.linear else ()
+        self.KP_kernel = self.KP if self.plan.reads_params else ()
         self.KEY = np.array(layout.keys.reshape(cells), order="C")
         self.S = tuple(np.ascontiguousarray(a.reshape(cells)) for a in self.state)
         clock0 = layout.clock0

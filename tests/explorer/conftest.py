@@ -6,17 +6,17 @@ import os
 import pytest
 
 
-def running(optimizers=(), steps=10_000):
+def running(optimizers=(), **kw):
     """`adasim.explorer.server.in_thread`: the explorer on 127.0.0.1:<free port>, yields its URL."""
     pytest.importorskip("tornado", reason="the explorer's server needs Tornado: pip install 'adasim[explore]'")
     from adasim.explorer.server import in_thread
 
-    return in_thread(list(optimizers), steps)
+    return in_thread(list(optimizers), **kw)
 
 
 @pytest.fixture(scope="session")
 def serving():
-    """`running(optimizers, steps)`: a context manager that serves the explorer and yields its URL."""
+    """`running(optimizers, steps=...)`: a context manager that serves the explorer and yields its URL."""
     return running
 
 
