@@ -2,12 +2,16 @@
 time outside and cells (lane × coordinate) inside, so that LLVM vectorises across cells.
 
 Nothing here knows an optimizer. For a definition (and a problem) a kernel is generated from the
-NamedTuples' fields: it unpacks each state field from its array, builds the hyper-parameter record
-(per-cell values, and the conventions as constants so their branches fold away), calls the
-step — inlined — projects, and keeps the health flags, the regret's running sums and the recorded
-rows. A clock value that every lane shares is ticked once per step, outside the cell loop. A step
-that couples the coordinates of a block (φ over blocks of several coordinates) runs on NumPy: its
-per-lane array code is what numba compiles slowest (about 15 s a kernel).
+NamedTuples' fields: it reads each state field and per-cell hyper-parameter from its array, calls
+the step, projects, and keeps the health flags, the regret's running sums and the recorded rows.
+The step is compiled once per optimizer and conventions, as a function of plain numbers that
+builds the records with the conventions as constants (so their branches fold away); LLVM inlines
+it into the cell loop, so that every kernel of that optimizer — other fields, rows, gradients —
+reuses its typing and lowering (a step that loops over the past gradients is too large for
+LLVM's inliner and is inlined by numba instead). A clock value that every lane shares is ticked
+once per step, outside the cell loop. A step that couples the coordinates of a block (φ over
+blocks of several coordinates) runs on NumPy: its per-lane array code is what numba compiles
+slowest (about 15 s a kernel).
 Floats are IEEE operations only (`error_model="numpy"`, no fastmath), the same as the NumPy
 executor's. The generated source is written to a cache folder and compiled once; numba keeps the
 machine code on disk, keyed by a digest of everything that was inlined into it.
@@ -34,8 +38,10 @@ import numpy as np
 from adasim.engine.executors import Chunk, Executor
 from adasim.engine.layout import FIELDS, Layout
 from adasim.errors import AdasimError
+from adasim.optimizers.base import Out
 from adasim.usercode import UserCodeError, who
 
+OUT_FIELDS = Out._fields
 VALUES_PER_BLOCK = 2**20  # cells × steps × per-step fields in a block (8 MiB: the fields stay in cache for their reader)
 
 
@@ -231,6 +237,30 @@ class Plan:
             f"            G[b, i] = GRAD({params}, KEY[i], t)",
         ]) + "\n"  # fmt: skip
 
+    def step_source(self) -> str:
+        """The optimizer's step for this run's conventions, on plain numbers: the state, the per-cell
+        hyper-parameters and the clock come in field by field (the conventions are constants) and
+        the new state and the `Out` go back as one flat tuple. Every kernel of the same optimizer
+        and conventions calls this one compiled function (LLVM inlines it into the cell loop), and
+        its cached signature names no class of the user's."""
+        d = self.definition
+        state = [f"s_{f}" for f in d.state._fields]
+        dyn = [f"h_{f}" for f in self.hp_dynamic]
+        clock = [f"c_{f}" for f in self.clock_fields]
+        hp = {f: f"h_{f}" for f in self.hp_dynamic} | {f: repr(v) for f, v in self.hp_static.items()}
+        given = {"clock": _record(d.clock, {f: f"c_{f}" for f in self.clock_fields}) if d.clock else "None",
+                 "x": "x", "past": "past", "blocks": "None"}  # fmt: skip
+        inner = [_record(d.state, dict(zip(d.state._fields, state, strict=True))), _record(d.hyper, hp), "g", "t", "alpha"]
+        inner += [given[a] for a in self.args]
+        params = [*state, *dyn, "g", "t", "alpha", *(clock if "clock" in self.args else ())]
+        params += [a for a in self.args if a in ("x", "past")]
+        back = [*(f"s.{f}" for f in d.state._fields), *(f"o.{f}" for f in OUT_FIELDS)]
+        return "\n".join([
+            f"def step({', '.join(params)}):",
+            f"    s, o = STEP({', '.join(inner)})",
+            f"    return ({', '.join(back)},)",
+        ]) + "\n"  # fmt: skip
+
     def source(self) -> str:
         d = self.definition
         lay = self.layout
@@ -275,8 +305,7 @@ class Plan:
         d = self.definition
         add = lines.append
         add("        for i in range(cells):")
-        add(f"            hp = {_record(d.hyper, {k: v.format(cell='i') for k, v in hp_vals.items()})}")
-        self._clock_lines(lines, "i", "            ")
+        self._clock_lines(lines, "i", "            ", _record(d.hyper, {k: v.format(cell="i") for k, v in hp_vals.items()}))
         params = _record(self.params_cls, {k: v.format(cell="i") for k, v in p_vals.items()})
         if self.gradients == "period":
             add("            g = g_sh")
@@ -285,17 +314,20 @@ class Plan:
         else:
             add(f"            g = GRAD({params}, KEY[i], t, X[i])")
         add("            xb = X[i]")
-        add(f"            s = {_record(d.state, {f: f'S[{j}][i]' for j, f in enumerate(d.state._fields)})}")
         alpha = _at("LR", self.layout.lr).format(cell="i") + " * sig"
-        call = ["s", "hp", "g", "t", alpha]
-        for a in self.args:
-            call.append({"clock": "c", "x": "xb", "past": "PAST[:, i]", "blocks": "None"}[a])
-        add(f"            s, o = STEP({', '.join(call)})")
-        for j, f in enumerate(d.state._fields):
-            add(f"            S[{j}][i] = s.{f}")
+        call = [*(f"S[{j}][i]" for j in range(len(d.state._fields))), *(hp_vals[f].format(cell="i") for f in self.hp_dynamic)]
+        call += ["g", "t", alpha]
+        if "clock" in self.args:
+            call += [f"c.{f}" for f in self.clock_fields]
+        call += [{"x": "xb", "past": "PAST[:, i]"}[a] for a in self.args if a in ("x", "past")]
+        new = [*(f"s_{j}" for j in range(len(d.state._fields))), *(f"o_{f}" for f in OUT_FIELDS)]
+        add(f"            {', '.join(new)} = STEP({', '.join(call)})")
+        for j in range(len(d.state._fields)):
+            add(f"            S[{j}][i] = s_{j}")
         self._cell_tail(lines, "i", "            ", "g", "xb", alpha, params)
 
-    def _clock_lines(self, lines: list[str], cell: str, pad: str) -> None:
+    def _clock_lines(self, lines: list[str], cell: str, pad: str, hp: str) -> None:
+        """The clock of cell `cell`: the shared one, or ticked here from the cell's hyper-parameters `hp`."""
         d = self.definition
         if d.clock is None:
             return
@@ -304,7 +336,7 @@ class Plan:
             return
         kept = {f: k for k, f in enumerate(self.kept_cells)}
         prev = {f: (f"CL[{kept[f]}][{cell}]" if f in kept else f"c_prev.{f}") for f in self.clock_fields}
-        lines.append(f"{pad}ci = TICK({_record(d.clock, prev)}, hp, t)")
+        lines.append(f"{pad}ci = TICK({_record(d.clock, prev)}, {hp}, t)")
         now = {f: (f"c_sh.{f}" if self.shared[f] else f"ci.{f}") for f in self.clock_fields}
         lines.append(f"{pad}c = {_record(d.clock, now)}")
         for f, k in kept.items():
@@ -315,7 +347,7 @@ class Plan:
         add = lines.append
 
         def field(name: str) -> str:
-            return f"o.{name}"
+            return f"o_{name}"
 
         add(f"{pad}u = {field('step')}")
         lo, hi = _at("LO", self.layout.lo).format(cell=i), _at("HI", self.layout.hi).format(cell=i)
@@ -526,9 +558,11 @@ def _inlined_sources() -> tuple[str, ...]:
     return tuple(Path(sys.modules[m].__file__).read_text() for m in modules)
 
 
-def _generated(kind: str, label: str, about: str, body: str, names: dict[str, Any], parts: list[str]) -> Any:
+def _generated(kind: str, label: str, about: str, body: str, names: dict[str, Any], parts: list[str],
+               inline: str = "never") -> Any:  # fmt: skip
     """Compile the function `kind` of generated source `body` (globals `names`): written to the
-    cache folder under a digest of everything it inlines, so numba's disk cache can keep it."""
+    cache folder under a digest of everything it inlines, so numba's disk cache can keep it.
+    `inline="always"`: numba copies it into its callers (then nothing is cached for it alone)."""
     numba = _numba()
     parts += [*_inlined_sources(), body, numba.__version__, np.__version__]
     digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
@@ -547,9 +581,9 @@ def _generated(kind: str, label: str, about: str, body: str, names: dict[str, An
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     vars(module).update({"np": np, **names})
     try:
-        jitted = numba.njit(cache=True, error_model="numpy", nogil=True)(getattr(module, kind))
+        jitted = numba.njit(cache=True, error_model="numpy", nogil=True, inline=inline)(getattr(module, kind))
     except Exception:
-        jitted = numba.njit(cache=False, error_model="numpy", nogil=True)(getattr(module, kind))
+        jitted = numba.njit(cache=False, error_model="numpy", nogil=True, inline=inline)(getattr(module, kind))
     jitted.adasim_lock = path.with_suffix(".lock")  # compiled under this lock (see compile_once)
     _COMPILED[digest] = jitted
     return jitted
@@ -588,11 +622,11 @@ def kernel_for(layout: Layout, fields: tuple[str, ...] = (), record: tuple[str, 
     plan = Plan(layout, fields, record, regret)
     d = plan.definition
     parts: list[str] = []
-    names: dict[str, Any] = {"STEP": compiled_function(d.step, parts)}
+    names: dict[str, Any] = {"STEP": step_for(plan, parts)}
     if d.tick is not None:
         names["TICK"] = compiled_function(d.tick, parts)
     problem = layout.problem
-    records = [d.hyper, d.state, d.clock]
+    records = [d.hyper, d.clock]
     about = f"the optimizer {d.name!r}"
     if plan.gradients == "inline":  # the problem's kernel inside the loop (its gradients depend on x)
         names["GRAD"] = compiled_function(problem.gradient_kernel, parts)
@@ -602,6 +636,20 @@ def kernel_for(layout: Layout, fields: tuple[str, ...] = (), record: tuple[str, 
         about += f" on the {problem.name} problem"
     names.update({f"{cls.__name__}_": cls for cls in records if cls is not None})
     return _generated("kernel", d.name, about, plan.source(), names, parts)
+
+
+def step_for(plan: Plan, parts: list[str]) -> Any:
+    """The compiled step of `plan`'s optimizer with its conventions as constants (Plan.step_source;
+    cached: one per optimizer, conventions and numba/NumPy versions)."""
+    d = plan.definition
+    sources: list[str] = []
+    names = {"STEP": compiled_function(d.step, sources)}
+    names.update({f"{cls.__name__}_": cls for cls in (d.hyper, d.state, d.clock) if cls is not None})
+    # a step that reads the ring of past gradients loops over it: too large for LLVM to inline, so numba does
+    inline = "always" if "past" in d.arguments else "never"
+    step = _generated("step", d.name, f"the step of the optimizer {d.name!r}", plan.step_source(), names, sources, inline)
+    parts += sources  # the kernel's digest covers the step it calls
+    return step
 
 
 def filler_for(layout: Layout) -> Any:

@@ -3,6 +3,7 @@ and convention, bounded and unbounded domains, per-lane settings, seeds, warm-up
 coordinates (coupled by φ or not), problems whose gradients depend on x; and they agree on where
 a run stops being finite."""
 
+import os
 import textwrap
 import warnings
 
@@ -273,6 +274,30 @@ def test_an_edited_user_file_is_compiled_again(tmp_path):
     np.testing.assert_array_equal(after, simulate(Online(), make_optimizer(f"{path}:Mine"), 50, engine="numpy").final_x)
 
 
+def test_a_user_step_is_loaded_from_the_disk_cache_by_another_process(tmp_path):
+    """The user's module gets another name in every process: a compiled step whose cached
+    signature named the user's state class could not be loaded again (ModuleNotFoundError, then
+    the NumPy executor with a warning). Two processes, one cache, the compiled engine each time."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "mine.py"
+    path.write_text(USER)
+    script = (
+        "import warnings; warnings.simplefilter('error')\n"
+        "from adasim import Online, make_optimizer, simulate\n"
+        f"run = simulate(Online(), make_optimizer({str(path) + ':Mine'!r}), 50, engine='compiled')\n"
+        "print(run.engine, repr(float(run.final_x.ravel()[0])))\n"
+    )
+    env = {**os.environ, "ADASIM_CACHE_DIR": str(tmp_path / "cache")}
+    outs = [subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+            for _ in range(2)]  # fmt: skip
+    for done in outs:
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert outs[0].stdout == outs[1].stdout
+    assert outs[0].stdout.startswith("compiled ")
+
+
 UNCOMPILABLE = "from fractions import Fraction\n" + USER.replace(
     "post = scale(v, hp.eps)", "post = scale(v, hp.eps) * float(Fraction(1, 1))"
 )
@@ -326,10 +351,32 @@ def test_powers_are_the_recurrence_and_flush_below_tiny(beta):
 
 
 def test_the_generated_kernel_is_readable_source():
-    """The kernel is Python source in the cache folder: unpacked state fields, constant conventions."""
+    """The kernel and the step it calls are Python source in the cache folder: the kernel passes
+    the unpacked state fields, the step builds the records with the conventions as constants."""
     simulate(Online(), Adam(eps_mode="inside"), 5, engine="compiled")
-    sources = [p.read_text() for p in compiled.cache_dir().glob("kernel_adam_*.py")]
-    assert any("'inside'" in s and "S[0][i]" in s for s in sources), textwrap.shorten(str(sources), 200)
+    kernels = [p.read_text() for p in compiled.cache_dir().glob("kernel_adam_*.py")]
+    assert any("= STEP(S[0][i], S[1][i]" in s for s in kernels), textwrap.shorten(str(kernels), 200)
+    steps = [p.read_text() for p in compiled.cache_dir().glob("step_adam_*.py")]
+    assert any("AdamHyper_(h_beta1, h_beta2, h_eps, 'inside'" in s for s in steps), textwrap.shorten(str(steps), 200)
+
+
+def test_one_step_serves_every_kernel_of_an_optimizer_and_its_conventions():
+    """Kernels that keep other fields, record other rows or read their gradients from a period or a
+    block call one compiled step (typed and lowered once: about half of a kernel's compile time);
+    other conventions are another step."""
+    from adasim.engine import Layout
+    from adasim.engine.compiled import CompiledExecutor
+
+    def step(problem, opt, **keep):
+        executor = CompiledExecutor(Layout.build(problem, opt, np.arange(2), 0.0), **keep)
+        return executor.kernel, executor.kernel.py_func.__globals__["STEP"]
+
+    adam = Adam(beta1=0.5, beta2=0.9)
+    runs = [step(Online(), adam), step(Online(), adam, fields=("g", "v"), record=()),
+            step(Stochastic(), adam, record=("x",)), step(Stochastic(), Adam(beta1=0.7, beta2=np.array([0.9, 0.99])))]  # fmt: skip
+    assert len({id(k) for k, _ in runs}) == len(runs)  # four kernels ...
+    assert all(s is runs[0][1] for _, s in runs)  # ... one step
+    assert step(Online(), Adam(eps_mode="inside"))[1] is not runs[0][1]
 
 
 def test_one_kernel_serves_every_problem_whose_gradients_it_is_given():
