@@ -1,20 +1,24 @@
 """Shared fixtures; this folder is on sys.path, so tests import `scalar_reference` directly."""
 
+import functools
 import os
 import shutil
 
 import matplotlib
 import pytest
+import typer.testing
+from hypothesis import settings
 
 matplotlib.use("Agg")
 os.environ.setdefault("COLUMNS", "200")
 
+# no per-example time limit: an example that first calls a compiled function compiles it (seconds,
+# on a cold cache), and two pytest workers on two cores make any timing noise, not a finding
+settings.register_profile("adasim", deadline=None)
+settings.load_profile("adasim")
+
 # Typer's CliRunner builds the whole click command tree on every invoke (~70 ms for adasim's 13
 # commands); the tree does not change between tests, so build it once per process.
-import functools
-
-import typer.testing
-
 typer.testing._get_command = functools.lru_cache(maxsize=None)(typer.testing._get_command)
 
 
