@@ -5,7 +5,8 @@ Nothing here knows an optimizer. For a definition (and a problem) a kernel is ge
 NamedTuples' fields: it reads each state field and per-cell hyper-parameter from its array, calls
 the step, projects, and keeps the health flags, the regret's running sums and the recorded rows.
 The step is compiled once per optimizer and conventions, as a function of plain numbers that
-builds the records with the conventions as constants (so their branches fold away); LLVM inlines
+builds the records with the conventions as constants (numba types a string as a run-time value:
+LLVM folds the comparisons in most steps, not in AMSGrad's, whose loop is not vectorised); LLVM inlines
 it into the cell loop, so that every kernel of that optimizer — other fields, rows, gradients —
 reuses its typing and lowering (a step that loops over the past gradients is too large for
 LLVM's inliner and is inlined by numba instead). A clock value that every lane shares is ticked
@@ -645,7 +646,8 @@ def step_for(plan: Plan, parts: list[str]) -> Any:
     sources: list[str] = []
     names = {"STEP": compiled_function(d.step, sources)}
     names.update({f"{cls.__name__}_": cls for cls in (d.hyper, d.state, d.clock) if cls is not None})
-    # a step that reads the ring of past gradients loops over it: too large for LLVM to inline, so numba does
+    # a step that reads the ring of past gradients loops over it: too large for LLVM to inline, so numba does.
+    # (Two processes that need a new step at once may both compile it: compile_once locks the kernel only.)
     inline = "always" if "past" in d.arguments else "never"
     step = _generated("step", d.name, f"the step of the optimizer {d.name!r}", plan.step_source(), names, sources, inline)
     parts += sources  # the kernel's digest covers the step it calls
