@@ -4,7 +4,9 @@ Every function here is valid on a float and on an array of lanes, and gives the 
 both: a step written with them runs unchanged on the compiled executor (numba, one lane at a
 time; `adasim.engine.numba_ops` registers the compiled versions), on the NumPy executor (arrays
 over lanes) and in plain Python. Use them instead of `if` on values that may differ between lanes,
-and instead of `max`/`min` (whose NaN behaviour depends on the argument order).
+and instead of `max`/`min` (whose NaN behaviour depends on the argument order). `log`, `exp` and
+`pow` are adasim.elementary's (basic IEEE operations), not NumPy's: NumPy's SIMD versions differ
+from the C library's that numba calls; use `pow(a, b)` rather than `a ** b` on per-lane values.
 
 >>> from adasim import ops
 >>> float(ops.where(2.0 > 1.0, 3.0, 4.0)), ops.where([True, False], 1.0, 0.0).tolist()
@@ -27,8 +29,6 @@ sign = np.sign
 floor = np.floor
 isnan = np.isnan
 isfinite = np.isfinite
-log = np.log
-exp = np.exp
 cos = np.cos
 sin = np.sin
 
@@ -157,3 +157,8 @@ def reduce(x: Any, phi: str, blocks: Any) -> Any:
     if phi == "norm":
         return block_sum(x, blocks)
     return x
+
+
+# log, exp and pow are adasim's own, from IEEE basic operations: NumPy's SIMD versions (AVX-512)
+# differ from the C library's that numba calls, in the last bit (adasim.elementary)
+from adasim.elementary import exp, log, pow  # noqa: E402, F401

@@ -555,7 +555,7 @@ _COMPILED: dict[str, Any] = {}
 @functools.lru_cache(maxsize=1)
 def _inlined_sources() -> tuple[str, ...]:
     """The source of the modules every generated function inlines (read once per process)."""
-    modules = ("adasim.ops", "adasim.engine.numba_ops", "adasim.engine.compiled")
+    modules = ("adasim.ops", "adasim.elementary", "adasim.engine.numba_ops", "adasim.engine.compiled")
     return tuple(Path(sys.modules[m].__file__).read_text() for m in modules)
 
 

@@ -9,9 +9,9 @@ import math
 
 import numpy as np
 from numba import types
-from numba.extending import overload
+from numba.extending import overload, register_jitable
 
-from adasim import ops
+from adasim import elementary, ops
 from adasim.optimizers import base
 
 INLINE = "never"  # LLVM inlines these small overloads itself; numba-level inlining only costs compile time
@@ -174,7 +174,56 @@ def _out(step, m=math.nan, v=math.nan, pre=1.0, post=1.0):
     return impl
 
 
+# log, exp and pow: the bodies NumPy runs (adasim.elementary), compiled, with the C library's
+# frexp and ldexp for NumPy's (both exact)
+@overload(elementary.frexp, inline=INLINE)
+def _frexp(x):
+    def impl(x):
+        m, e = math.frexp(x)
+        return m, e
+
+    return impl
+
+
+@overload(elementary.ldexp, inline=INLINE)
+def _ldexp(p, k):
+    def impl(p, k):
+        return math.ldexp(p, int(k))
+
+    return impl
+
+
+for _fn in (elementary._two_sum, elementary._two_prod, elementary._log_parts, elementary._log_pair, elementary._exp_pair,
+            elementary.log_body, elementary.exp_body, elementary.pow_body):  # fmt: skip
+    register_jitable(_fn)
+
+
+@overload(ops.log, inline=INLINE)
+def _log(x):
+    def impl(x):
+        return elementary.log_body(x)
+
+    return impl
+
+
+@overload(ops.exp, inline=INLINE)
+def _exp(x):
+    def impl(x):
+        return elementary.exp_body(x)
+
+    return impl
+
+
+@overload(ops.pow, inline=INLINE)
+def _pow(a, b):
+    def impl(a, b):
+        return elementary.pow_body(a, b)
+
+    return impl
+
+
 OVERLOADED = frozenset(
     {ops.where, ops.maximum, ops.minimum, ops.clip, ops.recip, ops.most, ops.lag, ops.block_sum, ops.block_mean,
-     ops.block_max, ops.block_rms, ops.column_mean, ops.reduce, base.out}
+     ops.block_max, ops.block_rms, ops.column_mean, ops.reduce, base.out, ops.log, ops.exp, ops.pow,
+     elementary.frexp, elementary.ldexp}
 )  # fmt: skip

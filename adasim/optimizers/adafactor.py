@@ -49,7 +49,7 @@ def adafactor_step(s: AdafactorState, hp: AdafactorHyper, g, t: int, alpha, x, b
     u = g_t/√v̂_t;  u ← u/max(1, RMS(u)/d) with `clip`;  ρ_t = min(α_t, 1/√t) with `relative_step` (α = 10⁻²
     gives Shazeer & Stern's), else α_t;  u ← ρ_t u·max(ε2, RMS(x)) with `param_scale`;
     m_t = β1 m + (1−β1) u;  x ← Π(x − m_t)  (no momentum: x ← Π(x − u))."""
-    w = float(t) ** (-hp.decay)  # 1 − β̂_t
+    w = ops.pow(float(t), -hp.decay)  # 1 − β̂_t
     g2 = g * g if hp.form == "pytorch" else g * g + hp.eps
     v, r, c = s.v, s.r, s.c
     if hp.factored:

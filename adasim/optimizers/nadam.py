@@ -38,8 +38,8 @@ class NAdamClock(NamedTuple):
 
 
 def nadam_clock(c: NAdamClock, hp: NAdamHyper, t: int) -> NAdamClock:
-    mu = hp.beta1 * (1.0 - 0.5 * 0.96 ** (t * hp.momentum_decay))
-    mu_next = hp.beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * hp.momentum_decay))
+    mu = hp.beta1 * (1.0 - 0.5 * ops.pow(0.96, t * hp.momentum_decay))
+    mu_next = hp.beta1 * (1.0 - 0.5 * ops.pow(0.96, (t + 1) * hp.momentum_decay))
     return NAdamClock(power(c.p1, hp.beta1), power(c.p2, hp.beta2), mu, mu_next, c.prod * mu)
 
 

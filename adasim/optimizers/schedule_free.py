@@ -43,7 +43,7 @@ def sf_adamw_step(s: ScheduleFreeState, hp: ScheduleFreeHyper, g, t: int, alpha,
     post = ops.recip(ops.sqrt(v * clock.q2) + hp.eps)
     gn = g * post + hp.weight_decay * x
     lr_max = ops.maximum(alpha, s.lr_max)
-    weight = float(t) ** hp.r * lr_max**hp.weight_lr_power
+    weight = ops.pow(float(t), hp.r) * ops.pow(lr_max, hp.weight_lr_power)
     weight_sum = s.weight_sum + weight
     c = weight / weight_sum
     y = x + c * (z - x) + alpha * (hp.beta1 * (1.0 - c) - 1.0) * gn

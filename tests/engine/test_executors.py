@@ -69,6 +69,12 @@ OPTIMIZERS = {
     **{d.name: d(lr=0.01) for d in MODERN},
     "adafactor-pytorch-momentum": make_optimizer("adafactor", lr=0.01, form="pytorch", relative_step=True, beta1=0.9),
     "radam-optax-lanes": make_optimizer("radam", lr=0.01, form="optax", beta2=np.array([0.5, 0.9, 0.999])),
+    # powers of per-lane values (NumPy's SIMD np.power differs from the C library's pow that numba calls)
+    "nadam-lanes": make_optimizer("nadam", lr=0.01, momentum_decay=np.array([0.004, 0.04, 0.4])),
+    "sf-adamw-lanes": make_optimizer(
+        "sf-adamw", lr=np.array([0.01, 0.02, 0.005]), r=np.array([0.0, 0.5, 1.0]), weight_lr_power=np.array([2.0, 1.0, 0.5])
+    ),
+    "adafactor-lanes": make_optimizer("adafactor", lr=0.01, decay=np.array([0.8, 0.5, 0.9])),
 }
 
 PROBLEMS = {
