@@ -25,11 +25,10 @@ compiles the same bodies for numba, with `math.frexp`/`math.ldexp` for NumPy's.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
-
-from adasim import ops
 
 # ln 2 = LN2_HI + LN2_LO: LN2_HI is ln 2 with the last 12 bits of its significand cleared, so
 # k·LN2_HI is exact for |k| < 2^12; LN2_LO is the rest, rounded (computed with 50 decimal digits).
@@ -49,14 +48,36 @@ _EXP_C = tuple(1.0 / float(np.prod(np.arange(1, j + 1, dtype=np.float64))) for j
 # -- the formulas, on floats or arrays (no branches: where() picks) -----------------------------
 
 
+def _where(c: Any, a: Any, b: Any) -> Any:
+    """a where c holds, else b (numba: a select on numbers)."""
+    if isinstance(c, bool | np.bool_):
+        return a if c else b
+    return np.where(c, a, b)
+
+
+def _maximum(a: Any, b: Any) -> Any:
+    return _where((a >= b) | (a != a), a, b)
+
+
+def _minimum(a: Any, b: Any) -> Any:
+    return _where((a <= b) | (a != a), a, b)
+
+
 def frexp(x: Any) -> Any:
     """(m, e) with x = m·2^e, ½ ≤ |m| < 1 (numba: math.frexp)."""
-    return np.frexp(x)
+    return math.frexp(x) if isinstance(x, float) else np.frexp(x)
 
 
 def ldexp(p: Any, k: Any) -> Any:
-    """p·2^k, k a whole number held as a float (numba: math.ldexp), rounded once."""
+    """p·2^k, k a whole number held as a float (numba: math.ldexp), rounded once (∞ on overflow)."""
+    if isinstance(p, float):
+        return np.ldexp(p, int(k))
     return np.ldexp(p, np.asarray(k).astype(np.int64))
+
+
+def signbit(x: Any) -> Any:
+    """Whether x's sign bit is set (−0.0 and −∞ included)."""
+    return math.copysign(1.0, x) < 0.0 if isinstance(x, float) else np.signbit(x)
 
 
 def _two_sum(a: Any, b: Any) -> tuple[Any, Any]:
@@ -82,8 +103,8 @@ def _log_parts(x: Any) -> tuple[Any, Any, Any, Any, Any]:
     """For x > 0 finite: e, f, s, f²/2 and R of the log's formula (module docstring)."""
     m, e = frexp(x)
     low = m < SQRT_HALF
-    m = ops.where(low, m + m, m)
-    e = ops.where(low, e - 1.0, e + 0.0)
+    m = _where(low, m + m, m)
+    e = _where(low, e - 1.0, e + 0.0)
     f = m - 1.0
     s = f / (2.0 + f)
     z = s * s
@@ -96,11 +117,11 @@ def _log_parts(x: Any) -> tuple[Any, Any, Any, Any, Any]:
 def log_body(x: Any) -> Any:
     """ln x (+∞ at +∞, −∞ at 0, NaN below 0 and at NaN)."""
     ok = (x > 0.0) & (x < np.inf)
-    xs = ops.where(ok, x, 1.0)
+    xs = _where(ok, x, 1.0)
     e, f, s, hfsq, R = _log_parts(xs)
     value = e * LN2_HI - ((hfsq - (s * (hfsq + R) + e * LN2_LO)) - f)
-    special = ops.where(x == 0.0, -np.inf, ops.where(x == np.inf, np.inf, np.nan))
-    return ops.where(ok, value, special)
+    special = _where(x == 0.0, -np.inf, _where(x == np.inf, np.inf, np.nan))
+    return _where(ok, value, special)
 
 
 def _log_pair(x: Any) -> tuple[Any, Any]:
@@ -119,7 +140,7 @@ def _log_pair(x: Any) -> tuple[Any, Any]:
 
 def _exp_pair(y: Any, y_lo: Any) -> Any:
     """e^(y + y_lo) for finite y in [EXP_MIN, EXP_MAX], |y_lo| ≤ ulp(y)."""
-    k = np.floor(y * INV_LN2 + 0.5)
+    k = (y * INV_LN2 + 0.5) // 1.0  # ⌊·⌋ (floor division by 1 is floor, exactly)
     r = ((y - k * LN2_HI) - k * LN2_LO) + y_lo
     q = _EXP_C[13]
     for c in _EXP_C[12:1:-1]:
@@ -130,50 +151,48 @@ def _exp_pair(y: Any, y_lo: Any) -> Any:
 
 def exp_body(x: Any) -> Any:
     """e^x (+∞ above 709.78, 0 below −745.14, NaN at NaN)."""
-    xs = ops.where(x != x, 0.0, ops.minimum(ops.maximum(x, EXP_MIN), EXP_MAX))
-    return ops.where(x != x, np.nan, _exp_pair(xs, 0.0))
+    xs = _where(x != x, 0.0, _minimum(_maximum(x, EXP_MIN), EXP_MAX))
+    return _where(x != x, np.nan, _exp_pair(xs, 0.0))
 
 
 def pow_body(a: Any, b: Any) -> Any:
     """a^b, with C's special values: 1 when b = 0 or a = 1; NaN for a < 0 and b not a whole number;
     (−a)^b with the sign of an odd whole b for a < 0; 0, ±∞ at zero and infinite a or b."""
-    mag = ops.abs(a)
-    whole = np.floor(b) == b
-    odd = whole & (np.floor(0.5 * b) * 2.0 != b) & (ops.abs(b) < 2.0**53)
-    general = (mag > 0.0) & (mag < np.inf) & (ops.abs(b) < np.inf)
-    hi, lo = _log_pair(ops.where(general, mag, 1.0))
-    bs = ops.where(general, b, 0.0)
+    mag = abs(a)
+    whole = b // 1.0 == b
+    odd = whole & ((0.5 * b) // 1.0 * 2.0 != b) & (abs(b) < 2.0**53)
+    general = (mag > 0.0) & (mag < np.inf) & (abs(b) < np.inf)
+    hi, lo = _log_pair(_where(general, mag, 1.0))
+    bs = _where(general, b, 0.0)
     y = bs * hi
     # Dekker's split overflows for |b| ≥ 2^996: then b·ln a is 0 (a = ±1) or far beyond e^x's range
-    fine = (ops.abs(bs) < 2.0**996) & (ops.abs(y) < 1e300)
-    yh, yl = _two_prod(ops.where(fine, bs, 0.0), ops.where(fine, hi, 0.0))
-    yl = yl + ops.where(fine, bs * lo, 0.0)
-    y_hi = ops.where(fine, yh + yl, y)
-    y_lo = ops.where(fine, yl - (y_hi - yh), 0.0)
+    fine = (abs(bs) < 2.0**996) & (abs(y) < 1e300)
+    yh, yl = _two_prod(_where(fine, bs, 0.0), _where(fine, hi, 0.0))
+    yl = yl + _where(fine, bs * lo, 0.0)
+    y_hi = _where(fine, yh + yl, y)
+    y_lo = _where(fine, yl - (y_hi - yh), 0.0)
     inside = (y_hi >= EXP_MIN) & (y_hi <= EXP_MAX)
-    value = ops.where(inside, _exp_pair(ops.where(inside, y_hi, 0.0), ops.where(inside, y_lo, 0.0)),
-                      ops.where(y > 0.0, np.inf, 0.0))  # fmt: skip
-    value = ops.where(a < 0.0, ops.where(whole, ops.where(odd, -value, value), np.nan), value)
+    value = _where(inside, _exp_pair(_where(inside, y_hi, 0.0), _where(inside, y_lo, 0.0)),
+                      _where(y > 0.0, np.inf, 0.0))  # fmt: skip
+    value = _where(a < 0.0, _where(whole, _where(odd, -value, value), np.nan), value)
     # the special values (C99 Annex F)
-    big = ops.where(b > 0.0, np.inf, 0.0)  # |a|^b for |a| = ∞ (or 0 with the inverse)
-    at_zero = ops.where(b > 0.0, 0.0, np.inf)
-    at_inf_b = ops.where(mag == 1.0, 1.0, ops.where((mag > 1.0) == (b > 0.0), np.inf, 0.0))
-    negative_odd = odd & np.signbit(a)  # (−0)^b and (−∞)^b keep the sign for odd whole b
-    edge = ops.where(mag == 0.0, ops.where(negative_odd, -at_zero, at_zero),
-                     ops.where(mag == np.inf, ops.where(negative_odd, -big, big), at_inf_b))  # fmt: skip
-    value = ops.where(general, value, edge)
-    value = ops.where((a != a) | (b != b), np.nan, value)
-    return ops.where((b == 0.0) | (a == 1.0), 1.0, value)
+    big = _where(b > 0.0, np.inf, 0.0)  # |a|^b for |a| = ∞ (or 0 with the inverse)
+    at_zero = _where(b > 0.0, 0.0, np.inf)
+    at_inf_b = _where(mag == 1.0, 1.0, _where((mag > 1.0) == (b > 0.0), np.inf, 0.0))
+    negative_odd = odd & signbit(a)  # (−0)^b and (−∞)^b keep the sign for odd whole b
+    edge = _where(mag == 0.0, _where(negative_odd, -at_zero, at_zero),
+                     _where(mag == np.inf, _where(negative_odd, -big, big), at_inf_b))  # fmt: skip
+    value = _where(general, value, edge)
+    value = _where((a != a) | (b != b), np.nan, value)
+    return _where((b == 0.0) | (a == 1.0), 1.0, value)
 
 
 # -- the entry points for NumPy (arrays and floats); numba compiles the bodies ------------------
 
 
 def _run(body: Any, *args: Any) -> Any:
-    if all(np.ndim(a) == 0 for a in args):  # numbers: NumPy's scalar arithmetic (the same operations, faster)
-        values = [np.float64(a) for a in args]
-    else:
-        values = [np.asarray(a, dtype=np.float64) for a in args]
+    numbers = all(np.ndim(a) == 0 for a in args)  # numbers: Python's float arithmetic (the same operations, faster)
+    values = [float(a) if numbers else np.asarray(a, dtype=np.float64) for a in args]
     with np.errstate(all="ignore"):  # where() evaluates both sides: the unused one may be inf or NaN
         out = body(*values)
     return np.float64(out) if np.ndim(out) == 0 else out

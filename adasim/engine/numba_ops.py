@@ -185,6 +185,24 @@ def _frexp(x):
     return impl
 
 
+@overload(elementary._where, inline=INLINE)
+def _select(c, a, b):
+    def impl(c, a, b):
+        if c:
+            return a
+        return b
+
+    return impl
+
+
+@overload(elementary.signbit, inline=INLINE)
+def _signbit(x):
+    def impl(x):
+        return math.copysign(1.0, x) < 0.0
+
+    return impl
+
+
 @overload(elementary.ldexp, inline=INLINE)
 def _ldexp(p, k):
     def impl(p, k):
@@ -193,8 +211,10 @@ def _ldexp(p, k):
     return impl
 
 
-for _fn in (elementary._two_sum, elementary._two_prod, elementary._log_parts, elementary._log_pair, elementary._exp_pair,
-            elementary.log_body, elementary.exp_body, elementary.pow_body):  # fmt: skip
+_JITABLE = (elementary._maximum, elementary._minimum, elementary._two_sum, elementary._two_prod,
+            elementary._log_parts, elementary._log_pair, elementary._exp_pair, elementary.log_body,
+            elementary.exp_body, elementary.pow_body)  # fmt: skip
+for _fn in _JITABLE:
     register_jitable(_fn)
 
 
@@ -225,5 +245,5 @@ def _pow(a, b):
 OVERLOADED = frozenset(
     {ops.where, ops.maximum, ops.minimum, ops.clip, ops.recip, ops.most, ops.lag, ops.block_sum, ops.block_mean,
      ops.block_max, ops.block_rms, ops.column_mean, ops.reduce, base.out, ops.log, ops.exp, ops.pow,
-     elementary.frexp, elementary.ldexp}
+     elementary.frexp, elementary.ldexp, elementary.signbit, elementary._where}
 )  # fmt: skip
