@@ -185,14 +185,7 @@ def _frexp(x):
     return impl
 
 
-@overload(elementary._where, inline=INLINE)
-def _select(c, a, b):
-    def impl(c, a, b):
-        if c:
-            return a
-        return b
-
-    return impl
+overload(elementary._where, inline=INLINE)(_where)  # the same select as ops.where
 
 
 @overload(elementary.signbit, inline=INLINE)
