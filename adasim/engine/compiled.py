@@ -20,6 +20,7 @@ machine code on disk, keyed by a digest of everything that was inlined into it.
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import importlib.util
@@ -28,6 +29,7 @@ import os
 import re
 import sys
 import tempfile
+import textwrap
 import types
 import warnings
 from functools import cache
@@ -160,6 +162,53 @@ def jit(fn: Any) -> Any:
 
     call.python = fn  # type: ignore[attr-defined]
     return call
+
+
+_SPECIALISED: dict[tuple[Any, tuple[tuple[str, Any], ...]], Any] = {}
+
+
+def with_conventions(fn: Any, values: dict[str, Any]) -> Any:
+    """`fn` (a step whose second parameter is the hyper-parameter record) with every read of a
+    convention field, `hp.<field>`, replaced by its value — a constant to numba, whose dead-branch
+    pruning then drops the other conventions' code before typing, so that no string comparison is
+    left in the cell loop for LLVM to fold (it did not for AMSGrad or Adafactor, whose loops were
+    not vectorised). `fn` itself when that cannot be done safely: no source, a closure, a
+    decorator, or a step that rebinds or shadows the record's name."""
+    key = (fn, tuple(sorted(values.items())))
+    if key not in _SPECIALISED:
+        _SPECIALISED[key] = _specialise(fn, values) or fn
+    return _SPECIALISED[key]
+
+
+def _specialise(fn: Any, values: dict[str, Any]) -> Any:
+    if not values or fn.__code__.co_freevars:
+        return None
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    func = tree.body[0] if len(tree.body) == 1 else None
+    if not isinstance(func, ast.FunctionDef) or func.name != fn.__name__ or func.decorator_list or len(func.args.args) < 2:
+        return None
+    hp = func.args.args[1].arg
+    for node in ast.walk(func):
+        if isinstance(node, ast.Name) and node.id == hp and not isinstance(node.ctx, ast.Load):
+            return None  # rebound: a later hp.<field> may not be the run's record
+        if isinstance(node, ast.arg) and node.arg == hp and node is not func.args.args[1]:
+            return None  # shadowed by an inner function's parameter
+
+    class Constants(ast.NodeTransformer):
+        def visit_Attribute(self, node: ast.Attribute) -> Any:
+            reads = isinstance(node.value, ast.Name) and node.value.id == hp and isinstance(node.ctx, ast.Load)
+            if reads and node.attr in values:
+                return ast.copy_location(ast.Constant(values[node.attr]), node)
+            return self.generic_visit(node)
+
+    tree = ast.fix_missing_locations(Constants().visit(tree))
+    ast.increment_lineno(tree, fn.__code__.co_firstlineno - 1)  # numba's messages keep the file's line numbers
+    space = dict(fn.__globals__)  # a copy: the module's own names are not touched
+    exec(compile(tree, fn.__code__.co_filename, "exec"), space)  # the step's own source, constants substituted
+    return space[fn.__name__]
 
 
 def _is_library(fn: Any) -> bool:
@@ -644,7 +693,7 @@ def step_for(plan: Plan, parts: list[str]) -> Any:
     cached: one per optimizer, conventions and numba/NumPy versions)."""
     d = plan.definition
     sources: list[str] = []
-    names = {"STEP": compiled_function(d.step, sources)}
+    names = {"STEP": compiled_function(with_conventions(d.step, plan.hp_static), sources)}
     names.update({f"{cls.__name__}_": cls for cls in (d.hyper, d.state, d.clock) if cls is not None})
     # a step that reads the ring of past gradients loops over it: too large for LLVM to inline, so numba does.
     # (Two processes that need a new step at once may both compile it: compile_once locks the kernel only.)

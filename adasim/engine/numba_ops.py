@@ -8,8 +8,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from llvmlite import ir
 from numba import types
-from numba.extending import overload, register_jitable
+from numba.extending import intrinsic, overload, register_jitable
 
 from adasim import elementary, ops
 from adasim.optimizers import base
@@ -174,17 +175,8 @@ def _out(step, m=math.nan, v=math.nan, pre=1.0, post=1.0):
     return impl
 
 
-# log, exp and pow: the bodies NumPy runs (adasim.elementary), compiled, with the C library's
-# frexp and ldexp for NumPy's (both exact)
-@overload(elementary.frexp, inline=INLINE)
-def _frexp(x):
-    def impl(x):
-        m, e = math.frexp(x)
-        return m, e
-
-    return impl
-
-
+# log, exp and pow: the bodies NumPy runs (adasim.elementary), compiled; frexp and ldexp from the
+# float's bits (exact, as C's), not calls into the C library, so that LLVM can vectorise and hoist them
 overload(elementary._where, inline=INLINE)(_where)  # the same select as ops.where
 
 
@@ -196,10 +188,57 @@ def _signbit(x):
     return impl
 
 
+@intrinsic
+def _bits(typingctx, x):
+    """The 64 bits of a float, as an integer (LLVM's bitcast: no call, so loops stay vectorisable)."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _from_bits(typingctx, n):
+    """The float whose 64 bits are the integer n."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+EXPONENT = 0x7FF << 52
+
+
+@overload(elementary.frexp, inline=INLINE)
+def _frexp(x):
+    """C's frexp from the bits (exact): m·2^e = x with ½ ≤ |m| < 1; (x, 0) at 0, ±∞ and NaN."""
+
+    def impl(x):
+        b = _bits(x)
+        field = (b >> 52) & 0x7FF
+        if x == 0.0 or field == 0x7FF:
+            return x, 0
+        shift = 0
+        if field == 0:  # subnormal: scale into the normal range first (exact)
+            b = _bits(x * 18014398509481984.0)  # 2^54
+            field = (b >> 52) & 0x7FF
+            shift = 54
+        return _from_bits((b & ~EXPONENT) | (1022 << 52)), field - 1022 - shift
+
+    return impl
+
+
 @overload(elementary.ldexp, inline=INLINE)
 def _ldexp(p, k):
+    """p·2^k rounded once, as C's ldexp, by two exact powers of two built from their bits
+    (k is clamped to ±2044..2046, beyond which p·2^k is 0 or ∞ for |p| in [½, 2))."""
+
     def impl(p, k):
-        return math.ldexp(p, int(k))
+        n = min(max(int(k), -2044), 2046)
+        a = n >> 1
+        return p * _from_bits((a + 1023) << 52) * _from_bits((n - a + 1023) << 52)
 
     return impl
 

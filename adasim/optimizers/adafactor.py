@@ -37,6 +37,16 @@ class AdafactorHyper(NamedTuple):
     form: str = "optax"
 
 
+class AdafactorClock(NamedTuple):
+    """1 − β̂_t = t^(−c): the same for every lane that shares c (ticked once per step, not per cell)."""
+
+    w: float = 1.0
+
+
+def adafactor_clock(c: AdafactorClock, hp: AdafactorHyper, t: int) -> AdafactorClock:
+    return AdafactorClock(ops.pow(float(t), -hp.decay))
+
+
 class AdafactorState(NamedTuple):
     v: float = 0.0  # unfactored second moment
     r: float = 0.0  # row statistic (factored)
@@ -44,12 +54,12 @@ class AdafactorState(NamedTuple):
     m: float = 0.0  # momentum of the update (β1 > 0)
 
 
-def adafactor_step(s: AdafactorState, hp: AdafactorHyper, g, t: int, alpha, x, blocks=None):
+def adafactor_step(s: AdafactorState, hp: AdafactorHyper, g, t: int, alpha, clock: AdafactorClock, x, blocks=None):
     """β̂_t = 1 − t^(−c);  v_t = β̂_t v + (1−β̂_t)(g_t² + ε1) (factored: R and C, v̂ = R C/mean R);
     u = g_t/√v̂_t;  u ← u/max(1, RMS(u)/d) with `clip`;  ρ_t = min(α_t, 1/√t) with `relative_step` (α = 10⁻²
     gives Shazeer & Stern's), else α_t;  u ← ρ_t u·max(ε2, RMS(x)) with `param_scale`;
     m_t = β1 m + (1−β1) u;  x ← Π(x − m_t)  (no momentum: x ← Π(x − u))."""
-    w = ops.pow(float(t), -hp.decay)  # 1 − β̂_t
+    w = clock.w  # 1 − β̂_t = t^(−c)
     g2 = g * g if hp.form == "pytorch" else g * g + hp.eps
     v, r, c = s.v, s.r, s.c
     if hp.factored:
@@ -108,6 +118,8 @@ Adafactor = Definition(
     "x ← Π(x − ρ_t max(ε2, RMS(x)) u)",
     source="Shazeer & Stern 2018 (ICML), Algorithms 4–5 with update clipping (§6) and relative step (§8); "
     "optax.adafactor 0.2 (form=optax), torch.optim.Adafactor 2.13 (form=pytorch, relative_step)",
+    clock=AdafactorClock,
+    tick=adafactor_clock,
     coupled=lambda hp: True,
     kernel=_kernel,
     validate=_check,

@@ -33,7 +33,25 @@ class ScheduleFreeState(NamedTuple):
     weight_sum: float = 0.0
 
 
-def sf_adamw_step(s: ScheduleFreeState, hp: ScheduleFreeHyper, g, t: int, alpha, clock: Corrections, x):
+class ScheduleFreeClock(NamedTuple):
+    """Adam's bias corrections (Corrections' fields) and t^r: the same for every lane that shares
+    β1, β2 and r (ticked once per step, not per cell)."""
+
+    p1: float = 1.0
+    p2: float = 1.0
+    a1: float = 1.0
+    r2: float = 1.0
+    q2: float = 1.0
+    k: float = 1.0
+    tr: float = 1.0
+
+
+def sf_clock(c: ScheduleFreeClock, hp: ScheduleFreeHyper, t: int) -> ScheduleFreeClock:
+    b = corrections(Corrections(c.p1, c.p2, c.a1, c.r2, c.q2, c.k), hp, t)
+    return ScheduleFreeClock(b.p1, b.p2, b.a1, b.r2, b.q2, b.k, ops.pow(float(t), hp.r))
+
+
+def sf_adamw_step(s: ScheduleFreeState, hp: ScheduleFreeHyper, g, t: int, alpha, clock: ScheduleFreeClock, x):
     """z_1 = y_1;  v_t = β2 v + (1−β2) g_t²;  ĝ = g_t/(√(v_t/(1−β2^t)) + ε) + λ y_t;
     γ_t = max_{i≤t} α_i;  w_t = t^r γ_t^p;  c_t = w_t/Σ_{i≤t} w_i;
     y ← Π(y + c_t (z − y) + α_t (β1 (1 − c_t) − 1) ĝ);  z ← z − α_t ĝ
@@ -43,7 +61,7 @@ def sf_adamw_step(s: ScheduleFreeState, hp: ScheduleFreeHyper, g, t: int, alpha,
     post = ops.recip(ops.sqrt(v * clock.q2) + hp.eps)
     gn = g * post + hp.weight_decay * x
     lr_max = ops.maximum(alpha, s.lr_max)
-    weight = ops.pow(float(t), hp.r) * ops.pow(lr_max, hp.weight_lr_power)
+    weight = clock.tr * ops.pow(lr_max, hp.weight_lr_power)
     weight_sum = s.weight_sum + weight
     c = weight / weight_sum
     y = x + c * (z - x) + alpha * (hp.beta1 * (1.0 - c) - 1.0) * gn
@@ -64,8 +82,8 @@ ScheduleFreeAdamW = Definition(
     sf_adamw_step,
     rule="z ← z − α_t ĝ, ĝ = g/(√v̂ + ε);  x = weighted average of z;  gradient at y = (1−β1) z + β1 x",
     source="Defazio et al. 2024 (NeurIPS), schedulefree 1.4 AdamWScheduleFree (lr 2.5e-3 in optax's alias)",
-    clock=Corrections,
-    tick=corrections,
+    clock=ScheduleFreeClock,
+    tick=sf_clock,
     kernel=no_kernel,
     validate=_check,
     lr=2.5e-3,
