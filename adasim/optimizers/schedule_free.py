@@ -9,6 +9,7 @@ schedule-free average inherits RMSProp's failure on Reddi's problems.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import NamedTuple
 
 from adasim import ops
@@ -33,17 +34,9 @@ class ScheduleFreeState(NamedTuple):
     weight_sum: float = 0.0
 
 
-class ScheduleFreeClock(NamedTuple):
-    """Adam's bias corrections (Corrections' fields) and t^r: the same for every lane that shares
-    β1, β2 and r (ticked once per step, not per cell)."""
-
-    p1: float = 1.0
-    p2: float = 1.0
-    a1: float = 1.0
-    r2: float = 1.0
-    q2: float = 1.0
-    k: float = 1.0
-    tr: float = 1.0
+# Adam's bias corrections (Corrections' fields) and tr = t^r: the same for every lane that shares
+# β1, β2 and r (ticked once per step, not per cell)
+ScheduleFreeClock = namedtuple("ScheduleFreeClock", [*Corrections._fields, "tr"], defaults=(1.0,) * 7, module=__name__)
 
 
 def sf_clock(c: ScheduleFreeClock, hp: ScheduleFreeHyper, t: int) -> ScheduleFreeClock:
