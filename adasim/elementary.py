@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from adasim import ops
+
 # ln 2 = LN2_HI + LN2_LO: LN2_HI is ln 2 with the last 12 bits of its significand cleared, so
 # k·LN2_HI is exact for |k| < 2^12; LN2_LO is the rest, rounded (computed with 50 decimal digits).
 LN2_HI = 0.693147180559663  # 0x1.62e42fefa3000p-1
@@ -46,21 +48,6 @@ _EXP_C = tuple(1.0 / float(np.prod(np.arange(1, j + 1, dtype=np.float64))) for j
 
 
 # -- the formulas, on floats or arrays (no branches: where() picks) -----------------------------
-
-
-def _where(c: Any, a: Any, b: Any) -> Any:
-    """a where c holds, else b (numba: a select on numbers)."""
-    if isinstance(c, bool | np.bool_):
-        return a if c else b
-    return np.where(c, a, b)
-
-
-def _maximum(a: Any, b: Any) -> Any:
-    return _where((a >= b) | (a != a), a, b)
-
-
-def _minimum(a: Any, b: Any) -> Any:
-    return _where((a <= b) | (a != a), a, b)
 
 
 def frexp(x: Any) -> Any:
@@ -103,8 +90,8 @@ def _log_parts(x: Any) -> tuple[Any, Any, Any, Any, Any]:
     """For x > 0 finite: e, f, s, f²/2 and R of the log's formula (module docstring)."""
     m, e = frexp(x)
     low = m < SQRT_HALF
-    m = _where(low, m + m, m)
-    e = _where(low, e - 1.0, e + 0.0)
+    m = ops.where(low, m + m, m)
+    e = ops.where(low, e - 1.0, e + 0.0)
     f = m - 1.0
     s = f / (2.0 + f)
     z = s * s
@@ -117,11 +104,11 @@ def _log_parts(x: Any) -> tuple[Any, Any, Any, Any, Any]:
 def log_body(x: Any) -> Any:
     """ln x (+∞ at +∞, −∞ at 0, NaN below 0 and at NaN)."""
     ok = (x > 0.0) & (x < np.inf)
-    xs = _where(ok, x, 1.0)
+    xs = ops.where(ok, x, 1.0)
     e, f, s, hfsq, R = _log_parts(xs)
     value = e * LN2_HI - ((hfsq - (s * (hfsq + R) + e * LN2_LO)) - f)
-    special = _where(x == 0.0, -np.inf, _where(x == np.inf, np.inf, np.nan))
-    return _where(ok, value, special)
+    special = ops.where(x == 0.0, -np.inf, ops.where(x == np.inf, np.inf, np.nan))
+    return ops.where(ok, value, special)
 
 
 def _log_pair(x: Any) -> tuple[Any, Any]:
@@ -151,8 +138,8 @@ def _exp_pair(y: Any, y_lo: Any) -> Any:
 
 def exp_body(x: Any) -> Any:
     """e^x (+∞ above 709.78, 0 below −745.14, NaN at NaN)."""
-    xs = _where(x != x, 0.0, _minimum(_maximum(x, EXP_MIN), EXP_MAX))
-    return _where(x != x, np.nan, _exp_pair(xs, 0.0))
+    xs = ops.where(x != x, 0.0, ops.where(x < EXP_MIN, EXP_MIN, ops.where(x > EXP_MAX, EXP_MAX, x)))
+    return ops.where(x != x, np.nan, _exp_pair(xs, 0.0))
 
 
 def pow_body(a: Any, b: Any) -> Any:
@@ -162,29 +149,29 @@ def pow_body(a: Any, b: Any) -> Any:
     whole = b // 1.0 == b
     odd = whole & ((0.5 * b) // 1.0 * 2.0 != b) & (abs(b) < 2.0**53)
     general = (mag > 0.0) & (mag < np.inf) & (abs(b) < np.inf)
-    hi, lo = _log_pair(_where(general, mag, 1.0))
-    bs = _where(general, b, 0.0)
+    hi, lo = _log_pair(ops.where(general, mag, 1.0))
+    bs = ops.where(general, b, 0.0)
     y = bs * hi
     # Dekker's split overflows for |b| ≥ 2^996: then b·ln a is 0 (a = ±1) or far beyond e^x's range
     fine = (abs(bs) < 2.0**996) & (abs(y) < 1e300)
-    yh, yl = _two_prod(_where(fine, bs, 0.0), _where(fine, hi, 0.0))
-    yl = yl + _where(fine, bs * lo, 0.0)
-    y_hi = _where(fine, yh + yl, y)
-    y_lo = _where(fine, yl - (y_hi - yh), 0.0)
+    yh, yl = _two_prod(ops.where(fine, bs, 0.0), ops.where(fine, hi, 0.0))
+    yl = yl + ops.where(fine, bs * lo, 0.0)
+    y_hi = ops.where(fine, yh + yl, y)
+    y_lo = ops.where(fine, yl - (y_hi - yh), 0.0)
     inside = (y_hi >= EXP_MIN) & (y_hi <= EXP_MAX)
-    value = _where(inside, _exp_pair(_where(inside, y_hi, 0.0), _where(inside, y_lo, 0.0)),
-                      _where(y > 0.0, np.inf, 0.0))  # fmt: skip
-    value = _where(a < 0.0, _where(whole, _where(odd, -value, value), np.nan), value)
+    value = ops.where(inside, _exp_pair(ops.where(inside, y_hi, 0.0), ops.where(inside, y_lo, 0.0)),
+                      ops.where(y > 0.0, np.inf, 0.0))  # fmt: skip
+    value = ops.where(a < 0.0, ops.where(whole, ops.where(odd, -value, value), np.nan), value)
     # the special values (C99 Annex F)
-    big = _where(b > 0.0, np.inf, 0.0)  # |a|^b for |a| = ∞ (or 0 with the inverse)
-    at_zero = _where(b > 0.0, 0.0, np.inf)
-    at_inf_b = _where(mag == 1.0, 1.0, _where((mag > 1.0) == (b > 0.0), np.inf, 0.0))
+    big = ops.where(b > 0.0, np.inf, 0.0)  # |a|^b for |a| = ∞ (or 0 with the inverse)
+    at_zero = ops.where(b > 0.0, 0.0, np.inf)
+    at_inf_b = ops.where(mag == 1.0, 1.0, ops.where((mag > 1.0) == (b > 0.0), np.inf, 0.0))
     negative_odd = odd & signbit(a)  # (−0)^b and (−∞)^b keep the sign for odd whole b
-    edge = _where(mag == 0.0, _where(negative_odd, -at_zero, at_zero),
-                     _where(mag == np.inf, _where(negative_odd, -big, big), at_inf_b))  # fmt: skip
-    value = _where(general, value, edge)
-    value = _where((a != a) | (b != b), np.nan, value)
-    return _where((b == 0.0) | (a == 1.0), 1.0, value)
+    edge = ops.where(mag == 0.0, ops.where(negative_odd, -at_zero, at_zero),
+                     ops.where(mag == np.inf, ops.where(negative_odd, -big, big), at_inf_b))  # fmt: skip
+    value = ops.where(general, value, edge)
+    value = ops.where((a != a) | (b != b), np.nan, value)
+    return ops.where((b == 0.0) | (a == 1.0), 1.0, value)
 
 
 # -- the entry points for NumPy (arrays and floats); numba compiles the bodies ------------------
@@ -193,7 +180,7 @@ def pow_body(a: Any, b: Any) -> Any:
 def _run(body: Any, *args: Any) -> Any:
     numbers = all(np.ndim(a) == 0 for a in args)  # numbers: Python's float arithmetic (the same operations, faster)
     values = [float(a) if numbers else np.asarray(a, dtype=np.float64) for a in args]
-    with np.errstate(all="ignore"):  # where() evaluates both sides: the unused one may be inf or NaN
+    with np.errstate(all="ignore"):  # ops.where evaluates both sides: the unused one may be inf or NaN
         out = body(*values)
     return np.float64(out) if np.ndim(out) == 0 else out
 

@@ -4,12 +4,12 @@ time outside and cells (lane × coordinate) inside, so that LLVM vectorises acro
 Nothing here knows an optimizer. For a definition (and a problem) a kernel is generated from the
 NamedTuples' fields: it reads each state field and per-cell hyper-parameter from its array, calls
 the step, projects, and keeps the health flags, the regret's running sums and the recorded rows.
-The step is compiled once per optimizer and conventions, as a function of plain numbers that
-builds the records with the conventions as constants (numba types a string as a run-time value:
-LLVM folds the comparisons in most steps, not in AMSGrad's, whose loop is not vectorised); LLVM inlines
-it into the cell loop, so that every kernel of that optimizer — other fields, rows, gradients —
-reuses its typing and lowering (a step that loops over the past gradients is too large for
-LLVM's inliner and is inlined by numba instead). A clock value that every lane shares is ticked
+The step is compiled once per optimizer and conventions, as a function of plain numbers, from
+the definition's step with each `hp.<convention>` replaced by its value (`with_conventions`:
+numba then prunes the other conventions' branches, so no string comparison is left in the loop);
+LLVM inlines it into the cell loop, so that every kernel of that optimizer — other fields, rows,
+gradients — reuses its typing and lowering (a step that loops over the past gradients is too
+large for LLVM's inliner and is inlined by numba instead). A clock value that every lane shares is ticked
 once per step, outside the cell loop. A step that couples the coordinates of a block (φ over
 blocks of several coordinates) runs on NumPy: its per-lane array code is what numba compiles
 slowest (about 15 s a kernel).

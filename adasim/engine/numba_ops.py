@@ -177,9 +177,6 @@ def _out(step, m=math.nan, v=math.nan, pre=1.0, post=1.0):
 
 # log, exp and pow: the bodies NumPy runs (adasim.elementary), compiled; frexp and ldexp from the
 # float's bits (exact, as C's), not calls into the C library, so that LLVM can vectorise and hoist them
-overload(elementary._where, inline=INLINE)(_where)  # the same select as ops.where
-
-
 @overload(elementary.signbit, inline=INLINE)
 def _signbit(x):
     def impl(x):
@@ -243,9 +240,8 @@ def _ldexp(p, k):
     return impl
 
 
-_JITABLE = (elementary._maximum, elementary._minimum, elementary._two_sum, elementary._two_prod,
-            elementary._log_parts, elementary._log_pair, elementary._exp_pair, elementary.log_body,
-            elementary.exp_body, elementary.pow_body)  # fmt: skip
+_JITABLE = (elementary._two_sum, elementary._two_prod, elementary._log_parts, elementary._log_pair,
+            elementary._exp_pair, elementary.log_body, elementary.exp_body, elementary.pow_body)  # fmt: skip
 for _fn in _JITABLE:
     register_jitable(_fn)
 
@@ -277,5 +273,5 @@ def _pow(a, b):
 OVERLOADED = frozenset(
     {ops.where, ops.maximum, ops.minimum, ops.clip, ops.recip, ops.most, ops.lag, ops.block_sum, ops.block_mean,
      ops.block_max, ops.block_rms, ops.column_mean, ops.reduce, base.out, ops.log, ops.exp, ops.pow,
-     elementary.frexp, elementary.ldexp, elementary.signbit, elementary._where}
+     elementary.frexp, elementary.ldexp, elementary.signbit}
 )  # fmt: skip
