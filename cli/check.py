@@ -25,7 +25,11 @@ def check_command(
         typer.Option("--kw", help="Keyword argument of the optimizer, KEY=VALUE (a Python literal); repeatable."),
     ] = None,
     case: Annotated[list[str] | None, typer.Option("--case", help="Run only this case (repeatable; see --list).")] = None,
-    quick: Annotated[bool, typer.Option("--quick", help="Short runs (a tenth of the steps).")] = False,
+    quick: Annotated[
+        bool,
+        typer.Option("--quick", help="Only the cases marked quick in --list, each run in full: the same verdicts as the "
+                     "full battery on those cases."),
+    ] = False,
     against: Annotated[
         str | None,
         typer.Option("--against", help="Compare with adasim's definition of NAME instead: "
@@ -37,7 +41,8 @@ def check_command(
     ] = None,
     twins: Annotated[
         int | None,
-        typer.Option("--twins", min=0, max=256, help="Twin lanes per seed for the model-free factors (default 12, --quick 4)."),
+        typer.Option("--twins", min=0, max=256, help="Twin lanes per seed for the model-free factors (default 12; 2 when "
+                     "every lane is its own optimizer instance). They never change a verdict."),
     ] = None,
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", min=1, max=64, help="Processes for the cases (default 2; 1 with --quick).")
@@ -64,12 +69,21 @@ def check_command(
 
     if against_kw and against is None:
         raise AdasimError("--against-kw sets the reference's keyword arguments: give the reference with --against")
-    loaded = load(spec, parse_assignments(kw, "--kw"))
+    import contextlib
+    import sys
+
+    # with --json, stdout carries the JSON and nothing else: what the optimizer prints goes to stderr
+    def quiet() -> Any:
+        return contextlib.redirect_stdout(sys.stderr) if json_out else contextlib.nullcontext()
+
+    with quiet():
+        loaded = load(spec, parse_assignments(kw, "--kw"))
     out_dir = prepare_out_dir(out, record="against.json" if against is not None else "report.json") if out is not None else None
     if against is not None:
         from adasim.checks.against import DEFAULT_CASES, conform
 
-        result = conform(loaded, against, parse_assignments(against_kw, "--against-kw"), cases=case or DEFAULT_CASES)
+        with quiet():
+            result = conform(loaded, against, parse_assignments(against_kw, "--against-kw"), cases=case or DEFAULT_CASES)
         result["optimizer"] = loaded.describe()
         if out_dir is not None:
             write_record(out_dir, "against.json", result)
@@ -80,7 +94,8 @@ def check_command(
         if not result["agree"]:
             raise typer.Exit(EXIT_FAILED)
         return
-    report = check(loaded, case, quick=quick, twins=twins, jobs=jobs or (1 if quick else 2))
+    with quiet():
+        report = check(loaded, case, quick=quick, twins=twins, jobs=jobs or (1 if quick else 2))
     written = write_outputs(report, out_dir) if out_dir is not None else []
     if json_out:
         print_json(report.as_dict())
@@ -91,17 +106,27 @@ def check_command(
 
 
 def _list(cases: dict, json_out: bool) -> None:
+    from adasim.checks.runner import PROGRESS_SHARE
+
     if json_out:
         print_json({name: {"about": c.about, "source": c.source, "problem": c.problem.config(), "settings": c.settings()}
                     for name, c in cases.items()})  # fmt: skip
         return
     from rich.table import Table
 
-    table = Table(title="adasim check: the battery")
-    for col in ("case", "problem", "source"):
+    table = Table(title="adasim check: the battery (--quick runs the cases marked q, in full)")
+    for col in ("case", "problem", "settings", "a pass needs", "source"):
         table.add_column(col, overflow="fold")
     for name, c in cases.items():
-        table.add_row(name, c.about, c.source)
+        st = c.settings()
+        mean = st["mean_gradient"]
+        mean_text = f"{mean:.4g}" if isinstance(mean, float) else ", ".join(f"{m:.4g}" for m in mean)
+        problem = f"{c.about}\nE g = {mean_text}; x* = {st['x_star']}; domain {st['domain']}"
+        settings = (f"steps {st['steps']:,}, seeds 0–{c.seeds - 1}, x_1 = {c.x0:g}\nlr {c.lr:g} (when --kw gives none), "
+                    f"α_t = {st['alpha_t']}")  # fmt: skip
+        needs = st["expect_means"] + (f" (tol {c.tol:g})" if c.expect == "converge" else "")
+        needs += f"; and {PROGRESS_SHARE:g} of SGD's progress toward x*"
+        table.add_row(name + (" (q)" if c.quick else ""), problem, settings, needs, c.source)
     stdout().print(table)
 
 
@@ -109,16 +134,18 @@ def _print_report(report: Any, written: list[str], out_dir: Path | None) -> None
     from rich.table import Table
 
     console = stdout()
-    table = Table(title=f"adasim check {report.optimizer['spec']}" + (" (quick)" if report.quick else ""))
-    for col in ("case", "result", "final x", "|x − x*|", "drift/α", "what happened"):
+    opt = report.optimizer
+    table = Table(title=f"adasim check {opt['spec']}" + (" (the quick cases)" if report.quick else ""),
+                  caption=f"lanes: {opt.get('lanes')} — {opt.get('lanes_why')}")  # fmt: skip
+    for col in ("case", "result", "x̄ (2nd half)", "|x̄ − x*|", "progress (SGD)", "drift/α", "what happened"):
         table.add_column(col, overflow="fold")
     for r in report.results:
-        fx = ", ".join(f"{v:.4g}" for v in r.final_x.get("median", [])) or "—"
-        colour = {"pass": "green", "FAIL": "red", "error": "yellow"}[r.status]
-        table.add_row(r.case.name, f"[{colour}]{r.status}[/]", fx, _g(r.distance), _g(r.drift), r.error or r.verdict)
+        fx = ", ".join(f"{v:.4g}" for v in r.final_x.get("mean_second_half", [])) or "—"
+        colour = {"pass": "green", "FAIL": "red"}.get(r.status, "yellow")
+        table.add_row(r.case.name, f"[{colour}]{r.status}[/]", fx, _g(r.distance), f"{_g(r.progress)} ({_g(r.sgd_progress)})",
+                      _g(r.drift), r.error or r.verdict)  # fmt: skip
     console.print(table)
-    c = report.counts
-    console.print(f"{c['passed']} passed, {c['failed']} failed, {c['errored']} errored")
+    console.print(report.summary())
     if written:
         console.print(f"wrote {out_dir}/: {', '.join(written)}")
 
@@ -133,8 +160,13 @@ def _print_against(result: dict) -> None:
             console.print(f"  {r['case']}: agree, largest deviation of x_t {r['max_deviation']:.3g} over {r['steps']} steps")
         else:
             console.print(f"  {r['case']}: part at step {r['first_parting_step']}, largest deviation {r['max_deviation']:.3g}")
+    if result.get("untranslated"):
+        console.print("  library defaults without an adasim counterpart: "
+                      + ", ".join(f"{k}={v}" for k, v in result["untranslated"].items()))  # fmt: skip
+    if result.get("hint"):
+        console.print(f"  where they part: {result['hint']}")
     console.print("agree" if result["agree"] else "they differ")
 
 
 def _g(v: float) -> str:
-    return "—" if v != v else f"{v:.4g}"
+    return "—" if v != v else f"{v:.3g}"

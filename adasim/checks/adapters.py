@@ -1,19 +1,32 @@
-"""Any optimizer as a stepper that `adasim check` drives: x (L lanes × D coordinates) in float64,
-gradients in, the unprojected displacement u_t = x_before − x_after out.
+"""Any optimizer as an executor of the block stream that `adasim check` runs: x (L lanes × D
+coordinates) in float64, the case's gradients in.
 
 SPEC forms (loading one imports and executes its code):
 - `torch:torch.optim.AdamW`, `torch:module.path:Class`: a torch.optim.Optimizer subclass,
-  built as Class(params, lr=…, **kw). The lanes are one (L, D) tensor when the optimizer is
-  elementwise (probed, see `Loaded.elementwise`); otherwise each lane is its own parameter tensor
-  of shape (D,), so that per-tensor statistics (norms, RMS clipping, trust ratios, factored
-  moments) never mix lanes.
+  built as Class(params, lr=…, **kw), stepped by `adasim.engine.foreign.StepperExecutor`;
 - `optax:optax.adamw`: a function returning an optax GradientTransformation, built as
-  optax.inject_hyperparams(fn)(learning_rate=…, **kw), with jax_enable_x64; the lanes one leaf
-  (elementwise) or one leaf per lane.
-- `file.py:Name` or a built-in name (`adam`, `adashift`, ...): adasim's own definition.
+  optax.inject_hyperparams(fn)(learning_rate=…, **kw), with jax_enable_x64;
+- `file.py:Name` or a built-in name (`adam`, `adashift`, ...): adasim's own definition, run by
+  the engine's executors (compiled when numba can run it).
 
-The step size of step t is α_t = lr·σ_t: the stepper receives α_t and sets it as the learning
-rate before the step (torch: every param group's lr; optax: the injected learning_rate).
+**Independent lanes.** Seeds and twin lanes must not see each other. adasim's definitions step
+every cell alone (or every lane alone, for block-wise steps). An optax transformation runs once
+per lane under `jax.vmap`: one state per lane, by construction. A torch optimizer runs all lanes
+as one (L, D) tensor of one instance only when its lanes are independent: when it is one of
+torch.optim's elementwise classes (`ELEMENTWISE_TORCH`), or when a probe finds stacked lanes
+bit-for-bit equal to lanes run by separate instances over `PROBE_STEPS` steps (past any
+warm-up: pytorch-optimizer's AdaShift keeps 10 gradients before its first step) with gradient
+scales 1, 10³ and 10⁻³, which a max, a norm or a step-size estimate shared over the tensor would
+make differ. Otherwise each lane is its own (D,) parameter of its own optimizer instance. The
+report states the layout and why (`Loaded.layout`).
+
+**Not exercised.** A matrix optimizer (Muon, SOAP, Shampoo, ...: `MATRIX_NAMES`) on the
+battery's vector parameters runs only its fallback (optax's muon: Adam on non-2-D leaves), so
+no verdict about its defining step can be given: every case says so instead of passing or
+failing.
+
+The step size of step t is α_t = lr·σ_t: a foreign optimizer receives α_t as its learning rate
+before the step (torch: every param group's lr; optax: the injected learning_rate).
 """
 
 from __future__ import annotations
@@ -21,27 +34,37 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.metadata
-import importlib.util
+import inspect
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
+from adasim.engine.foreign import StepError, StepperExecutor
 from adasim.errors import AdasimError
+from adasim.usercode import UserCodeError, call_user
 
 LR_NAMES = ("lr", "learning_rate")
+PROBE_STEPS = 300
+PROBE_SCALES = (1.0, 1e3, 1e-3)
+# torch.optim's classes whose update of an element reads only that element's gradient and state
+# (and scalars every element shares: the step count, lr, β): lanes stacked in one tensor are
+# independent. Exact classes only: a subclass may add a statistic over the tensor.
+ELEMENTWISE_TORCH = ("SGD", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop", "Adagrad", "Adadelta", "Rprop", "ASGD")
+# names (case-insensitive parts of the class or function name) of optimizers whose defining step
+# acts on matrices: on the battery's vector parameters they fall back to another rule or refuse
+MATRIX_NAMES = ("muon", "soap", "shampoo", "scion", "polargrad", "dion", "kron", "psgd")
+TWINS = 12  # twin lanes per seed for the model-free factors
+TWINS_PER_INSTANCE = 2  # ... when every lane is its own optimizer instance (each lane costs a Python call per step)
+# twin lanes per seed on the drift cases, whose verdict reads the factors: 256 per seed tell Adam's
+# wrong-way drift on Reddi's stochastic problem from 0 (E[κ g] = −0.0024, 95 % −0.0036 … −0.0012;
+# with 64: −0.0034 … +0.0003)
+DRIFT_TWINS = 256
+DRIFT_TWINS_PER_INSTANCE = 16
 
 
-class Stepper(Protocol):
-    def step(self, g: np.ndarray, t: int, alpha: float) -> np.ndarray:
-        """One step on gradients g (L, D) with step size α_t; returns u = x_before − x_after."""
-
-    def set_x(self, x: np.ndarray) -> None:
-        """Put x (L, D) back after the projection."""
-
-
-class CaseError(AdasimError):
+class CaseError(StepError):
     """The optimizer under test raised or returned something unusable (reported per case)."""
 
 
@@ -67,11 +90,15 @@ def _resolve(path: str, what: str) -> Any:
         module_name, _, attr = path.rpartition(".")
     if not module_name or not attr:
         raise AdasimError(f"{what} '{path}': expected module.Name or module:Name")
+    from adasim.signals import raised_by_user_code
+
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as err:
         raise AdasimError(f"{what} '{path}': cannot import {module_name} ({err})") from None
-    except Exception as err:  # the module's own code failed
+    except (Exception, SystemExit, KeyboardInterrupt) as err:  # the module's own code failed (or called sys.exit)
+        if not isinstance(err, Exception) and not raised_by_user_code(err):
+            raise  # a real Ctrl-C
         raise AdasimError(f"{what} '{path}': importing {module_name} raised {type(err).__name__}: {err}") from None
     for part in attr.split("."):
         if not hasattr(obj, part):
@@ -82,13 +109,21 @@ def _resolve(path: str, what: str) -> Any:
 
 @dataclass
 class Loaded:
-    """A loaded SPEC: how to build a stepper for L lanes × D coordinates, and what it is."""
+    """A loaded SPEC: what it is, how its lanes are laid out (and why), and how to build the
+    executor that runs it on a case."""
 
     spec: str
     kind: str  # torch | optax | adasim
     target: Any
     kwargs: dict[str, Any] = field(default_factory=dict)
     library: dict[str, str | None] = field(default_factory=dict)
+    layout: str = ""  # compiled | one tensor | one instance per lane | vmap
+    why: str = ""
+    not_exercised: str | None = None  # why no case can exercise the optimizer's defining step
+
+    @property
+    def name(self) -> str:
+        return getattr(self.target, "__name__", None) or getattr(self.target, "name", "") or self.spec
 
     @property
     def user_lr(self) -> float | None:
@@ -98,47 +133,68 @@ class Loaded:
                 return float(self.kwargs[name])
         return None
 
-    def describe(self) -> dict[str, Any]:
-        return {"spec": self.spec, "kind": self.kind, "kwargs": {k: repr(v) for k, v in self.kwargs.items()},
-                "library": self.library, "lanes": "one tensor" if self.elementwise else "one tensor per lane"}  # fmt: skip
+    @property
+    def twins(self) -> int:
+        """Twin lanes per seed by default."""
+        return TWINS_PER_INSTANCE if self.layout == "one instance per lane" else TWINS
 
-    _elementwise: bool | None = None
+    @property
+    def drift_twins(self) -> int:
+        """Twin lanes per seed at least, on the drift cases (runner.py)."""
+        return DRIFT_TWINS_PER_INSTANCE if self.layout == "one instance per lane" else DRIFT_TWINS
 
     @property
     def elementwise(self) -> bool:
-        """Whether lanes stacked in one tensor step independently (probed once: ten steps of three
-        lanes with gradients of very different sizes, stacked and as separate tensors, must give
-        the same x). When not, every lane is its own parameter tensor (slower, always right)."""
-        if self._elementwise is None:
-            if self.kind == "adasim":
-                self._elementwise = True
-            else:
-                rng = np.random.default_rng(7)
-                x0 = np.zeros((3, 2))
-                stacked, apart = self.make(x0, 0.1, stacked=True), self.make(x0, 0.1, stacked=False)
-                same = True
-                for t in range(1, 11):
-                    g = rng.standard_normal((3, 2)) * np.array([[1.0], [1e3], [1e-3]])
-                    ua, ub = stacked.step(g, t, 0.1), apart.step(g, t, 0.1)
-                    same = same and bool(np.allclose(ua, ub, rtol=1e-12, atol=0.0))
-                self._elementwise = same
-        return self._elementwise
+        """Whether lanes share one tensor (proven independent, see the module text)."""
+        return self.layout in ("one tensor", "compiled")
 
-    def make(self, x0: np.ndarray, lr: float, stacked: bool | None = None) -> Stepper:
-        """A stepper for x0 (L, D): all lanes one tensor when `stacked` (default: when the optimizer
-        is elementwise), else one tensor per lane."""
-        kwargs = {k: v for k, v in self.kwargs.items() if k not in LR_NAMES}
+    def describe(self) -> dict[str, Any]:
+        return {"spec": self.spec, "kind": self.kind, "kwargs": {k: repr(v) for k, v in self.kwargs.items()},
+                "library": self.library, "lanes": self.layout, "lanes_why": self.why,
+                "not_exercised": self.not_exercised}  # fmt: skip
+
+    def own_kwargs(self) -> dict[str, Any]:
+        return {k: v for k, v in self.kwargs.items() if k not in LR_NAMES}
+
+    def optimizer(self, lr: float, schedule: Any) -> Any:
+        """adasim's optimizer (adasim SPECs), or the optimizer that carries α_t = lr·σ_t for a
+        foreign one (adasim's SGD: the foreign executor never calls its step)."""
+        from adasim.optimizers import OPTIMIZERS
+
+        if self.kind == "adasim":
+            try:
+                opt = self.target(lr=lr, schedule=schedule, **self.own_kwargs())
+            except AdasimError as err:
+                text = str(err)
+                raise AdasimError(text if text.startswith(self.target.name) else f"{self.target.name}: {text}") from None
+            return opt
+        return OPTIMIZERS["sgd"](lr=lr, schedule=schedule)
+
+    def executor(self, layout: Any, fields: tuple[str, ...], record: tuple[str, ...], engine: str = "auto") -> Any:
+        """The executor that runs this optimizer on `layout` (built with `optimizer(...)`)."""
+        if self.kind == "adasim":
+            from adasim.engine.stream import make_executor
+
+            return make_executor(layout, engine, fields, regret=True, record=record)
+        x0 = layout.x0
+        lr = float(np.asarray(layout.lr))
+        stepper = self.stepper(x0, lr, stacked=self.layout == "one tensor")
+        return StepperExecutor(layout, stepper, fields, True, record)
+
+    def stepper(self, x0: np.ndarray, lr: float, stacked: bool) -> Any:
+        """A foreign stepper for x0 (L, D)."""
+        kwargs = self.own_kwargs()
         try:
-            if self.kind == "adasim":
-                return AdasimStepper(self.target, x0, lr, kwargs)
-            if stacked is None:
-                stacked = self.elementwise
             if self.kind == "torch":
                 return TorchStepper(self.target, x0, lr, kwargs, stacked)
-            return OptaxStepper(self.target, x0, lr, kwargs, stacked)
+            return OptaxStepper(self.target, x0, lr, kwargs)
         except AdasimError:
             raise
-        except Exception as err:
+        except (Exception, SystemExit, KeyboardInterrupt) as err:
+            from adasim.signals import raised_by_user_code
+
+            if not isinstance(err, Exception) and not raised_by_user_code(err):
+                raise
             raise AdasimError(f"{self.spec}: constructing it with {kwargs or 'no keyword arguments'} raised "
                               f"{type(err).__name__}: {err}") from None  # fmt: skip
 
@@ -163,13 +219,30 @@ def spec_of(target: Any) -> str:
                       f"got {type(target).__name__}")  # fmt: skip
 
 
+def matrix_reason(name: str) -> str | None:
+    """Why an optimizer called `name` cannot be exercised on vector cases (None: it can)."""
+    low = name.lower()
+    hit = next((m for m in MATRIX_NAMES if m in low), None)
+    if hit is None:
+        return None
+    return (f"{name} is a matrix optimizer ('{hit}'): its defining step acts on 2-D parameters, and every case of "
+            "this battery has vector parameters, on which it runs a fallback rule or refuses; no verdict about it "
+            "can be given here")  # fmt: skip
+
+
 def load(spec: Any, kwargs: dict[str, Any] | None = None) -> Loaded:
-    """Resolve SPEC (see the module text, or what spec_of accepts) into a Loaded optimizer; a bad
-    SPEC is an AdasimError."""
+    """Resolve SPEC (see the module text, or what spec_of accepts) into a Loaded optimizer, its
+    lanes laid out; a bad SPEC or bad keyword arguments are an AdasimError."""
     spec = spec_of(spec)
     if kwargs is not None and not isinstance(kwargs, dict):
         raise AdasimError(f"the optimizer's keyword arguments must be a dict, got {type(kwargs).__name__}")
     kwargs = dict(kwargs or {})
+    for name in LR_NAMES:
+        if name in kwargs:
+            value = kwargs[name]
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value) and value > 0
+            if not ok:
+                raise AdasimError(f"{name} must be a number > 0, got {value!r}")
     if spec.startswith("torch:"):
         torch = _need("torch", "torch")
         target = _resolve(spec[len("torch:") :], "torch optimizer")
@@ -179,7 +252,7 @@ def load(spec: Any, kwargs: dict[str, Any] | None = None) -> Loaded:
         lib = {"torch": torch.__version__}
         if top != "torch":
             lib[top] = _version(top) or _version(top.replace("_", "-"))
-        return _probed(Loaded(spec, "torch", target, kwargs, lib))
+        return _laid_out(Loaded(spec, "torch", target, kwargs, lib))
     if spec.startswith("optax:"):
         jax = _need("jax", "jax")
         jax.config.update("jax_enable_x64", True)
@@ -187,25 +260,77 @@ def load(spec: Any, kwargs: dict[str, Any] | None = None) -> Loaded:
         target = _resolve(spec[len("optax:") :], "optax optimizer")
         if not callable(target):
             raise AdasimError(f"'{spec}' is not a function returning an optax GradientTransformation")
-        return _probed(Loaded(spec, "optax", target, kwargs, {"jax": jax.__version__, "optax": optax.__version__}))
+        loaded = Loaded(spec, "optax", target, kwargs, {"jax": jax.__version__, "optax": optax.__version__})
+        return _laid_out(loaded)
     from adasim.optimizers import definition
 
     d = definition(spec)  # built-in name or file.py:Name (AdasimError when unknown)
     import adasim
 
-    loaded = Loaded(spec, "adasim", d, kwargs, {"adasim": adasim.__version__})
-    loaded.make(np.zeros((1, 1)), 1.0)  # an unknown or invalid setting is bad input now, not in every case
+    loaded = Loaded(spec, "adasim", d, kwargs, {"adasim": adasim.__version__}, layout="compiled",
+                    why="adasim's definition: the engine steps every cell (or lane, for block-wise steps) alone")  # fmt: skip
+    from adasim.schedules import Schedule
+
+    loaded.optimizer(1.0, Schedule())  # an unknown or invalid setting is bad input now, not in every case
     return loaded
 
 
-def _probed(loaded: Loaded) -> Loaded:
-    """Build it once now (bad keyword arguments are bad input, before any case runs) and learn
-    whether it is elementwise."""
-    _ = loaded.elementwise
+def _laid_out(loaded: Loaded) -> Loaded:
+    """Build it once now (bad keyword arguments are bad input, before any case runs), say whether it
+    can be exercised, and lay its lanes out (see the module text)."""
+    loaded.not_exercised = matrix_reason(loaded.name)
+    if loaded.kind == "optax":
+        loaded.stepper(np.zeros((1, 1)), 0.1, stacked=False)
+        loaded.layout, loaded.why = "vmap", "jax.vmap over lanes: one optimizer state per lane, by construction"
+        return loaded
+    cls = loaded.target
+    if cls.__module__.startswith("torch.optim") and cls.__name__ in ELEMENTWISE_TORCH:
+        loaded.stepper(np.zeros((1, 1)), 0.1, stacked=True)
+        loaded.layout = "one tensor"
+        loaded.why = f"torch.optim.{cls.__name__} is elementwise (adasim.checks.adapters.ELEMENTWISE_TORCH)"
+        return loaded
+    if loaded.not_exercised is not None:
+        loaded.layout, loaded.why = "one instance per lane", "a matrix optimizer: not run"
+        return loaded
+    parted = _probe(loaded)
+    if parted is None:
+        loaded.layout = "one tensor"
+        loaded.why = (f"probe: {PROBE_STEPS} steps of lanes at gradient scales "
+                      f"{', '.join(f'{s:g}' for s in PROBE_SCALES)} gave the same floats stacked as run alone")  # fmt: skip
+    else:
+        loaded.layout = "one instance per lane"
+        loaded.why = (f"probe: lanes stacked in one tensor differ from lanes run alone from step {parted} "
+                      "(a statistic shared over the tensor): each lane gets its own optimizer")  # fmt: skip
     return loaded
+
+
+def _probe(loaded: Loaded) -> int | None:
+    """The first step at which lanes stacked in one tensor differ from the same lanes run by
+    separate instances (None: they never do within PROBE_STEPS)."""
+    rng = np.random.default_rng(7)
+    scales = np.array(PROBE_SCALES)[:, None]
+    x0 = np.zeros((len(PROBE_SCALES), 2))
+    stacked = loaded.stepper(x0, 0.01, stacked=True)
+    apart = loaded.stepper(x0, 0.01, stacked=False)
+    for t in range(1, PROBE_STEPS + 1):
+        g = (rng.standard_normal(x0.shape) + 0.3) * scales
+        try:
+            ua, ub = stacked.step(g, t, 0.01), apart.step(g, t, 0.01)
+        except AdasimError:
+            return t  # it cannot even step both ways alike: keep the lanes apart
+        if not np.array_equal(np.asarray(ua), np.asarray(ub), equal_nan=True):
+            return t
+    return None
+
+
+def _foreign_error(t: int, what: str, err: BaseException) -> CaseError:
+    return CaseError(f"step {t}: {what} raised {type(err).__name__}: {err}")
 
 
 class TorchStepper:
+    """A torch optimizer's steps: one (L, D) tensor of one instance (`stacked`) or one (D,)
+    tensor of its own instance per lane."""
+
     def __init__(self, cls: Any, x0: np.ndarray, lr: float, kwargs: dict[str, Any], stacked: bool = True) -> None:
         import torch
 
@@ -215,11 +340,13 @@ class TorchStepper:
         rows = [x0] if stacked else list(x0)
         self.params = [torch.tensor(np.array(r), dtype=torch.float64, requires_grad=True) for r in rows]
         with self._float64():
-            self.opt = cls(self.params, lr=lr, **kwargs)
-        if not isinstance(self.opt, torch.optim.Optimizer):
-            raise AdasimError(f"{cls.__name__}(...) did not build a torch.optim.Optimizer")
-        if callable(getattr(self.opt, "train", None)):  # schedule-free optimizers step only in train mode
-            self.opt.train()
+            self.opts = [cls([p], lr=lr, **kwargs) for p in self.params]
+        for opt in self.opts:
+            if not isinstance(opt, torch.optim.Optimizer):
+                raise AdasimError(f"{cls.__name__}(...) did not build a torch.optim.Optimizer")
+            if callable(getattr(opt, "train", None)):  # schedule-free optimizers step only in train mode
+                opt.train()
+        self.name = cls.__name__
 
     @contextlib.contextmanager
     def _float64(self) -> Iterator[None]:
@@ -233,25 +360,28 @@ class TorchStepper:
             self.torch.set_default_dtype(before)
 
     def _x(self) -> Any:
-        return self.params[0].detach().clone() if self.stacked else self.torch.stack([p.detach() for p in self.params])
+        return self.params[0].detach().clone() if self.stacked else self.torch.stack([p.detach().clone() for p in self.params])
 
     def step(self, g: np.ndarray, t: int, alpha: float) -> np.ndarray:
         torch = self.torch
         g = np.asarray(g, dtype=np.float64)
         for p, row in zip(self.params, [g] if self.stacked else list(g), strict=True):
             p.grad = torch.from_numpy(np.array(row))
-        for group in self.opt.param_groups:
-            group["lr"] = alpha
         with torch.no_grad():
             before = self._x()
-            try:
-                with self._float64():
-                    self.opt.step()
-            except Exception as err:
-                raise CaseError(f"step {t}: {type(self.opt).__name__}.step() raised {type(err).__name__}: {err}") from None
+            with self._float64():
+                for opt in self.opts:
+                    for group in opt.param_groups:
+                        group["lr"] = alpha
+                    try:
+                        call_user(opt.step, f"{self.name}.step()")
+                    except UserCodeError as err:
+                        raise CaseError(f"step {t}: {err}") from None
             after = self._x()
         if after.shape != before.shape:
             raise CaseError(f"step {t}: the parameters changed shape {tuple(before.shape)} → {tuple(after.shape)}")
+        if after.dtype != torch.float64:
+            raise CaseError(f"step {t}: the parameters changed type float64 → {after.dtype}")
         return (before - after).numpy()
 
     def set_x(self, x: np.ndarray) -> None:
@@ -262,22 +392,21 @@ class TorchStepper:
 
 
 class OptaxStepper:
-    def __init__(self, fn: Any, x0: np.ndarray, lr: float, kwargs: dict[str, Any], stacked: bool = True) -> None:
+    """An optax transformation run once per lane under jax.vmap (one state per lane)."""
+
+    def __init__(self, fn: Any, x0: np.ndarray, lr: float, kwargs: dict[str, Any]) -> None:
         import jax
         import jax.numpy as jnp
         import optax
 
         self.jnp = jnp
-        self.stacked = stacked
-        import inspect
-
         try:  # only the learning rate is injected: other arguments may steer Python control flow
             static = tuple(n for n in inspect.signature(fn).parameters if n != "learning_rate")
         except (TypeError, ValueError):
             static = ()
         tx = optax.inject_hyperparams(fn, static_args=static)(learning_rate=lr, **kwargs)
-        self.params = self._leaves(np.asarray(x0, dtype=float))
-        self.state = tx.init(self.params)
+        self.params = jnp.asarray(np.asarray(x0, dtype=float), dtype=jnp.float64)
+        self.state = jax.vmap(tx.init)(self.params)
 
         def update(params: Any, state: Any, grads: Any, alpha: Any) -> Any:
             hyper = dict(state.hyperparams)
@@ -286,48 +415,25 @@ class OptaxStepper:
             updates, state = tx.update(grads, state, params)
             return optax.apply_updates(params, updates), state
 
-        self.update = jax.jit(update)
-
-    def _leaves(self, x: np.ndarray) -> list[Any]:
-        return [self.jnp.asarray(r, dtype=self.jnp.float64) for r in ([x] if self.stacked else list(x))]
-
-    def _x(self) -> np.ndarray:
-        return np.array(self.params[0]) if self.stacked else np.stack([np.asarray(p) for p in self.params])
+        self.update = jax.jit(jax.vmap(update, in_axes=(0, 0, 0, None)))
 
     def step(self, g: np.ndarray, t: int, alpha: float) -> np.ndarray:
-        before = self._x()
-        grads = self._leaves(np.asarray(g, dtype=float))
+        before = np.asarray(self.params)
+        grads = self.jnp.asarray(np.asarray(g, dtype=float))
         try:
-            self.params, self.state = self.update(self.params, self.state, grads, self.jnp.float64(alpha))
-        except Exception as err:
-            raise CaseError(f"step {t}: the optax update raised {type(err).__name__}: {err}") from None
-        return before - self._x()
+            self.params, self.state = call_user(self.update, "the optax update", self.params, self.state, grads,
+                                                self.jnp.float64(alpha))  # fmt: skip
+        except UserCodeError as err:
+            raise CaseError(f"step {t}: {err}") from None
+        after = np.asarray(self.params)
+        if after.shape != before.shape:
+            raise CaseError(f"step {t}: the parameters changed shape {before.shape} → {after.shape}")
+        if after.dtype != np.float64:
+            raise CaseError(f"step {t}: the parameters changed type float64 → {after.dtype}")
+        return before - after
 
     def set_x(self, x: np.ndarray) -> None:
-        self.params = self._leaves(np.asarray(x, dtype=float))
+        self.params = self.jnp.asarray(np.asarray(x, dtype=float))
 
 
-class AdasimStepper:
-    """adasim's definition through the NumPy executor's step (the same floats as every executor)."""
-
-    def __init__(self, d: Any, x0: np.ndarray, lr: float, kwargs: dict[str, Any]) -> None:
-        from adasim.engine.executors import NumpyExecutor
-        from adasim.engine.layout import Layout
-        from adasim.problems import Quadratic
-
-        x0 = np.asarray(x0, dtype=float)
-        L, D = x0.shape
-        optimizer = d(lr=1.0, **kwargs)  # α_t is passed to every step
-        holder = Quadratic(size=D)  # only its shape is used: the check supplies the gradients
-        self.executor = NumpyExecutor(Layout.build(holder, optimizer, np.arange(L), x0), (), False, ())
-        self.executor.x = x0.copy()
-
-    def step(self, g: np.ndarray, t: int, alpha: float) -> np.ndarray:
-        u, _ = self.executor.advance(np.asarray(g, dtype=float), t, alpha)
-        return np.array(u)
-
-    def set_x(self, x: np.ndarray) -> None:
-        self.executor.x = np.array(x)
-
-
-__all__ = ["CaseError", "Loaded", "Stepper", "load"]
+__all__ = ["CaseError", "Loaded", "StepError", "load"]

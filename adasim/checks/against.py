@@ -1,31 +1,39 @@
 """`adasim check SPEC --against NAME`: does an implementation follow adasim's definition of NAME?
 
-Both run with the same hyper-parameters on the same gradient sequences (each case's seeds, x_1,
-projection and α_t), and the report gives the largest deviation of x_t and the first step at
-which they part (|Δx| > tol·max(1, |x|)). The SPEC's keyword arguments are translated to
-adasim's settings (torch's `betas`, `alpha`; optax's `b1`, `b2`, `decay`, `eps_in_sqrt`);
-`adasim_kwargs` adds or overrides settings for adasim's side (the CLI's `--against-kw`). Defaults
-are the implementations' own: optax.rmsprop puts ε inside the root by default, adasim's rmsprop
-outside, so they part at step 1 unless `--against-kw eps_mode=inside` is given.
+Two executors on one stream: the SPEC's and adasim's NAME run the same case (its seeds, x_1,
+projection and α_t) block by block, and the report gives the largest deviation of x_t and the
+first step at which they part (|Δx| > tol·max(1, |x|)).
+
+**Settings.** The SPEC's keyword arguments *and its library's own defaults* (read from its
+signature) are translated to adasim's settings (torch's `betas`, `alpha`; optax's `b1`, `b2`,
+`decay`, `eps_in_sqrt`; pytorch-optimizer's `keep_num`, its ADOPT's clip counter, ...), so that
+`--against` compares the two as a user of each would run them: pytorch-optimizer's AdaShift with
+its ε = 1e-10, not adasim's 1e-8. A keyword argument the user gave that has no adasim counterpart
+is an error; a library default without one is listed (`untranslated`). `adasim_kwargs` adds or
+overrides settings for adasim's side (the CLI's `--against-kw`).
+
+**Where they part.** When they part, each alternative of adasim's conventions (and of ε) is tried
+on that case, and the report names the ones with which the two agree (`hint`).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from adasim.checks.adapters import CaseError, Loaded, load
+from adasim.checks.adapters import Loaded, load
 from adasim.checks.cases import get_cases
-from adasim.checks.runner import _Geometry
 from adasim.errors import AdasimError
 
-DEFAULT_CASES = ("reddi-thm1-C10", "reddi-fig1-stochastic", "adashift-stochastic")
+DEFAULT_CASES = ("reddi-thm1-C10", "reddi-fig1-stochastic", "skewed-noise")
 # keyword arguments that mean "the default behaviour" when they have these values
 NEUTRAL = {"weight_decay": 0.0, "amsgrad": False, "foreach": None, "maximize": False, "capturable": False,
            "differentiable": False, "fused": None, "centered": False, "momentum": 0.0, "lr_decay": 0.0,
-           "initial_accumulator_value": 0.0, "nesterov": False, "dampening": 0.0, "eps_root": 0.0}  # fmt: skip
+           "initial_accumulator_value": 0.0, "nesterov": False, "dampening": 0.0, "eps_root": 0.0,
+           "weight_decouple": True, "fixed_decay": False, "mu_dtype": None, "nesterov_momentum": False}  # fmt: skip
 
 
 # keyword arguments that turn a reference into the named adasim definition: torch's Adam with
@@ -52,40 +60,153 @@ ADAFACTOR = {
 }
 
 
-def translate(kwargs: dict[str, Any], name: str = "") -> dict[str, Any]:
-    """The SPEC's keyword arguments as adasim settings (an AdasimError for one adasim has no
-    counterpart for; pass it for adasim's side with --against-kw)."""
+def _adopt_clip(value: Any) -> dict[str, Any]:
+    """pytorch-optimizer's ADOPT: `clip_lambda(step)` with its step counter at 2 on the first real
+    step (the seeding call is step 1), so its default step**0.25 is adasim's `port` clip; None: no clip."""
+    if value is None:
+        return {"clip": False}
+    if getattr(value, "__qualname__", "").startswith("ADOPT.") and value(16) == 2.0:  # the library's own default
+        return {"clip": True, "clip_base": "port"}
+    raise AdasimError("--against: a custom clip_lambda has no adasim counterpart")
+
+
+# library-specific names: (module's top package, class or function name) → {key: translation}
+LIBRARY = {
+    ("pytorch_optimizer", "AdaShift"): {"keep_num": lambda v: {"n": int(v)},
+                                        "reduce_func": lambda v: {}},  # one lane, one coordinate: φ is the identity
+    ("pytorch_optimizer", "ADOPT"): {"clip_lambda": _adopt_clip},
+}
+
+
+def library_defaults(loaded: Loaded) -> dict[str, Any]:
+    """The keyword arguments the SPEC's constructor takes by default (not lr, not params)."""
+    target = loaded.target
+    fn = target.__init__ if isinstance(target, type) else target
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    skip = {"self", "params", "lr", "learning_rate"}
+    return {n: p.default for n, p in params.items()
+            if n not in skip and p.default is not inspect.Parameter.empty
+            and p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)}  # fmt: skip
+
+
+def _one(key: str, value: Any, name: str, d: Any, library: dict[str, Any]) -> dict[str, Any] | None:
+    """adasim's settings for one keyword argument ({} when it means the default behaviour), or
+    None when adasim has no counterpart."""
+    if key in library:
+        return library[key](value)
+    if key == "betas":
+        return {"beta1": float(value[0]), "beta2": float(value[1])}
+    if key in ("b1", "b2", "b3"):
+        return {"beta" + key[1]: float(value)}
+    if key == "beta" and name == "signum":  # optax.signum's single β
+        return {"beta1": float(value)}
+    if (name, key, value) in MAKES:
+        return {}
+    if key == "alpha" and name == "ademamix":  # AdEMAMix's α: the weight of the slow EMA
+        return {"mix": float(value)}
+    if key in ("alpha", "decay"):  # torch RMSprop's α, optax rmsprop's decay: the EMA of g²
+        return {"beta2": float(value)}
+    if name == "adafactor" and key in ADAFACTOR:
+        return ADAFACTOR[key](value)
+    if key == "eps":
+        return {"eps": float(value)}
+    if key == "eps_in_sqrt":  # optax's rmsprop: ε inside the root unless told otherwise
+        return {"eps_mode": "inside" if value else "outside"}
+    if d is not None and key in d.options() and key not in ("schedule",):  # the same name in adasim
+        return {key: value}
+    if key in NEUTRAL and value == NEUTRAL[key]:
+        return {}
+    return None
+
+
+def translate(kwargs: dict[str, Any], name: str = "", loaded: Loaded | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The SPEC's keyword arguments and its library's defaults as adasim settings, and the library
+    defaults that have no counterpart (name → repr). A keyword argument the user gave without a
+    counterpart is an AdasimError (give adasim's settings with --against-kw)."""
     from adasim.optimizers import definition
 
     d = definition(name) if name else None
+    library: dict[str, Any] = {}
+    defaults: dict[str, Any] = {}
+    if loaded is not None and loaded.kind != "adasim":
+        library = LIBRARY.get((loaded.target.__module__.split(".")[0], getattr(loaded.target, "__name__", "")), {})
+        defaults = library_defaults(loaded)
     out: dict[str, Any] = {}
+    untranslated: dict[str, str] = {}
+    decays = {**defaults, **kwargs}.get("weight_decay", 0.0) not in (0, 0.0, None)
+    for key, value in defaults.items():
+        if key in kwargs or (key in ("weight_decouple", "fixed_decay") and not decays):  # no decay: how it would apply is moot
+            continue
+        try:
+            got = _one(key, value, name, d, library)
+        except (AdasimError, TypeError, ValueError, IndexError):
+            got = None
+        if got is None:
+            untranslated[key] = repr(value)
+        else:
+            out.update(got)
     for key, value in kwargs.items():
         if key in ("lr", "learning_rate"):
             continue
-        if key == "betas":
-            out["beta1"], out["beta2"] = float(value[0]), float(value[1])
-        elif key in ("b1", "b2", "b3"):
-            out["beta" + key[1]] = float(value)
-        elif key == "beta" and name == "signum":  # optax.signum's single β
-            out["beta1"] = float(value)
-        elif (name, key, value) in MAKES:
-            continue
-        elif key == "alpha" and name == "ademamix":  # AdEMAMix's α: the weight of the slow EMA
-            out["mix"] = float(value)
-        elif key in ("alpha", "decay"):  # torch RMSprop's α, optax rmsprop's decay: the EMA of g²
-            out["beta2"] = float(value)
-        elif name == "adafactor" and key in ADAFACTOR:
-            out.update(ADAFACTOR[key](value))
-        elif key == "eps":
-            out["eps"] = float(value)
-        elif key == "eps_in_sqrt":  # optax's rmsprop: ε inside the root unless told otherwise
-            out["eps_mode"] = "inside" if value else "outside"
-        elif d is not None and key in d.options() and key not in ("schedule",):  # the same name in adasim
-            out[key] = value
-        elif (key in NEUTRAL and value == NEUTRAL[key]) or (name, key, value) in MAKES:
-            continue
-        else:
+        got = _one(key, value, name, d, library)
+        if got is None:
             raise AdasimError(f"--against: no adasim counterpart for {key}={value!r}; give adasim's settings with --against-kw")
+        out.update(got)
+    return out, untranslated
+
+
+def _compare(loaded: Loaded, reference: Loaded, case: Any, steps: int, seeds: int, tol: float) -> dict[str, Any]:
+    """The two executors on one stream of the case: largest deviation, first parting step, error."""
+    import dataclasses
+
+    from adasim.engine.layout import Layout
+    from adasim.engine.stream import iterate
+
+    case = dataclasses.replace(case, steps=steps, seeds=seeds)
+    lr = loaded.user_lr if loaded.user_lr is not None else case.lr
+    seeds_ = np.arange(seeds, dtype=np.uint64)
+    worst, parted, error = 0.0, None, None
+    try:
+        runs = []
+        for side in (reference, loaded):
+            opt = side.optimizer(lr, case.schedule)
+            layout = Layout.build(case.problem, opt, seeds_, case.x0)
+            ex = side.executor(layout, ("x",), (), "auto")
+            runs.append(iterate(case.problem, opt, steps, executor=ex, block=256))
+        for ours, theirs in zip(*runs, strict=True):
+            with np.errstate(all="ignore"):
+                dev = np.abs(ours.x - theirs.x) / np.maximum(1.0, np.abs(ours.x))
+            dev = np.where(np.isnan(dev) & ~(np.isnan(ours.x) & np.isnan(theirs.x)), np.inf, np.nan_to_num(dev, nan=0.0))
+            per_step = dev.reshape(len(ours.t), -1).max(axis=1)
+            worst = max(worst, float(per_step.max()))
+            if parted is None and (per_step > tol).any():
+                parted = int(ours.t[np.argmax(per_step > tol)])
+    except AdasimError as err:
+        error = str(err)
+    return {"case": case.name, "steps": steps, "seeds": seeds, "max_deviation": worst, "first_parting_step": parted,
+            "agree": error is None and parted is None, "error": error}  # fmt: skip
+
+
+def _alternatives(name: str, settings: dict[str, Any], loaded: Loaded) -> list[dict[str, Any]]:
+    """Single-setting changes of adasim's side worth trying when the two part: every other value of
+    each convention, and ε at the library's default and at adasim's."""
+    from adasim.optimizers import definition
+
+    d = definition(name)
+    current = {**d.options(), **settings}
+    out = []
+    for f in d.conventions_fields:
+        if f in d.fixed:
+            continue
+        values = list(d.conventions[f]) if f in d.conventions else [True, False]
+        out += [{f: v} for v in values if v != current.get(f)]
+    if "eps" in current:
+        for eps in (library_defaults(loaded).get("eps"), d.options().get("eps"), 1e-8, 1e-10, 1e-6):
+            if isinstance(eps, float) and eps != current.get("eps") and {"eps": eps} not in out:
+                out.append({"eps": eps})
     return out
 
 
@@ -99,35 +220,31 @@ def conform(
     tol: float = 1e-10,
 ) -> dict[str, Any]:
     """Run `loaded` and adasim's `name` side by side (see the module text)."""
-    own = {k: v for k, v in loaded.kwargs.items() if k not in ("lr", "learning_rate")}  # adasim's names already
-    settings = {**(own if loaded.kind == "adasim" else translate(loaded.kwargs, name)), **(adasim_kwargs or {})}
+    if loaded.kind == "adasim":
+        settings, untranslated = loaded.own_kwargs(), {}  # adasim's names already
+    else:
+        settings, untranslated = translate(loaded.kwargs, name, loaded)
+    settings = {**settings, **(adasim_kwargs or {})}
     reference = load(name, settings)
-    rows = []
-    for case in get_cases(list(cases)):
-        geo = _Geometry(case, np.arange(seeds, dtype=np.uint64))
-        lr = loaded.user_lr if loaded.user_lr is not None else case.lr
-        x = geo.project(np.full((seeds, case.dim), float(case.x0)))
-        ours, theirs = reference.make(x, lr), loaded.make(x, lr)
-        xa, xb = x.copy(), x.copy()
-        sigma = case.schedule(np.arange(1, steps + 1))
-        worst, parted, error = 0.0, None, None
-        G = geo.gradients(np.arange(1, steps + 1, dtype=np.int64)) if case.problem.x_independent else None
-        try:
-            for t in range(1, steps + 1):
-                gy = G[t - 1] if G is not None else geo.problem.gradient(xa, t, geo.seeds)
-                g = geo.to_x(gy)
-                alpha = lr * float(sigma[t - 1])
-                xa = geo.project(xa - ours.step(g, t, alpha))
-                xb = geo.project(xb - theirs.step(g, t, alpha))
-                ours.set_x(xa)
-                theirs.set_x(xb)
-                dev = np.abs(xa - xb) / np.maximum(1.0, np.abs(xa))
-                worst = max(worst, float(np.nanmax(dev)) if np.isfinite(dev).all() else float("inf"))
-                if parted is None and worst > tol:
-                    parted = t
-        except CaseError as err:
-            error = str(err)
-        rows.append({"case": case.name, "steps": steps, "seeds": seeds, "max_deviation": worst, "first_parting_step": parted,
-                     "agree": error is None and parted is None, "error": error})  # fmt: skip
-    return {"against": name, "adasim_settings": {k: repr(v) for k, v in settings.items()}, "tol": tol, "cases": rows,
-            "agree": all(r["agree"] for r in rows)}  # fmt: skip
+    rows = [_compare(loaded, reference, case, steps, seeds, tol) for case in get_cases(list(cases))]
+    out: dict[str, Any] = {"against": name, "adasim_settings": {k: repr(v) for k, v in settings.items()}, "tol": tol,
+                           "untranslated": untranslated, "cases": rows, "agree": all(r["agree"] for r in rows)}  # fmt: skip
+    parted = next((r for r in rows if r["first_parting_step"] is not None), None)
+    if parted is not None:
+        case = get_cases([parted["case"]])[0]
+        found = []
+        for change in _alternatives(name, settings, loaded):
+            try:
+                row = _compare(loaded, load(name, {**settings, **change}), case, steps, seeds, tol)
+            except AdasimError:
+                continue
+            if row["agree"]:
+                found.append(change)
+        out["hint"] = (
+            "they agree on " + parted["case"] + " with adasim's " + " or ".join(
+                ", ".join(f"{k}={v!r}" for k, v in c.items()) for c in found)
+            if found else "no single change of adasim's conventions or ε makes them agree"
+            + (f"; library settings without an adasim counterpart: {', '.join(f'{k}={v}' for k, v in untranslated.items())}"
+               if untranslated else "")
+        )  # fmt: skip
+    return out

@@ -1,8 +1,30 @@
-"""Running one case of the battery on any stepper, and what is measured without the optimizer's
-internals.
+"""Running one case of the battery: the case's problem on the optimizer's executor (the engine's
+block stream, the same loop as `adasim run`), read by the check's observers, and the verdict.
+
+**Progress.** Every number about where x went reads the *average iterate of the second half*
+x̄ (the last iterate of SGD keeps jumping on these problems; its average converges), per seed:
+its distance to x*, and its progress, the share of the way from x_1 to x* it covers,
+(x̄ − x_1)·(x* − x_1)/|x* − x_1|² (1 at x*, 0 where it started, negative the wrong way).
+
+**Verdict.** A case passes when its expected outcome holds (cases.EXPECT) *and* the optimizer
+made progress: the median progress over seeds is at least `PROGRESS_SHARE` of SGD's on the same
+case, with the case's lr and the same schedule (`baseline`). An optimizer that does not move,
+or moves the wrong way and stops, fails.
+
+**Drift cases.** On Reddi's and ADOPT's i.i.d. problems the mean gradient is a small fraction of
+a spike's, and no method — SGD included — gets near x* within a check's steps: where x̄ ends is
+noise. Their verdict reads the mechanism instead, as the AdaShift paper does: the drift the
+measured factors imply, E[κ g] = Σ_v P(g = v)·κ̄_v·v (x moves by −α_t·E[κ g] per step on average),
+must point toward x* with its 95 % interval (from the factors' intervals) on x*'s side of 0; and
+the optimizer must move: its path length Σ|u_t| over the second half at least `MOVE_SHARE` of
+SGD's (a method with lr = 10⁻¹² has SGD's direction, not its motion). A significant drift away
+from x* fails; an interval that holds 0 is *inconclusive*: the verdict cannot be given at that
+many twins, and the report says so. These cases run at least `Loaded.drift_twins` twins per seed
+(256; 16 when every lane is its own optimizer instance, which costs a Python call per lane-step).
 
 **Model-free net update factor.** The run carries, beside each seed's lane, "twin" lanes that see
-the same gradients except at one step s, where the twin's gradient is −g_s. The factor of g_s is
+the same gradients except at one step s, where the twin's gradient is −g_s (the layout's `flip`).
+The factor of g_s is
 
     κ_s = Σ_{t=s}^{s+H−1} (u_t − u'_t) / (2 α_s g_s),
 
@@ -13,18 +35,22 @@ linear in g (Adam, RMSProp, AMSGrad, AdaShift, ADOPT, ...) the flip changes the 
 scale P_s itself; with momentum it includes α_t/α_s over the kernel's span, which a decaying
 schedule makes slightly smaller than the constant-α closed form). Factors are averaged per phase
 (periodic problems with a short period) or per gradient value (i.i.d. problems, long periods),
-with a 95 % interval over the occurrences.
+with a 95 % interval over the occurrences. Twins never change a seed's lane (lanes are
+independent: adapters.py), so the verdict does not depend on how many there are.
 
 **Effective scale.** The immediate response (u_s − u'_s)/(2 α_s g_s) is the step per unit gradient
 that g_s receives in its own step; its correlation with g_s² over the twins is the correlation
 the AdaShift paper blames (negative: large gradients get small steps).
 
-**Drift.** The mean of −u_t/α_t over the second half of the run (per coordinate, averaged; for a
-rotated case in the unrotated coordinates): positive when x moves up.
+**Drift.** The mean of −u_t/α_t over the second half of the run (per coordinate, averaged; for the
+rotated case in the counterexample's own coordinates y = Rᵀx): positive when x moves up.
+
+**Regret.** R_T/T as `adasim run` reports it (adasim.engine.simulate.Regret): one definition.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -32,18 +58,14 @@ from typing import Any
 
 import numpy as np
 
-from adasim.checks.adapters import CaseError, Loaded
+from adasim.checks.adapters import Loaded
 from adasim.checks.cases import Case
 from adasim.display import Shown
 from adasim.errors import AdasimError
 
 Z95 = 1.959963984540054
-SECOND_COPY = 1_000_003  # the seed offset of the rotated case's second coordinate (an independent copy)
-
-
-def rotation(theta: float) -> np.ndarray:
-    c, s = math.cos(theta), math.sin(theta)
-    return np.array([[c, -s], [s, c]])
+PROGRESS_SHARE = 0.25  # a case needs at least this share of SGD's progress toward x*
+MOVE_SHARE = 1e-3  # a drift case needs a second-half path length at least this share of SGD's
 
 
 @dataclass
@@ -67,27 +89,41 @@ class CaseResult(Shown):
     """What one case measured (see the module text)."""
 
     case: Case
-    quick: bool
-    passed: bool | None  # None: the case errored
+    passed: bool | None  # None: the case errored or could not exercise the optimizer
     error: str | None = None
+    not_exercised: str | None = None
+    inconclusive: bool = False
     final_x: dict[str, Any] = field(default_factory=dict)
-    distance: float = math.nan
+    distance: float = math.nan  # median over seeds of |x̄ − x*|
+    progress: float = math.nan  # median over seeds of x̄'s share of the way from x_1 to x*
+    sgd_progress: float = math.nan
+    path: float = math.nan  # median over seeds of Σ_{t > T/2} |u_t|
+    sgd_path: float = math.nan
+    factor_drift: float = math.nan  # E[κ g] from the measured factors (drift cases)
+    factor_drift_ci: tuple[float, float] = (math.nan, math.nan)
     average_regret: float = math.nan
     drift: float = math.nan
     nuf: list[FactorRow] = field(default_factory=list)
     correlation: dict[str, Any] = field(default_factory=dict)
     verdict: str = ""
     seconds: float = 0.0
+    engine: str = ""
+    lr: float = math.nan
+    command: str | None = None  # the `adasim run` command that reproduces the seeds' lanes
     trace_t: np.ndarray | None = None
     trace_x: np.ndarray | None = None  # (rows, seeds, D) of the seeds' lanes
 
     @property
     def status(self) -> str:
+        if self.not_exercised is not None:
+            return "not exercised"
+        if self.inconclusive:
+            return "inconclusive"
         return "error" if self.passed is None else ("pass" if self.passed else "FAIL")
 
     def _shown(self) -> tuple[str, dict[str, Any]]:
-        rows = {"result": self.status, "distance to x*": self.distance, "drift": self.drift,
-                "verdict": self.verdict or self.error}  # fmt: skip
+        rows = {"result": self.status, "distance of x̄ to x*": self.distance, "progress": self.progress,
+                "drift": self.drift, "verdict": self.verdict or self.error or self.not_exercised}  # fmt: skip
         return f"CaseResult {self.case.name}", rows
 
     def as_dict(self) -> dict[str, Any]:
@@ -97,17 +133,27 @@ class CaseResult(Shown):
             "source": c.source,
             "about": c.about,
             "problem": c.problem.config(),
-            "settings": c.settings(self.quick),
+            "settings": {**c.settings(), "lr_used": _num(self.lr)},
             "passed": self.passed,
             "status": self.status,
             "error": self.error,
+            "not_exercised": self.not_exercised,
             "final_x": self.final_x,
             "distance": _num(self.distance),
+            "progress": _num(self.progress),
+            "sgd_progress": _num(self.sgd_progress),
+            "progress_needed": _num(PROGRESS_SHARE * self.sgd_progress),
+            "path": _num(self.path),
+            "sgd_path": _num(self.sgd_path),
+            "factor_drift": _num(self.factor_drift),
+            "factor_drift_ci95": [_num(v) for v in self.factor_drift_ci],
             "average_regret": _num(self.average_regret),
             "drift": _num(self.drift),
             "nuf": [r.as_dict() for r in self.nuf],
             "correlation": self.correlation,
             "verdict": self.verdict,
+            "engine": self.engine,
+            "reproduce": self.command,
             "seconds": round(self.seconds, 3),
         }
 
@@ -116,187 +162,247 @@ def _num(v: float) -> float | None:
     return None if not math.isfinite(v) else float(v)
 
 
-class _Geometry:
-    """The case's gradients for the seeds' lanes, its projection and its optimum, in x-space."""
-
-    def __init__(self, case: Case, seeds: np.ndarray) -> None:
-        self.case = case
-        self.problem = case.problem
-        self.seeds = seeds
-        self.R = None if case.rotate is None else rotation(case.rotate)
-        self.lo = np.asarray(self.problem.domain.lo, dtype=float)
-        self.hi = np.asarray(self.problem.domain.hi, dtype=float)
-        y_star = np.broadcast_to(self.problem.optimum()[0], (self.problem.dim,))
-        if self.R is not None:
-            y_star = np.repeat(y_star, 2)
-        self.y_star = np.asarray(y_star, dtype=float)
-        self.x_star = self.y_star if self.R is None else self.R @ self.y_star
-        self.width = float(np.max(self.hi - self.lo))
-
-    def gradients(self, t: np.ndarray) -> np.ndarray:
-        """g_t in y-coordinates for a block of steps: (B, S, D) (x-independent problems)."""
-        g = self.problem.gradients(t, self.seeds)
-        if self.R is not None:
-            g = np.concatenate([g, self.problem.gradients(t, self.seeds + SECOND_COPY)], axis=-1)
-        return g
-
-    def to_x(self, gy: np.ndarray) -> np.ndarray:
-        return gy if self.R is None else gy @ self.R.T
-
-    def to_y(self, x: np.ndarray) -> np.ndarray:
-        return x if self.R is None else x @ self.R
-
-    def project(self, x: np.ndarray) -> np.ndarray:
-        return self.to_x(np.clip(self.to_y(x), self.lo, self.hi)) if self.R is not None else np.clip(x, self.lo, self.hi)
-
-
-def _flip_times(case: Case, geo: _Geometry, T: int, H: int, count: int, rng: np.random.Generator) -> np.ndarray:
-    """The steps whose gradient the twins negate: all phases of a period in turn, or for i.i.d.
-    problems an equal number at occurrences of each gradient value (so that rare spikes are
-    measured too), all within [T/2, T − H]."""
+def _flip_times(case: Case, T: int, H: int, S: int, K: int, rng: np.random.Generator) -> np.ndarray:
+    """The steps whose gradient the twins negate, K per seed (seed-major): all phases of a period in
+    turn, or for i.i.d. problems an equal number at occurrences of each gradient value in that
+    seed's own sequence (so that rare spikes are measured as often as the common gradient), all
+    within [T/2, T − H]."""
     first, last = T // 2 + 1, T - H
     pattern = case.problem.pattern()
     if pattern is not None:
         d = pattern.d
         start = first + (-(first - 1)) % d  # the first step of phase 0 after T/2
-        return np.array([start + i % max(d, 1) + (i // d) * d for i in range(count)], dtype=np.int64)
-    g = geo.gradients(np.arange(first, last + 1, dtype=np.int64))[:, 0, 0]  # the first seed's sequence
-    values = np.unique(g)
-    per = max(count // len(values), 1)
-    chosen: list[int] = []
-    for v in values:
-        where = np.flatnonzero(g == v) + first
-        chosen += list(rng.choice(where, size=min(per, len(where)), replace=False))
-    while len(chosen) < count:
-        chosen.append(int(rng.integers(first, last + 1)))
-    return np.sort(np.array(chosen[:count], dtype=np.int64))
+        one = np.array([start + i % max(d, 1) + (i // d) * d for i in range(S * K)], dtype=np.int64)
+        return one
+    G = case.problem.gradients(np.arange(first, last + 1, dtype=np.int64), np.arange(S, dtype=np.uint64))[:, :, 0]
+    out = []
+    for seed in range(S):
+        g = G[:, seed]
+        values = np.unique(g)
+        per = max(K // len(values), 1)
+        chosen: list[int] = []
+        for v in values:
+            where = np.flatnonzero(g == v) + first
+            chosen += list(rng.choice(where, size=min(per, len(where)), replace=False))
+        while len(chosen) < K:
+            chosen.append(int(rng.integers(first, last + 1)))
+        out.append(np.sort(np.array(chosen[:K], dtype=np.int64)))
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
-def run_case(loaded: Loaded, case: Case, quick: bool = False, twins: int | None = None, lr: float | None = None) -> CaseResult:
-    """Run `case` on the loaded optimizer (see the module text for what is measured)."""
+def trace_rows(T: int) -> np.ndarray:
+    """The steps whose x the report's figure draws: 200 log-spaced and 200 evenly spaced."""
+    return np.unique(np.concatenate([np.geomspace(1, T, 200).astype(np.int64), np.linspace(1, T, 200).astype(np.int64)]))
+
+
+def _to_y(problem: Any, u: np.ndarray) -> np.ndarray:
+    """Steps in the counterexample's own coordinates (y = Rᵀx for the rotated problem)."""
+    to_y = getattr(problem, "to_y", None)
+    return u if to_y is None else to_y(u)
+
+
+def run_case(loaded: Loaded, case: Case, twins: int | None = None, lr: float | None = None, engine: str = "auto",
+             baseline: bool = True) -> CaseResult:  # fmt: skip
+    """Run `case` on the loaded optimizer (see the module text for what is measured). `baseline`
+    False leaves out the comparison with SGD (and so the verdict)."""
     began = time.perf_counter()
-    T = case.quick_steps if quick else case.steps
-    S = case.seeds
-    seeds = np.arange(S, dtype=np.uint64)
-    geo = _Geometry(case, seeds)
-    D = case.dim
+    result = CaseResult(case, passed=None)
+    if loaded.not_exercised is not None:
+        result.not_exercised = loaded.not_exercised
+        result.verdict = "not exercised: " + loaded.not_exercised
+        return result
+    from adasim.engine.layout import Layout
+    from adasim.engine.simulate import Regret
+    from adasim.engine.stream import iterate
+
+    problem = case.problem
+    T, S, D = case.steps, case.seeds, case.dim
     lr = loaded.user_lr if lr is None else lr
     lr = case.lr if lr is None else lr
-    measure = case.problem.x_independent and case.rotate is None and D == 1
+    result.lr = lr
+    measure = problem.x_independent and D == 1
     H = min(max(T // 10, 50), 2000)
-    K = 0 if not measure else (twins if twins is not None else (4 if quick else 12))
-    rng = np.random.default_rng(12345)
-    flips = _flip_times(case, geo, T, H, S * K, rng) if K else np.zeros(0, dtype=np.int64)
-    L = S + S * K
+    K = 0 if not measure else (loaded.twins if twins is None else int(twins))
+    if case.expect == "drift":
+        K = max(K, loaded.drift_twins)
+    flips = _flip_times(case, T, H, S, K, np.random.default_rng(12345)) if K else np.zeros(0, dtype=np.int64)
     owner = np.concatenate([np.arange(S), np.repeat(np.arange(S), K)])  # the seed of each lane
-    flip_at = np.concatenate([np.zeros(S, dtype=np.int64), flips.reshape(S, K).ravel() if K else flips])
-    twin = np.arange(S, L)
-    first_flip, last_flip = (int(flips.min()), int(flips.max())) if K else (0, 0)
-    x = np.full((L, D), float(case.x0))
-    x = geo.project(x)
-    result = CaseResult(case, quick, passed=None)
+    flip_at = np.concatenate([np.zeros(S, dtype=np.int64), flips])
+    twin = np.arange(S, S + S * K)
+    rows = trace_rows(T)
     try:
-        stepper = loaded.make(x, lr)
-        stepper.set_x(x)
+        optimizer = loaded.optimizer(lr, case.schedule)
+        layout = Layout.build(problem, optimizer, owner.astype(np.uint64), case.x0, flip=flip_at if K else None)
+        executor = loaded.executor(layout, ("x", "step"), ("x",), engine)
     except AdasimError as err:
         result.error = str(err)
         return result
-    sigma = case.schedule(np.arange(1, T + 1))
+    result.engine = executor.name
+    result.command = _command(loaded, case, optimizer)
+    regret = Regret(layout)
+    x_start = layout.x0[:S].copy()
+    x_sum = np.zeros((S, D))
+    drift_sum = np.zeros(S)
+    path = np.zeros(S)
     acc = np.zeros(len(twin))
     immediate = np.zeros(len(twin))
-    g_flip = np.zeros(len(twin))
-    drift_sum = np.zeros(S)
-    x_sum = np.zeros((S, D))
-    regret = np.zeros(S)
-    rows = np.unique(np.concatenate([np.geomspace(1, T, 200).astype(np.int64), np.linspace(1, T, 200).astype(np.int64)]))
-    trace = np.empty((len(rows), S, D))
-    r = 0
-    block = 1024
+    trace = []
+    opt_last = None
+    first_flip, last_flip = (int(flips.min()), int(flips.max())) if K else (0, 0)
     try:
-        for t0 in range(1, T + 1, block):
-            t_block = np.arange(t0, min(t0 + block, T + 1), dtype=np.int64)
-            G = geo.gradients(t_block) if case.problem.x_independent else None
-            for b, t in enumerate(t_block):
-                gy = G[b][owner] if G is not None else geo.problem.gradient(x[:S], int(t), seeds)[owner]
-                flipped = flip_at == t
-                if K:
-                    gy = np.where(flipped[:, None], -gy, gy)
-                g = geo.to_x(gy)
-                alpha = lr * float(sigma[t - 1])
-                u = np.asarray(stepper.step(g, int(t), alpha), dtype=float)
-                if u.shape != (L, D):
-                    raise CaseError(f"step {t}: the update has shape {u.shape}, expected {(L, D)}")
-                if not np.all(np.isfinite(u)):
-                    bad = "NaN" if np.isnan(u).any() else "an overflow (inf)"
-                    raise CaseError(f"numerical trouble: the step went non-finite ({bad}) at step {t}")
-                y_before = geo.to_y(x[:S])
-                if case.problem.linear:
-                    regret += np.sum(gy[:S] * (y_before - geo.y_star), axis=-1)
-                else:
-                    regret += geo.problem.loss(y_before, int(t), gy[:S])
-                x = geo.project(x - u)
-                stepper.set_x(x)
-                if 2 * t > T:
-                    drift_sum += np.mean(-geo.to_y(u[:S]), axis=-1) / alpha
-                    x_sum += x[:S]
-                if K and first_flip <= t < last_flip + H:
-                    active = (t >= flip_at[twin]) & (t < flip_at[twin] + H)
-                    diff = u[owner[twin], 0] - u[twin, 0]
-                    acc += np.where(active, diff, 0.0)
-                    now = flipped[twin]
-                    immediate = np.where(now, diff / (2.0 * alpha), immediate)
-                    g_flip = np.where(now, G[b][owner[twin], 0] if G is not None else 0.0, g_flip)
-                if r < len(rows) and rows[r] == t:
-                    trace[r] = x[:S]
-                    r += 1
+        for blk in iterate(problem, optimizer, T, executor=executor, record=rows, regret=True):
+            t = blk.t
+            if not regret.linear:
+                opt_last = regret.optimum_sums(t)[-1]
+            if blk.bad_step.any():
+                _numerical_trouble(blk.bad_step, blk.bad_nan)
+            alpha = optimizer.alpha(t)[:, :, 0]  # (B, 1)
+            late = 2 * t > T
+            if late.any():
+                x_sum += blk.x[late, :S].sum(axis=0)
+                u_y = _to_y(problem, blk.step[late, :S])
+                drift_sum += np.sum(np.mean(-u_y, axis=-1) / alpha[late], axis=0)
+                path += np.sum(np.linalg.norm(blk.step[late, :S], axis=-1), axis=0)
+            if K and t[0] < last_flip + H and t[-1] >= first_flip:
+                step = blk.step[:, :, 0]
+                diff = step[:, owner[twin]] - step[:, twin]  # (B, twins)
+                since = t[:, None] - flip_at[twin][None, :]
+                acc += np.sum(np.where((since >= 0) & (since < H), diff, 0.0), axis=0)
+                now = since == 0
+                immediate += np.sum(np.where(now, diff, 0.0) / (2.0 * alpha), axis=0)
+            if blk.rows.size:
+                trace.append(blk.recorded["x"][:, :S])
     except AdasimError as err:
         result.error = str(err)
         result.seconds = time.perf_counter() - began
         return result
-    result.trace_t, result.trace_x = rows, trace
-    y_end = geo.to_y(x[:S])
-    dist = np.linalg.norm(x[:S] - geo.x_star, axis=-1)
-    result.final_x = {
-        "median": np.median(x[:S], axis=0).tolist(),
-        "q25": np.quantile(x[:S], 0.25, axis=0).tolist(),
-        "q75": np.quantile(x[:S], 0.75, axis=0).tolist(),
-        "x_star": geo.x_star.tolist(),
-    }
+    x_end = executor.x[:S]
+    x_star = case.x_star()
     x_bar = x_sum / (T - T // 2)  # the average iterate over the second half
-    result.final_x["mean_second_half"] = np.median(x_bar, axis=0).tolist()
-    result.distance = float(np.median(dist))
-    result.average_regret = float(np.mean(regret) / T)
+    result.trace_t, result.trace_x = rows, np.concatenate(trace, axis=0)
+    result.final_x = {
+        "median": np.median(x_end, axis=0).tolist(),
+        "q25": np.quantile(x_end, 0.25, axis=0).tolist(),
+        "q75": np.quantile(x_end, 0.75, axis=0).tolist(),
+        "x_star": x_star.tolist(),
+        "mean_second_half": np.median(x_bar, axis=0).tolist(),
+    }
+    result.distance = float(np.median(np.linalg.norm(x_bar - x_star, axis=-1)))
+    result.progress = float(np.median(progress(x_bar, x_start, x_star)))
+    result.path = float(np.median(path))
+    if regret.defined:
+        with np.errstate(all="ignore"):
+            opt_end = None if opt_last is None else opt_last[None]
+            final = regret.at(executor.loss_sum[None], executor.g_sum[None], opt_end)[0] / T
+        result.average_regret = float(np.mean(final[:S]))
     result.drift = float(np.mean(drift_sum) / (T - T // 2))
-    result.passed = passes(case, geo, x_bar)
     if K:
-        alpha_s = lr * sigma[flip_at[twin] - 1]
-        kappa = acc / (2.0 * alpha_s * g_flip)
-        scale = immediate / g_flip
-        result.nuf = _factor_rows(case, flip_at[twin], g_flip, kappa)
-        result.correlation = _correlation(g_flip**2, scale)
-    result.verdict = _verdict(result, y_end, geo)
+        s = flip_at[twin]
+        g_flip = problem.gradients(s, np.asarray(owner[twin], dtype=np.uint64)).reshape(len(s), -1, D)
+        g_flip = np.diagonal(g_flip[:, :, 0]) if g_flip.shape[1] > 1 else g_flip[:, 0, 0]
+        alpha_s = optimizer.alpha(s)[:, 0, 0]
+        result.nuf = _factor_rows(case, s, g_flip, acc / (2.0 * alpha_s * g_flip))
+        result.correlation = _correlation(g_flip**2, immediate / g_flip)
+    if case.expect == "drift":
+        result.factor_drift, result.factor_drift_ci = _factor_drift(case, result.nuf)
+    if baseline:
+        result.sgd_progress, result.sgd_path = sgd_baseline(case)
+        result.passed = _passes(result, x_bar, x_start)
+        result.verdict = _verdict(result)
     result.seconds = time.perf_counter() - began
     return result
 
 
-def passes(case: Case, geo: _Geometry, x_bar: np.ndarray) -> bool:
-    """The case's expected outcome, on the average iterate of the second half (the last iterate
-    of SGD keeps jumping on these problems; its average converges): `converge` — the median
-    distance to x* at most tol × the width. For problems whose noise needs more steps than a
-    check runs (Reddi's Fig. 1, AdaShift's and ADOPT's problems: the mean gradient is 10⁻³–10⁻⁴ of
-    a spike), two weaker outcomes: `toward` — the median covers at least a quarter of the way from
-    x_1 to x*; `avoid` — the median stays at least a quarter of the width from the worst point."""
-    D = x_bar.shape[1]
-    if case.expect == "avoid":
-        worst = np.broadcast_to(geo.problem.worst()[0], (D,))
-        return bool(np.median(np.linalg.norm(x_bar - worst, axis=-1)) >= 0.25 * geo.width)
+def progress(x_bar: np.ndarray, x_start: np.ndarray, x_star: np.ndarray) -> np.ndarray:
+    """Per seed: the share of the way from x_1 to x* that x̄ covers (1 at x*, < 0 the wrong way)."""
+    way = x_star - x_start
+    with np.errstate(all="ignore"):
+        return np.sum((x_bar - x_start) * way, axis=-1) / np.sum(way * way, axis=-1)
+
+
+def expected(case: Case, x_bar: np.ndarray, x_start: np.ndarray) -> bool:
+    """The case's expected outcome (cases.EXPECT) on the seeds' average iterates x̄ (S, D)."""
+    problem = case.problem
+    lo = np.broadcast_to(np.asarray(problem.domain.lo, float), (case.dim,))
+    hi = np.broadcast_to(np.asarray(problem.domain.hi, float), (case.dim,))
+    width = float(np.max(hi - lo))
     if case.expect == "toward":
-        x0 = geo.project(np.full((1, D), float(case.x0)))[0]
-        way = geo.x_star - x0
-        covered = (x_bar - x0) @ way / float(way @ way)
-        return bool(np.median(covered) >= 0.25)
-    dist = np.linalg.norm(x_bar - geo.x_star, axis=-1)
-    return bool(np.median(dist) <= case.tol * geo.width * math.sqrt(D))
+        return bool(np.median(progress(x_bar, x_start, case.x_star())) >= 0.25)
+    dist = np.linalg.norm(x_bar - case.x_star(), axis=-1)
+    return bool(np.median(dist) <= case.tol * width * math.sqrt(case.dim))
+
+
+def _passes(res: CaseResult, x_bar: np.ndarray, x_start: np.ndarray) -> bool | None:
+    """True, False, or None when a drift case's interval holds 0 (res.inconclusive is then set)."""
+    case = res.case
+    if case.expect == "drift":
+        if not res.path >= MOVE_SHARE * res.sgd_path:
+            return False
+        lo, hi = res.factor_drift_ci
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            res.inconclusive = True
+            return None
+        toward = float(np.sign(np.sum(case.x_star() - x_start[0])))  # x moves by −α E[κ g] per step
+        near, far = (-hi, -lo) if toward > 0 else (lo, hi)  # the interval of the motion toward x*
+        if near > 0:
+            return True
+        if far < 0:
+            return False
+        res.inconclusive = True
+        return None
+    return expected(case, x_bar, x_start) and res.progress >= PROGRESS_SHARE * res.sgd_progress
+
+
+def _factor_drift(case: Case, rows: list[FactorRow]) -> tuple[float, tuple[float, float]]:
+    """E[κ g] = Σ_v P(g = v)·κ̄_v·v from the factor rows and the problem's law, with its 95 % interval."""
+    law = case.problem.law()
+    if law is None or not rows:
+        return math.nan, (math.nan, math.nan)
+    probs = {float(v): float(p) for v, p in zip(law.values, law.probs, strict=True)}
+    mean, var = 0.0, 0.0
+    for r in rows:
+        p = probs.get(r.gradient)
+        if p is None or r.count < 2:
+            return math.nan, (math.nan, math.nan)
+        mean += p * r.mean * r.gradient
+        var += (p * r.gradient) ** 2 * r.std**2 / r.count
+    half = Z95 * math.sqrt(var)
+    return mean, (mean - half, mean + half)
+
+
+@functools.cache
+def _sgd_baseline(case: Case) -> tuple[float, float]:
+    from adasim.checks.adapters import load
+
+    res = run_case(load("sgd"), case, twins=0, baseline=False)
+    if res.error is not None:
+        raise AdasimError(f"SGD, the baseline of case {case.name}, failed: {res.error}")
+    return res.progress, res.path
+
+
+def sgd_baseline(case: Case) -> tuple[float, float]:
+    """SGD's median progress and second-half path length on the case (its lr, its schedule): what
+    PROGRESS_SHARE and MOVE_SHARE are shares of."""
+    return _sgd_baseline(case)
+
+
+def _command(loaded: Loaded, case: Case, optimizer: Any) -> str | None:
+    """The `adasim run` command that reproduces the seeds' lanes (adasim's own optimizers)."""
+    if loaded.kind != "adasim":
+        return None
+    from adasim.settings import run_command
+
+    try:
+        return run_command(case.problem, [optimizer], {"steps": case.steps, "seeds": case.seeds, "x0": case.x0})
+    except (AdasimError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _numerical_trouble(bad_step: np.ndarray, bad_nan: np.ndarray) -> None:
+    hit = bad_step > 0
+    t = int(bad_step[hit].min())
+    nan = bool(np.any(bad_nan[hit & (bad_step == t)] > 0))
+    raise AdasimError(f"numerical trouble: the step went non-finite ({'NaN' if nan else 'an overflow (inf)'}) at step {t}")
 
 
 def _mean_ci(values: np.ndarray) -> tuple[float, float, tuple[float, float]]:
@@ -336,17 +442,30 @@ def _correlation(g2: np.ndarray, scale: np.ndarray) -> dict[str, Any]:
     return {"pearson_g2_scale": rho, "ci95": [math.tanh(z - half), math.tanh(z + half)], "count": n}
 
 
-def _verdict(res: CaseResult, y_end: np.ndarray, geo: _Geometry) -> str:
-    """One sentence: what happened, and (when it failed) the mechanism in the factors."""
-    where = f"x_T at median distance {res.distance:.3g} from x*"
+def _verdict(res: CaseResult) -> str:
+    """One sentence about the same statistic the verdict reads (x̄, the average iterate of the
+    second half): what happened, and when it failed the mechanism in the factors."""
+    case = res.case
+    if case.expect == "drift":
+        return _drift_verdict(res)
+    where = (f"x̄ at median distance {res.distance:.3g} from x*, {res.progress:.2f} of the way from x_1 "
+             f"(SGD {res.sgd_progress:.2f})")  # fmt: skip
+    needed = PROGRESS_SHARE * res.sgd_progress
     if res.passed:
-        done = {"converge": "converged", "toward": "moved toward x*", "avoid": "kept away from the worst point"}
-        return f"{done[res.case.expect]} ({where})"
-    text = f"did not converge: {where}, drift {res.drift:+.3g}·α per step"
-    mean = float(np.mean(geo.problem.mean_gradient()))
+        done = {"converge": "converged", "toward": "moved toward x*"}
+        return f"{done[case.expect]} ({where})"
+    reached = expected_text(case)
+    if res.progress < needed and res.progress <= 0.0:
+        text = f"made no progress toward x* ({where}; a pass needs {needed:.2f})"
+    elif res.progress < needed:
+        text = f"too little progress toward x* ({where}; a pass needs {needed:.2f})"
+    else:
+        text = f"did not {reached}: {where}"
+    text += f", drift {res.drift:+.3g}·α per step"
+    mean = float(np.mean(case.problem.mean_gradient()))
     wrong_way = mean != 0 and np.sign(res.drift) == np.sign(mean)  # x* lies down the mean gradient
     if not wrong_way:
-        return text + " (toward x*, but too slowly)"
+        return text
     text += ", away from x*"
     if res.nuf and len(res.nuf) >= 2:
         spike = max(res.nuf, key=lambda r: abs(r.gradient))
@@ -357,3 +476,33 @@ def _verdict(res: CaseResult, y_end: np.ndarray, geo: _Geometry) -> str:
                 text += (f"; the gradient {spike.gradient:g} moves x {spike.mean:.2g}·α while each {other.gradient:g} moves it "
                          f"{other.mean:.2g}·α: the small gradients win")  # fmt: skip
     return text
+
+
+def _drift_verdict(res: CaseResult) -> str:
+    lo, hi = res.factor_drift_ci
+    drift = f"E[κ g] = {res.factor_drift:+.3g} (95 % {lo:+.3g} … {hi:+.3g})"
+    moves = res.path >= MOVE_SHARE * res.sgd_path
+    if not moves:
+        return (f"does not move: path length {res.path:.3g} over the second half, {MOVE_SHARE:g} of SGD's "
+                f"({res.sgd_path:.3g}) needed")  # fmt: skip
+    if not math.isfinite(res.factor_drift):
+        return "inconclusive: no factors measured (twins), so the drift's direction cannot be read"
+    if res.inconclusive:
+        return (f"inconclusive: the measured factors cannot tell the drift's direction, {drift}; more twin lanes "
+                "(--twins) narrow the interval")  # fmt: skip
+    if res.passed:
+        where = ", ".join(f"{v:.3g}" for v in res.final_x.get("mean_second_half", []))
+        return (f"its factors drive x toward x*: {drift}; path length {res.path:.3g} (SGD {res.sgd_path:.3g}); "
+                f"x̄ = {where}, where the first half's transient left it")  # fmt: skip
+    text = f"its factors drive x away from x*: {drift}"
+    if len(res.nuf) >= 2:
+        spike = max(res.nuf, key=lambda r: abs(r.gradient))
+        other = max((r for r in res.nuf if r is not spike), key=lambda r: r.count)
+        text += (f"; the gradient {spike.gradient:g} moves x {spike.mean:.2g}·α while each {other.gradient:g} moves it "
+                 f"{other.mean:.2g}·α")  # fmt: skip
+    return text
+
+
+def expected_text(case: Case) -> str:
+    return {"converge": "converge", "toward": "move a quarter of the way toward x*",
+            "drift": "drift toward x*"}[case.expect]  # fmt: skip

@@ -49,9 +49,10 @@ def compute(names: Sequence[str], quick: bool = False, jobs: int = 1) -> dict[st
     for name in names:
         report = check(name, quick=quick, jobs=jobs)
         out[name] = {
-            "defeated_by": [r.case.name for r in report.results if r.passed is False],
-            "errored": [r.case.name for r in report.results if r.passed is None],
-            "passed": [r.case.name for r in report.results if r.passed is True],
+            "defeated_by": [r.case.name for r in report.results if r.status == "FAIL"],
+            "errored": [r.case.name for r in report.results if r.status == "error"],
+            "inconclusive": [r.case.name for r in report.results if r.status == "inconclusive"],
+            "passed": [r.case.name for r in report.results if r.status == "pass"],
         }
     return out
 
@@ -91,7 +92,7 @@ def knowledge() -> dict[str, dict[str, Any]]:
     out = {}
     for name, d in OPTIMIZERS.items():
         row = known.get(name)
-        cases = None if row is None else len(row["defeated_by"]) + len(row["passed"]) + len(row["errored"])
+        cases = None if row is None else sum(len(row.get(k, [])) for k in ("defeated_by", "passed", "errored", "inconclusive"))
         out[name] = {"closed_form": closed_form(d), "defeated_by": None if row is None else row["defeated_by"], "cases": cases}
     return out
 
@@ -104,7 +105,10 @@ def markdown_table() -> str:
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
 
-    lines = ["| name | update | conventions (default first) | closed form | defeated by (of the 14 cases, defaults) | source |",
+    from adasim.checks.cases import CASES
+
+    beaten = f"defeated by (of the {len(CASES)} cases, defaults)"
+    lines = [f"| name | update | conventions (default first) | closed form | {beaten} | source |",
              "|---|---|---|---|---|---|"]  # fmt: skip
     for name, info in knowledge().items():
         d = OPTIMIZERS[name]

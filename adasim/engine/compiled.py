@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from adasim.engine.executors import Chunk, Executor
-from adasim.engine.layout import FIELDS, Layout
+from adasim.engine.layout import FIELDS, Layout, negate_flipped
 from adasim.errors import AdasimError
 from adasim.optimizers.base import Out
 from adasim.usercode import UserCodeError, who
@@ -261,7 +261,7 @@ class Plan:
         # x — the problem's kernel called inside the loop
         if self.x_dependent:
             self.gradients = "inline"
-        elif layout.gradient_is_shared() and problem.pattern() is not None:
+        elif layout.gradient_is_shared() and problem.pattern() is not None and layout.flip is None:
             self.gradients = "period"
         else:
             self.gradients = "block"
@@ -514,6 +514,8 @@ class CompiledExecutor(Executor):
             G = self._buffer("G", (B, cells))
             with np.errstate(all="ignore"):
                 (compile_once if getattr(self, "_first", False) else _call)(self.filler, t0, B, self.KP, self.KEY, G)
+            if lay.flip is not None:  # twin lanes: a lane's gradient negated at its one step
+                G[...] = negate_flipped(lay, G.reshape(B, L, D), t0).reshape(B, cells)
         rows = np.ascontiguousarray(rows, dtype=np.int64)
         R = len(rows)
         F = self._buffer("F", (len(self.plan.fields), B, cells)) if self.reuse else np.empty((len(self.plan.fields), B, cells))

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from adasim import ops
-from adasim.engine.layout import FIELDS, Layout
+from adasim.engine.layout import FIELDS, Layout, negate_flipped
 from adasim.errors import AdasimError
 from adasim.usercode import UserCodeError, call_user, who
 
@@ -129,7 +129,7 @@ def _gradient_block(layout: Layout, t0: int, B: int) -> np.ndarray | None:
     t = np.arange(t0, t0 + B, dtype=np.int64)[:, None, None]
     with np.errstate(over="ignore"):
         g = call_user(problem.gradient_kernel, "gradient", layout.params, layout.keys[None], t)
-    return np.broadcast_to(np.asarray(g, dtype=np.float64), (B, layout.lanes, layout.dim))
+    return negate_flipped(layout, np.broadcast_to(np.asarray(g, dtype=np.float64), (B, layout.lanes, layout.dim)), t0)
 
 
 def _check_out(o: Any, what: str) -> None:

@@ -143,9 +143,12 @@ class Layout:
     keys: np.ndarray  # (L, D) uint64
     lo: Any  # scalar or (D,)
     hi: Any
+    flip: np.ndarray | None = None  # (L,) the step at which each lane's gradient is negated (0: never), or None
 
     @classmethod
-    def build(cls, problem: Problem, optimizer: Optimizer, seeds: Any, x0: Any) -> Layout:
+    def build(cls, problem: Problem, optimizer: Optimizer, seeds: Any, x0: Any, flip: Any = None) -> Layout:
+        """Resolve the run's lanes. `flip` (one step per lane, 0 for none) negates a lane's gradient at
+        that one step: the "twin" lanes of `adasim check`, which see their seed's gradients but −g_s at s."""
         require_problem(problem)
         require_optimizer(optimizer)
         seeds = as_seeds(seeds)
@@ -187,6 +190,7 @@ class Layout:
             keys=keys,
             lo=_bound(problem.domain.lo, dim),
             hi=_bound(problem.domain.hi, dim),
+            flip=_flips(flip, lanes, problem),
         )
 
     @property
@@ -204,6 +208,32 @@ class Layout:
             return False
         tables = set(self.problem.tables)
         return all(np.ndim(v) == 0 for f, v in zip(self.params._fields, self.params, strict=True) if f not in tables)
+
+
+def _flips(flip: Any, lanes: int, problem: Problem) -> np.ndarray | None:
+    if flip is None:
+        return None
+    arr = np.asarray(flip)
+    if arr.shape != (lanes,) or not np.issubdtype(arr.dtype, np.integer) or np.any(arr < 0):
+        raise AdasimError(f"flip must give one step (≥ 0) per lane ({lanes}), got shape {arr.shape}")
+    if not problem.x_independent:
+        raise AdasimError(f"{problem.name}: a flipped gradient needs gradients that do not depend on x")
+    return arr.astype(np.int64)
+
+
+def negate_flipped(layout: Layout, G: np.ndarray, t0: int) -> np.ndarray:
+    """The gradients G (B, L, D) of steps t0 … t0+B−1 with each lane's flipped step negated (a
+    copy when something changes; G itself otherwise)."""
+    if layout.flip is None:
+        return G
+    B = G.shape[0]
+    lanes = np.flatnonzero((layout.flip >= t0) & (layout.flip < t0 + B))
+    if lanes.size == 0:
+        return G
+    G = np.array(G)
+    rows = layout.flip[lanes] - t0
+    G[rows, lanes] = -G[rows, lanes]
+    return G
 
 
 def check_steps(steps: Any, warmup: Any) -> tuple[int, int]:

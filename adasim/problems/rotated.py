@@ -106,12 +106,18 @@ class Rotated(Problem):
         return (np.cos(theta - quarter) - np.sin(theta - quarter)) * m
 
     def optimum(self) -> np.ndarray:
-        """Per coordinate of x: −∞·sign of its mean gradient (the problem is unconstrained)."""
+        """Per coordinate of x: the box's lower bound where its mean gradient is positive, the upper
+        where negative (∓∞ when unconstrained, the default), NaN where it is 0."""
         mean = self.mean_gradient()
-        return np.where(mean > 0, -np.inf, np.where(mean < 0, np.inf, np.nan))
+        lo = np.broadcast_to(np.asarray(self.domain.lo, float), (1, 2))
+        hi = np.broadcast_to(np.asarray(self.domain.hi, float), (1, 2))
+        return np.where(mean > 0, lo, np.where(mean < 0, hi, np.nan))
 
     def worst(self) -> np.ndarray:
-        return -self.optimum()
+        mean = self.mean_gradient()
+        lo = np.broadcast_to(np.asarray(self.domain.lo, float), (1, 2))
+        hi = np.broadcast_to(np.asarray(self.domain.hi, float), (1, 2))
+        return np.where(mean > 0, hi, np.where(mean < 0, lo, np.nan))
 
     def sweep_coordinate(self, x: np.ndarray) -> np.ndarray:
         """(y_1 + y_2)/2 with y = Rᵀx per lane: the copies' mean coordinate, whose optimum is the

@@ -14,7 +14,7 @@ def test_the_file_covers_every_optimizer_and_every_case():
     assert data["quick"] is False
     assert "adasim" in data["provenance"]
     for name, row in data["optimizers"].items():
-        assert sorted(row["defeated_by"] + row["passed"] + row["errored"]) == sorted(CASES), name
+        assert sorted(row["defeated_by"] + row["passed"] + row["errored"] + row["inconclusive"]) == sorted(CASES), name
 
 
 def test_a_stored_verdict_is_what_the_battery_says_now():

@@ -1,0 +1,298 @@
+"""Verdicts that can be trusted (issue 27): independent lanes, progress against SGD, `--quick` =
+the full battery on its cases, matrix optimizers reported as not exercised, sentences that read
+the verdict's statistic, one loop with `adasim run`, and `--against` in the libraries' own defaults.
+Each third-party optimizer named by the issue is tested where its package is installed."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from adasim import Adam, simulate
+from adasim.checks import CASES, check, load
+from adasim.checks.cases import QUICK
+from adasim.checks.runner import MOVE_SHARE, PROGRESS_SHARE, run_case
+from adasim.cli.app import app
+from adasim.optimizers import OPTIMIZERS
+
+
+def short(name: str, steps: int = 400):
+    return dataclasses.replace(CASES[name], steps=steps)
+
+
+# -- independent lanes ---------------------------------------------------------------------------
+
+
+def test_pytorch_optimizer_adashift_gets_one_instance_per_lane():
+    """Its reduce_func=torch.max takes one max over a stacked tensor; with keep_num = 10 nothing moves
+    for 10 steps, so the old 10-step probe missed it. The probe now runs past that."""
+    pytest.importorskip("pytorch_optimizer")
+    loaded = load("torch:pytorch_optimizer.AdaShift")
+    assert loaded.layout == "one instance per lane"
+    assert "from step 11" in loaded.why
+    assert loaded.describe()["lanes"] == "one instance per lane"
+
+
+def test_prodigy_lanes_do_not_share_d():
+    """Prodigy's step-size estimate d is one per optimizer: stacked lanes share it (the issue: one lane
+    −1.0 instead of −0.104 alone). torch: one instance per lane; optax: one state per lane (vmap)."""
+    pytest.importorskip("pytorch_optimizer")
+    loaded = load("torch:pytorch_optimizer.Prodigy")
+    assert loaded.layout == "one instance per lane"
+    # every lane of a check equals the same lane run alone
+    case = short("two-scales", 300)
+    together = run_case(loaded, case, twins=0, baseline=False)
+    alone = run_case(loaded, dataclasses.replace(case, seeds=1), twins=0, baseline=False)
+    np.testing.assert_array_equal(together.trace_x[:, 0], alone.trace_x[:, 0])
+
+
+def test_optax_lanes_are_independent_by_construction():
+    pytest.importorskip("optax")
+    loaded = load("optax:optax.contrib.prodigy")
+    assert loaded.layout == "vmap"
+    scales = np.array([[1.0], [1e3], [1e-3]])
+    rng = np.random.default_rng(0)
+    grads = [rng.standard_normal((3, 1)) * scales for _ in range(50)]
+    together = loaded.stepper(np.zeros((3, 1)), 0.1, stacked=False)
+    apart = [loaded.stepper(np.zeros((1, 1)), 0.1, stacked=False) for _ in range(3)]
+    for t, g in enumerate(grads, start=1):
+        u = together.step(g, t, 0.1)
+        for lane, one in enumerate(apart):
+            np.testing.assert_allclose(one.step(g[lane : lane + 1], t, 0.1), u[lane : lane + 1], rtol=1e-13, atol=0)
+
+
+def test_torch_optim_adam_is_stacked_because_it_is_elementwise():
+    pytest.importorskip("torch")
+    loaded = load("torch:torch.optim.Adam")
+    assert loaded.layout == "one tensor"
+    assert "elementwise" in loaded.why
+
+
+# -- progress: not moving, or moving the wrong way and stopping, fails ------------------------------
+
+
+@pytest.mark.parametrize("spec", ["sgd", "torch:torch.optim.SGD"])
+def test_an_optimizer_that_does_not_move_passes_nothing(spec):
+    """`adasim check torch:torch.optim.SGD --kw lr=1e-12 --quick` passed four cases."""
+    if spec.startswith("torch:"):
+        pytest.importorskip("torch")
+    report = check(spec, kwargs={"lr": 1e-12}, quick=True)
+    assert [r.status for r in report.results if r.status == "pass"] == []
+    drift = [r for r in report.results if r.case.expect == "drift"]
+    assert drift
+    assert all("does not move" in r.verdict for r in drift)
+    for r in report.results:
+        if r.case.expect != "drift":
+            assert r.progress < PROGRESS_SHARE * r.sgd_progress
+            assert "progress" in r.verdict
+
+
+def test_moving_toward_the_worst_point_is_no_pass_even_far_from_it():
+    """Adam on ADOPT's k = 50 toy: x̄ ends near +0.44, over a quarter of the width from the worst point
+    (the old `avoid` outcome passed it) after moving toward it; its factors do not drive x toward x*.
+    RMSProp's drive it away, significantly: a failure."""
+    adam = check("adam", cases=["adopt-toy-k50"]).results[0]
+    assert 0.25 < adam.final_x["mean_second_half"][0] < 0.5
+    assert adam.status in ("inconclusive", "FAIL")
+    r = check("rmsprop", cases=["adopt-toy-k50"]).results[0]
+    assert r.status == "FAIL"
+    assert r.factor_drift_ci[1] < 0
+    assert "away from x*" in r.verdict
+
+
+def test_drift_cases_read_the_factors_and_tell_adam_from_amsgrad():
+    """Reddi's Fig. 1 stochastic problem: E[κ g] < 0 for Adam (the spike gets the small factor: x
+    moves up), > 0 for AMSGrad and AdaShift, = E g = 0.2 for SGD (every factor 1), each with a 95 %
+    interval that excludes 0 at 256 twins per seed."""
+    out = {name: check(name, cases=["reddi-fig1-stochastic"]).results[0] for name in ("sgd", "adam", "amsgrad", "adashift")}
+    assert out["sgd"].factor_drift == pytest.approx(0.2, rel=1e-12)
+    assert out["adam"].status == "FAIL"
+    assert out["adam"].factor_drift_ci[1] < 0
+    assert "away from x*" in out["adam"].verdict
+    for name in ("amsgrad", "adashift"):
+        assert out[name].status == "pass", name
+        assert out[name].factor_drift_ci[0] > 0, name
+    assert out["adam"].path >= MOVE_SHARE * out["adam"].sgd_path
+
+
+def test_an_interval_that_holds_zero_is_inconclusive_not_a_verdict():
+    r = run_case(load("adam"), CASES["reddi-fig1-stochastic"], twins=1)
+    assert r.status in ("inconclusive", "FAIL")
+    few = run_case(load("adam"), CASES["reddi-fig1-stochastic"])  # the default: enough twins to tell
+    assert few.status == "FAIL"
+    fake = dataclasses.replace(few, factor_drift=0.0, factor_drift_ci=(-1.0, 1.0), passed=None, inconclusive=True)
+    assert fake.status == "inconclusive"
+
+
+# -- quick = full on the cases it runs ---------------------------------------------------------------
+
+
+def test_quick_is_the_full_battery_on_its_cases():
+    assert set(QUICK) == {name for name, c in CASES.items() if c.quick}
+    quick = check("adam", quick=True)
+    full = check("adam", cases=list(QUICK))
+    assert [r.case.name for r in quick.results] == list(QUICK)
+    for a, b in zip(quick.results, full.results, strict=True):
+        assert (a.status, a.progress, a.distance, a.drift, a.factor_drift) == (b.status, b.progress, b.distance, b.drift,
+                                                                               b.factor_drift)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_twins_never_change_a_seed_s_lane(name):
+    """Why quick = full for every built-in: the verdict reads the seeds' lanes, and the twin lanes
+    (which the layout adds beside them) leave those lanes' floats unchanged."""
+    case = short("reddi-fig1-stochastic", 300)
+    a = run_case(load(name), case, twins=0, baseline=False, engine="numpy")
+    b = run_case(load(name), case, twins=3, baseline=False, engine="numpy")
+    assert a.error is None
+    assert b.error is None
+    np.testing.assert_array_equal(a.trace_x, b.trace_x)
+    assert (a.progress, a.drift, a.path) == (b.progress, b.drift, b.path)
+
+
+# -- matrix optimizers are not exercised on vectors ---------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", ["torch:torch.optim.Muon", "optax:optax.contrib.muon", "torch:pytorch_optimizer.SOAP"])
+def test_matrix_optimizers_are_reported_not_exercised(spec):
+    module = {"torch": "torch", "optax": "optax"}[spec.split(":")[0]]
+    pytest.importorskip(module)
+    if "pytorch_optimizer" in spec:
+        pytest.importorskip("pytorch_optimizer")
+    if spec == "torch:torch.optim.Muon" and not hasattr(__import__("torch").optim, "Muon"):
+        pytest.skip("this torch has no Muon")
+    result = CliRunner().invoke(app, ["check", spec, "--quick", "--json"])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert data["not_exercised"] == len(QUICK)
+    assert data["passed"] == 0
+    assert all(c["status"] == "not exercised" and "matrix optimizer" in c["not_exercised"] for c in data["cases"])
+
+
+# -- one statistic, one sentence; every setting listed ------------------------------------------------
+
+
+def test_the_sentence_reads_the_verdict_s_statistic():
+    r = check("adam", cases=["two-scales"]).results[0]
+    assert r.status == "pass"
+    assert "x̄" in r.verdict
+    assert f"{r.distance:.3g}" in r.verdict
+    assert f"{r.progress:.2f}" in r.verdict
+
+
+def test_list_prints_every_setting():
+    data = json.loads(CliRunner().invoke(app, ["check", "--list", "--json"]).stdout)
+    for name, entry in data.items():
+        st = entry["settings"]
+        for key in ("steps", "seeds", "lr", "schedule", "x0", "expect", "expect_means", "mean_gradient", "x_star", "quick"):
+            assert key in st, (name, key)
+        assert np.ravel(st["mean_gradient"]).tolist() == pytest.approx(np.ravel(CASES[name].problem.mean_gradient()).tolist())
+    text = CliRunner().invoke(app, ["check", "--list"], env={"COLUMNS": "250"}).output
+    assert "steps 10,000" in text
+    assert "E g = 0.2" in text
+    assert "(q)" in text
+
+
+def test_no_two_cases_are_one_problem_rescaled():
+    """reddi-fig1-stochastic was adashift-stochastic × 10: a scale-invariant optimizer got the same
+    result twice."""
+    seen = {}
+    for name, c in CASES.items():
+        law = c.problem.law()
+        if law is None:
+            continue
+        key = (tuple(np.round(law.values / np.max(np.abs(law.values)), 12)), tuple(np.round(law.probs, 12)), c.lr,
+               c.schedule, c.steps)  # fmt: skip
+        assert key not in seen, (name, seen.get(key))
+        seen[key] = name
+
+
+# -- one loop: check and run agree; the case says how to reproduce it ----------------------------------
+
+
+def test_check_and_run_give_the_same_final_x_and_regret():
+    case = CASES["reddi-thm1-C10"]
+    r = run_case(load("adam"), case)
+    run = simulate(case.problem, Adam(lr=case.lr, schedule=case.schedule), case.steps, seeds=np.arange(case.seeds), x0=case.x0)
+    assert r.final_x["median"] == np.median(run.final_x, axis=0).tolist()
+    assert r.average_regret == pytest.approx(float(np.mean(run.average_regret)), rel=1e-12)
+    assert r.engine == "compiled" or r.engine == "numpy"
+
+
+def test_the_reproduce_command_reproduces_the_case():
+    r = run_case(load("adam"), CASES["reddi-thm1-C10"], baseline=False)
+    assert r.command.startswith("adasim run online ")
+    result = CliRunner().invoke(app, [*r.command.split()[1:], "--json"])
+    assert result.exit_code == 0, result.output
+    line = json.loads(result.stdout)["results"][0]
+    assert line["final_x"] == r.final_x["median"][0]
+    assert line["average_regret"] == pytest.approx(r.average_regret, rel=1e-12)
+
+
+def test_the_rotated_case_is_the_rotated_problem():
+    from adasim.problems import Rotated
+
+    assert isinstance(CASES["rotated-reddi"].problem, Rotated)
+    assert CASES["rotated-reddi"].x_star().tolist() == [-1.0, -1.0]
+
+
+# -- --against in the libraries' own defaults -----------------------------------------------------------
+
+
+def test_against_translates_pytorch_optimizer_defaults():
+    """pytorch-optimizer's AdaShift has ε = 1e-10 and keep_num = 10; its ADOPT clips from 2^(1/4) (its
+    step counter reaches 2 on the first real step) with ε = 1e-6: translated, they agree to 1e-14."""
+    pytest.importorskip("pytorch_optimizer")
+    from adasim.checks.against import conform
+
+    shift = conform(load("torch:pytorch_optimizer.AdaShift"), "adashift", cases=["reddi-thm1-C10"])
+    assert shift["adasim_settings"]["eps"] == "1e-10"
+    assert shift["adasim_settings"]["n"] == "10"
+    assert shift["agree"], shift
+    adopt = conform(load("torch:pytorch_optimizer.ADOPT"), "adopt", cases=["reddi-thm1-C10"])
+    assert adopt["adasim_settings"]["clip_base"] == "'port'"
+    assert adopt["adasim_settings"]["eps"] == "1e-06"
+    assert adopt["agree"], adopt
+    assert max(r["max_deviation"] for r in shift["cases"] + adopt["cases"]) <= 1e-14
+
+
+def test_against_names_the_setting_where_they_part():
+    """adasim's AMSGrad 'paper' against its 'pytorch' convention: the hint names the convention."""
+    from adasim.checks.against import conform
+
+    result = conform(load("amsgrad", {"convention": "paper"}), "amsgrad", {"convention": "pytorch"}, cases=["reddi-thm1-C10"])
+    assert result["agree"] is False
+    assert "convention='paper'" in result["hint"]
+
+
+# -- code under test does not decide the exit code; output stays parseable -----------------------------
+
+
+TORCH_OPT = """
+import sys
+import torch
+
+class Loud(torch.optim.SGD):
+    def step(self, closure=None):
+        print("hello from step")
+        {body}
+        return super().step(closure)
+"""
+
+
+@pytest.mark.parametrize(("module", "body", "word"), [("exit0", "sys.exit(0)", "SystemExit"), ("exit7", "sys.exit(7)", "SystemExit"),
+                                                      ("interrupt", "raise KeyboardInterrupt", "KeyboardInterrupt"),
+                                                      ("to32", "self.param_groups[0]['params'][0].data = "
+                                                       "self.param_groups[0]['params'][0].data.float()", "float")])  # fmt: skip
+def test_a_misbehaving_torch_step_errors_its_case(tmp_path, monkeypatch, module, body, word):
+    pytest.importorskip("torch")
+    (tmp_path / f"loud_{module}.py").write_text(TORCH_OPT.format(body=body))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = CliRunner().invoke(app, ["check", f"torch:loud_{module}.Loud", "--case", "quadratic", "--json"])
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)  # the optimizer's print went elsewhere
+    case = data["cases"][0]
+    assert case["status"] == "error"
+    assert word in case["error"], case["error"]
