@@ -32,6 +32,7 @@ before the step (torch: every param group's lr; optax: the injected learning_rat
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import importlib.metadata
 import inspect
@@ -331,6 +332,8 @@ class TorchStepper:
     """A torch optimizer's steps: one (L, D) tensor of one instance (`stacked`) or one (D,)
     tensor of its own instance per lane."""
 
+    block = 1000
+
     def __init__(self, cls: Any, x0: np.ndarray, lr: float, kwargs: dict[str, Any], stacked: bool = True) -> None:
         import torch
 
@@ -359,81 +362,151 @@ class TorchStepper:
         finally:
             self.torch.set_default_dtype(before)
 
-    def _x(self) -> Any:
-        return self.params[0].detach().clone() if self.stacked else self.torch.stack([p.detach().clone() for p in self.params])
-
-    def step(self, g: np.ndarray, t: int, alpha: float) -> np.ndarray:
+    def _x(self, t: int) -> np.ndarray:
         torch = self.torch
-        g = np.asarray(g, dtype=np.float64)
-        for p, row in zip(self.params, [g] if self.stacked else list(g), strict=True):
-            p.grad = torch.from_numpy(np.array(row))
-        with torch.no_grad():
-            before = self._x()
-            with self._float64():
-                for opt in self.opts:
-                    for group in opt.param_groups:
-                        group["lr"] = alpha
-                    try:
-                        call_user(opt.step, f"{self.name}.step()")
-                    except UserCodeError as err:
-                        raise CaseError(f"step {t}: {err}") from None
-            after = self._x()
-        if after.shape != before.shape:
-            raise CaseError(f"step {t}: the parameters changed shape {tuple(before.shape)} → {tuple(after.shape)}")
-        if after.dtype != torch.float64:
-            raise CaseError(f"step {t}: the parameters changed type float64 → {after.dtype}")
-        return (before - after).numpy()
+        for p in self.params:
+            if p.dtype != torch.float64:
+                raise CaseError(f"step {t}: the parameters changed type float64 → {p.dtype}")
+        x = self.params[0].detach().numpy().copy() if self.stacked else np.stack([p.detach().numpy() for p in self.params])
+        return x
 
     def set_x(self, x: np.ndarray) -> None:
         torch = self.torch
+        x = np.asarray(x, dtype=np.float64)
         with torch.no_grad():
             for p, row in zip(self.params, [x] if self.stacked else list(x), strict=True):
-                p.copy_(torch.from_numpy(np.array(row, dtype=np.float64)))
+                p.copy_(torch.from_numpy(np.array(row)))
+
+    def _step(self, g: Any, t: int, alpha: float) -> None:
+        """One opt.step() of every instance on gradients g (a tensor (L, D))."""
+        for i, p in enumerate(self.params):
+            p.grad = (g if self.stacked else g[i]).clone()  # a step may change its gradient in place
+        for opt in self.opts:
+            for group in opt.param_groups:
+                group["lr"] = alpha
+            try:
+                call_user(opt.step, f"{self.name}.step()")
+            except UserCodeError as err:
+                raise CaseError(f"step {t}: {err}") from None
+
+    def step(self, g: np.ndarray, t: int, alpha: float) -> np.ndarray:
+        """One unprojected step from the parameters' x: u = x_before − x_after."""
+        before = self._x(t)
+        with self.torch.no_grad(), self._float64():
+            self._step(self.torch.from_numpy(np.array(g, dtype=np.float64)), t, alpha)
+        after = self._x(t)
+        if after.shape != before.shape:
+            raise CaseError(f"step {t}: the parameters changed shape {before.shape} → {after.shape}")
+        return before - after
+
+    def run_block(self, x: np.ndarray, G: np.ndarray, alpha: np.ndarray, lo: Any, hi: Any,
+                  t0: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        from adasim import ops
+
+        torch = self.torch
+        us, xs = np.empty_like(G), np.empty_like(G)
+        self.set_x(x)
+        prev = np.array(x, dtype=np.float64)
+        Gt = torch.from_numpy(G)
+        with torch.no_grad(), self._float64():
+            for b in range(G.shape[0]):
+                t = t0 + b
+                self._step(Gt[b], t, float(alpha[b]))
+                after = self._x(t)
+                if after.shape != prev.shape:
+                    raise CaseError(f"step {t}: the parameters changed shape {prev.shape} → {after.shape}")
+                us[b] = prev - after
+                prev = ops.clip(after, lo, hi)
+                xs[b] = prev
+                if not np.array_equal(prev, after, equal_nan=True):  # projected: step on from the box
+                    self.set_x(prev)
+        return us, xs
+
+
+@functools.cache
+def _optax_program(fn: Any, frozen: tuple[tuple[str, Any], ...]) -> tuple[Any, Any, Any]:
+    """(init, one step, a block of steps as one lax.scan) of an optax transformation run per lane
+    under jax.vmap, jitted once per transformation and keyword arguments (jax recompiles per shape)."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    kwargs = dict(frozen)
+    try:  # only the learning rate is injected: other arguments may steer Python control flow
+        static = tuple(n for n in inspect.signature(fn).parameters if n != "learning_rate")
+    except (TypeError, ValueError):
+        static = ()
+    tx = optax.inject_hyperparams(fn, static_args=static)(learning_rate=0.1, **kwargs)
+
+    def update(params: Any, state: Any, grads: Any, alpha: Any) -> Any:
+        hyper = dict(state.hyperparams)
+        hyper["learning_rate"] = alpha
+        state = state._replace(hyperparams=hyper)
+        updates, state = tx.update(grads, state, params)
+        return optax.apply_updates(params, updates), state
+
+    lanes = jax.vmap(update, in_axes=(0, 0, 0, None))
+
+    def block(params: Any, state: Any, G: Any, alpha: Any, lo: Any, hi: Any) -> Any:
+        def body(carry: Any, inputs: Any) -> Any:
+            p, s = carry
+            g, a = inputs
+            after, s = lanes(p, s, g, a)
+            x = jnp.minimum(jnp.maximum(after, lo), hi)  # Π: NaN stays NaN, as ops.clip
+            return (x, s), (p - after, x)
+
+        (_, s), (u, x) = jax.lax.scan(body, (params, state), (G, alpha))
+        return s, u, x
+
+    return jax.vmap(tx.init), jax.jit(lanes), jax.jit(block)
 
 
 class OptaxStepper:
-    """An optax transformation run once per lane under jax.vmap (one state per lane)."""
+    """An optax transformation run once per lane under jax.vmap (one state per lane), a block of
+    steps at a time in one jitted lax.scan."""
+
+    block = 1000
 
     def __init__(self, fn: Any, x0: np.ndarray, lr: float, kwargs: dict[str, Any]) -> None:
-        import jax
         import jax.numpy as jnp
-        import optax
 
         self.jnp = jnp
-        try:  # only the learning rate is injected: other arguments may steer Python control flow
-            static = tuple(n for n in inspect.signature(fn).parameters if n != "learning_rate")
-        except (TypeError, ValueError):
-            static = ()
-        tx = optax.inject_hyperparams(fn, static_args=static)(learning_rate=lr, **kwargs)
+        try:
+            frozen = tuple(sorted(kwargs.items()))
+            hash(frozen)
+        except TypeError:  # unhashable arguments: a program of its own
+            frozen = None
+        program = _optax_program(fn, frozen) if frozen is not None else _optax_program.__wrapped__(fn, tuple(kwargs.items()))
+        init, self.update, self.program = program
         self.params = jnp.asarray(np.asarray(x0, dtype=float), dtype=jnp.float64)
-        self.state = jax.vmap(tx.init)(self.params)
-
-        def update(params: Any, state: Any, grads: Any, alpha: Any) -> Any:
-            hyper = dict(state.hyperparams)
-            hyper["learning_rate"] = alpha
-            state = state._replace(hyperparams=hyper)
-            updates, state = tx.update(grads, state, params)
-            return optax.apply_updates(params, updates), state
-
-        self.update = jax.jit(jax.vmap(update, in_axes=(0, 0, 0, None)))
+        self.state = init(self.params)
 
     def step(self, g: np.ndarray, t: int, alpha: float) -> np.ndarray:
+        """One unprojected step (u = x_before − x_after)."""
         before = np.asarray(self.params)
-        grads = self.jnp.asarray(np.asarray(g, dtype=float))
         try:
+            grads = self.jnp.asarray(np.asarray(g, dtype=float))
             self.params, self.state = call_user(self.update, "the optax update", self.params, self.state, grads,
                                                 self.jnp.float64(alpha))  # fmt: skip
         except UserCodeError as err:
             raise CaseError(f"step {t}: {err}") from None
-        after = np.asarray(self.params)
-        if after.shape != before.shape:
-            raise CaseError(f"step {t}: the parameters changed shape {before.shape} → {after.shape}")
-        if after.dtype != np.float64:
-            raise CaseError(f"step {t}: the parameters changed type float64 → {after.dtype}")
-        return before - after
+        return before - np.asarray(self.params)
 
-    def set_x(self, x: np.ndarray) -> None:
-        self.params = self.jnp.asarray(np.asarray(x, dtype=float))
+    def run_block(self, x: np.ndarray, G: np.ndarray, alpha: np.ndarray, lo: Any, hi: Any,
+                  t0: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        jnp = self.jnp
+        params = jnp.asarray(np.asarray(x, dtype=float))
+        try:
+            self.state, u, xs = call_user(self.program, "the optax update", params, self.state, jnp.asarray(G),
+                                          jnp.asarray(alpha), jnp.asarray(lo, dtype=jnp.float64),
+                                          jnp.asarray(hi, dtype=jnp.float64))  # fmt: skip
+        except UserCodeError as err:
+            raise CaseError(f"steps {t0}…{t0 + len(G) - 1}: {err}") from None
+        u, xs = np.asarray(u), np.asarray(xs)
+        if u.dtype != np.float64:
+            raise CaseError(f"steps {t0}…: the parameters changed type float64 → {u.dtype}")
+        self.params = xs[-1]
+        return u, xs
 
 
 __all__ = ["CaseError", "Loaded", "StepError", "load"]

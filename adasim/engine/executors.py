@@ -127,9 +127,14 @@ def _gradient_block(layout: Layout, t0: int, B: int) -> np.ndarray | None:
     if not problem.x_independent:
         return None
     t = np.arange(t0, t0 + B, dtype=np.int64)[:, None, None]
+    distinct = layout.distinct_lanes  # twin lanes: each stream drawn once
+    keys = layout.keys if distinct is None else layout.keys[distinct[0]]
     with np.errstate(over="ignore"):
-        g = call_user(problem.gradient_kernel, "gradient", layout.params, layout.keys[None], t)
-    return negate_flipped(layout, np.broadcast_to(np.asarray(g, dtype=np.float64), (B, layout.lanes, layout.dim)), t0)
+        g = call_user(problem.gradient_kernel, "gradient", layout.params, keys[None], t)
+    g = np.broadcast_to(np.asarray(g, dtype=np.float64), (B, len(keys), layout.dim))
+    if distinct is not None:
+        g = g[:, distinct[1]]
+    return negate_flipped(layout, g, t0)
 
 
 def _check_out(o: Any, what: str) -> None:

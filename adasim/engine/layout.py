@@ -8,6 +8,7 @@ compiled executor flattens (L, D) into L·D cells, lane-major.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -196,6 +197,19 @@ class Layout:
     @property
     def cells(self) -> int:
         return self.lanes * self.dim
+
+    @functools.cached_property
+    def distinct_lanes(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(first lane of each distinct gradient stream, each lane's stream) when lanes repeat a
+        stream — twin lanes share their seed's keys and no setting varies per lane — else None."""
+        if self.params is None or self.flip is None:
+            return None
+        if any(np.ndim(v) == 2 and np.shape(v)[0] == self.lanes and self.lanes > 1 for v in self.params):
+            return None  # a per-lane problem setting: every lane its own stream
+        _, first, inverse = np.unique(self.keys, axis=0, return_index=True, return_inverse=True)
+        if len(first) == self.lanes:
+            return None
+        return first, inverse.reshape(-1)
 
     def state_arrays(self) -> Any:
         """The initial state as (L, D) arrays."""
