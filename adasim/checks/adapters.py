@@ -11,13 +11,14 @@ SPEC forms (loading one imports and executes its code):
 
 **Independent lanes.** Seeds and twin lanes must not see each other. adasim's definitions step
 every cell alone (or every lane alone, for block-wise steps). An optax transformation runs once
-per lane under `jax.vmap`: one state per lane, by construction. A torch optimizer runs all lanes
-as one (L, D) tensor of one instance only when its lanes are independent: when it is one of
-torch.optim's elementwise classes (`ELEMENTWISE_TORCH`), or when a probe finds stacked lanes
-bit-for-bit equal to lanes run by separate instances over `PROBE_STEPS` steps (past any
-warm-up: pytorch-optimizer's AdaShift keeps 10 gradients before its first step) with gradient
-scales 1, 10³ and 10⁻³, which a max, a norm or a step-size estimate shared over the tensor would
-make differ. Otherwise each lane is its own (D,) parameter of its own optimizer instance. The
+per lane under `jax.vmap`: one state per lane, by construction. A torch optimizer gets the
+fastest of four layouts (`TORCH_LAYOUTS`) whose lanes are independent: all lanes as one (L, D)
+tensor of one instance, one (D,) parameter per lane, one parameter group per lane, or one
+optimizer instance per lane (always independent). torch.optim's elementwise classes
+(`ELEMENTWISE_TORCH`) take the first; any other takes the first that a probe finds bit-for-bit
+equal to separate instances over `PROBE_STEPS` steps (past any warm-up: pytorch-optimizer's
+AdaShift keeps 10 gradients before its first step) with gradient scales 1, 10³ and 10⁻³, which a
+max, a norm or a step-size estimate shared over a tensor or a group would make differ. The
 report states the layout and why (`Loaded.layout`).
 
 **Not exercised.** A matrix optimizer (Muon, SOAP, Shampoo, ...: `MATRIX_NAMES`) on the
@@ -56,8 +57,10 @@ ELEMENTWISE_TORCH = ("SGD", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSpro
 # names (case-insensitive parts of the class or function name) of optimizers whose defining step
 # acts on matrices: on the battery's vector parameters they fall back to another rule or refuse
 MATRIX_NAMES = ("muon", "soap", "shampoo", "scion", "polargrad", "dion", "kron", "psgd")
+# torch layouts, fastest first; the last is independent by construction
+TORCH_LAYOUTS = ("one tensor", "one parameter per lane", "one parameter group per lane", "one instance per lane")
 TWINS = 12  # twin lanes per seed for the model-free factors
-TWINS_PER_INSTANCE = 2  # ... when every lane is its own optimizer instance (each lane costs a Python call per step)
+TWINS_PER_INSTANCE = 2  # ... when lanes are separate tensors (each costs Python work per step)
 # twin lanes per seed on the drift cases, whose verdict reads the factors: 256 per seed tell Adam's
 # wrong-way drift on Reddi's stochastic problem from 0 (E[κ g] = −0.0024, 95 % −0.0036 … −0.0012;
 # with 64: −0.0034 … +0.0003)
@@ -135,14 +138,19 @@ class Loaded:
         return None
 
     @property
+    def apart(self) -> bool:
+        """Whether every lane is a tensor of its own (Python work per lane and step)."""
+        return self.layout in TORCH_LAYOUTS[1:]
+
+    @property
     def twins(self) -> int:
         """Twin lanes per seed by default."""
-        return TWINS_PER_INSTANCE if self.layout == "one instance per lane" else TWINS
+        return TWINS_PER_INSTANCE if self.apart else TWINS
 
     @property
     def drift_twins(self) -> int:
         """Twin lanes per seed at least, on the drift cases (runner.py)."""
-        return DRIFT_TWINS_PER_INSTANCE if self.layout == "one instance per lane" else DRIFT_TWINS
+        return DRIFT_TWINS_PER_INSTANCE if self.apart else DRIFT_TWINS
 
     @property
     def elementwise(self) -> bool:
@@ -179,15 +187,15 @@ class Loaded:
             return make_executor(layout, engine, fields, regret=True, record=record)
         x0 = layout.x0
         lr = float(np.asarray(layout.lr))
-        stepper = self.stepper(x0, lr, stacked=self.layout == "one tensor")
+        stepper = self.stepper(x0, lr, self.layout)
         return StepperExecutor(layout, stepper, fields, True, record)
 
-    def stepper(self, x0: np.ndarray, lr: float, stacked: bool) -> Any:
-        """A foreign stepper for x0 (L, D)."""
+    def stepper(self, x0: np.ndarray, lr: float, layout: str = "one tensor") -> Any:
+        """A foreign stepper for x0 (L, D), its lanes laid out as `layout` (torch; optax: vmap)."""
         kwargs = self.own_kwargs()
         try:
             if self.kind == "torch":
-                return TorchStepper(self.target, x0, lr, kwargs, stacked)
+                return TorchStepper(self.target, x0, lr, kwargs, layout)
             return OptaxStepper(self.target, x0, lr, kwargs)
         except AdasimError:
             raise
@@ -281,42 +289,48 @@ def _laid_out(loaded: Loaded) -> Loaded:
     can be exercised, and lay its lanes out (see the module text)."""
     loaded.not_exercised = matrix_reason(loaded.name)
     if loaded.kind == "optax":
-        loaded.stepper(np.zeros((1, 1)), 0.1, stacked=False)
+        loaded.stepper(np.zeros((1, 1)), 0.1)
         loaded.layout, loaded.why = "vmap", "jax.vmap over lanes: one optimizer state per lane, by construction"
         return loaded
     cls = loaded.target
     if cls.__module__.startswith("torch.optim") and cls.__name__ in ELEMENTWISE_TORCH:
-        loaded.stepper(np.zeros((1, 1)), 0.1, stacked=True)
+        loaded.stepper(np.zeros((1, 1)), 0.1, "one tensor")
         loaded.layout = "one tensor"
         loaded.why = f"torch.optim.{cls.__name__} is elementwise (adasim.checks.adapters.ELEMENTWISE_TORCH)"
         return loaded
     if loaded.not_exercised is not None:
-        loaded.layout, loaded.why = "one instance per lane", "a matrix optimizer: not run"
+        loaded.layout, loaded.why = TORCH_LAYOUTS[-1], "a matrix optimizer: not run"
         return loaded
-    parted = _probe(loaded)
-    if parted is None:
-        loaded.layout = "one tensor"
-        loaded.why = (f"probe: {PROBE_STEPS} steps of lanes at gradient scales "
-                      f"{', '.join(f'{s:g}' for s in PROBE_SCALES)} gave the same floats stacked as run alone")  # fmt: skip
+    parted = {}
+    for layout in TORCH_LAYOUTS[:-1]:
+        parted[layout] = _probe(loaded, layout)
+        if parted[layout] is None:
+            break
+    scales = ", ".join(f"{s:g}" for s in PROBE_SCALES)
+    found = next((lay for lay, step in parted.items() if step is None), None)
+    differ = "; ".join(f"{lay}: from step {step}" for lay, step in parted.items() if step is not None)
+    if found is not None:
+        loaded.layout = found
+        loaded.why = (f"probe: {PROBE_STEPS} steps of lanes at gradient scales {scales} gave the same floats as one "
+                      f"optimizer instance per lane" + (f" (faster layouts differ — {differ})" if differ else ""))  # fmt: skip
     else:
-        loaded.layout = "one instance per lane"
-        loaded.why = (f"probe: lanes stacked in one tensor differ from lanes run alone from step {parted} "
-                      "(a statistic shared over the tensor): each lane gets its own optimizer")  # fmt: skip
+        loaded.layout = TORCH_LAYOUTS[-1]
+        loaded.why = f"probe: every shared layout differs from one instance per lane ({differ}): a shared statistic"
     return loaded
 
 
-def _probe(loaded: Loaded) -> int | None:
-    """The first step at which lanes stacked in one tensor differ from the same lanes run by
-    separate instances (None: they never do within PROBE_STEPS)."""
+def _probe(loaded: Loaded, layout: str) -> int | None:
+    """The first step at which lanes laid out as `layout` differ from the same lanes run by separate
+    instances (None: they never do within PROBE_STEPS)."""
     rng = np.random.default_rng(7)
     scales = np.array(PROBE_SCALES)[:, None]
     x0 = np.zeros((len(PROBE_SCALES), 2))
-    stacked = loaded.stepper(x0, 0.01, stacked=True)
-    apart = loaded.stepper(x0, 0.01, stacked=False)
+    shared = loaded.stepper(x0, 0.01, layout)
+    apart = loaded.stepper(x0, 0.01, TORCH_LAYOUTS[-1])
     for t in range(1, PROBE_STEPS + 1):
         g = (rng.standard_normal(x0.shape) + 0.3) * scales
         try:
-            ua, ub = stacked.step(g, t, 0.01), apart.step(g, t, 0.01)
+            ua, ub = shared.step(g, t, 0.01), apart.step(g, t, 0.01)
         except AdasimError:
             return t  # it cannot even step both ways alike: keep the lanes apart
         if not np.array_equal(np.asarray(ua), np.asarray(ub), equal_nan=True):
@@ -329,21 +343,27 @@ def _foreign_error(t: int, what: str, err: BaseException) -> CaseError:
 
 
 class TorchStepper:
-    """A torch optimizer's steps: one (L, D) tensor of one instance (`stacked`) or one (D,)
-    tensor of its own instance per lane."""
+    """A torch optimizer's steps on L lanes, laid out as one of TORCH_LAYOUTS: one (L, D) tensor of
+    one instance, or one (D,) tensor per lane — in one parameter group, a group each, or an
+    instance each."""
 
     block = 1000
 
-    def __init__(self, cls: Any, x0: np.ndarray, lr: float, kwargs: dict[str, Any], stacked: bool = True) -> None:
+    def __init__(self, cls: Any, x0: np.ndarray, lr: float, kwargs: dict[str, Any], layout: str = "one tensor") -> None:
         import torch
 
         self.torch = torch
         x0 = np.asarray(x0, dtype=float)
-        self.stacked = stacked
-        rows = [x0] if stacked else list(x0)
+        self.stacked = layout == TORCH_LAYOUTS[0]
+        rows = [x0] if self.stacked else list(x0)
         self.params = [torch.tensor(np.array(r), dtype=torch.float64, requires_grad=True) for r in rows]
         with self._float64():
-            self.opts = [cls([p], lr=lr, **kwargs) for p in self.params]
+            if layout in TORCH_LAYOUTS[:2]:
+                self.opts = [cls(self.params, lr=lr, **kwargs)]
+            elif layout == TORCH_LAYOUTS[2]:
+                self.opts = [cls([{"params": [p]} for p in self.params], lr=lr, **kwargs)]
+            else:
+                self.opts = [cls([p], lr=lr, **kwargs) for p in self.params]
         for opt in self.opts:
             if not isinstance(opt, torch.optim.Optimizer):
                 raise AdasimError(f"{cls.__name__}(...) did not build a torch.optim.Optimizer")

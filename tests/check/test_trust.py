@@ -25,14 +25,14 @@ def short(name: str, steps: int = 400):
 # -- independent lanes ---------------------------------------------------------------------------
 
 
-def test_pytorch_optimizer_adashift_gets_one_instance_per_lane():
+def test_pytorch_optimizer_adashift_gets_one_tensor_per_lane():
     """Its reduce_func=torch.max takes one max over a stacked tensor; with keep_num = 10 nothing moves
     for 10 steps, so the old 10-step probe missed it. The probe now runs past that."""
     pytest.importorskip("pytorch_optimizer")
     loaded = load("torch:pytorch_optimizer.AdaShift")
-    assert loaded.layout == "one instance per lane"
-    assert "from step 11" in loaded.why
-    assert loaded.describe()["lanes"] == "one instance per lane"
+    assert loaded.layout == "one parameter per lane"  # its max is over one parameter tensor
+    assert "one tensor: from step 11" in loaded.why
+    assert loaded.describe()["lanes"] == "one parameter per lane"
 
 
 def test_prodigy_lanes_do_not_share_d():
@@ -40,7 +40,8 @@ def test_prodigy_lanes_do_not_share_d():
     −1.0 instead of −0.104 alone). torch: one instance per lane; optax: one state per lane (vmap)."""
     pytest.importorskip("pytorch_optimizer")
     loaded = load("torch:pytorch_optimizer.Prodigy")
-    assert loaded.layout == "one instance per lane"
+    assert loaded.layout == "one instance per lane"  # its d is one per optimizer, over every group
+    assert "one parameter group per lane: from step 128" in loaded.why
     # every lane of a check equals the same lane run alone
     case = short("two-scales", 300)
     together = run_case(loaded, case, twins=0, baseline=False)
@@ -55,8 +56,8 @@ def test_optax_lanes_are_independent_by_construction():
     scales = np.array([[1.0], [1e3], [1e-3]])
     rng = np.random.default_rng(0)
     grads = [rng.standard_normal((3, 1)) * scales for _ in range(50)]
-    together = loaded.stepper(np.zeros((3, 1)), 0.1, stacked=False)
-    apart = [loaded.stepper(np.zeros((1, 1)), 0.1, stacked=False) for _ in range(3)]
+    together = loaded.stepper(np.zeros((3, 1)), 0.1)
+    apart = [loaded.stepper(np.zeros((1, 1)), 0.1) for _ in range(3)]
     for t, g in enumerate(grads, start=1):
         u = together.step(g, t, 0.1)
         for lane, one in enumerate(apart):
