@@ -62,8 +62,8 @@ TORCH_LAYOUTS = ("one tensor", "one parameter per lane", "one parameter group pe
 TWINS = 12  # twin lanes per seed for the model-free factors
 TWINS_PER_INSTANCE = 2  # ... when lanes are separate tensors (each costs Python work per step)
 # twin lanes per seed on the drift cases, whose verdict reads the factors: 256 per seed tell Adam's
-# wrong-way drift on Reddi's stochastic problem from 0 (E[κ g] = −0.0024, 95 % −0.0036 … −0.0012;
-# with 64: −0.0034 … +0.0003)
+# wrong-way drift on Reddi's stochastic problem from 0 (E[κ g] = −0.0018, 95 % over the 8 seeds
+# −0.0028 … −0.0008; with 64: −0.0032 … +0.0001)
 DRIFT_TWINS = 256
 DRIFT_TWINS_PER_INSTANCE = 16
 
