@@ -29,22 +29,33 @@ SPECS = (
 MARK = {"pass": "✓", "FAIL": "✗", "error": "error", "inconclusive": "?", "not exercised": "—"}
 
 
-def row(spec: str, jobs: int = 1) -> dict[str, Any]:
-    """One optimizer through the battery: its verdicts, layout, time and versions (or why not)."""
-    from adasim.checks.report import check
+def row(spec: str, quick: bool = False, timeout: float = 600.0, jobs: int = 1) -> dict[str, Any]:
+    """One optimizer through the battery, as its own `adasim check SPEC --json` process (a crash, a
+    hang past `timeout` seconds or an exit code of its own stays in its row): its verdicts, layout,
+    time and versions, or why it could not run."""
+    import json
+    import subprocess
+    import sys
 
+    args = [sys.executable, "-m", "adasim", "check", spec, "--json", "--jobs", str(jobs)] + (["--quick"] if quick else [])
     began = time.perf_counter()
     try:
-        report = check(spec, jobs=jobs)
-    except AdasimError as err:
-        return {"spec": spec, "error": str(err), "seconds": time.perf_counter() - began}
-    opt = report.optimizer
-    return {"spec": spec, "library": opt["library"], "lanes": opt["lanes"], "counts": report.counts,
-            "cases": {r.case.name: r.status for r in report.results}, "seconds": time.perf_counter() - began}  # fmt: skip
+        done = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"spec": spec, "error": f"did not finish within {timeout:.0f} s", "seconds": time.perf_counter() - began}
+    seconds = time.perf_counter() - began
+    if done.returncode not in (0, 1):
+        lines = (done.stderr or done.stdout).strip().splitlines() or [f"exit code {done.returncode}"]
+        return {"spec": spec, "error": lines[-1].removeprefix("adasim: error: "), "seconds": seconds}
+    data = json.loads(done.stdout)
+    opt = data["optimizer"]
+    counts = {k: data.get(k, 0) for k in ("passed", "failed", "errored", "inconclusive", "not_exercised")}
+    return {"spec": spec, "library": opt["library"], "lanes": opt["lanes"], "counts": counts,
+            "cases": {c["case"]: c["status"] for c in data["cases"]}, "seconds": seconds}  # fmt: skip
 
 
-def markdown(rows: Sequence[dict[str, Any]]) -> str:
-    names = list(CASES)
+def markdown(rows: Sequence[dict[str, Any]], names: Sequence[str] | None = None) -> str:
+    names = list(names or CASES)
     head = ["optimizer", "library", "passed", *names, "lanes", "seconds"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
@@ -78,17 +89,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m adasim.checks.gallery", description=__doc__.splitlines()[0])
     parser.add_argument("specs", nargs="*", help="SPECs (default: the README's list)")
     parser.add_argument("--library", help="every optimizer of this library (pytorch_optimizer)")
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--jobs", type=int, default=2, help="optimizers checked at once (each in its own process)")
+    parser.add_argument("--quick", action="store_true", help="the quick cases (the full battery's verdicts on them)")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per optimizer")
     parser.add_argument("--out", help="write the Markdown table here (default: print it)")
     args = parser.parse_args(argv)
     specs = library_specs(args.library) if args.library else (args.specs or list(SPECS))
-    rows = []
-    for i, spec in enumerate(specs, start=1):
-        rows.append(row(spec, jobs=args.jobs))
-        r = rows[-1]
-        status = r.get("error") or f"{r['counts']['passed']}/{len(CASES)} passed, {r['lanes']}"
-        print(f"[{i}/{len(specs)}] {spec}: {status} ({r['seconds']:.0f} s)", flush=True)
-    text = markdown(rows)
+    from concurrent.futures import ThreadPoolExecutor
+
+    from adasim.checks.cases import QUICK
+
+    names = list(QUICK) if args.quick else list(CASES)
+    began = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = [pool.submit(row, spec, args.quick, args.timeout) for spec in specs]
+        for i, future in enumerate(futures, start=1):
+            r = future.result()
+            rows.append(r)
+            status = r.get("error") or f"{r['counts']['passed']}/{len(names)} passed, {r['lanes']}"
+            print(f"[{i}/{len(specs)}] {r['spec']}: {status} ({r['seconds']:.0f} s)", flush=True)
+    print(f"{len(specs)} optimizers in {time.perf_counter() - began:.0f} s", flush=True)
+    text = markdown(rows, names)
     if args.out:
         with atomic_file(args.out, "w") as fh:
             fh.write(text)

@@ -202,6 +202,74 @@ def _to_y(problem: Any, u: np.ndarray) -> np.ndarray:
     return u if to_y is None else to_y(u)
 
 
+class SecondHalf:
+    """Observer: the seeds' lanes over the second half — the sum of x (for x̄), of −u/α averaged
+    over the coordinates (in the counterexample's own coordinates), and the path length Σ|u|."""
+
+    def __init__(self, layout: Any, S: int, T: int) -> None:
+        self.layout, self.S, self.T = layout, S, T
+        self.x_sum = np.zeros((S, layout.dim))
+        self.drift_sum = np.zeros(S)
+        self.path = np.zeros(S)
+
+    def block(self, blk: Any, t: np.ndarray) -> None:
+        late = 2 * t > self.T
+        if not late.any():
+            return
+        S = self.S
+        alpha = self.layout.optimizer.alpha(t[late])[:, :, 0]  # (B, 1)
+        self.x_sum += blk.x[late, :S].sum(axis=0)
+        u = blk.step[late, :S]
+        self.drift_sum += np.sum(np.mean(-_to_y(self.layout.problem, u), axis=-1) / alpha, axis=0)
+        self.path += np.sum(np.linalg.norm(u, axis=-1), axis=0)
+
+    def x_bar(self) -> np.ndarray:
+        return self.x_sum / (self.T - self.T // 2)
+
+    def drift(self) -> float:
+        return float(np.mean(self.drift_sum) / (self.T - self.T // 2))
+
+
+class Twins:
+    """Observer: each twin lane's displacement difference from its seed's lane over the H steps
+    from its flipped step s, and at s itself (see the module text)."""
+
+    def __init__(self, owner: np.ndarray, flip_at: np.ndarray, H: int, optimizer: Any) -> None:
+        self.owner, self.flip_at, self.H, self.optimizer = owner, flip_at, H, optimizer
+        self.twin = np.flatnonzero(flip_at > 0)
+        s = flip_at[self.twin]
+        self.first, self.last = int(s.min()), int(s.max())
+        self.acc = np.zeros(len(self.twin))
+        self.immediate = np.zeros(len(self.twin))
+
+    def block(self, blk: Any, t: np.ndarray) -> None:
+        if not (t[0] < self.last + self.H and t[-1] >= self.first):
+            return
+        step = blk.step[:, :, 0]
+        diff = step[:, self.owner[self.twin]] - step[:, self.twin]  # (B, twins)
+        since = t[:, None] - self.flip_at[self.twin][None, :]
+        self.acc += np.sum(np.where((since >= 0) & (since < self.H), diff, 0.0), axis=0)
+        alpha = self.optimizer.alpha(t)[:, :, 0]
+        self.immediate += np.sum(np.where(since == 0, diff, 0.0) / (2.0 * alpha), axis=0)
+
+    def factors(self, problem: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(s, g_s, κ_s, the immediate scale) per twin."""
+        s = self.flip_at[self.twin]
+        keys = problem.keys(np.asarray(self.owner[self.twin], dtype=np.uint64))  # each twin's (step, seed) pair
+        with np.errstate(over="ignore"):
+            g = np.broadcast_to(problem.gradient_kernel(problem.kernel_params(), keys, s[:, None]), (len(s), problem.dim))[:, 0]
+        alpha_s = self.optimizer.alpha(s)[:, 0, 0]
+        return s, g, self.acc / (2.0 * alpha_s * g), self.immediate / g
+
+
+class Healthy:
+    """Observer: raises at the first block in which a lane stopped being finite."""
+
+    def block(self, blk: Any, t: np.ndarray) -> None:
+        if blk.bad_step.any():
+            _numerical_trouble(blk.bad_step, blk.bad_nan)
+
+
 def run_case(loaded: Loaded, case: Case, twins: int | None = None, lr: float | None = None, engine: str = "auto",
              baseline: bool = True) -> CaseResult:  # fmt: skip
     """Run `case` on the loaded optimizer (see the module text for what is measured). `baseline`
@@ -213,7 +281,7 @@ def run_case(loaded: Loaded, case: Case, twins: int | None = None, lr: float | N
         result.verdict = "not exercised: " + loaded.not_exercised
         return result
     from adasim.engine.layout import Layout
-    from adasim.engine.simulate import Regret
+    from adasim.engine.observers import Regret, Trace, observe
     from adasim.engine.stream import iterate
 
     problem = case.problem
@@ -229,7 +297,6 @@ def run_case(loaded: Loaded, case: Case, twins: int | None = None, lr: float | N
     flips = _flip_times(case, T, H, S, K, np.random.default_rng(12345)) if K else np.zeros(0, dtype=np.int64)
     owner = np.concatenate([np.arange(S), np.repeat(np.arange(S), K)])  # the seed of each lane
     flip_at = np.concatenate([np.zeros(S, dtype=np.int64), flips])
-    twin = np.arange(S, S + S * K)
     rows = trace_rows(T)
     try:
         optimizer = loaded.optimizer(lr, case.schedule)
@@ -241,46 +308,21 @@ def run_case(loaded: Loaded, case: Case, twins: int | None = None, lr: float | N
     result.engine = executor.name
     result.command = _command(loaded, case, optimizer)
     regret = Regret(layout)
-    x_start = layout.x0[:S].copy()
-    x_sum = np.zeros((S, D))
-    drift_sum = np.zeros(S)
-    path = np.zeros(S)
-    acc = np.zeros(len(twin))
-    immediate = np.zeros(len(twin))
-    trace = []
-    opt_last = None
-    first_flip, last_flip = (int(flips.min()), int(flips.max())) if K else (0, 0)
+    trace = Trace(("x",))
+    half = SecondHalf(layout, S, T)
+    twins_seen = Twins(owner, flip_at, H, optimizer) if K else None
+    observers = [regret, trace, Healthy(), half] + ([twins_seen] if twins_seen is not None else [])
     try:
-        for blk in iterate(problem, optimizer, T, executor=executor, record=rows, regret=True):
-            t = blk.t
-            if not regret.linear:
-                opt_last = regret.optimum_sums(t)[-1]
-            if blk.bad_step.any():
-                _numerical_trouble(blk.bad_step, blk.bad_nan)
-            alpha = optimizer.alpha(t)[:, :, 0]  # (B, 1)
-            late = 2 * t > T
-            if late.any():
-                x_sum += blk.x[late, :S].sum(axis=0)
-                u_y = _to_y(problem, blk.step[late, :S])
-                drift_sum += np.sum(np.mean(-u_y, axis=-1) / alpha[late], axis=0)
-                path += np.sum(np.linalg.norm(blk.step[late, :S], axis=-1), axis=0)
-            if K and t[0] < last_flip + H and t[-1] >= first_flip:
-                step = blk.step[:, :, 0]
-                diff = step[:, owner[twin]] - step[:, twin]  # (B, twins)
-                since = t[:, None] - flip_at[twin][None, :]
-                acc += np.sum(np.where((since >= 0) & (since < H), diff, 0.0), axis=0)
-                now = since == 0
-                immediate += np.sum(np.where(now, diff, 0.0) / (2.0 * alpha), axis=0)
-            if blk.rows.size:
-                trace.append(blk.recorded["x"][:, :S])
+        last = observe(iterate(problem, optimizer, T, executor=executor, record=rows, regret=True), observers)
     except AdasimError as err:
         result.error = str(err)
         result.seconds = time.perf_counter() - began
         return result
-    x_end = executor.x[:S]
+    x_end = last.x_end[:S]
     x_star = case.x_star()
-    x_bar = x_sum / (T - T // 2)  # the average iterate over the second half
-    result.trace_t, result.trace_x = rows, np.concatenate(trace, axis=0)
+    x_start = layout.x0[:S]
+    x_bar = half.x_bar()
+    result.trace_t, result.trace_x = rows, trace.arrays(("x",))["x"][:, :S]
     result.final_x = {
         "median": np.median(x_end, axis=0).tolist(),
         "q25": np.quantile(x_end, 0.25, axis=0).tolist(),
@@ -290,23 +332,15 @@ def run_case(loaded: Loaded, case: Case, twins: int | None = None, lr: float | N
     }
     result.distance = float(np.median(np.linalg.norm(x_bar - x_star, axis=-1)))
     result.progress = float(np.median(progress(x_bar, x_start, x_star)))
-    result.path = float(np.median(path))
-    if regret.defined:
-        with np.errstate(all="ignore"):
-            opt_end = None if opt_last is None else opt_last[None]
-            final = regret.at(executor.loss_sum[None], executor.g_sum[None], opt_end)[0] / T
-        result.average_regret = float(np.mean(final[:S]))
-    result.drift = float(np.mean(drift_sum) / (T - T // 2))
-    if K:
-        s = flip_at[twin]
-        keys = problem.keys(np.asarray(owner[twin], dtype=np.uint64))  # each twin's (step, seed) pair
-        with np.errstate(over="ignore"):
-            g_flip = np.broadcast_to(problem.gradient_kernel(problem.kernel_params(), keys, s[:, None]), (len(s), D))[:, 0]
-        alpha_s = optimizer.alpha(s)[:, 0, 0]
-        result.nuf = _factor_rows(case, s, g_flip, acc / (2.0 * alpha_s * g_flip))
-        result.correlation = _correlation(g_flip**2, immediate / g_flip)
-    if case.expect == "drift" and K:
-        result.factor_drift, result.factor_drift_ci = _factor_drift(case, owner[twin], g_flip, acc / (2.0 * alpha_s * g_flip))
+    result.path = float(np.median(half.path))
+    result.average_regret = float(np.mean(regret.average(last, T)[:S]))
+    result.drift = half.drift()
+    if twins_seen is not None:
+        s, g_flip, kappa, scale = twins_seen.factors(problem)
+        result.nuf = _factor_rows(case, s, g_flip, kappa)
+        result.correlation = _correlation(g_flip**2, scale)
+        if case.expect == "drift":
+            result.factor_drift, result.factor_drift_ci = _factor_drift(case, owner[twins_seen.twin], g_flip, kappa)
     if baseline:
         result.sgd_progress, result.sgd_path = sgd_baseline(case)
         result.passed = _passes(result, x_bar, x_start)

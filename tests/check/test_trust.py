@@ -297,3 +297,20 @@ def test_a_misbehaving_torch_step_errors_its_case(tmp_path, monkeypatch, module,
     case = data["cases"][0]
     assert case["status"] == "error"
     assert word in case["error"], case["error"]
+
+
+# -- the gallery: one process per optimizer, its failures kept in its row ------------------------------
+
+
+def test_gallery_rows_and_table(tmp_path):
+    from adasim.checks.gallery import markdown, row
+
+    ok = row("sgd", quick=True)
+    assert ok["counts"]["passed"] == len(QUICK)
+    assert set(ok["cases"]) == set(QUICK)
+    bad = row("nosuch", quick=True)
+    assert "unknown optimizer" in bad["error"]
+    text = markdown([ok, bad], QUICK)
+    assert "| `sgd` | adasim " in text
+    assert f"{len(QUICK)}/{len(QUICK)}" in text
+    assert "| `nosuch` | | cannot run: unknown optimizer" in text

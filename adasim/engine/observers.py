@@ -1,0 +1,151 @@
+"""Observers of the block stream: each reads the blocks of one pass and keeps what it measures, so
+that several analyses share one run. `observe(blocks, observers)` feeds them; `simulate` attaches
+the trace, the regret and the health; `adasim check` attaches those and its own (the second
+half's average iterate and drift, the twin lanes' factors).
+
+An observer has `block(blk, t)`, called for every block that moves x, with `t` the block's main
+steps (1-based, after any warm-up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from adasim.engine.layout import Layout
+from adasim.engine.stream import Block
+
+
+class Observer(Protocol):
+    def block(self, blk: Block, t: np.ndarray) -> None:
+        """Read one block that moved x; t its main steps."""
+
+
+def observe(blocks: Iterable[Block], observers: Sequence[Observer], warmup: int = 0,
+            progress: Callable[[int], None] | None = None) -> Block | None:  # fmt: skip
+    """Feed every block that moves x to each observer; returns the last block (None: no block).
+    `progress(n)` is told of n more steps, warm-up included."""
+    last = None
+    for blk in blocks:
+        if progress is not None:
+            progress(len(blk.t))
+        last = blk
+        if blk.warmup:
+            continue
+        t = blk.t - warmup
+        for o in observers:
+            o.block(blk, t)
+    return last
+
+
+class Regret:
+    """R_t = Σ_{s≤t} f_s(x_{s−1}) − min_{x∈F} Σ_{s≤t} f_s(x). For a linear f over a box the minimum
+    is exact from Σ g; otherwise the comparator is the optimum x*'s own loss. As an observer it
+    keeps Σ f_s(x*) up to the last block (non-linear problems); `rows` gives R at a block's
+    recorded rows, `average` R_T/T at the end."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        problem = layout.problem
+        self.lo = np.broadcast_to(np.asarray(problem.domain.lo, float), (layout.dim,))
+        self.hi = np.broadcast_to(np.asarray(problem.domain.hi, float), (layout.dim,))
+        self.linear = problem.linear
+        self.defined = problem.domain.bounded or not problem.linear
+        self.opt_sum = np.zeros(layout.lanes)
+        self.opt_last: np.ndarray | None = None
+        self.opt_rows: np.ndarray | None = None
+        if not self.linear:
+            optimum = np.broadcast_to(problem.optimum(), (layout.lanes, layout.dim))
+            self.optimum = np.array(optimum)
+            if problem.loss_kernel is not None:  # f_t(x*) does not depend on t
+                at_optimum = problem.loss_kernel(problem.kernel_params(), self.optimum)
+                self.per_step: np.ndarray | None = np.sum(np.broadcast_to(at_optimum, optimum.shape), axis=-1)
+            else:
+                self.per_step = None
+
+    def comparator(self, g_sum: np.ndarray) -> np.ndarray:
+        """min over the box of (Σ g)·x, per lane (R, L) from (R, L, D) (−inf on an unbounded side)."""
+        with np.errstate(invalid="ignore"):
+            return np.sum(np.where(g_sum > 0, self.lo * g_sum, np.where(g_sum < 0, self.hi * g_sum, 0.0)), axis=-1)
+
+    def optimum_sums(self, main_t: np.ndarray) -> np.ndarray:
+        """Σ_{s≤t} f_s(x*) at the main steps `main_t` (consecutive, this block's), (B, L)."""
+        if self.per_step is not None:
+            return main_t[:, None] * self.per_step[None, :]
+        problem = self.layout.problem
+        values = np.stack([problem.loss(self.optimum, int(t), np.zeros_like(self.optimum)) for t in main_t])
+        sums = self.opt_sum + np.cumsum(values, axis=0)
+        self.opt_sum = sums[-1]
+        return sums
+
+    def at(self, loss: np.ndarray, gsum: np.ndarray, opt: np.ndarray | None) -> np.ndarray:
+        """R at recorded rows from the per-cell running sums (R, L, D)."""
+        with np.errstate(all="ignore"):  # a lane that overflowed has a NaN regret; health reports it
+            total = np.sum(loss, axis=-1)
+            if self.linear:
+                return total - self.comparator(gsum)
+            return total - opt
+
+    def block(self, blk: Block, t: np.ndarray) -> None:
+        self.opt_rows = None
+        if not self.linear:
+            sums = self.optimum_sums(t)
+            self.opt_last = sums[-1]
+            self.opt_rows = sums[blk.rows] if blk.rows.size else None
+
+    def rows(self, blk: Block) -> np.ndarray:
+        """R at the block's recorded rows, (R, L) (after `block` saw it)."""
+        return self.at(blk.loss_rows, blk.gsum_rows, self.opt_rows)
+
+    def average(self, last: Block, steps: int) -> np.ndarray:
+        """R_T/T per lane from the last block (NaN where it is not defined: a linear loss on an
+        unbounded domain)."""
+        if not self.defined:
+            return np.full(self.layout.lanes, np.nan)
+        with np.errstate(all="ignore"):
+            opt_end = None if self.opt_last is None else self.opt_last[None]
+            return self.at(last.loss_end[None], last.gsum_end[None], opt_end)[0] / steps
+
+
+class Trace:
+    """The fields `record` at the recorded rows, and R_t/t there when `regret` is given."""
+
+    def __init__(self, record: Sequence[str], regret: Regret | None = None) -> None:
+        self.record = tuple(record)
+        self.regret = regret
+        self.parts: dict[str, list[np.ndarray]] = {k: [] for k in ("t", *self.record)}
+
+    def block(self, blk: Block, t: np.ndarray) -> None:
+        if not blk.rows.size:
+            return
+        t_rows = t[blk.rows]
+        self.parts["t"].append(t_rows)
+        for name in self.record:
+            if name in blk.recorded:
+                self.parts[name].append(blk.recorded[name])
+        if self.regret is not None and "average_regret" in self.record:
+            with np.errstate(all="ignore"):
+                self.parts["average_regret"].append(self.regret.rows(blk) / t_rows[:, None])
+
+    def arrays(self, names: Sequence[str]) -> dict[str, Any]:
+        """Every name's rows joined ((rows, L, D) or (rows, L)); None for a name not recorded."""
+        return {k: (np.concatenate(self.parts[k], axis=0) if self.parts.get(k) else None) for k in ("t", *names)}
+
+
+def health(last: Block) -> tuple[np.ndarray, np.ndarray]:
+    """Per lane: 'ok', or 'nan'/'overflow' by the first non-finite value over its coordinates, and
+    that step (0: none), from the last block's cumulative flags."""
+    bad_step, bad_nan = last.bad_step, last.bad_nan
+    lanes = bad_step.shape[0]
+    status = np.full(lanes, "ok", dtype=object)
+    first = np.zeros(lanes, dtype=np.int64)
+    for lane in range(lanes):
+        steps = bad_step[lane]
+        hit = steps > 0
+        if hit.any():
+            t = steps[hit].min()
+            first[lane] = int(t)
+            status[lane] = "nan" if np.any(bad_nan[lane][steps == t] > 0) else "overflow"
+    return np.array(status, dtype=str), first
