@@ -79,8 +79,17 @@ def library_specs(library: str) -> list[str]:
         import pytorch_optimizer
     except ImportError:
         raise AdasimError("pytorch_optimizer is not installed: pip install 'adasim[references]'") from None
-    names = sorted({cls.__name__ for cls in pytorch_optimizer.get_supported_optimizers()})
-    return [f"torch:pytorch_optimizer.{n}" for n in names if hasattr(pytorch_optimizer, n)]
+    specs = []
+    for name in pytorch_optimizer.get_supported_optimizers():  # registry names: 'adamp', 'lion', ...
+        try:
+            cls = pytorch_optimizer.load_optimizer(name)
+        except Exception:
+            continue
+        top = getattr(pytorch_optimizer, cls.__name__, None) is cls
+        spec = f"torch:pytorch_optimizer.{cls.__name__}" if top else f"torch:{cls.__module__}:{cls.__qualname__}"
+        if spec not in specs:
+            specs.append(spec)
+    return sorted(specs, key=str.lower)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
