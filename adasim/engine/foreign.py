@@ -76,23 +76,24 @@ class StepperExecutor(Executor):
         if u.shape != (B, L, D) or x.shape != (B, L, D):
             raise StepError(f"steps {t0}…{t0 + B - 1}: the updates have shape {u.shape}, expected {(B, L, D)}")
         self._block_health(t, u, x)
+        R = len(rows)
+        loss_rows = gsum_rows = None
         if self.regret:
             x_prev = np.concatenate([x_start[None], x[:-1]], axis=0)
             problem = lay.problem
             with np.errstate(all="ignore"):
                 f = G * x_prev if problem.linear else problem.loss_kernel(problem.kernel_params(), x_prev)
                 f = np.broadcast_to(f, (B, L, D))
-                loss_run = self.loss_sum + np.cumsum(f, axis=0)
-                g_run = self.g_sum + np.cumsum(G, axis=0)
-            self.loss_sum, self.g_sum = loss_run[-1].copy(), g_run[-1].copy()
+                if R:  # the running sums at the recorded rows only: partial sums between rows, then their cumsum
+                    cuts = np.concatenate([[0], rows[:-1] + 1])
+                    loss_rows = self.loss_sum + np.cumsum(np.add.reduceat(f[: rows[-1] + 1], cuts, axis=0), axis=0)
+                    gsum_rows = self.g_sum + np.cumsum(np.add.reduceat(G[: rows[-1] + 1], cuts, axis=0), axis=0)
+                self.loss_sum = self.loss_sum + f.sum(axis=0)
+                self.g_sum = self.g_sum + G.sum(axis=0)
         self.x = x[-1].copy()
         values = {"x": x, "g": G, "step": u, "alpha": np.broadcast_to(alpha[:, None, None], (B, L, D))}
-        nan = np.full((B, L, D), np.nan)
-        full = {f: values.get(f, nan) for f in self.fields}
-        R = len(rows)
-        rec = {f: np.array(values.get(f, nan)[rows]) for f in FIELDS} if R else {}
-        loss_rows = loss_run[rows] if self.regret and R else None
-        gsum_rows = g_run[rows] if self.regret and R else None
+        full = {f: values[f] if f in values else np.full((B, L, D), np.nan) for f in self.fields}
+        rec = {f: (np.array(values[f][rows]) if f in values else np.full((R, L, D), np.nan)) for f in FIELDS} if R else {}
         return self._chunk(t, full, rows, rec, loss_rows, gsum_rows)
 
     def _block_health(self, t: np.ndarray, u: np.ndarray, x: np.ndarray) -> None:
