@@ -55,6 +55,13 @@ def raised_by_user_code(err: BaseException) -> bool:
     return isinstance(err, KeyboardInterrupt) and _state["installed"] and _state["received"] is None
 
 
+def in_worker() -> None:
+    """In a pool worker that ignores SIGINT (worker_init): a KeyboardInterrupt can only come from the
+    code it runs, so `raised_by_user_code` says so (the parent sees the user code's failure, not a
+    Ctrl-C it never had)."""
+    _state.update(installed=True, received=None)
+
+
 def worker_init(parent: int) -> None:
     """In a pool worker: die with the parent (Linux: the kernel sends SIGKILL when it goes; else a
     watchdog thread polls), leave Ctrl-C to the parent, and let SIGTERM end the worker at once."""

@@ -138,16 +138,19 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"
 
 
 def _worker_init(parent: int) -> None:
-    """A worker: dies with its parent (adasim.signals.worker_init) and computes on one thread —
+    """A worker: dies with its parent (adasim.signals.worker_init), takes a KeyboardInterrupt for its
+    code's (it ignores SIGINT), prints to stderr, and computes on one thread —
     `jobs` processes of torch's or BLAS's default thread pools on `jobs` cores fight over them
     (torch Adam's battery took 73 s with two workers of two threads each, 19 s with one each)."""
     import os
 
-    from adasim.signals import worker_init
+    from adasim.signals import in_worker, worker_init
 
     for name in THREAD_VARIABLES:
         os.environ[name] = "1"
     worker_init(parent)
+    in_worker()
+    os.dup2(2, 1)  # what the optimizer prints goes to stderr: the parent's stdout carries its report (--json)
 
 
 def _run_one(spec: str, kwargs: dict[str, Any], case: str, twins: int | None, engine: str) -> CaseResult:

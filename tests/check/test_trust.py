@@ -314,3 +314,37 @@ def test_gallery_rows_and_table(tmp_path):
     assert "| `sgd` | adasim " in text
     assert f"{len(QUICK)}/{len(QUICK)}" in text
     assert "| `nosuch` | | cannot run: unknown optimizer" in text
+
+
+@pytest.mark.parametrize("body", ["sys.exit(7)", "raise KeyboardInterrupt"])
+def test_code_under_test_does_not_decide_the_exit_code_in_workers_either(tmp_path, body):
+    """--jobs 2: the cases run in worker processes; what the optimizer raises there errors its case."""
+    pytest.importorskip("torch")
+    import subprocess
+    import sys
+
+    name = "loud_jobs_" + ("exit" if "exit" in body else "interrupt")
+    (tmp_path / f"{name}.py").write_text(TORCH_OPT.format(body=body))
+    env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "adasim", "check", f"torch:{name}.Loud", "--case", "quadratic", "--case",
+                           "skewed-noise", "--jobs", "2", "--json"], capture_output=True, text=True, env=env, check=False)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    data = json.loads(done.stdout)
+    assert [c["status"] for c in data["cases"]] == ["error", "error"]
+
+
+@pytest.mark.parametrize(("where", "code"), [("import", "import sys\nsys.exit(7)\n"), ("import", "raise KeyboardInterrupt\n"),
+                                             ("init", "import sys, torch\nclass Opt(torch.optim.SGD):\n"
+                                                      "    def __init__(self, *a, **k):\n        sys.exit(0)\n")])  # fmt: skip
+def test_code_under_test_failing_at_import_or_construction_is_bad_input(tmp_path, where, code):
+    pytest.importorskip("torch")
+    import subprocess
+    import sys
+
+    name = f"bad_{where}_{abs(hash(code)) % 10_000}"
+    (tmp_path / f"{name}.py").write_text(code)
+    env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "adasim", "check", f"torch:{name}.Opt", "--quick"], capture_output=True,
+                          text=True, env=env, check=False)  # fmt: skip
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert done.stderr.count("\n") == 1, done.stderr
