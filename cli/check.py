@@ -47,6 +47,11 @@ def check_command(
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", min=1, max=64, help="Processes for the cases (default 2; 1 with --quick).")
     ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", min=1.0, help="Seconds each case may take (it then errors and the others go on); "
+                     "cases run in worker processes."),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Write report.json, report.md and a figure per failed case here."),
@@ -95,7 +100,7 @@ def check_command(
             raise typer.Exit(EXIT_FAILED)
         return
     with quiet():
-        report = check(loaded, case, quick=quick, twins=twins, jobs=jobs or (1 if quick else 2))
+        report = check(loaded, case, quick=quick, twins=twins, jobs=jobs or (1 if quick else 2), timeout=timeout)
     written = write_outputs(report, out_dir) if out_dir is not None else []
     if json_out:
         print_json(report.as_dict())

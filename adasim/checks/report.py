@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,42 +97,81 @@ def check(
     twins: int | None = None,
     jobs: int = 1,
     engine: str = "auto",
+    timeout: float | None = None,
 ) -> Report:
     """Put `optimizer` (a SPEC string: `torch:torch.optim.AdamW`, `optax:optax.adam`, `file.py:Name`
     or a built-in name; or a Loaded) through the cases named (default: the whole battery; `quick`:
     the cases marked quick, run in full, so their verdicts are the full battery's). `jobs` > 1
-    runs the cases in that many processes (each loads the SPEC again)."""
+    runs the cases in that many processes (each loads the SPEC again); `timeout` (seconds) gives
+    each case at most that long, in a worker process (a case past it errors, and the check goes on)."""
     loaded = optimizer if isinstance(optimizer, Loaded) else load(optimizer, kwargs)
     if quick and cases:
         raise AdasimError("--quick chooses the cases itself: give --case or --quick, not both")
     chosen: list[Case] = get_cases(list(QUICK) if quick else (list(cases) if cases else None))
     report = Report(loaded.describe(), quick=quick)
-    if jobs > 1 and len(chosen) > 1 and loaded.not_exercised is None:
-        import multiprocessing
-        import os
-        from concurrent.futures import ProcessPoolExecutor
-        from concurrent.futures.process import BrokenProcessPool
-
-        context = multiprocessing.get_context("spawn")  # torch and jax do not survive a fork cleanly
-        pool = ProcessPoolExecutor(max_workers=min(jobs, len(chosen)), mp_context=context, initializer=_worker_init,
-                                   initargs=(os.getpid(),))  # fmt: skip
-        try:
-            futures = [pool.submit(_run_one, loaded.spec, loaded.kwargs, c.name, twins, engine) for c in chosen]
-            report.results = [f.result() for f in futures]
-        except BrokenProcessPool:
-            raise AdasimError("a worker process of the check died (killed, or out of memory?): run it again with --jobs 1 "
-                              "to see the case that fails") from None  # fmt: skip
-        except BaseException:  # an error or a signal: stop the workers now rather than wait for their cases
-            for proc in list((getattr(pool, "_processes", None) or {}).values()):
-                if proc.is_alive():
-                    proc.terminate()
-            raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+    if loaded.not_exercised is None and (timeout is not None or (jobs > 1 and len(chosen) > 1)):
+        report.results = _pooled(loaded, chosen, twins, engine, max(1, min(jobs, len(chosen))), timeout)
         return report
     for case in chosen:
         report.results.append(run_case(loaded, case, twins=twins, engine=engine))
     return report
+
+
+def _pooled(loaded: Loaded, chosen: list[Case], twins: int | None, engine: str, jobs: int,
+            timeout: float | None) -> list[CaseResult]:  # fmt: skip
+    """The cases in `jobs` worker processes, each case given at most `timeout` seconds: a case past
+    it errors ("did not finish"), the workers are killed (a running step cannot be stopped any other
+    way) and the cases that were running with it start again in new ones."""
+    import multiprocessing
+    import os
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    context = multiprocessing.get_context("spawn")  # torch and jax do not survive a fork cleanly
+    results: dict[str, CaseResult] = {}
+    pending = list(chosen)
+    while pending:
+        pool = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=context, initializer=_worker_init,
+                                   initargs=(os.getpid(),))  # fmt: skip
+        running: dict[Any, tuple[Case, float]] = {}
+        restart = False
+        try:
+            while (pending or running) and not restart:
+                while pending and len(running) < jobs:
+                    case = pending.pop(0)
+                    future = pool.submit(_run_one, loaded.spec, loaded.kwargs, case.name, twins, engine)
+                    running[future] = (case, time.monotonic())
+                done, _ = wait(running, timeout=None if timeout is None else 0.5, return_when=FIRST_COMPLETED)
+                for future in done:
+                    case, _ = running.pop(future)
+                    results[case.name] = future.result()
+                now = time.monotonic()
+                late = [f for f, (_, began) in running.items() if timeout is not None and now - began > timeout]
+                for future in late:
+                    case, began = running.pop(future)
+                    results[case.name] = CaseResult(case, passed=None, error=f"did not finish within {timeout:g} s (--timeout)",
+                                                    seconds=now - began)  # fmt: skip
+                if late:  # kill the workers; the cases still running with the late one start again
+                    pending = [case for case, _ in running.values()] + pending
+                    running = {}
+                    restart = True
+        except BrokenProcessPool:
+            _kill(pool)
+            raise AdasimError("a worker process of the check died (killed, or out of memory?): run it again with --jobs 1 "
+                              "to see the case that fails") from None  # fmt: skip
+        except BaseException:  # an error or a signal: stop the workers now rather than wait for their cases
+            _kill(pool)
+            raise
+        if restart:
+            _kill(pool)
+        pool.shutdown(wait=True, cancel_futures=True)
+    return [results[c.name] for c in chosen]
+
+
+def _kill(pool: Any) -> None:
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        if proc.is_alive():
+            proc.kill()
 
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")

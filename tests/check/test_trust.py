@@ -5,6 +5,7 @@ Each third-party optimizer named by the issue is tested where its package is ins
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -348,3 +349,53 @@ def test_code_under_test_failing_at_import_or_construction_is_bad_input(tmp_path
                           text=True, env=env, check=False)  # fmt: skip
     assert done.returncode == 2, (done.returncode, done.stderr)
     assert done.stderr.count("\n") == 1, done.stderr
+
+
+def test_a_hung_optimizer_times_out_and_the_check_goes_on(tmp_path):
+    """--timeout: the case past it errors, the worker is killed, the other cases still run."""
+    pytest.importorskip("torch")
+    import subprocess
+    import sys
+    import time
+
+    # it hangs on the one-coordinate cases (an (L, 1) tensor), not on two-scales' (8, 2) one
+    (tmp_path / "hangs.py").write_text(TORCH_OPT.format(body="import time\n        while self.param_groups[0]['params'][0].shape[-1] == 1:\n"
+                                                          "            time.sleep(0.01)"))  # fmt: skip
+    env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path)}
+    began = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "adasim", "check", "torch:hangs.Loud", "--case", "reddi-thm1-C10", "--case",
+                           "two-scales", "--timeout", "20", "--json"], capture_output=True, text=True, env=env, check=False)  # fmt: skip
+    assert time.monotonic() - began < 120
+    assert done.returncode == 1, done.stderr
+    cases = {c["case"]: c for c in json.loads(done.stdout)["cases"]}
+    assert "did not finish within 20 s" in cases["reddi-thm1-C10"]["error"]
+    assert cases["two-scales"]["status"] == "pass"
+
+
+def test_sigterm_stops_a_check_and_its_workers(tmp_path):
+    """A hung optimizer with --jobs 2: SIGTERM ends the check at once (143) and kills its workers."""
+    pytest.importorskip("torch")
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "stuck.py").write_text(TORCH_OPT.format(body="import time\n        while self.param_groups[0]['params'][0].shape[-1] == 1:\n"
+                                                          "            time.sleep(0.01)"))  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "adasim", "check", "torch:stuck.Loud", "--case", "reddi-thm1-C10", "--case",
+                             "reddi-thm1-C3", "--jobs", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)  # fmt: skip
+    children: list[int] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(children) < 2:  # the two workers started
+        time.sleep(0.5)
+        out = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, check=False).stdout
+        children = [int(p) for p in out.split()]
+    time.sleep(3)  # the workers are in the hung step
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=20)
+    assert code == 143, proc.stderr.read()
+    time.sleep(1)
+    alive = [p for p in children if os.path.exists(f"/proc/{p}") and Path(f"/proc/{p}/stat").read_text().split()[2] != "Z"]
+    assert alive == []
