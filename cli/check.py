@@ -1,6 +1,10 @@
 """`adasim check`: any optimizer through Adam's counterexamples. Exit 0 when every case passes,
 1 when one fails or errors, 2 for bad input — so that it can gate a CI job."""
 
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -74,12 +78,9 @@ def check_command(
 
     if against_kw and against is None:
         raise AdasimError("--against-kw sets the reference's keyword arguments: give the reference with --against")
-    import contextlib
-    import sys
-
     # with --json, stdout carries the JSON and nothing else: what the optimizer prints goes to stderr
     def quiet() -> Any:
-        return contextlib.redirect_stdout(sys.stderr) if json_out else contextlib.nullcontext()
+        return _stdout_to_stderr() if json_out else contextlib.nullcontext()
 
     with quiet():
         loaded = load(spec, parse_assignments(kw, "--kw"))
@@ -108,6 +109,21 @@ def check_command(
         _print_report(report, written, out_dir)
     if not report.passed:
         raise typer.Exit(EXIT_FAILED)
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """sys.stdout and file descriptor 1 (what C code and subprocesses print to) both go to stderr."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _list(cases: dict, json_out: bool) -> None:

@@ -47,7 +47,11 @@ def row(spec: str, quick: bool = False, timeout: float = 600.0, jobs: int = 1) -
     if done.returncode not in (0, 1):
         lines = (done.stderr or done.stdout).strip().splitlines() or [f"exit code {done.returncode}"]
         return {"spec": spec, "error": lines[-1].removeprefix("adasim: error: "), "seconds": seconds}
-    data = json.loads(done.stdout)
+    try:
+        data = json.loads(done.stdout)
+    except ValueError:
+        lines = (done.stderr or "").strip().splitlines() or [f"exit code {done.returncode}, no report"]
+        return {"spec": spec, "error": lines[-1].removeprefix("adasim: error: "), "seconds": seconds}
     opt = data["optimizer"]
     counts = {k: data.get(k, 0) for k in ("passed", "failed", "errored", "inconclusive", "not_exercised")}
     return {"spec": spec, "library": opt["library"], "lanes": opt["lanes"], "counts": counts,

@@ -279,6 +279,8 @@ import torch
 class Loud(torch.optim.SGD):
     def step(self, closure=None):
         print("hello from step")
+        import os
+        os.write(1, b"and straight to file descriptor 1\\n")
         {body}
         return super().step(closure)
 """
