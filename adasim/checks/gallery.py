@@ -122,13 +122,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows.append(r)
             status = r.get("error") or f"{r['counts']['passed']}/{len(names)} passed, {r['lanes']}"
             print(f"[{i}/{len(specs)}] {r['spec']}: {status} ({r['seconds']:.0f} s)", flush=True)
+            if args.out:  # the table so far, after every row: an interrupted run keeps what it found
+                with atomic_file(args.out, "w") as fh:
+                    fh.write(markdown(rows, names))
     print(f"{len(specs)} optimizers in {time.perf_counter() - began:.0f} s", flush=True)
-    text = markdown(rows, names)
-    if args.out:
-        with atomic_file(args.out, "w") as fh:
-            fh.write(text)
-    else:
-        print(text)
+    if not args.out:
+        print(markdown(rows, names))
     return 0
 
 
