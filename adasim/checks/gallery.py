@@ -34,13 +34,17 @@ def row(spec: str, quick: bool = False, timeout: float = 600.0, jobs: int = 1) -
     hang past `timeout` seconds or an exit code of its own stays in its row): its verdicts, layout,
     time and versions, or why it could not run."""
     import json
+    import os
     import subprocess
     import sys
 
+    from adasim.checks.report import THREAD_VARIABLES
+
     args = [sys.executable, "-m", "adasim", "check", spec, "--json", "--jobs", str(jobs)] + (["--quick"] if quick else [])
+    env = {**os.environ, **dict.fromkeys(THREAD_VARIABLES, "1")}  # processes side by side: one thread each
     began = time.perf_counter()
     try:
-        done = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
+        done = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False, env=env)
     except subprocess.TimeoutExpired:
         return {"spec": spec, "error": f"did not finish within {timeout:.0f} s", "seconds": time.perf_counter() - began}
     seconds = time.perf_counter() - began
