@@ -366,11 +366,11 @@ def test_a_hung_optimizer_times_out_and_the_check_goes_on(tmp_path):
     env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path)}
     began = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "adasim", "check", "torch:hangs.Loud", "--case", "reddi-thm1-C10", "--case",
-                           "two-scales", "--timeout", "20", "--json"], capture_output=True, text=True, env=env, check=False)  # fmt: skip
-    assert time.monotonic() - began < 120
+                           "two-scales", "--timeout", "45", "--json"], capture_output=True, text=True, env=env, check=False)  # fmt: skip
+    assert time.monotonic() - began < 240
     assert done.returncode == 1, done.stderr
     cases = {c["case"]: c for c in json.loads(done.stdout)["cases"]}
-    assert "did not finish within 20 s" in cases["reddi-thm1-C10"]["error"]
+    assert "did not finish within 45 s" in cases["reddi-thm1-C10"]["error"]
     assert cases["two-scales"]["status"] == "pass"
 
 
