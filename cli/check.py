@@ -45,8 +45,8 @@ def check_command(
     ] = None,
     twins: Annotated[
         int | None,
-        typer.Option("--twins", min=0, max=256, help="Twin lanes per seed for the model-free factors (default 12; 2 when "
-                     "every lane is its own optimizer instance). They never change a verdict."),
+        typer.Option("--twins", min=0, max=256, help="Twin lanes per seed for the model-free factors (default 12; 2 or 1 when "
+                     "lanes are separate torch tensors or instances). The drift cases run at least 256 (16, 4)."),
     ] = None,
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", min=1, max=64, help="Processes for the cases (default 2; 1 with --quick).")

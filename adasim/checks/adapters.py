@@ -60,12 +60,14 @@ MATRIX_NAMES = ("muon", "soap", "shampoo", "scion", "polargrad", "dion", "kron",
 # torch layouts, fastest first; the last is independent by construction
 TORCH_LAYOUTS = ("one tensor", "one parameter per lane", "one parameter group per lane", "one instance per lane")
 TWINS = 12  # twin lanes per seed for the model-free factors
-TWINS_PER_INSTANCE = 2  # ... when lanes are separate tensors (each costs Python work per step)
+TWINS_APART = 2  # ... when lanes are separate tensors of one optimizer (each costs Python work per step)
+TWINS_PER_INSTANCE = 1  # ... when every lane is its own optimizer (an opt.step() call per lane and step)
 # twin lanes per seed on the drift cases, whose verdict reads the factors: 256 per seed tell Adam's
 # wrong-way drift on Reddi's stochastic problem from 0 (E[κ g] = −0.0018, 95 % over the 8 seeds
 # −0.0028 … −0.0008; with 64: −0.0032 … +0.0001)
 DRIFT_TWINS = 256
-DRIFT_TWINS_PER_INSTANCE = 16
+DRIFT_TWINS_APART = 16
+DRIFT_TWINS_PER_INSTANCE = 4
 
 
 class CaseError(StepError):
@@ -145,12 +147,17 @@ class Loaded:
     @property
     def twins(self) -> int:
         """Twin lanes per seed by default."""
-        return TWINS_PER_INSTANCE if self.apart else TWINS
+        if self.layout == TORCH_LAYOUTS[-1]:
+            return TWINS_PER_INSTANCE
+        return TWINS_APART if self.apart else TWINS
 
     @property
     def drift_twins(self) -> int:
-        """Twin lanes per seed at least, on the drift cases (runner.py)."""
-        return DRIFT_TWINS_PER_INSTANCE if self.apart else DRIFT_TWINS
+        """Twin lanes per seed at least, on the drift cases (runner.py): fewer where each lane costs
+        a call per step (their drift verdict is then more often inconclusive)."""
+        if self.layout == TORCH_LAYOUTS[-1]:
+            return DRIFT_TWINS_PER_INSTANCE
+        return DRIFT_TWINS_APART if self.apart else DRIFT_TWINS
 
     @property
     def elementwise(self) -> bool:

@@ -21,7 +21,8 @@ the optimizer must move: its path length Σ|u_t| over the second half at least `
 SGD's (a method with lr = 10⁻¹² has SGD's direction, not its motion). A significant drift away
 from x* fails; an interval that holds 0 is *inconclusive*: the verdict cannot be given at that
 many twins, and the report says so. These cases run at least `Loaded.drift_twins` twins per seed
-(256; 16 when every lane is its own optimizer instance, which costs a Python call per lane-step).
+(256; 16 when lanes are separate tensors of one torch optimizer, 4 when each is its own instance,
+which costs an opt.step() call per lane and step).
 
 **Model-free net update factor.** The run carries, beside each seed's lane, "twin" lanes that see
 the same gradients except at one step s, where the twin's gradient is −g_s (the layout's `flip`).
