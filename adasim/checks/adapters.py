@@ -345,10 +345,6 @@ def _probe(loaded: Loaded, layout: str) -> int | None:
     return None
 
 
-def _foreign_error(t: int, what: str, err: BaseException) -> CaseError:
-    return CaseError(f"step {t}: {what} raised {type(err).__name__}: {err}")
-
-
 class TorchStepper:
     """A torch optimizer's steps on L lanes, laid out as one of TORCH_LAYOUTS: one (L, D) tensor of
     one instance, or one (D,) tensor per lane — in one parameter group, a group each, or an

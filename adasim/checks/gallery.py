@@ -135,5 +135,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _main() -> int:
+    """`main` with a bad input (an unknown library, an unwritable --out) as one line and exit 2."""
+    import sys
+
+    try:
+        return main()
+    except (AdasimError, OSError) as err:
+        print(f"python -m adasim.checks.gallery: error: {err}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(_main())

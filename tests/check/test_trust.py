@@ -403,3 +403,14 @@ def test_sigterm_stops_a_check_and_its_workers(tmp_path):
     time.sleep(1)
     alive = [p for p in children if os.path.exists(f"/proc/{p}") and Path(f"/proc/{p}/stat").read_text().split()[2] != "Z"]
     assert alive == []
+
+
+def test_gallery_bad_input_is_one_line_and_exit_2():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "adasim.checks.gallery", "--library", "nosuch"], capture_output=True,
+                          text=True, check=False)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert "unknown library 'nosuch'" in done.stderr
