@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from adasim.engine.foreign import StepError, StepperExecutor
+from adasim.engine.foreign import Gradient, StepError, StepperExecutor
 from adasim.errors import AdasimError
 from adasim.usercode import UserCodeError, call_user
 
@@ -350,7 +350,9 @@ class TorchStepper:
     one instance, or one (D,) tensor per lane — in one parameter group, a group each, or an
     instance each."""
 
-    block = 1000
+    block = 128  # steps: a block's arrays stay small and are reused (1 000 steps on 2 056 lanes wrote fresh
+    #              pages every block, which tripled the cost of a step); the same for every lane count, so a
+    #              case's sums over a block, and its results, do not depend on the cases run beside it
 
     def __init__(self, cls: Any, x0: np.ndarray, lr: float, kwargs: dict[str, Any], layout: str = "one tensor") -> None:
         import torch
@@ -422,28 +424,53 @@ class TorchStepper:
             raise CaseError(f"step {t}: the parameters changed shape {before.shape} → {after.shape}")
         return before - after
 
-    def run_block(self, x: np.ndarray, G: np.ndarray, alpha: np.ndarray, lo: Any, hi: Any,
-                  t0: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-        from adasim import ops
+    def _box(self, lo: Any, hi: Any, shape: tuple[int, ...]) -> tuple[Any, Any] | None:
+        """The box's bounds as float64 tensors of `shape`, or None when it is all of R^D."""
+        lo, hi = (np.broadcast_to(np.asarray(b, dtype=np.float64), shape) for b in (lo, hi))
+        if np.all(lo == -np.inf) and np.all(hi == np.inf):
+            return None
+        return self.torch.from_numpy(np.array(lo)), self.torch.from_numpy(np.array(hi))
 
+    def run_block(self, x: np.ndarray, G: np.ndarray, alpha: np.ndarray, lo: Any, hi: Any, t0: int,
+                  gradient: Gradient | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """The block in torch (see adasim.engine.foreign.Stepper). Per step: opt.step(), the
+        parameters after it (a_t) kept, then clamped in place to the box (Π, torch.clamp:
+        min(max(a, lo), hi), NaN stays NaN), so the next step starts from x_t = Π(a_t). After the
+        block, at once: x_t = Π(a_t) and u_t = x_{t−1} − a_t."""
         torch = self.torch
-        us, xs = np.empty_like(G), np.empty_like(G)
+        after = np.empty_like(G)
+        A, Gt = torch.from_numpy(after), torch.from_numpy(G)
+        box = self._box(lo, hi, G.shape[1:])
+        rows = [(self.params[0], box)] if self.stacked or box is None else \
+            [(p, (box[0][i], box[1][i])) for i, p in enumerate(self.params)]  # fmt: skip
         self.set_x(x)
-        prev = np.array(x, dtype=np.float64)
-        Gt = torch.from_numpy(G)
         with torch.no_grad(), self._float64():
             for b in range(G.shape[0]):
                 t = t0 + b
+                if gradient is not None:
+                    G[b] = gradient(t, self._x(t))
                 self._step(Gt[b], t, float(alpha[b]))
-                after = self._x(t)
-                if after.shape != prev.shape:
-                    raise CaseError(f"step {t}: the parameters changed shape {prev.shape} → {after.shape}")
-                us[b] = prev - after
-                prev = ops.clip(after, lo, hi)
-                xs[b] = prev
-                if not np.array_equal(prev, after, equal_nan=True):  # projected: step on from the box
-                    self.set_x(prev)
+                self._a(t, A[b])
+                if box is not None:
+                    for p, (l, h) in rows:
+                        p.clamp_(l, h)
+            X = A if box is None else torch.clamp(A, box[0], box[1])
+        xs = X.numpy()
+        us = np.empty_like(G)
+        us[0] = x - after[0]
+        np.subtract(xs[:-1], after[1:], out=us[1:])
         return us, xs
+
+    def _a(self, t: int, out: Any) -> None:
+        """The parameters after a step, written into `out` (L, D)."""
+        torch = self.torch
+        for p in self.params:
+            if p.dtype != torch.float64:
+                raise CaseError(f"step {t}: the parameters changed type float64 → {p.dtype}")
+        now = self.params[0].detach() if self.stacked else torch.stack([p.detach() for p in self.params])
+        if now.shape != out.shape:
+            raise CaseError(f"step {t}: the parameters changed shape {tuple(out.shape)} → {tuple(now.shape)}")
+        out.copy_(now)
 
 
 @functools.cache
@@ -488,7 +515,7 @@ class OptaxStepper:
     """An optax transformation run once per lane under jax.vmap (one state per lane), a block of
     steps at a time in one jitted lax.scan."""
 
-    block = 1000
+    block = 1000  # steps: one compiled scan per lane count
 
     def __init__(self, fn: Any, x0: np.ndarray, lr: float, kwargs: dict[str, Any]) -> None:
         import jax.numpy as jnp
@@ -515,8 +542,12 @@ class OptaxStepper:
             raise CaseError(f"step {t}: {err}") from None
         return before - np.asarray(self.params)
 
-    def run_block(self, x: np.ndarray, G: np.ndarray, alpha: np.ndarray, lo: Any, hi: Any,
-                  t0: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    def run_block(self, x: np.ndarray, G: np.ndarray, alpha: np.ndarray, lo: Any, hi: Any, t0: int,
+                  gradient: Gradient | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """The block as one jitted scan; when the gradient depends on x, a Python loop of the
+        jitted vmapped update, projected as the scan does (see adasim.engine.foreign.Stepper)."""
+        if gradient is not None:
+            return self._stepwise(x, G, alpha, lo, hi, t0, gradient)
         jnp = self.jnp
         params = jnp.asarray(np.asarray(x, dtype=float))
         try:
@@ -530,6 +561,29 @@ class OptaxStepper:
             raise CaseError(f"steps {t0}…: the parameters changed type float64 → {u.dtype}")
         self.params = xs[-1]
         return u, xs
+
+    def _stepwise(self, x: np.ndarray, G: np.ndarray, alpha: np.ndarray, lo: Any, hi: Any, t0: int,
+                  gradient: Gradient) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        from adasim import ops
+
+        jnp = self.jnp
+        us, xs = np.empty_like(G), np.empty_like(G)
+        prev = np.array(x, dtype=np.float64)
+        for b in range(G.shape[0]):
+            t = t0 + b
+            G[b] = gradient(t, prev)
+            try:
+                after, self.state = call_user(self.update, "the optax update", prev, self.state, G[b],
+                                              np.float64(alpha[b]))  # fmt: skip
+            except UserCodeError as err:
+                raise CaseError(f"step {t}: {err}") from None
+            after = np.asarray(after)
+            if after.dtype != np.float64:
+                raise CaseError(f"step {t}: the parameters changed type float64 → {after.dtype}")
+            us[b] = prev - after
+            prev = xs[b] = ops.clip(after, lo, hi)  # as the scan: Π(after), NaN stays NaN
+        self.params = jnp.asarray(prev)
+        return us, xs
 
 
 __all__ = ["CaseError", "Loaded", "StepError", "load"]

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ import numpy as np
 
 from adasim.checks.adapters import Loaded, load
 from adasim.checks.cases import QUICK, Case, get_cases
-from adasim.checks.runner import PROGRESS_SHARE, CaseResult, run_case
+from adasim.checks.runner import PROGRESS_SHARE, CaseResult, joint_groups, run_cases
 from adasim.errors import AdasimError
 
 
@@ -104,24 +105,132 @@ def check(
     the cases marked quick, run in full, so their verdicts are the full battery's). `jobs` > 1
     runs the cases in that many processes (each loads the SPEC again); `timeout` (seconds) gives
     each case at most that long, in a worker process (a case past it errors, and the check goes on)."""
-    loaded = optimizer if isinstance(optimizer, Loaded) else load(optimizer, kwargs)
     if quick and cases:
         raise AdasimError("--quick chooses the cases itself: give --case or --quick, not both")
     chosen: list[Case] = get_cases(list(QUICK) if quick else (list(cases) if cases else None))
-    report = Report(loaded.describe(), quick=quick)
-    if loaded.not_exercised is None and (timeout is not None or (jobs > 1 and len(chosen) > 1)):
-        report.results = _pooled(loaded, chosen, twins, engine, max(1, min(jobs, len(chosen))), timeout)
-        return report
-    for case in chosen:
-        report.results.append(run_case(loaded, case, twins=twins, engine=engine))
+    helpers = None
+    if timeout is None and jobs > 1 and len(chosen) > 1 and not isinstance(optimizer, Loaded):
+        helpers = _Helpers(optimizer, kwargs or {}, jobs - 1)  # they start (and import) while this process loads
+    try:
+        loaded = optimizer if isinstance(optimizer, Loaded) else load(optimizer, kwargs)
+        report = Report(loaded.describe(), quick=quick)
+        if loaded.not_exercised is not None or jobs <= 1 or len(chosen) <= 1:
+            report.results = run_cases(loaded, chosen, twins=twins, engine=engine)
+        elif timeout is not None:
+            report.results = _pooled(loaded, chosen, twins, engine, max(1, min(jobs, len(chosen))), timeout)
+        else:
+            helpers = helpers or _Helpers(loaded.spec, loaded.kwargs, jobs - 1)
+            report.results = helpers.share(loaded, chosen, twins, engine)
+    finally:
+        if helpers is not None:
+            helpers.close()
     return report
+
+
+def _groups(loaded: Loaded, chosen: list[Case]) -> list[list[Case]]:
+    """joint_groups, the longest first (the last to start should not be the one everyone waits for)."""
+    return sorted(joint_groups(loaded, chosen), key=lambda g: -sum(c.seeds * c.steps for c in g))
+
+
+class _Helpers:
+    """`jobs` − 1 worker processes beside this one: this process runs groups of cases too (its
+    import of the optimizer's library is not wasted), taking the shortest groups from the end of
+    the queue while the workers take the longest from its front. Without a timeout only: a case
+    running here cannot be stopped."""
+
+    def __init__(self, spec: Any, kwargs: dict[str, Any], workers: int) -> None:
+        import multiprocessing
+        import os
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_worker_init, initargs=(os.getpid(),))  # fmt: skip
+        self.workers = workers
+        self.warm = [self.pool.submit(_warm, spec, kwargs) for _ in range(workers)] if isinstance(spec, str) else []
+
+    def share(self, loaded: Loaded, chosen: list[Case], twins: int | None, engine: str) -> list[CaseResult]:
+        import threading
+        from collections import deque
+        from concurrent.futures import wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        queue = deque(_groups(loaded, chosen))
+        lock = threading.Lock()
+        futures: list[Any] = []
+        results: dict[str, CaseResult] = {}
+
+        def give(_: Any = None) -> None:  # a worker is free: the longest group left (called from the pool's thread)
+            with lock:
+                if not queue:
+                    return
+                group = queue.popleft()
+                try:
+                    future = self.pool.submit(_run_group, loaded.spec, loaded.kwargs, [c.name for c in group], twins, engine)
+                except (BrokenProcessPool, RuntimeError):
+                    queue.appendleft(group)
+                    return
+                futures.append(future)
+            future.add_done_callback(give)
+
+        for _ in range(self.workers):
+            give()
+        with _one_thread(loaded):
+            while True:
+                with lock:
+                    if not queue:
+                        break
+                    group = queue.pop()
+                results.update((r.case.name, r) for r in run_cases(loaded, group, twins=twins, engine=engine))
+        while True:
+            with lock:
+                running = [f for f in futures if not f.done()]
+            if not running:
+                break
+            wait(running)
+        try:
+            for future in futures:
+                results.update((r.case.name, r) for r in future.result())
+        except BrokenProcessPool:
+            raise AdasimError("a worker process of the check died (killed, or out of memory?): run it again with --jobs 1 "
+                              "to see the case that fails") from None  # fmt: skip
+        if queue:  # the pool broke before it took them
+            raise AdasimError("the check's worker processes stopped before the last cases ran: run it again with --jobs 1")
+        return [results[c.name] for c in chosen]
+
+    def close(self) -> None:
+        _kill(self.pool)
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _one_thread(loaded: Loaded) -> Any:
+    """torch on one thread here while the workers run beside this process (restored after): a pool
+    of two threads on top of a worker's oversubscribes two cores (a group took 9 s instead of 4)."""
+    if loaded.kind != "torch":
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _warm(spec: str, kwargs: dict[str, Any]) -> None:
+    """A worker's first task: load the SPEC (import its library) while the parent does the same."""
+    with contextlib.suppress(AdasimError):  # the parent reports it
+        load(spec, kwargs)
 
 
 def _pooled(loaded: Loaded, chosen: list[Case], twins: int | None, engine: str, jobs: int,
             timeout: float | None) -> list[CaseResult]:  # fmt: skip
-    """The cases in `jobs` worker processes, each case given at most `timeout` seconds: a case past
-    it errors ("did not finish"), the workers are killed (a running step cannot be stopped any other
-    way) and the cases that were running with it start again in new ones."""
+    """The cases in `jobs` worker processes, a group of cases that share one optimizer run
+    (runner.joint_groups) at a time, each group given at most `timeout` seconds per case: a group
+    past it errors ("did not finish"), the workers are killed (a running step cannot be stopped
+    any other way) and the groups that were running with it start again in new ones."""
     import multiprocessing
     import os
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -129,30 +238,33 @@ def _pooled(loaded: Loaded, chosen: list[Case], twins: int | None, engine: str, 
 
     context = multiprocessing.get_context("spawn")  # torch and jax do not survive a fork cleanly
     results: dict[str, CaseResult] = {}
-    pending = list(chosen)
+    pending = _groups(loaded, chosen)
     while pending:
         pool = ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=context, initializer=_worker_init,
                                    initargs=(os.getpid(),))  # fmt: skip
-        running: dict[Any, tuple[Case, float]] = {}
+        running: dict[Any, tuple[list[Case], float]] = {}
         restart = False
         try:
             while (pending or running) and not restart:
                 while pending and len(running) < jobs:
-                    case = pending.pop(0)
-                    future = pool.submit(_run_one, loaded.spec, loaded.kwargs, case.name, twins, engine)
-                    running[future] = (case, time.monotonic())
+                    group = pending.pop(0)
+                    future = pool.submit(_run_group, loaded.spec, loaded.kwargs, [c.name for c in group], twins, engine)
+                    running[future] = (group, time.monotonic())
                 done, _ = wait(running, timeout=None if timeout is None else 0.5, return_when=FIRST_COMPLETED)
                 for future in done:
-                    case, _ = running.pop(future)
-                    results[case.name] = future.result()
+                    running.pop(future)
+                    results.update((r.case.name, r) for r in future.result())
                 now = time.monotonic()
-                late = [f for f, (_, began) in running.items() if timeout is not None and now - began > timeout]
+                late = [f for f, (g, began) in running.items() if timeout is not None and now - began > timeout * len(g)]
                 for future in late:
-                    case, began = running.pop(future)
-                    results[case.name] = CaseResult(case, passed=None, error=f"did not finish within {timeout:g} s (--timeout)",
-                                                    seconds=now - began)  # fmt: skip
-                if late:  # kill the workers; the cases still running with the late one start again
-                    pending = [case for case, _ in running.values()] + pending
+                    group, began = running.pop(future)
+                    n = len(group)
+                    allowed = f"{timeout:g} s" if n == 1 else f"{timeout * n:g} s for {n} cases together"
+                    for case in group:
+                        results[case.name] = CaseResult(case, passed=None, error=f"did not finish within {allowed} (--timeout)",
+                                                        seconds=now - began)  # fmt: skip
+                if late:  # kill the workers; the groups still running with the late one start again
+                    pending = [group for group, _ in running.values()] + pending
                     running = {}
                     restart = True
         except BrokenProcessPool:
@@ -193,11 +305,11 @@ def _worker_init(parent: int) -> None:
     os.dup2(2, 1)  # what the optimizer prints goes to stderr: the parent's stdout carries its report (--json)
 
 
-def _run_one(spec: str, kwargs: dict[str, Any], case: str, twins: int | None, engine: str) -> CaseResult:
-    """One case in a worker process."""
+def _run_group(spec: str, kwargs: dict[str, Any], cases: list[str], twins: int | None, engine: str) -> list[CaseResult]:
+    """A group of cases in a worker process."""
     from adasim.checks.cases import CASES
 
-    return run_case(load(spec, kwargs), CASES[case], twins=twins, engine=engine)
+    return run_cases(load(spec, kwargs), [CASES[c] for c in cases], twins=twins, engine=engine)
 
 
 def write_outputs(report: Report, out: Path) -> list[str]:

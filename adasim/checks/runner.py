@@ -47,6 +47,11 @@ the AdaShift paper blames (negative: large gradients get small steps).
 **Drift.** The mean of −u_t/α_t over the second half of the run (per coordinate, averaged; for the
 rotated case in the counterexample's own coordinates y = Rᵀx): positive when x moves up.
 
+**Side by side.** A foreign optimizer runs the cases that share steps, dimension, lr and schedule
+(so α_t) in one run (`joint_groups`, adasim.engine.foreign.Joint): one optimizer step per t for the
+group. Lanes are independent (adapters.py), so each case's numbers are what it gives alone, bit
+for bit (a test holds it); a group whose run raises runs again case by case.
+
 **Regret.** R_T/T as `adasim run` reports it (adasim.engine.simulate.Regret): one definition.
 """
 
@@ -60,7 +65,7 @@ from typing import Any
 
 import numpy as np
 
-from adasim.checks.adapters import Loaded
+from adasim.checks.adapters import Loaded, StepError
 from adasim.checks.cases import Case
 from adasim.display import Shown
 from adasim.errors import AdasimError
@@ -275,79 +280,181 @@ def run_case(loaded: Loaded, case: Case, twins: int | None = None, lr: float | N
              baseline: bool = True) -> CaseResult:  # fmt: skip
     """Run `case` on the loaded optimizer (see the module text for what is measured). `baseline`
     False leaves out the comparison with SGD (and so the verdict)."""
-    began = time.perf_counter()
-    result = CaseResult(case, passed=None)
-    if loaded.not_exercised is not None:
-        result.not_exercised = loaded.not_exercised
-        result.verdict = "not exercised: " + loaded.not_exercised
-        return result
-    from adasim.engine.layout import Layout
-    from adasim.engine.observers import Regret, Trace, observe
-    from adasim.engine.stream import iterate
+    from adasim.engine.observers import observe
 
-    problem = case.problem
-    T, S, D = case.steps, case.seeds, case.dim
-    lr = loaded.user_lr if lr is None else lr
-    lr = case.lr if lr is None else lr
-    result.lr = lr
-    measure = problem.x_independent and D == 1
-    H = min(max(T // 10, 50), 2000)
-    K = 0 if not measure else (loaded.twins if twins is None else int(twins))
-    if case.expect == "drift" and baseline and measure:  # the verdict reads the factors
-        K = max(K, loaded.drift_twins)
-    flips = _flip_times(case, T, H, S, K, np.random.default_rng(12345)) if K else np.zeros(0, dtype=np.int64)
-    owner = np.concatenate([np.arange(S), np.repeat(np.arange(S), K)])  # the seed of each lane
-    flip_at = np.concatenate([np.zeros(S, dtype=np.int64), flips])
-    rows = trace_rows(T)
+    run = _Run(loaded, case, twins, lr, baseline)
+    if run.done:
+        return run.result
     try:
-        optimizer = loaded.optimizer(lr, case.schedule)
-        layout = Layout.build(problem, optimizer, owner.astype(np.uint64), case.x0, flip=flip_at if K else None)
-        executor = loaded.executor(layout, ("x", "step"), ("x",), engine)
+        run.start(loaded.executor(run.layout, ("x", "step"), ("x",), engine))
+        last = observe(run.blocks, run.observers)
     except AdasimError as err:
-        result.error = str(err)
-        return result
-    result.engine = executor.name
-    result.command = _command(loaded, case, optimizer)
-    regret = Regret(layout)
-    trace = Trace(("x",))
-    half = SecondHalf(layout, S, T)
-    twins_seen = Twins(owner, flip_at, H, optimizer) if K else None
-    observers = [regret, trace, Healthy(), half] + ([twins_seen] if twins_seen is not None else [])
+        return run.failed(err)
+    return run.finish(last)
+
+
+def run_cases(loaded: Loaded, cases: list[Case], twins: int | None = None, lr: float | None = None,
+              engine: str = "auto", baseline: bool = True) -> list[CaseResult]:  # fmt: skip
+    """Run the cases, those `joint_groups` puts together side by side in one run of the optimizer
+    (adasim.engine.foreign.Joint): the same results as run_case one by one — the lanes are
+    independent — with one optimizer step per t for the group. A group whose joint run fails
+    (the optimizer raised) runs again case by case, so that each error is its own case's."""
+    out: dict[str, CaseResult] = {}
+    for group in joint_groups(loaded, cases, lr):
+        if len(group) > 1:
+            joint = _run_joint(loaded, group, twins, lr, baseline)
+            if joint is not None:
+                out.update((r.case.name, r) for r in joint)
+                continue
+        out.update((c.name, run_case(loaded, c, twins, lr, engine, baseline)) for c in group)
+    return [out[c.name] for c in cases]
+
+
+def joint_groups(loaded: Loaded, cases: list[Case], lr: float | None = None) -> list[list[Case]]:
+    """The cases that can share one run of a foreign optimizer: x-independent problems with the same
+    steps, dimension, lr and schedule (so the same α_t) — each other case alone. adasim's own
+    optimizers run compiled, one case at a time."""
+    if loaded.kind == "adasim" or loaded.not_exercised is not None:
+        return [[c] for c in cases]
+    groups: dict[Any, list[Case]] = {}
+    for i, c in enumerate(cases):
+        rate = lr if lr is not None else (loaded.user_lr if loaded.user_lr is not None else c.lr)
+        key = (c.steps, c.dim, rate, repr(c.schedule.config())) if c.problem.x_independent else i
+        groups.setdefault(key, []).append(c)
+    return list(groups.values())
+
+
+def _run_joint(loaded: Loaded, group: list[Case], twins: int | None, lr: float | None,
+               baseline: bool) -> list[CaseResult] | None:  # fmt: skip
+    """The group's cases on one Joint stepper, advanced block by block in turn; None when the joint
+    run itself failed."""
+    from adasim.engine.foreign import Joint, StepperExecutor
+    from adasim.engine.observers import feed
+
+    runs = [_Run(loaded, c, twins, lr, baseline) for c in group]
+    live = [r for r in runs if not r.done]
+    if len(live) < 2:
+        return None
     try:
-        last = observe(iterate(problem, optimizer, T, executor=executor, record=rows, regret=True), observers)
-    except AdasimError as err:
-        result.error = str(err)
-        result.seconds = time.perf_counter() - began
+        joint = Joint([r.layout for r in live], lambda x0: loaded.stepper(x0, live[0].lr, loaded.layout))
+        for i, r in enumerate(live):
+            r.start(StepperExecutor(r.layout, joint.part(i), ("x", "step"), True, ("x",)))
+    except AdasimError:
+        return None
+    last: dict[int, Any] = {}
+    going = dict(enumerate(live))
+    with np.errstate(all="ignore"):  # the streams' own errstate contexts interleave: restore once, here
+        while going:
+            for i, r in list(going.items()):
+                try:
+                    blk = next(r.blocks, None)
+                    if blk is None:
+                        del going[i]
+                        continue
+                    last[i] = blk
+                    feed(blk, r.observers)
+                except StepError:
+                    return None  # the optimizer failed on the joint block: each case on its own says which
+                except AdasimError as err:  # this case's own trouble (its lanes went non-finite)
+                    r.failed(err)
+                    joint.drop(i)
+                    del going[i]
+    for i, r in enumerate(live):
+        if not r.done:
+            r.finish(last[i])
+    return [r.result for r in runs]
+
+
+class _Run:
+    """One case's run: its layout, observers and result, set up before an executor is chosen
+    (run_case gives it its own, _run_joint a part of a joint one) and read when the stream ends."""
+
+    def __init__(self, loaded: Loaded, case: Case, twins: int | None, lr: float | None, baseline: bool) -> None:
+        from adasim.engine.layout import Layout
+
+        self.began = time.perf_counter()
+        self.loaded, self.case, self.baseline = loaded, case, baseline
+        self.result = result = CaseResult(case, passed=None)
+        self.done = False
+        if loaded.not_exercised is not None:
+            result.not_exercised = loaded.not_exercised
+            result.verdict = "not exercised: " + loaded.not_exercised
+            self.done = True
+            return
+        problem = case.problem
+        T, S, D = case.steps, case.seeds, case.dim
+        lr = loaded.user_lr if lr is None else lr
+        self.lr = result.lr = case.lr if lr is None else lr
+        measure = problem.x_independent and D == 1
+        H = min(max(T // 10, 50), 2000)
+        K = 0 if not measure else (loaded.twins if twins is None else int(twins))
+        if case.expect == "drift" and baseline and measure:  # the verdict reads the factors
+            K = max(K, loaded.drift_twins)
+        flips = _flip_times(case, T, H, S, K, np.random.default_rng(12345)) if K else np.zeros(0, dtype=np.int64)
+        self.owner = np.concatenate([np.arange(S), np.repeat(np.arange(S), K)])  # the seed of each lane
+        flip_at = np.concatenate([np.zeros(S, dtype=np.int64), flips])
+        self.rows = trace_rows(T)
+        try:
+            self.optimizer = loaded.optimizer(self.lr, case.schedule)
+            self.layout = Layout.build(problem, self.optimizer, self.owner.astype(np.uint64), case.x0,
+                                       flip=flip_at if K else None)  # fmt: skip
+        except AdasimError as err:
+            self.failed(err)
+            return
+        self.twins = Twins(self.owner, flip_at, H, self.optimizer) if K else None
+
+    def start(self, executor: Any) -> None:
+        """Attach the executor and the observers: `blocks` is the case's stream."""
+        from adasim.engine.observers import Regret, Trace
+        from adasim.engine.stream import iterate
+
+        self.result.engine = executor.name
+        self.result.command = _command(self.loaded, self.case, self.optimizer)
+        self.regret, self.trace = Regret(self.layout), Trace(("x",))
+        self.half = SecondHalf(self.layout, self.case.seeds, self.case.steps)
+        self.observers = [self.regret, self.trace, Healthy(), self.half] + ([self.twins] if self.twins is not None else [])
+        self.blocks = iterate(self.case.problem, self.optimizer, self.case.steps, executor=executor, record=self.rows,
+                              regret=True)  # fmt: skip
+
+    def failed(self, err: Exception) -> CaseResult:
+        self.result.error = str(err)
+        self.result.seconds = time.perf_counter() - self.began
+        self.done = True
+        return self.result
+
+    def finish(self, last: Any) -> CaseResult:
+        case, result, layout = self.case, self.result, self.layout
+        T, S = case.steps, case.seeds
+        x_end = last.x_end[:S]
+        x_star = case.x_star()
+        x_start = layout.x0[:S]
+        x_bar = self.half.x_bar()
+        result.trace_t, result.trace_x = self.rows, self.trace.arrays(("x",))["x"][:, :S]
+        result.final_x = {
+            "median": np.median(x_end, axis=0).tolist(),
+            "q25": np.quantile(x_end, 0.25, axis=0).tolist(),
+            "q75": np.quantile(x_end, 0.75, axis=0).tolist(),
+            "x_star": x_star.tolist(),
+            "mean_second_half": np.median(x_bar, axis=0).tolist(),
+        }
+        result.distance = float(np.median(np.linalg.norm(x_bar - x_star, axis=-1)))
+        result.progress = float(np.median(progress(x_bar, x_start, x_star)))
+        result.path = float(np.median(self.half.path))
+        result.average_regret = float(np.mean(self.regret.average(last, T)[:S]))
+        result.drift = self.half.drift()
+        if self.twins is not None:
+            s, g_flip, kappa, scale = self.twins.factors(case.problem)
+            result.nuf = _factor_rows(case, s, g_flip, kappa)
+            result.correlation = _correlation(g_flip**2, scale)
+            if case.expect == "drift":
+                result.factor_drift, result.factor_drift_ci = _factor_drift(case, self.owner[self.twins.twin], g_flip, kappa)
+        if self.baseline:
+            result.sgd_progress, result.sgd_path = sgd_baseline(case)
+            result.passed = _passes(result, x_bar, x_start)
+            result.verdict = _verdict(result)
+        result.seconds = time.perf_counter() - self.began
+        self.done = True
         return result
-    x_end = last.x_end[:S]
-    x_star = case.x_star()
-    x_start = layout.x0[:S]
-    x_bar = half.x_bar()
-    result.trace_t, result.trace_x = rows, trace.arrays(("x",))["x"][:, :S]
-    result.final_x = {
-        "median": np.median(x_end, axis=0).tolist(),
-        "q25": np.quantile(x_end, 0.25, axis=0).tolist(),
-        "q75": np.quantile(x_end, 0.75, axis=0).tolist(),
-        "x_star": x_star.tolist(),
-        "mean_second_half": np.median(x_bar, axis=0).tolist(),
-    }
-    result.distance = float(np.median(np.linalg.norm(x_bar - x_star, axis=-1)))
-    result.progress = float(np.median(progress(x_bar, x_start, x_star)))
-    result.path = float(np.median(half.path))
-    result.average_regret = float(np.mean(regret.average(last, T)[:S]))
-    result.drift = half.drift()
-    if twins_seen is not None:
-        s, g_flip, kappa, scale = twins_seen.factors(problem)
-        result.nuf = _factor_rows(case, s, g_flip, kappa)
-        result.correlation = _correlation(g_flip**2, scale)
-        if case.expect == "drift":
-            result.factor_drift, result.factor_drift_ci = _factor_drift(case, owner[twins_seen.twin], g_flip, kappa)
-    if baseline:
-        result.sgd_progress, result.sgd_path = sgd_baseline(case)
-        result.passed = _passes(result, x_bar, x_start)
-        result.verdict = _verdict(result)
-    result.seconds = time.perf_counter() - began
-    return result
 
 
 def progress(x_bar: np.ndarray, x_start: np.ndarray, x_star: np.ndarray) -> np.ndarray:
@@ -394,7 +501,7 @@ def _factor_drift(case: Case, seed: np.ndarray, g: np.ndarray, kappa: np.ndarray
     """E[κ g] = Σ_v P(g = v)·κ̄_v·v from the twins' factors and the problem's law: estimated per seed
     (the seeds are independent; a seed's twins share its history), then the mean over seeds with
     its 95 % Student-t interval."""
-    from scipy.stats import t as student
+    from scipy.special import stdtrit  # Student t's quantile (scipy.stats.t.ppf's own; scipy.stats takes ~1 s to import)
 
     law = case.problem.law()
     if law is None or len(kappa) == 0:
@@ -411,7 +518,7 @@ def _factor_drift(case: Case, seed: np.ndarray, g: np.ndarray, kappa: np.ndarray
     if n < 2:
         return math.nan, (math.nan, math.nan)
     mean = float(np.mean(per_seed))
-    half = float(student.ppf(0.975, n - 1) * np.std(per_seed, ddof=1) / math.sqrt(n))
+    half = float(stdtrit(n - 1, 0.975) * np.std(per_seed, ddof=1) / math.sqrt(n))
     return mean, (mean - half, mean + half)
 
 

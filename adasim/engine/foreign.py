@@ -17,6 +17,7 @@ own step is never called.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -26,12 +27,18 @@ from adasim.engine.layout import FIELDS, Layout
 from adasim.errors import AdasimError
 from adasim.usercode import call_user
 
+Gradient = Callable[[int, np.ndarray], np.ndarray]
+
 
 class Stepper(Protocol):
-    def run_block(self, x: np.ndarray, G: np.ndarray, alpha: np.ndarray, lo: Any, hi: Any,
-                  t0: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    block: int
+
+    def run_block(self, x: np.ndarray, G: np.ndarray, alpha: np.ndarray, lo: Any, hi: Any, t0: int,
+                  gradient: Gradient | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
         """Steps t0 … t0+B−1 from x (L, D) on gradients G (B, L, D) with step sizes α (B,), each
-        projected on [lo, hi]: returns (u, x), both (B, L, D)."""
+        projected on [lo, hi]: returns (u, x), both (B, L, D). When the problem's gradient depends
+        on x, `gradient(t, x_{t−1})` gives step t's (L, D), which the stepper writes into G[t − t0]
+        before it steps."""
 
 
 class StepError(AdasimError):
@@ -62,17 +69,15 @@ class StepperExecutor(Executor):
         alpha = np.array(np.broadcast_to(np.asarray(lay.lr, dtype=np.float64).reshape(-1)[:1] * lay.optimizer.schedule(t), (B,)))
         x_start = self.x
         if lay.problem.x_independent:
-            G = np.array(_gradient_block(lay, t0, B))
-            u, x = self.stepper.run_block(x_start, G, alpha, lay.lo, lay.hi, t0)
-        else:  # the gradient at each step's x: the stepper runs blocks of one step
-            G, u, x = (np.empty((B, L, D)) for _ in range(3))
-            here = x_start
-            for b in range(B):
-                g = call_user(lay.problem.gradient_kernel, "gradient", lay.params, lay.keys, t0 + b, here)
-                G[b] = np.broadcast_to(g, (L, D))
-                ub, xb = self.stepper.run_block(here, G[b : b + 1].copy(), alpha[b : b + 1], lay.lo, lay.hi, t0 + b)
-                u[b], x[b] = ub[0], xb[0]
-                here = x[b]
+            G, gradient = np.array(_gradient_block(lay, t0, B)), None
+        else:  # the gradient at each step's x, asked for by the stepper as it goes
+            G = np.empty((B, L, D))
+            kernel = lay.problem.gradient_kernel
+
+            def gradient(t: int, here: np.ndarray) -> np.ndarray:
+                return np.broadcast_to(call_user(kernel, "gradient", lay.params, lay.keys, t, here), (L, D))
+
+        u, x = self.stepper.run_block(x_start, G, alpha, lay.lo, lay.hi, t0, gradient)
         if u.shape != (B, L, D) or x.shape != (B, L, D):
             raise StepError(f"steps {t0}…{t0 + B - 1}: the updates have shape {u.shape}, expected {(B, L, D)}")
         self._block_health(t, u, x)
@@ -107,3 +112,77 @@ class StepperExecutor(Executor):
         nan = np.take_along_axis(np.isnan(u) | np.isnan(x), first[None], axis=0)[0]
         self.bad_step = np.where(fresh, t[first].astype(float), self.bad_step)
         self.bad_nan = np.where(fresh, nan.astype(float), self.bad_nan)
+
+
+class Joint:
+    """One stepper run for the lanes of several layouts side by side — independent streams (other
+    problems, other seeds) with the same step sizes α_t and dimension — so that a foreign
+    optimizer steps once per t for all of them instead of once per layout and t. Each layout's
+    StepperExecutor is handed a `part(i)`; the first part that asks for a block runs it for all:
+    the other layouts' gradients come from their own layouts (the stream is a pure function of a
+    layout and t), the box is each lane's own. Every part then takes its lanes.
+
+    Valid only where the stepper's lanes are independent (adasim.checks.adapters proves that of a
+    layout before a check uses it) and every problem is x-independent. The parts must be advanced
+    in step — each asks for a block before any asks for the next (`drop(i)` takes a part out):
+    a part that runs ahead is an error, not a silent recomputation."""
+
+    def __init__(self, layouts: Sequence[Layout], make: Callable[[np.ndarray], Stepper]) -> None:
+        if len({lay.dim for lay in layouts}) != 1:
+            raise AdasimError("a joint run needs layouts of one dimension")
+        if not all(lay.problem.x_independent and lay.problem.gradient_kernel is not None for lay in layouts):
+            raise AdasimError("a joint run needs problems whose gradients do not depend on x")
+        self.layouts = list(layouts)
+        self.edges = np.cumsum([0] + [lay.lanes for lay in self.layouts])
+        self.x = np.concatenate([lay.x0 for lay in self.layouts]).astype(np.float64)
+        self.lo, self.hi = (np.concatenate([np.broadcast_to(np.asarray(b, dtype=np.float64), (lay.lanes, lay.dim))
+                                            for lay, b in zip(self.layouts, bounds, strict=True)])
+                            for bounds in ([lay.lo for lay in self.layouts], [lay.hi for lay in self.layouts]))  # fmt: skip
+        self.stepper = make(self.x.copy())
+        self.block = int(getattr(self.stepper, "block", 1000))
+        self.key: tuple[int, int] | None = None
+        self.waiting: set[int] = set()
+        self.live = set(range(len(self.layouts)))
+
+    def part(self, i: int) -> Stepper:
+        return _Part(self, i)
+
+    def drop(self, i: int) -> None:
+        """Part i stops asking (its case ended early): the others go on without waiting for it."""
+        self.live.discard(i)
+        self.waiting.discard(i)
+
+    def _run(self, t0: int, B: int, alpha: np.ndarray) -> None:
+        G = np.concatenate([np.broadcast_to(_gradient_block(lay, t0, B), (B, lay.lanes, lay.dim)) for lay in self.layouts],
+                           axis=1)  # fmt: skip
+        self.start = self.x
+        self.u, self.xs = self.stepper.run_block(self.x, G, alpha, self.lo, self.hi, t0)
+        self.x = self.xs[-1].copy()
+        self.key, self.alpha = (t0, B), np.array(alpha)
+        self.waiting = set(self.live)
+
+    def take(self, i: int, x: np.ndarray, alpha: np.ndarray, t0: int, B: int) -> tuple[np.ndarray, np.ndarray]:
+        a, b = self.edges[i], self.edges[i + 1]
+        if self.key != (t0, B):
+            if self.waiting:
+                raise AdasimError(f"a joint run's part {i} asked for steps {t0}… before parts {sorted(self.waiting)} "
+                                  "took the previous block")  # fmt: skip
+            self._run(t0, B, alpha)
+        same = np.array_equal(alpha, self.alpha) and np.array_equal(x, self.start[a:b], equal_nan=True)
+        if i not in self.waiting or not same:
+            raise AdasimError(f"a joint run's part {i} is out of step at steps {t0}…{t0 + B - 1}")
+        self.waiting.discard(i)
+        return self.u[:, a:b], self.xs[:, a:b]
+
+
+class _Part:
+    """One layout's lanes of a Joint run, as a Stepper."""
+
+    def __init__(self, joint: Joint, i: int) -> None:
+        self.joint, self.i, self.block = joint, i, joint.block
+
+    def run_block(self, x: np.ndarray, G: np.ndarray, alpha: np.ndarray, lo: Any, hi: Any, t0: int,
+                  gradient: Gradient | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        if gradient is not None:
+            raise AdasimError("a joint run needs problems whose gradients do not depend on x")
+        return self.joint.take(self.i, x, alpha, t0, len(G))

@@ -32,12 +32,17 @@ def observe(blocks: Iterable[Block], observers: Sequence[Observer], warmup: int 
         if progress is not None:
             progress(len(blk.t))
         last = blk
-        if blk.warmup:
-            continue
-        t = blk.t - warmup
-        for o in observers:
-            o.block(blk, t)
+        feed(blk, observers, warmup)
     return last
+
+
+def feed(blk: Block, observers: Sequence[Observer], warmup: int = 0) -> None:
+    """One block to each observer (none for a warm-up block)."""
+    if blk.warmup:
+        return
+    t = blk.t - warmup
+    for o in observers:
+        o.block(blk, t)
 
 
 class Regret:

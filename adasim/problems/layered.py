@@ -142,7 +142,9 @@ def standard_normal(key, t):
 
 
 def quadratic_gradient(q: QuadraticParams, key, t, x):
-    """g_t = h ⊙ x + σ·ξ_t, ξ_t standard normal."""
+    """g_t = h ⊙ x + σ·ξ_t, ξ_t standard normal (not drawn when σ = 0: g_t = h ⊙ x + 0)."""
+    if q.noise == 0.0:
+        return q.h * x + 0.0
     return q.h * x + q.noise * standard_normal(key, t)
 
 

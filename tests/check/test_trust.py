@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from adasim import Adam, simulate
 from adasim.checks import CASES, check, load
 from adasim.checks.cases import QUICK
-from adasim.checks.runner import MOVE_SHARE, PROGRESS_SHARE, run_case
+from adasim.checks.runner import MOVE_SHARE, PROGRESS_SHARE, joint_groups, run_case, run_cases
 from adasim.cli.app import app
 from adasim.optimizers import OPTIMIZERS
 
@@ -139,6 +139,50 @@ def test_quick_is_the_full_battery_on_its_cases():
     for a, b in zip(quick.results, full.results, strict=True):
         assert (a.status, a.progress, a.distance, a.drift, a.factor_drift) == (b.status, b.progress, b.distance, b.drift,
                                                                                b.factor_drift)  # fmt: skip
+
+
+SIDE_BY_SIDE = ("reddi-thm1-C10", "skewed-noise", "shi-two-spike", "reddi-fig1-stochastic", "consecutive-spikes", "quadratic")
+
+
+@pytest.mark.parametrize(("spec", "module"), [("torch:torch.optim.Adam", "torch"), ("optax:optax.adam", "optax"),
+                                              ("torch:pytorch_optimizer.AdaShift", "pytorch_optimizer")])  # fmt: skip
+def test_cases_run_side_by_side_give_what_each_gives_alone(spec, module):
+    """A foreign optimizer steps once per t for a group of cases with the same α_t (runner.joint_groups):
+    every number is what the case gives alone, so `--quick` (other groups) is the full battery too."""
+    pytest.importorskip(module, reason=f"needs {module} (pip install -e '.[references]')")
+    loaded = load(spec)
+    cases = [short(n, 600) for n in SIDE_BY_SIDE]
+    assert sorted(len(g) for g in joint_groups(loaded, cases)) == [1, 2, 3]  # (C10, skewed, shi), (fig1, spikes), quadratic
+    for case, together in zip(cases, run_cases(loaded, cases, baseline=False), strict=True):
+        alone = run_case(loaded, case, baseline=False)
+        assert together.error is None and alone.error is None
+        for name in ("final_x", "distance", "progress", "path", "average_regret", "drift", "correlation"):
+            assert getattr(together, name) == getattr(alone, name), (case.name, name)
+        np.testing.assert_array_equal(together.trace_x, alone.trace_x)
+        assert [r.__dict__ for r in together.nuf] == [r.__dict__ for r in alone.nuf]
+
+
+SPIKY = """
+import torch
+
+class Spiky(torch.optim.SGD):
+    def step(self, closure=None):
+        if self.param_groups[0]["params"][0].grad.abs().max() > 500:
+            raise ValueError("a gradient above 500")
+        return super().step(closure)
+"""
+
+
+def test_an_optimizer_failing_in_a_joint_run_errors_only_the_cases_that_fail_alone(tmp_path, monkeypatch):
+    pytest.importorskip("torch", reason="needs torch (pip install -e '.[references]')")
+    (tmp_path / "spiky.py").write_text(SPIKY)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    loaded = load("torch:spiky.Spiky")
+    cases = [short(n, 300) for n in ("reddi-fig1-online", "consecutive-spikes")]  # spikes of 1 010 and of 200
+    assert len(joint_groups(loaded, cases)) == 1
+    fig1, spikes = run_cases(loaded, cases, baseline=False)
+    assert "a gradient above 500" in fig1.error
+    assert spikes.error is None and spikes.path > 0
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
