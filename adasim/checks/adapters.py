@@ -375,6 +375,7 @@ class TorchStepper:
             if callable(getattr(opt, "train", None)):  # schedule-free optimizers step only in train mode
                 opt.train()
         self.name = cls.__name__
+        self._after: np.ndarray | None = None
 
     @contextlib.contextmanager
     def _float64(self) -> Iterator[None]:
@@ -438,7 +439,9 @@ class TorchStepper:
         min(max(a, lo), hi), NaN stays NaN), so the next step starts from x_t = Π(a_t). After the
         block, at once: x_t = Π(a_t) and u_t = x_{t−1} − a_t."""
         torch = self.torch
-        after = np.empty_like(G)
+        if self._after is None or self._after.shape != G.shape:  # scratch, reused block to block
+            self._after = np.empty_like(G)
+        after = self._after
         A, Gt = torch.from_numpy(after), torch.from_numpy(G)
         box = self._box(lo, hi, G.shape[1:])
         rows = [(self.params[0], box)] if self.stacked or box is None else \
@@ -454,7 +457,7 @@ class TorchStepper:
                 if box is not None:
                     for p, (l, h) in rows:
                         p.clamp_(l, h)
-            X = A if box is None else torch.clamp(A, box[0], box[1])
+            X = A.clone() if box is None else torch.clamp(A, box[0], box[1])
         xs = X.numpy()
         us = np.empty_like(G)
         us[0] = x - after[0]

@@ -65,7 +65,7 @@ from typing import Any
 
 import numpy as np
 
-from adasim.checks.adapters import Loaded, StepError
+from adasim.checks.adapters import TORCH_LAYOUTS, Loaded, StepError
 from adasim.checks.cases import Case
 from adasim.display import Shown
 from adasim.errors import AdasimError
@@ -313,8 +313,9 @@ def run_cases(loaded: Loaded, cases: list[Case], twins: int | None = None, lr: f
 def joint_groups(loaded: Loaded, cases: list[Case], lr: float | None = None) -> list[list[Case]]:
     """The cases that can share one run of a foreign optimizer: x-independent problems with the same
     steps, dimension, lr and schedule (so the same α_t) — each other case alone. adasim's own
-    optimizers run compiled, one case at a time."""
-    if loaded.kind == "adasim" or loaded.not_exercised is not None:
+    optimizers run compiled, one case at a time; so do torch optimizers run one instance per lane
+    (a joint run would make as many opt.step() calls, in fewer, longer units of work)."""
+    if loaded.kind == "adasim" or loaded.not_exercised is not None or loaded.layout == TORCH_LAYOUTS[-1]:
         return [[c] for c in cases]
     groups: dict[Any, list[Case]] = {}
     for i, c in enumerate(cases):
