@@ -7,59 +7,149 @@
 1.0
 """
 
-from adasim import ops
-from adasim.engine import ENGINES, AdasimWarning, iterate, simulate
-from adasim.errors import AdasimError
-from adasim.optimizers import (
-    ADOPT,
-    OPTIMIZERS,
-    SGD,
-    AdaBelief,
-    Adafactor,
-    Adagrad,
-    Adam,
-    Adamax,
-    AdamMini,
-    AdamNC,
-    AdamW,
-    AdaShift,
-    AdEMAMix,
-    AMSGrad,
-    CautiousAdam,
-    Definition,
-    Grams,
-    Kernel,
-    Lion,
-    Momentum,
-    NAdam,
-    Optimizer,
-    Out,
-    RAdam,
-    RMSProp,
-    ScaleLimit,
-    ScheduleFreeAdamW,
-    SignSGD,
-    Signum,
-    Yogi,
-    make_optimizer,
-    out,
-)
-from adasim.problems import (
-    PRESETS,
-    PROBLEMS,
-    Custom,
-    Domain,
-    FiniteSum,
-    Layered,
-    Online,
-    Problem,
-    Quadratic,
-    Rotated,
-    Stochastic,
-    make_problem,
-)
-from adasim.run import Run, Trace
-from adasim.schedules import Schedule
+# Importing adasim is cheap: each public name is imported from its module when first used (PEP 562),
+# and so are the subpackages (adasim.checks, adasim.spec, ...): `adasim --help` does not wait for
+# NumPy and the engine, and `import adasim` still gives every documented attribute.
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names as a type checker sees them
+    from adasim import ops
+    from adasim.engine import ENGINES, AdasimWarning, iterate, simulate
+    from adasim.errors import AdasimError
+    from adasim.optimizers import (
+        ADOPT,
+        OPTIMIZERS,
+        SGD,
+        AdaBelief,
+        Adafactor,
+        Adagrad,
+        Adam,
+        Adamax,
+        AdamMini,
+        AdamNC,
+        AdamW,
+        AdaShift,
+        AdEMAMix,
+        AMSGrad,
+        CautiousAdam,
+        Definition,
+        Grams,
+        Kernel,
+        Lion,
+        Momentum,
+        NAdam,
+        Optimizer,
+        Out,
+        RAdam,
+        RMSProp,
+        ScaleLimit,
+        ScheduleFreeAdamW,
+        SignSGD,
+        Signum,
+        Yogi,
+        make_optimizer,
+        out,
+    )
+    from adasim.problems import (
+        PRESETS,
+        PROBLEMS,
+        Custom,
+        Domain,
+        FiniteSum,
+        Layered,
+        Online,
+        Problem,
+        Quadratic,
+        Rotated,
+        Stochastic,
+        make_problem,
+    )
+    from adasim.run import Run, Trace
+    from adasim.schedules import Schedule
+
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(("ENGINES", "AdasimWarning", "iterate", "simulate"), "adasim.engine"),
+    **dict.fromkeys(("AdasimError",), "adasim.errors"),
+    **dict.fromkeys(
+        (
+            "ADOPT",
+            "OPTIMIZERS",
+            "SGD",
+            "AdaBelief",
+            "Adafactor",
+            "Adagrad",
+            "Adam",
+            "Adamax",
+            "AdamMini",
+            "AdamNC",
+            "AdamW",
+            "AdaShift",
+            "AdEMAMix",
+            "AMSGrad",
+            "CautiousAdam",
+            "Definition",
+            "Grams",
+            "Kernel",
+            "Lion",
+            "Momentum",
+            "NAdam",
+            "Optimizer",
+            "Out",
+            "RAdam",
+            "RMSProp",
+            "ScaleLimit",
+            "ScheduleFreeAdamW",
+            "SignSGD",
+            "Signum",
+            "Yogi",
+            "make_optimizer",
+            "out",
+        ),
+        "adasim.optimizers",
+    ),
+    **dict.fromkeys(
+        (
+            "PRESETS",
+            "PROBLEMS",
+            "Custom",
+            "Domain",
+            "FiniteSum",
+            "Layered",
+            "Online",
+            "Problem",
+            "Quadratic",
+            "Rotated",
+            "Stochastic",
+            "make_problem",
+        ),
+        "adasim.problems",
+    ),
+    **dict.fromkeys(("Run", "Trace"), "adasim.run"),
+    **dict.fromkeys(("Schedule",), "adasim.schedules"),
+}
+_SUBPACKAGES = frozenset({"analysis", "arguments", "checks", "demos", "display", "elementary", "engine", "errors",
+                          "experiments", "explorer", "io", "memory", "ops", "optimizers", "plots", "problems", "random",
+                          "run", "schedules", "settings", "signals", "spec", "sweep", "tables", "usercode"})  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    """A public name or a subpackage, imported on first use."""
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"adasim.{name}")
+    raise AttributeError(f"module 'adasim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | _SUBPACKAGES)
+
 
 __version__ = "0.1.0"
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 import copy
 import difflib
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class AdasimError(ValueError):
     """Invalid input: the message is one line that says what is wrong and what is allowed."""
+
+
+class AdasimWarning(UserWarning):
+    """Something the user should know that did not stop the run (a fallback, a dropped lane)."""
 
 
 class NumericalError(AdasimError):
@@ -21,6 +26,8 @@ class NumericalError(AdasimError):
 
 def require_finite_squares(values: Any, what: str) -> None:
     """Scales of the Adam family square the gradients: refuse values whose square is not a float."""
+    import numpy as np  # here: `import adasim.errors` (the CLI's start-up) does not wait for NumPy
+
     with np.errstate(over="ignore"):
         if not np.all(np.isfinite(np.square(np.asarray(values, dtype=np.float64)))):
             raise NumericalError(f"{what}: the gradients' squares overflow (|g| above about 1.3e154), so v_t and "
@@ -51,6 +58,8 @@ def unknown_name(kind: str, name: str, known: Iterable[str]) -> AdasimError:
 
 def as_lane_array(name: str, value: object, *, integer: bool = False) -> np.ndarray:
     """A hyper-parameter as a float (or int) array that is a scalar or 1-D over lanes."""
+    import numpy as np  # here: `import adasim.errors` (the CLI's start-up) does not wait for NumPy
+
     try:
         arr = np.asarray(value, dtype=np.int64 if integer else np.float64)
     except (TypeError, ValueError):
@@ -70,6 +79,8 @@ def as_lane_array(name: str, value: object, *, integer: bool = False) -> np.ndar
 
 def pick_lane(record: Any, lane_params: tuple[str, ...], i: int) -> Any:
     """A copy of a frozen record with every per-lane parameter replaced by its i-th value."""
+    import numpy as np  # here: `import adasim.errors` (the CLI's start-up) does not wait for NumPy
+
     out = copy.copy(record)
     for p in lane_params:
         value = getattr(record, p)
@@ -94,6 +105,8 @@ def check_range(
     integer: bool = False,
 ) -> np.ndarray:
     """Validate that every lane's value lies in the interval; returns the lane array."""
+    import numpy as np  # here: `import adasim.errors` (the CLI's start-up) does not wait for NumPy
+
     arr = as_lane_array(name, value, integer=integer)
     ok = np.ones(arr.shape, dtype=bool)
     if lo is not None:

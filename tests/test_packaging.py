@@ -59,3 +59,17 @@ def test_version_license_and_the_reference_the_code_cites():
         cited |= {int(n) for n in __import__("re").findall(r"docs/REFERENCE\.md §(\d)", text)}
     for n in cited:
         assert f"## {n}." in reference
+
+
+def test_import_adasim_is_cheap_and_gives_every_documented_name():
+    """`import adasim` loads no NumPy and no engine (PEP 562: names come on first use), yet every
+    name in __all__ and every subpackage is an attribute (`adasim.checks.check` after `import adasim`)."""
+    code = ("import sys, adasim\nheavy = sorted(m for m in ('numpy', 'adasim.engine', 'adasim.optimizers') if m in sys.modules)\n"
+            "names = [n for n in adasim.__all__ if getattr(adasim, n, None) is None]\n"
+            "print(heavy, names, callable(adasim.checks.check), callable(adasim.spec.build_spec), adasim.Adam.name)")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[] [] True True adam"
+    import adasim
+
+    with pytest.raises(AttributeError, match="no attribute 'nosuch'"):
+        adasim.nosuch  # noqa: B018

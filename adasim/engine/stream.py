@@ -17,7 +17,7 @@ import numpy as np
 from adasim.engine import compiled
 from adasim.engine.executors import Executor, NumpyExecutor, PythonExecutor
 from adasim.engine.layout import FIELDS, Layout, check_steps
-from adasim.errors import AdasimError, check_choice, check_range
+from adasim.errors import AdasimError, AdasimWarning, check_choice, check_range
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Problem
 from adasim.usercode import UserCodeError
@@ -28,10 +28,6 @@ ENGINES = {
     "numpy": "NumPy: the step once per step on arrays of lanes",
     "python": "plain Python: the step once per step and lane (slow; for debugging)",
 }
-
-
-class AdasimWarning(UserWarning):
-    """Something the user should know that did not stop the run (a fallback, a dropped lane)."""
 
 
 @dataclass(frozen=True)

@@ -53,3 +53,31 @@ def test_shell_completion_is_offered():
     text = help_of()
     assert "--install-completion" in text
     assert "--show-completion" in text
+
+
+def test_the_root_help_lists_each_command_as_its_own_help_says():
+    """`adasim --help` lists the commands without importing them (adasim.cli.app.COMMANDS): the listing
+    is the one the whole application gives."""
+    from adasim.cli.app import COMMANDS as TABLE
+    from adasim.cli.app import build
+
+    assert list(TABLE) == [c.name for c in app.registered_commands]
+    stubbed = CliRunner().invoke(build(stubs=True), ["--help"], env={"COLUMNS": "160"})
+    assert stubbed.output == help_of()
+
+
+def test_a_command_s_process_imports_only_that_command(tmp_path):
+    """The entry point builds the application with the command asked for only; `adasim --help`
+    imports no command module and not the engine."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.argv = ['adasim', {args}]\nfrom adasim.cli.app import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('adasim.cli.', 'adasim.engine'))), file=sys.stderr)")  # fmt: skip
+    root = subprocess.run([sys.executable, "-c", code.format(args="'--help'")], capture_output=True, text=True, check=True)
+    assert root.stderr.strip().splitlines()[-1] == "['adasim.cli.app', 'adasim.cli.console']"
+    one = subprocess.run([sys.executable, "-c", code.format(args="'list', '--help'")], capture_output=True, text=True, check=True)
+    loaded = one.stderr.strip().splitlines()[-1]
+    assert "adasim.cli.listing" in loaded
+    assert "adasim.cli.run" not in loaded
+    assert "adasim.cli.check" not in loaded
