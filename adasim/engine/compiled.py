@@ -232,11 +232,12 @@ class Plan:
     """The shape of the kernel for one layout: which values are arrays, which constants."""
 
     def __init__(self, layout: Layout, fields: tuple[str, ...] = (), record: tuple[str, ...] = FIELDS,
-                 regret: bool = True) -> None:  # fmt: skip
+                 regret: bool = True, regret_rows: bool = True) -> None:  # fmt: skip
         opt = layout.optimizer
         self.fields = tuple(f for f in FIELDS if f in fields)
         self.record = tuple(f for f in FIELDS if f in record)
         self.regret = bool(regret)
+        self.regret_rows = bool(regret and regret_rows)
         d = opt.definition
         self.layout = layout
         self.definition = d
@@ -428,7 +429,7 @@ class Plan:
             add(f"{pad}F[{k}, b, {i}] = {values[f]}")
         for k, f in enumerate(self.record):
             add(f"{pad}REC[{k}, rr, {i}] = {values[f]}")
-        if self.regret:
+        if self.regret_rows:
             add(f"{pad}RECL[rr, {i}] = LSUM[{i}]")
             add(f"{pad}RECG[rr, {i}] = GSUM[{i}]")
 
@@ -439,17 +440,18 @@ class CompiledExecutor(Executor):
     name = "compiled"
 
     def __init__(
-        self, layout: Layout, fields: tuple[str, ...] = (), regret: bool = True, record: tuple[str, ...] = FIELDS
-    ) -> None:
-        super().__init__(layout, fields, regret, record)
+        self, layout: Layout, fields: tuple[str, ...] = (), regret: bool = True, record: tuple[str, ...] = FIELDS,
+        regret_rows: bool = True,
+    ) -> None:  # fmt: skip
+        super().__init__(layout, fields, regret, record, regret_rows)
         reason = unsupported(layout)
         if reason is not None:
             raise AdasimError(f"the compiled engine cannot run this: {reason}")
-        self.kernel = kernel_for(layout, self.fields, self.record, self.regret)
+        self.kernel = kernel_for(layout, self.fields, self.record, self.regret, self.regret_rows)
         L, D = layout.lanes, layout.dim
         cells = L * D
         self.HP = tuple(_cells(getattr(layout.hp, f), L, D) for f in layout.optimizer.definition.lane_fields)
-        self.plan = Plan(layout, self.fields, self.record, self.regret)
+        self.plan = Plan(layout, self.fields, self.record, self.regret, self.regret_rows)
         self.G = period_gradients(layout) if self.plan.gradients == "period" else np.zeros((1, 1))
         self.filler = filler_for(layout) if self.plan.gradients == "block" else None
         self.KP = tuple(
@@ -519,9 +521,10 @@ class CompiledExecutor(Executor):
         rows = np.ascontiguousarray(rows, dtype=np.int64)
         R = len(rows)
         F = self._buffer("F", (len(self.plan.fields), B, cells)) if self.reuse else np.empty((len(self.plan.fields), B, cells))
-        rec = np.empty((len(self.plan.record), R + 1, cells))  # row R: the sink
-        recl = np.empty((R + 1, cells))
-        recg = np.empty((R + 1, cells))
+        # the recorded rows (row R: the sink) are this executor's scratch, valid until the next block:
+        # fresh memory every block cost page faults on every row (Block's text; Trace copies them out)
+        rec = self._buffer("rec", (len(self.plan.record), R + 1, cells))
+        recl, recg = (self._buffer(n, (R + 1, cells) if self.regret_rows else (1, 1)) for n in ("recl", "recg"))
         snapshot = [a.copy() for a in self._carried()]
         acc = np.zeros(cells)
 
@@ -554,7 +557,7 @@ class CompiledExecutor(Executor):
         self.bad_nan = self.BADNAN.reshape(shape)
         out = {f: F[k].reshape(B, L, D) for k, f in enumerate(self.plan.fields)}
         recorded = {f: rec[k, :R].reshape(R, L, D) for k, f in enumerate(self.plan.record)} if R else {}
-        regret_rows = self.regret and R
+        regret_rows = self.regret_rows and R
         return self._chunk(
             t,
             out,
@@ -666,12 +669,13 @@ def _need_numba() -> None:
         raise AdasimError(f"the compiled engine needs numba: {unavailable_reason()} (use --engine numpy)")
 
 
-def kernel_for(layout: Layout, fields: tuple[str, ...] = (), record: tuple[str, ...] = FIELDS, regret: bool = True) -> Any:
+def kernel_for(layout: Layout, fields: tuple[str, ...] = (), record: tuple[str, ...] = FIELDS, regret: bool = True,
+               regret_rows: bool = True) -> Any:  # fmt: skip
     """The compiled kernel for this layout's definition and conventions (and problem, when its
     gradients depend on x), and for what it keeps: the per-step fields, the fields of recorded
-    steps, the regret's sums (cached)."""
+    steps, the regret's sums (and their values at the recorded steps) (cached)."""
     _need_numba()
-    plan = Plan(layout, fields, record, regret)
+    plan = Plan(layout, fields, record, regret, regret_rows)
     d = plan.definition
     parts: list[str] = []
     names: dict[str, Any] = {"STEP": step_for(plan, parts)}

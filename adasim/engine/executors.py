@@ -45,8 +45,11 @@ class Executor:
     name = ""
 
     def __init__(
-        self, layout: Layout, fields: tuple[str, ...] = (), regret: bool = True, record: tuple[str, ...] = FIELDS
-    ) -> None:
+        self, layout: Layout, fields: tuple[str, ...] = (), regret: bool = True, record: tuple[str, ...] = FIELDS,
+        regret_rows: bool = True,
+    ) -> None:  # fmt: skip
+        """`regret`: keep the running sums of the loss and the gradient (R_T at the end);
+        `regret_rows`: also record them at the recorded rows (R_t along the trace)."""
         for f in (*fields, *record):
             if f not in FIELDS:
                 raise AdasimError(f"unknown field '{f}' (known: {', '.join(FIELDS)})")
@@ -54,6 +57,7 @@ class Executor:
         self.fields = tuple(fields)
         self.record = tuple(record)
         self.regret = regret
+        self.regret_rows = bool(regret and regret_rows)
         L, D = layout.lanes, layout.dim
         self.x = layout.x0.copy()
         self.state = layout.state_arrays()
@@ -101,8 +105,8 @@ class Executor:
         L, D = self.layout.lanes, self.layout.dim
         full = {f: np.empty((B, L, D)) for f in self.fields}
         rec = {f: np.empty((R, L, D)) for f in FIELDS} if R else {}
-        loss_rows = np.empty((R, L, D)) if self.regret and R else None
-        gsum_rows = np.empty((R, L, D)) if self.regret and R else None
+        loss_rows = np.empty((R, L, D)) if self.regret_rows and R else None
+        gsum_rows = np.empty((R, L, D)) if self.regret_rows and R else None
         return full, rec, loss_rows, gsum_rows
 
     def _store(self, b: int, values: dict[str, Any], full: dict, rows: np.ndarray, r: int, rec: dict,

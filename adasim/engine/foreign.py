@@ -51,8 +51,8 @@ class StepperExecutor(Executor):
     name = "stepper"
 
     def __init__(self, layout: Layout, stepper: Stepper, fields: tuple[str, ...] = (), regret: bool = True,
-                 record: tuple[str, ...] = FIELDS) -> None:  # fmt: skip
-        super().__init__(layout, fields, regret, record)
+                 record: tuple[str, ...] = FIELDS, regret_rows: bool = True) -> None:  # fmt: skip
+        super().__init__(layout, fields, regret, record, regret_rows)
         if layout.problem.gradient_kernel is None:
             raise AdasimError(f"{layout.problem.name}: a foreign optimizer needs a problem with a gradient kernel")
         self.stepper = stepper
@@ -89,7 +89,7 @@ class StepperExecutor(Executor):
             with np.errstate(all="ignore"):
                 f = G * x_prev if problem.linear else problem.loss_kernel(problem.kernel_params(), x_prev)
                 f = np.broadcast_to(f, (B, L, D))
-                if R:  # the running sums at the recorded rows only: partial sums between rows, then their cumsum
+                if R and self.regret_rows:  # sums at the recorded rows: partial sums between rows, cumsum
                     cuts = np.concatenate([[0], rows[:-1] + 1])
                     loss_rows = self.loss_sum + np.cumsum(np.add.reduceat(f[: rows[-1] + 1], cuts, axis=0), axis=0)
                     gsum_rows = self.g_sum + np.cumsum(np.add.reduceat(G[: rows[-1] + 1], cuts, axis=0), axis=0)

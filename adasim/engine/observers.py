@@ -16,6 +16,7 @@ import numpy as np
 
 from adasim.engine.layout import Layout
 from adasim.engine.stream import Block
+from adasim.errors import AdasimError
 
 
 class Observer(Protocol):
@@ -115,27 +116,46 @@ class Regret:
 
 
 class Trace:
-    """The fields `record` at the recorded rows, and R_t/t there when `regret` is given."""
+    """The fields `record` at the recorded rows, and R_t/t there when `regret` is given. With `rows`
+    (how many rows the run records) the trace is written into arrays made once; without, each
+    block's rows are kept as copies and joined at the end. Either way a block's arrays are copied
+    (they may be the executor's scratch)."""
 
-    def __init__(self, record: Sequence[str], regret: Regret | None = None) -> None:
+    def __init__(self, record: Sequence[str], regret: Regret | None = None, rows: int | None = None) -> None:
         self.record = tuple(record)
         self.regret = regret
+        self.rows = rows
         self.parts: dict[str, list[np.ndarray]] = {k: [] for k in ("t", *self.record)}
+        self.out: dict[str, np.ndarray] = {}
+        self.filled = 0
+
+    def _put(self, name: str, values: np.ndarray) -> None:
+        if self.rows is None:
+            self.parts[name].append(np.array(values))
+            return
+        if name not in self.out:
+            self.out[name] = np.empty((self.rows, *values.shape[1:]), dtype=values.dtype)
+        self.out[name][self.filled : self.filled + len(values)] = values
 
     def block(self, blk: Block, t: np.ndarray) -> None:
         if not blk.rows.size:
             return
         t_rows = t[blk.rows]
-        self.parts["t"].append(t_rows)
+        self._put("t", t_rows)
         for name in self.record:
             if name in blk.recorded:
-                self.parts[name].append(blk.recorded[name])
+                self._put(name, blk.recorded[name])
         if self.regret is not None and "average_regret" in self.record:
             with np.errstate(all="ignore"):
-                self.parts["average_regret"].append(self.regret.rows(blk) / t_rows[:, None])
+                self._put("average_regret", self.regret.rows(blk) / t_rows[:, None])
+        self.filled += len(t_rows)
 
     def arrays(self, names: Sequence[str]) -> dict[str, Any]:
         """Every name's rows joined ((rows, L, D) or (rows, L)); None for a name not recorded."""
+        if self.rows is not None:
+            if self.filled != self.rows:
+                raise AdasimError(f"the trace expected {self.rows} rows and was given {self.filled}")
+            return {k: self.out.get(k) for k in ("t", *names)}
         return {k: (np.concatenate(self.parts[k], axis=0) if self.parts.get(k) else None) for k in ("t", *names)}
 
 
@@ -143,14 +163,9 @@ def health(last: Block) -> tuple[np.ndarray, np.ndarray]:
     """Per lane: 'ok', or 'nan'/'overflow' by the first non-finite value over its coordinates, and
     that step (0: none), from the last block's cumulative flags."""
     bad_step, bad_nan = last.bad_step, last.bad_nan
-    lanes = bad_step.shape[0]
-    status = np.full(lanes, "ok", dtype=object)
-    first = np.zeros(lanes, dtype=np.int64)
-    for lane in range(lanes):
-        steps = bad_step[lane]
-        hit = steps > 0
-        if hit.any():
-            t = steps[hit].min()
-            first[lane] = int(t)
-            status[lane] = "nan" if np.any(bad_nan[lane][steps == t] > 0) else "overflow"
-    return np.array(status, dtype=str), first
+    hit = bad_step > 0
+    any_hit = hit.any(axis=1)
+    first = np.where(hit, bad_step, np.inf).min(axis=1)
+    nan = np.any(hit & (bad_step == first[:, None]) & (bad_nan > 0), axis=1)
+    status = np.where(any_hit, np.where(nan, "nan", "overflow"), "ok")
+    return status.astype(str), np.where(any_hit, first, 0).astype(np.int64)

@@ -69,9 +69,10 @@ def simulate(
     layout = Layout.build(problem, optimizer, seeds, x0)
     steps_kept = recorded_steps(steps, stride, log_spaced)
     _check_memory(layout, len(steps_kept), len(record))
-    executor = make_executor(layout, engine, (), regret=True, record=tuple(f for f in record if f in TRACE_FIELDS))
+    executor = make_executor(layout, engine, (), regret=True, record=tuple(f for f in record if f in TRACE_FIELDS),
+                             regret_rows="average_regret" in record)  # fmt: skip
     regret = Regret(layout)
-    trace = Trace(record, regret if "average_regret" in record else None)
+    trace = Trace(record, regret if "average_regret" in record else None, rows=len(steps_kept))
     blocks = iterate(problem, optimizer, steps, warmup=warmup, block=block, record=steps_kept, regret=True, executor=executor)
     last = observe(blocks, [regret, trace], warmup, progress)
     assert last is not None

@@ -36,7 +36,10 @@ class Block:
     optimizer's state but not x. Per-step fields that were asked for are (B, L, D) arrays (the
     others None): x_t after the step, g_t, m_t, v_t, step_t, α_t, pre and post. `rows` are the
     block rows that were recorded, with every field in `recorded` (R, L, D) and the running sums
-    of the loss and the gradient per cell at those rows (when the regret was asked for)."""
+    of the loss and the gradient per cell at those rows (when the regret was asked for).
+
+    The arrays of a block may be its executor's scratch, valid until the next block is asked for:
+    copy what you keep (the observers' Trace does)."""
 
     t: np.ndarray
     warmup: bool
@@ -90,20 +93,22 @@ def _warn_once(message: str) -> None:
 
 
 def make_executor(
-    layout: Layout, engine: str = "auto", fields: Sequence[str] = (), regret: bool = True, record: Sequence[str] = FIELDS
-) -> Executor:
+    layout: Layout, engine: str = "auto", fields: Sequence[str] = (), regret: bool = True, record: Sequence[str] = FIELDS,
+    regret_rows: bool = True,
+) -> Executor:  # fmt: skip
     """The executor `engine` names for this layout. Under `auto` a step that numba cannot compile
-    runs on NumPy instead, with a warning; under `compiled` it is an error."""
+    runs on NumPy instead, with a warning; under `compiled` it is an error. `regret`: keep the
+    loss and gradient sums (R_T); `regret_rows`: also their values at the recorded rows (R_t)."""
     cls = _executor_class(layout, engine)
     try:
-        executor = cls(layout, tuple(fields), regret, tuple(record))
+        executor = cls(layout, tuple(fields), regret, tuple(record), regret_rows)
         if isinstance(executor, compiled.CompiledExecutor):
             executor.compile()
         return executor
     except UserCodeError as err:
         if engine == "auto" and cls is compiled.CompiledExecutor:
             _warn_once(f"{err}: running it on the NumPy executor instead")
-            return NumpyExecutor(layout, tuple(fields), regret, tuple(record))
+            return NumpyExecutor(layout, tuple(fields), regret, tuple(record), regret_rows)
         raise
 
 

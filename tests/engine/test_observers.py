@@ -1,0 +1,69 @@
+"""The observers of adasim.engine.observers: health read lane by lane against a hand-made table,
+the trace made once (rows given) against the trace joined from copies, and the regret's end value
+with and without the running sums at the recorded rows."""
+
+import numpy as np
+import pytest
+
+from adasim import Adam, AdasimError, Online, Stochastic
+from adasim.engine.layout import Layout
+from adasim.engine.observers import Regret, Trace, health, observe
+from adasim.engine.stream import iterate, make_executor
+
+
+class Last:
+    def __init__(self, bad_step, bad_nan):
+        self.bad_step, self.bad_nan = np.array(bad_step, float), np.array(bad_nan, float)
+
+
+@pytest.mark.parametrize(
+    ("bad_step", "bad_nan", "status", "first"),
+    [
+        ([[0, 0]], [[0, 0]], ["ok"], [0]),
+        ([[5, 0]], [[1, 0]], ["nan"], [5]),
+        ([[5, 3]], [[1, 0]], ["overflow"], [3]),  # the first step decides: coordinate 2 overflowed at 3
+        ([[4, 4]], [[0, 1]], ["nan"], [4]),  # same step: NaN in either coordinate makes it NaN
+        ([[0, 7], [2, 0], [0, 0]], [[0, 0], [0, 1], [0, 0]], ["overflow", "overflow", "ok"], [7, 2, 0]),
+    ],
+)
+def test_health_per_lane(bad_step, bad_nan, status, first):
+    got_status, got_first = health(Last(bad_step, bad_nan))
+    assert got_status.tolist() == status
+    assert got_first.tolist() == first
+    assert got_first.dtype == np.int64
+
+
+@pytest.mark.parametrize("engine", ["compiled", "numpy"])
+def test_a_trace_made_once_is_the_trace_joined_from_copies(engine):
+    problem, opt = Stochastic(C=10.0, s=1.0, p=0.2), Adam(lr=0.1)
+    rows = np.array([1, 2, 3, 50, 299, 300, 301, 999, 1000])
+    traces = []
+    for made_once in (False, True):
+        layout = Layout.build(problem, opt, np.arange(4), 0.0)
+        regret = Regret(layout)
+        trace = Trace(("x", "v", "average_regret"), regret, rows=len(rows) if made_once else None)
+        ex = make_executor(layout, engine, (), regret=True, record=("x", "v"))
+        observe(iterate(problem, opt, 1000, executor=ex, record=rows, regret=True, block=128), [regret, trace])
+        traces.append(trace.arrays(("x", "v", "average_regret")))
+    for name in ("t", "x", "v", "average_regret"):
+        np.testing.assert_array_equal(traces[0][name], traces[1][name])
+    assert traces[0]["t"].tolist() == rows.tolist()
+
+
+def test_a_trace_told_more_rows_than_it_was_given_says_so():
+    trace = Trace(("x",), rows=5)
+    with pytest.raises(AdasimError, match="expected 5 rows and was given 0"):
+        trace.arrays(("x",))
+
+
+@pytest.mark.parametrize("engine", ["compiled", "numpy", "python"])
+def test_the_regret_without_its_rows_ends_the_same(engine):
+    problem, opt = Online(C=10.0), Adam(lr=0.1)
+    ends = []
+    for rows in (True, False):
+        layout = Layout.build(problem, opt, np.arange(3), 0.0)
+        ex = make_executor(layout, engine, (), regret=True, record=("x",), regret_rows=rows)
+        blocks = list(iterate(problem, opt, 600, executor=ex, record=np.array([10, 600]), regret=True))
+        assert all((b.loss_rows is not None) == (rows and b.rows.size > 0) for b in blocks)
+        ends.append(Regret(layout).average(blocks[-1], 600))
+    np.testing.assert_array_equal(ends[0], ends[1])
