@@ -116,8 +116,9 @@ def check_range(
     if not np.all(ok):
         left = "(" if lo_open or lo is None else "["
         right = ")" if hi_open or hi is None else "]"
-        lo_s = "-inf" if lo is None else f"{lo:g}"
-        hi_s = "inf" if hi is None else f"{hi:g}"
+        show = (lambda b: f"{int(b)}") if integer else (lambda b: f"{b:g}")  # an integer bound exactly
+        lo_s = "-inf" if lo is None else show(lo)
+        hi_s = "inf" if hi is None else show(hi)
         raise AdasimError(f"{name} must lie in {left}{lo_s}, {hi_s}{right}, got {_show(arr[~ok])}")
     return arr
 

@@ -33,6 +33,8 @@ def prepare_out_dir(path: str | os.PathLike[str], *, record: str | None = None, 
     `record` names the folder's record (summary.json, sweep.json, ...): an old one is removed
     now and the new one, written last by `write_record`, lists the files of this run with their
     SHA-256, so that files of an interrupted rerun are never mistaken for a complete set."""
+    if not str(path).strip():
+        raise AdasimError("the output folder is empty: give a folder path (use '.' for the current folder)")
     out = Path(path)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -47,7 +49,9 @@ def prepare_out_dir(path: str | os.PathLike[str], *, record: str | None = None, 
     key = out.resolve()
     if lock and key not in _LOCKS:
         _LOCKS[key] = _lock(key)
-        for stale in [*key.glob(".*.part"), *key.glob("*/.*.part")]:  # only a killed adasim leaves these
+        for stale in [*key.glob(".*.part"), *key.glob("*/.*.part")]:  # only a killed adasim leaves these ...
+            if stale.parent != key and _held(stale.parent):
+                continue  # ... unless a live adasim is writing that subfolder (a sweep's chunks, a nested --out)
             with contextlib.suppress(OSError):
                 stale.unlink()
     _PREPARED.setdefault(key, [])
@@ -55,6 +59,26 @@ def prepare_out_dir(path: str | os.PathLike[str], *, record: str | None = None, 
         with contextlib.suppress(FileNotFoundError):
             (key / record).unlink()
     return out
+
+
+def _held(folder: Path) -> bool:
+    """Whether another process holds folder's lock (folder/.adasim.lock) right now."""
+    import fcntl
+
+    path = folder / LOCK_NAME
+    if path.resolve() in {k / LOCK_NAME for k in _LOCKS}:
+        return True  # this process's own
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a lock it took
+    return False
 
 
 def _lock(folder: Path) -> int:

@@ -123,6 +123,20 @@ def optimizer_settings(name: str, settings: Mapping[str, Any]) -> dict[str, Any]
     return {k: v for k, v in settings.items() if d.accepts(k) and v is not None}
 
 
+def _derived(preset: str, relations: Mapping[str, Callable[[Mapping[str, Any]], Any]], make: Callable[[], Any]) -> Any:
+    """make(), an error about a value the preset derived (β2 = 1/(1+C²)) saying so: the user never set it."""
+    try:
+        return make()
+    except AdasimError as err:
+        text = str(err)
+        for key, relation in relations.items():
+            if f" {key} must" in f" {text}" or f": {key} must" in text:
+                rule = (relation.__doc__ or "").split(":", 1)[-1].split(" (")[0].strip().rstrip(".") or relation.__name__
+                raise AdasimError(f"{text} — the preset {preset} derives {key} ({rule}); set --{key.replace('_', '-')} "
+                                  "yourself or choose other settings") from None  # fmt: skip
+        raise
+
+
 def build_spec(
     name: str = DEFAULT_PROBLEM,
     *,
@@ -178,14 +192,15 @@ def build_spec(
             shown = ", ".join(d.name for d in defs)
             raise AdasimError(f"no chosen optimizer ({shown}) has the setting '{key}'")
     blocks = prob.block_sizes()
-    opts = tuple(make_optimizer(o, **optimizer_settings(o, settings)) for o in dict.fromkeys(chosen))
+    opts = tuple(_derived(name, hyper_relations, lambda o=o: make_optimizer(o, **optimizer_settings(o, settings)))
+                 for o in dict.fromkeys(chosen))  # fmt: skip
     if blocks is not None:
         opts = tuple(o if o.blocks is not None else o.replace(blocks=blocks) for o in opts)
     run = {**DEFAULT_RUN, **run_src}
     steps_v = int(check_range("steps", run["steps"] if steps is None else steps, 1, integer=True))
     warm = int(check_range("warmup", run["warmup"] if warmup is None else warmup, 0, integer=True))
     n_seeds = int(check_range("seeds", 1 if seeds is None else seeds, 1, integer=True))
-    first = int(check_range("seed", seed, 0, integer=True))
+    first = int(check_range("seed", seed, 0, 2**63 - n_seeds, integer=True))  # seeds first … first + n − 1 are int64
     start = float((run["x0"] if "x0" in run_src else prob.default_x0) if x0 is None else x0)
     if not np.isfinite(start):
         raise AdasimError(f"x0 must be a finite number, got {start}")

@@ -27,6 +27,7 @@ class OneLineErrors(TyperGroup):
         previous = signals.install()
         _SEEN_WARNINGS.clear()
         try:
+            _no_empty_values(list(sys.argv[1:] if args is None else args))
             with warnings.catch_warnings():
                 warnings.showwarning = _one_line_warning
                 code = super().main(args=args, prog_name=prog_name or "adasim", standalone_mode=False, **extra)
@@ -68,6 +69,18 @@ class OneLineErrors(TyperGroup):
         if not standalone:
             return code
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _no_empty_values(args: list[str]) -> None:
+    """An empty value ('--out ""', '--out=') is refused: a path option would turn it into '.' and
+    write into the current folder; no option of adasim means anything by it."""
+    for i, arg in enumerate(args):
+        empty_next = arg.startswith("-") and i + 1 < len(args) and not args[i + 1].strip()
+        if (arg.startswith("--") and arg.endswith("=")) or empty_next:
+            name = arg.rstrip("=")
+            raise AdasimError(f"{name} was given an empty value (for the current folder write '.')")
+        if not arg.strip() and (i == 0 or not args[i - 1].startswith("-")):
+            raise AdasimError("an empty argument was given")
 
 
 def _flags_take_no_value(group: Any) -> None:

@@ -200,7 +200,7 @@ class NUFStream:
                 "no exact net update factors; `adasim check` measures them model-free"
             )
         self.kernel = kernel
-        self.tol = tol
+        self.tol = float(check_range("tol", tol, 0.0, 1.0, lo_open=True, hi_open=True))  # log(tol) < 0 sets the horizon
         self.constant = kernel.kind != "ema" or np.all(np.asarray(kernel.lam) == 1.0)
         no_memory = kernel.kind == "ema" and float(np.max(kernel.beta1)) == 0.0
         self.lag = 0 if no_memory else horizon(kernel, tol) if self.constant else None

@@ -45,7 +45,6 @@ from adasim.optimizers.base import Out
 from adasim.usercode import UserCodeError, who
 
 OUT_FIELDS = Out._fields
-VALUES_PER_BLOCK = 2**20  # cells × steps × per-step fields in a block (8 MiB: the fields stay in cache for their reader)
 
 
 @cache
@@ -475,13 +474,6 @@ class CompiledExecutor(Executor):
         self.BADNAN = np.zeros(cells)
         self.LSUM = np.zeros(cells)
         self.GSUM = np.zeros(cells)
-
-    def block_size(self) -> int:
-        """About VALUES_PER_BLOCK values of per-step fields (or cell-steps, without fields), and at
-        least 4 times the ring of past gradients (a block is copied before it runs, so that it can
-        be run again)."""
-        per_step = max(self.layout.cells, 1) * max(len(self.plan.fields), 1)
-        return max(64, 4 * self.layout.depth, min(2**16, VALUES_PER_BLOCK // per_step))
 
     reuse = False  # True: the per-step fields of a block are valid until the next block (no new memory per block)
 

@@ -39,6 +39,9 @@ class Chunk:
     x: np.ndarray  # (L, D) after the block
 
 
+VALUES_PER_BLOCK = 2**20  # cells × steps × per-step fields in a block (8 MiB: the fields stay in cache for their reader)
+
+
 class Executor:
     """Shared by the NumPy and Python executors: the carried state, and the bookkeeping of a chunk."""
 
@@ -71,7 +74,12 @@ class Executor:
         self.step_fn, self.tick_fn, self.arguments = d.step, d.tick, d.arguments
 
     def block_size(self) -> int:
-        return 256
+        """The same for every engine, so that every engine's blocks — and the sums an observer
+        keeps over them — are the same floats: about VALUES_PER_BLOCK values of per-step fields (or
+        cell-steps, without fields), and at least 4 times the ring of past gradients (the compiled
+        executor copies a block's state before it runs, to run it again)."""
+        per_step = max(self.layout.cells, 1) * max(len(set(self.fields)), 1)
+        return max(64, 4 * self.layout.depth, min(2**16, VALUES_PER_BLOCK // per_step))
 
     def _health(self, t: int, u: np.ndarray, x: np.ndarray) -> None:
         """Note the first step at which a cell's step, x or state stopped being finite (an
@@ -153,9 +161,6 @@ class NumpyExecutor(Executor):
 
     name = "numpy"
 
-    def block_size(self) -> int:
-        return max(16, min(4096, 2**20 // max(self.layout.cells, 1)))
-
     def advance(self, g: np.ndarray, t: int, alpha: Any) -> tuple[np.ndarray, Any]:
         """One step of the optimizer on gradients g (L, D) at step t: ticks the clock, updates the
         state and the ring of past gradients, and returns the step u (L, D) with the step's Out.
@@ -175,11 +180,9 @@ class NumpyExecutor(Executor):
         _check_out(o, f"{who(d)}: step")
         if not isinstance(state, d.state):
             raise UserCodeError(f"{who(d)}: step must return its {d.state.__name__} as the first value")
-        try:
-            self.state = d.state(*(np.array(np.broadcast_to(np.asarray(v, dtype=np.float64), (L, D))) for v in state))
-            u = np.broadcast_to(np.asarray(o.step, dtype=np.float64), (L, D))
-        except (ValueError, TypeError) as err:
-            raise UserCodeError(f"{who(d)}: step returned values of the wrong shape or type ({err})") from None
+        named = zip(d.state._fields, state, strict=True)
+        self.state = d.state(*(np.array(_real(v, (L, D), d, f"its state {n}")) for n, v in named))
+        u = _real(o.step, (L, D), d, "the step")
         if self.past is not None:
             self.past[t % self.past.shape[0]] = g
         return u, o
@@ -224,9 +227,6 @@ class PythonExecutor(Executor):
     in plain Python loops: slow, and the plainest statement of what the other executors compute."""
 
     name = "python"
-
-    def block_size(self) -> int:
-        return 64
 
     def _lane_hp(self, lane: int) -> Any:
         hp = self.layout.hp
@@ -275,11 +275,14 @@ class PythonExecutor(Executor):
                         kwargs[a] = lay.blocks if c is None else None
                 state, o = call_user(d.step, "step", s, hps[lane], g, t, alpha, **kwargs)
                 _check_out(o, f"{who(d)}: step")
-                for f, v in zip(self.state, state, strict=True):
-                    f[where] = v
+                shape = () if c is not None else (D,)
+                if not isinstance(state, d.state):
+                    raise UserCodeError(f"{who(d)}: step must return its {d.state.__name__} as the first value")
+                for f, n, v in zip(self.state, d.state._fields, state, strict=True):
+                    f[where] = _real(v, shape, d, f"its state {n}")
                 for name, value in (("g", g), ("m", o.m), ("v", o.v), ("step", o.step), ("alpha", alpha), ("pre", o.pre),
                                     ("post", o.post)):  # fmt: skip
-                    values[name][where] = value
+                    values[name][where] = _real(value, shape, d, "the step" if name == "step" else f"its {name}")
             u = values["step"]
             x = ops.clip(x_before - u, lay.lo, lay.hi) if moving else x_before
             values["x"] = x
@@ -293,6 +296,18 @@ class PythonExecutor(Executor):
             self.x = np.array(x)
             r = self._store(b, values, full, rows, r, rec, loss_rows, gsum_rows)
         return self._chunk(np.arange(t0, t0 + B, dtype=np.int64), full, rows, rec, loss_rows, gsum_rows)
+
+
+def _real(value: Any, shape: tuple[int, ...], d: Any, what: str) -> np.ndarray:
+    """A step's output as float64 of `shape` (broadcast); complex numbers or another shape are the
+    user step's error, not a warning (NumPy would drop the imaginary part) or an internal one."""
+    arr = np.asarray(value)
+    if np.iscomplexobj(arr):
+        raise UserCodeError(f"{who(d)}: step returned complex numbers as {what}: a step must give real floats")
+    try:
+        return np.broadcast_to(np.asarray(arr, dtype=np.float64), shape)
+    except (ValueError, TypeError) as err:
+        raise UserCodeError(f"{who(d)}: step returned values of the wrong shape or type as {what} ({err})") from None
 
 
 def _pick(value: Any, lane: int, coordinate: int) -> Any:

@@ -57,9 +57,21 @@ def test_export_refusals_are_one_line_and_leave_no_folder(tmp_path, args, messag
 
 
 def test_grid_without_export_and_bad_server_options_are_refused():
+    """Refused before the server is needed: these hold without Tornado."""
     assert "--export DIR" in one_line_error(CliRunner().invoke(app, ["explore", "--grid", "C=3"]))
     assert "--port must lie in [0, 65535]" in one_line_error(CliRunner().invoke(app, ["explore", "--port", "70000"]))
+
+
+def test_a_host_it_cannot_listen_on_is_refused():
+    pytest.importorskip("tornado", reason="the explorer's server needs tornado (pip install -e '.[explore]')")
     assert "cannot listen on @@@:8050" in one_line_error(CliRunner().invoke(app, ["explore", "--host", "@@@"]))
+
+
+def test_without_tornado_the_server_is_refused_naming_the_extra(monkeypatch):
+    """The server's package missing is bad input that names the extra (simulated: sys.modules holds None)."""
+    monkeypatch.setitem(sys.modules, "tornado", None)
+    monkeypatch.setitem(sys.modules, "tornado.web", None)
+    assert "adasim[explore]" in one_line_error(CliRunner().invoke(app, ["explore", "--no-browser", "--port", "0"]))
 
 
 @pytest.mark.slow
