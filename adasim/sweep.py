@@ -10,6 +10,7 @@ small, period, spikes, p, delta, n_functions, beta1, beta2, lr, eps, shift, seed
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import math
@@ -89,6 +90,35 @@ def parse_grid(items: Sequence[str]) -> dict[str, np.ndarray]:
     return axes
 
 
+def code_digest(things: Sequence[Any]) -> str:
+    """A digest of the code behind the numbers: adasim's version and the text of every source file
+    that defines a function the optimizers' definitions (step, tick, declarations) or the problem
+    (a custom problem's gradient and loss) call — so that resume refuses chunks computed before a
+    user's file (or adasim) was edited."""
+    import inspect
+
+    import adasim
+
+    functions: list[Any] = []
+    for thing in things:
+        d = getattr(thing, "definition", None)
+        if d is not None:
+            functions += [getattr(d, f.name) for f in dataclasses.fields(d)]
+        functions += [getattr(thing, name, None) for name in ("gradient_kernel", "loss_kernel", "gradient_fn", "loss_fn")]
+    files = set()
+    for fn in functions:
+        if callable(fn):
+            try:
+                files.add(inspect.getsourcefile(inspect.unwrap(fn)))
+            except TypeError:  # a builtin: no source of its own
+                continue
+    texts = [adasim.__version__]
+    for path in sorted(f for f in files if f):
+        with contextlib.suppress(OSError):
+            texts.append(path + "\0" + hashlib.sha256(Path(path).read_bytes()).hexdigest())
+    return hashlib.sha256("\0".join(texts).encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class SweepPlan:
     """The grid, the fixed settings (a resolved Spec), the chunking and the rule."""
@@ -118,6 +148,7 @@ class SweepPlan:
             "chunk": self.chunk,
             "with_drift": self.with_drift,
             "format": CHUNK_FORMAT,
+            "code": code_digest([*self.spec.optimizers, self.spec.problem]),
         }
         return hashlib.sha256(dumps(payload).encode()).hexdigest()[:16]
 

@@ -210,3 +210,24 @@ def test_temporary_files_of_a_killed_run_are_removed(tmp_path):
     assert CliRunner().invoke(app, args).exit_code == 0
     assert not list(tmp_path.rglob("*.part"))
     assert not (tmp_path / ".adasim.lock").exists()
+
+
+def test_resume_does_not_reuse_chunks_of_an_edited_optimizer_file(tmp_path):
+    """The fingerprint holds a digest of the code behind the numbers (issue 30, item 11: chunks of
+    an edited `-o mine.py:Mine` were reused, and the table differed from a fresh run's)."""
+    from pathlib import Path
+
+    mine = tmp_path / "mine.py"
+    shutil.copy(Path(__file__).resolve().parents[1] / "examples" / "scale_rules.py", mine)
+    out = tmp_path / "out"
+    args = ["sweep", "online", "-o", f"{mine}:ShiftedMean", "--steps", "200", "-g", "lr=0.1,0.2", "--no-drift", "--out", str(out)]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    same = CliRunner().invoke(app, [*args, "--resume"])
+    assert "0 computed, 1 reused" in same.output
+    mine.write_text(mine.read_text().replace("v = total / ops.maximum", "v = 2.0 * total / ops.maximum"))
+    edited = CliRunner().invoke(app, [*args, "--resume"])
+    assert edited.exit_code == 0, edited.output
+    assert "1 computed (1 damaged or from another sweep, recomputed), 0 reused" in edited.output
+    fresh = CliRunner().invoke(app, [*args[:-1], str(tmp_path / "fresh")])
+    assert fresh.exit_code == 0
+    assert (out / "sweep.csv").read_text() == (tmp_path / "fresh" / "sweep.csv").read_text()
