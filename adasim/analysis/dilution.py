@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from adasim.analysis.correlation import fisher_ci
-from adasim.analysis.empirical import empirical_nuf
-from adasim.engine import iterate, simulate
+from adasim.analysis.empirical import NUF_FIELDS, NUFObserver
+from adasim.engine import iterate
+from adasim.engine.observers import observe
 from adasim.errors import AdasimError, require_finite_squares
 from adasim.optimizers.base import Optimizer
 from adasim.problems.layered import Layered
@@ -75,29 +76,45 @@ def dilution(
     for k in ks:
         prob = problem.replace(blocks=((int(k), 1.0),))
         opt = optimizer.replace(blocks=(int(k),))
-        gs, vs = [], []
-        for blk in iterate(prob, opt, steps, seeds, fields=("g", "v")):
-            use = blk.t > burn
-            if np.any(use):
-                gs.append(blk.g[use].reshape(-1))
-                vs.append(blk.v[use].reshape(-1))
-        g, v = np.concatenate(gs), np.concatenate(vs)
+        pairs, nuf = _Pairs(burn), NUFObserver(prob, opt, steps, burn_in=burn, samples=0)
+        blocks = iterate(prob, opt, steps, seeds, fields=(*NUF_FIELDS, "v"), min_block=nuf.min_block, prefetch=True)
+        last = observe(blocks, [pairs, nuf])  # one pass per k: the correlation, the factors and where x ends
+        assert last is not None
+        nuf_k = nuf.result()
+        g, v = pairs.arrays()
         r = float(np.corrcoef(g * g, v)[0, 1]) if np.std(v) > 0 else float("nan")
-        nuf = empirical_nuf(prob, opt, steps, seeds, burn_in=burn, samples=0)
-        run = simulate(prob, opt, steps, seeds)
-        opt_x = np.broadcast_to(prob.optimum(), run.final_x.shape)
+        final_x = last.x_end
+        opt_x = np.broadcast_to(prob.optimum(), final_x.shape)
         width = float(prob.domain.hi) - float(prob.domain.lo)
-        at = float(np.mean(np.abs(run.final_x - opt_x) <= 0.05 * width))
+        at = float(np.mean(np.abs(final_x - opt_x) <= 0.05 * width))
         rows.append(
             DilutionRow(
                 k=int(k),
                 pearson_g2_v=r,
                 pearson_g2_v_ci=fisher_ci(r, int(g.size)),
                 analytic_pearson_g2_v=analytic_dilution(opt, int(k), iid),
-                kappa={f"{grp.gradient:g}": grp.mean for grp in nuf.groups},
-                drift=nuf.drift,
+                kappa={f"{grp.gradient:g}": grp.mean for grp in nuf_k.groups},
+                drift=nuf_k.drift,
                 at_optimum=at,
-                mean_final_x=float(np.mean(run.final_x)),
+                mean_final_x=float(np.mean(final_x)),
             )
         )
     return rows
+
+
+class _Pairs:
+    """Observer: every (g_t, v_t) after the burn-in, pooled over lanes and coordinates."""
+
+    def __init__(self, burn: int) -> None:
+        self.burn = burn
+        self.gs: list[np.ndarray] = []
+        self.vs: list[np.ndarray] = []
+
+    def block(self, blk: Any, t: np.ndarray) -> None:
+        use = t > self.burn
+        if np.any(use):
+            self.gs.append(blk.g[use].reshape(-1))
+            self.vs.append(blk.v[use].reshape(-1))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.concatenate(self.gs), np.concatenate(self.vs)

@@ -411,42 +411,63 @@ def empirical_nuf(
 ) -> EmpiricalNUF:
     """Run and measure κ_s for every step after `burn_in`, grouped by phase on a periodic problem
     and by gradient value otherwise. `samples` per group are kept for distribution plots;
-    `keep_all` keeps every (t, g, κ) (memory T × lanes)."""
-    check_range("tol", tol, 0, 1, hi_open=True)
-    if burn_in is None:
-        burn_in = min(default_burn_in(problem, optimizer), steps // 2)
-    if burn_in < 0 or burn_in >= steps:
-        raise AdasimError(f"burn-in ({burn_in}) must be at least 0 and below the number of steps ({steps})")
-    pattern = problem.pattern()
-    period = pattern.d if pattern is not None else None
-    law = problem.law()
-    # the groups: the phases of a periodic problem, or the values of the gradient (declared by an
-    # i.i.d. problem, else found in the run); several coordinates: every (lane, coordinate) is a sample path
-    values = np.sort(np.asarray(law.values, dtype=np.float64)) if (period is None and law is not None) else None
-    stats: dict[str, Any] | None = None
-    counted = 0
-    kept: list[NUFChunk] = []
-    taken: list[list[np.ndarray]] = []
-    every = 1
-    stream = NUFStream(optimizer.kernel(), tol, optimizer.name)
-    blocks = iterate(problem, optimizer, steps, seeds, x0, warmup=warmup, block=block, fields=NUF_FIELDS, engine=engine,
-                     prefetch=True, min_block=4 * stream.holds_back())  # fmt: skip
-    trouble = None
-    for blk in blocks:
-        if trouble is None:
-            trouble = first_trouble(blk)
+    `keep_all` keeps every (t, g, κ) (memory T × lanes). One pass read by a `NUFObserver`."""
+    from adasim.engine.observers import observe
+
+    nuf = NUFObserver(problem, optimizer, steps, warmup=warmup, burn_in=burn_in, tol=tol, samples=samples, keep_all=keep_all)
+    observe(iterate(problem, optimizer, steps, seeds, x0, warmup=warmup, block=block, fields=NUF_FIELDS, engine=engine,
+                    prefetch=True, min_block=nuf.min_block), [nuf], warmup)  # fmt: skip
+    return nuf.result()
+
+
+class NUFObserver:
+    """Observer (adasim.engine.observers) of a run's blocks — warm-up ones too (`warmup`) — that
+    measures κ_s for every step after `burn_in` (see empirical_nuf). The stream's blocks must carry
+    NUF_FIELDS and be at least `min_block` long (the factors hold back the kernel's last steps)."""
+
+    warmup = True  # the factors' stream reads warm-up blocks as well
+
+    def __init__(self, problem: Problem, optimizer: Optimizer, steps: int, *, warmup: int = 0, burn_in: int | None = None,
+                 tol: float = DEFAULT_TOL, samples: int = 20_000, keep_all: bool = False) -> None:  # fmt: skip
+        check_range("tol", tol, 0, 1, hi_open=True)
+        if burn_in is None:
+            burn_in = min(default_burn_in(problem, optimizer), steps // 2)
+        if burn_in < 0 or burn_in >= steps:
+            raise AdasimError(f"burn-in ({burn_in}) must be at least 0 and below the number of steps ({steps})")
+        self.steps, self.warmup_steps, self.burn_in, self.tol = steps, warmup, burn_in, tol
+        self.samples, self.keep_all = samples, keep_all
+        self.pattern = problem.pattern()
+        self.period = self.pattern.d if self.pattern is not None else None
+        law = problem.law()
+        # the groups: the phases of a periodic problem, or the values of the gradient (declared by an
+        # i.i.d. problem, else found in the run); several coordinates: every (lane, coordinate) is a sample path
+        self.values = np.sort(np.asarray(law.values, dtype=np.float64)) if (self.period is None and law is not None) else None
+        self.stats: dict[str, Any] | None = None
+        self.counted = 0
+        self.kept: list[NUFChunk] = []
+        self.taken: list[list[np.ndarray]] = []
+        self.every = 1
+        self.stream = NUFStream(optimizer.kernel(), tol, optimizer.name)
+        self.min_block = 4 * self.stream.holds_back()
+        self.trouble: str | None = None
+
+    def block(self, blk: Block, t_main: np.ndarray) -> None:
+        warmup, burn_in, period = self.warmup_steps, self.burn_in, self.period
+        if self.trouble is None:
+            self.trouble = first_trouble(blk)
         columns = int(np.prod(blk.g.shape[1:]))
-        if stats is None:
-            if period is None and values is None:
-                values = np.unique(blk.g)
-            n_groups = period if period is not None else values.size
-            stats = {key: np.zeros((n_groups, columns)) for key in ("count", "mean", "m2")}
-            stats.update(drift=np.zeros(columns), burn_t=warmup + burn_in, period=period or 0,
-                         values=np.zeros(1) if values is None else np.ascontiguousarray(values, dtype=np.float64))  # fmt: skip
-            taken = [[] for _ in range(n_groups)]
-            every = max(1, (steps - burn_in) * columns // max(samples, 1))
-        want = keep_all or (samples > 0 and any(sum(x.size for x in kept_j) < samples for kept_j in taken))
-        folded, chunk = stream.run(blk, stats, want)
+        if self.stats is None:
+            if period is None and self.values is None:
+                self.values = np.unique(blk.g)
+            n_groups = period if period is not None else self.values.size
+            self.stats = {key: np.zeros((n_groups, columns)) for key in ("count", "mean", "m2")}
+            known = np.zeros(1) if self.values is None else np.ascontiguousarray(self.values, dtype=np.float64)
+            self.stats.update(drift=np.zeros(columns), burn_t=warmup + burn_in, period=period or 0, values=known)
+            self.taken = [[] for _ in range(n_groups)]
+            self.every = max(1, (self.steps - burn_in) * columns // max(self.samples, 1))
+        stats, taken, values = self.stats, self.taken, self.values
+        want = self.keep_all or (self.samples > 0 and any(sum(x.size for x in kept_j) < self.samples for kept_j in taken))
+        folded, chunk = self.stream.run(blk, stats, want)
         while folded < 0:  # gradient values not seen before (a problem that declares no law): make room for them
             found = np.union1d(values, np.unique(blk.g))
             if found.size > 64:
@@ -460,53 +481,55 @@ def empirical_nuf(
             for old, new in enumerate(where):
                 grown_taken[new] = taken[old]
             values, taken, stats["values"] = found, grown_taken, np.ascontiguousarray(found, dtype=np.float64)
-            folded, chunk = stream.run(blk, stats, want)
+            self.values, self.taken = values, taken
+            folded, chunk = self.stream.run(blk, stats, want)
         if values is not None and values.size > 64:
             raise AdasimError("grouping by gradient value needs a problem with a few discrete gradient values")
-        counted += folded
+        self.counted += folded
         if chunk is None:
-            continue
+            return
         use = chunk.t - warmup > burn_in
         if not use.any():
-            continue
+            return
         t = chunk.t[use] - warmup
         g = chunk.g[use].reshape(int(use.sum()), -1)
         kappa = chunk.kappa[use].reshape(int(use.sum()), -1)
-        if keep_all:
-            kept.append(NUFChunk(t, g, kappa))
+        if self.keep_all:
+            self.kept.append(NUFChunk(t, g, kappa))
         for j in range(len(taken)):  # a thinned sample of each group, for distribution plots
-            if samples > 0 and sum(x.size for x in taken[j]) < samples:
+            if self.samples > 0 and sum(x.size for x in taken[j]) < self.samples:
                 mask = np.broadcast_to(((t - 1) % period == j)[:, None], g.shape) if period is not None else g == values[j]
                 sel = kappa[mask]
                 if sel.size:
-                    taken[j].append(sel[::every] if sel.size > every else sel[:1])
-    if stats is None or counted == 0:
-        raise AdasimError("no step survived the burn-in and the tail: run more steps")
-    groups = []
-    for j in range(stats["count"].shape[0]):
-        if not stats["count"][j].any():
-            continue
-        gradient = float(pattern.c[j]) if period is not None else float(values[j])
-        groups.append(GroupStats(gradient, j if period is not None else None, stats["count"][j], stats["mean"][j],
-                                 stats["m2"][j], taken[j]))  # fmt: skip
-    drift_sum = stats["drift"]
-    excluded = stream.pending()
-    ordered = tuple(sorted(groups, key=lambda s: (s.phase if s.phase is not None else 0, -s.gradient)))
-    drift_lanes = -drift_sum / counted
-    all_steps = None
-    if keep_all and kept:
-        all_steps = NUFChunk(*(np.concatenate([getattr(c, f) for c in kept]) for f in ("t", "g", "kappa")))
-    return EmpiricalNUF(
-        groups=ordered,
-        drift=float(np.mean(drift_lanes)),
-        drift_lanes=drift_lanes,
-        steps_counted=counted,
-        burn_in=burn_in,
-        excluded_tail=excluded,
-        tol=tol,
-        all_steps=all_steps,
-        trouble=trouble,
-    )
+                    taken[j].append(sel[:: self.every] if sel.size > self.every else sel[:1])
+
+    def result(self) -> EmpiricalNUF:
+        stats, period, values = self.stats, self.period, self.values
+        if stats is None or self.counted == 0:
+            raise AdasimError("no step survived the burn-in and the tail: run more steps")
+        groups = []
+        for j in range(stats["count"].shape[0]):
+            if not stats["count"][j].any():
+                continue
+            gradient = float(self.pattern.c[j]) if period is not None else float(values[j])
+            groups.append(GroupStats(gradient, j if period is not None else None, stats["count"][j], stats["mean"][j],
+                                     stats["m2"][j], self.taken[j]))  # fmt: skip
+        ordered = tuple(sorted(groups, key=lambda s: (s.phase if s.phase is not None else 0, -s.gradient)))
+        drift_lanes = -stats["drift"] / self.counted
+        all_steps = None
+        if self.keep_all and self.kept:
+            all_steps = NUFChunk(*(np.concatenate([getattr(c, f) for c in self.kept]) for f in ("t", "g", "kappa")))
+        return EmpiricalNUF(
+            groups=ordered,
+            drift=float(np.mean(drift_lanes)),
+            drift_lanes=drift_lanes,
+            steps_counted=self.counted,
+            burn_in=self.burn_in,
+            excluded_tail=self.stream.pending(),
+            tol=self.tol,
+            all_steps=all_steps,
+            trouble=self.trouble,
+        )
 
 
 def first_trouble(blk: Block) -> str | None:

@@ -4,7 +4,8 @@ the trace, the regret and the health; `adasim check` attaches those and its own 
 half's average iterate and drift, the twin lanes' factors).
 
 An observer has `block(blk, t)`, called for every block that moves x, with `t` the block's main
-steps (1-based, after any warm-up).
+steps (1-based, after any warm-up); one whose `warmup` attribute is True gets the warm-up blocks
+too (their t ≤ 0).
 """
 
 from __future__ import annotations
@@ -38,12 +39,11 @@ def observe(blocks: Iterable[Block], observers: Sequence[Observer], warmup: int 
 
 
 def feed(blk: Block, observers: Sequence[Observer], warmup: int = 0) -> None:
-    """One block to each observer (none for a warm-up block)."""
-    if blk.warmup:
-        return
+    """One block to each observer; a warm-up block only to those that ask for them (`warmup` True)."""
     t = blk.t - warmup
     for o in observers:
-        o.block(blk, t)
+        if not blk.warmup or getattr(o, "warmup", False):
+            o.block(blk, t)
 
 
 class Regret:

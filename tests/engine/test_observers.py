@@ -67,3 +67,39 @@ def test_the_regret_without_its_rows_ends_the_same(engine):
         assert all((b.loss_rows is not None) == (rows and b.rows.size > 0) for b in blocks)
         ends.append(Regret(layout).average(blocks[-1], 600))
     np.testing.assert_array_equal(ends[0], ends[1])
+
+
+def test_the_factors_as_an_observer_beside_others_are_empirical_nuf_s():
+    """NUFObserver on a pass it shares (here with the trace, fields beyond its own) gives what
+    empirical_nuf's own pass gives, up to the order of its sums over blocks."""
+    from adasim.analysis.empirical import NUF_FIELDS, NUFObserver, empirical_nuf
+
+    problem, opt = Stochastic(C=10.0, s=1.0, p=0.2), Adam(beta1=0.9, beta2=0.99, lr=0.01)
+    alone = empirical_nuf(problem, opt, 3000, np.arange(3), burn_in=500, samples=0)
+    nuf, trace = NUFObserver(problem, opt, 3000, burn_in=500, samples=0), Trace(("x",), rows=3)
+    observe(iterate(problem, opt, 3000, np.arange(3), fields=(*NUF_FIELDS, "v", "x"), min_block=nuf.min_block,
+                    record=np.array([1, 2, 3000])), [nuf, trace])  # fmt: skip
+    shared = nuf.result()
+    assert shared.steps_counted == alone.steps_counted
+    np.testing.assert_allclose([g.mean for g in shared.groups], [g.mean for g in alone.groups], rtol=1e-13)
+    np.testing.assert_allclose(shared.drift, alone.drift, rtol=1e-12)
+    assert trace.arrays(("x",))["x"].shape == (3, 3, 1)
+
+
+def test_an_observer_gets_warm_up_blocks_only_when_it_asks():
+    seen = {"all": [], "main": []}
+
+    class All:
+        warmup = True
+
+        def block(self, blk, t):
+            seen["all"].append(t)
+
+    class Main:
+        def block(self, blk, t):
+            seen["main"].append(t)
+
+    problem, opt = Online(C=3.0), Adam(lr=0.1)
+    observe(iterate(problem, opt, 100, warmup=50, block=64), [All(), Main()], warmup=50)
+    assert np.concatenate(seen["all"]).tolist() == list(range(-49, 101))
+    assert np.concatenate(seen["main"]).tolist() == list(range(1, 101))
