@@ -20,7 +20,9 @@ compiles without fastmath). log and exp are within 1 ulp of the C library's valu
             Dekker's exact product (ln a is good to about 2^−56 of itself: that is what grows with |b·ln a|).
 
 The entry points `log`, `exp` and `pow` take floats or arrays (NumPy); `adasim.engine.numba_ops`
-compiles the same bodies for numba, with `math.frexp`/`math.ldexp` for NumPy's.
+compiles the same bodies for numba, with `math.frexp`/`math.ldexp` for NumPy's. They are written
+with `where`, the branchless select defined here (this module imports nothing of adasim's) and
+handed on by adasim.ops.
 """
 
 from __future__ import annotations
@@ -30,7 +32,18 @@ from typing import Any
 
 import numpy as np
 
-from adasim import ops
+_NUMBERS = frozenset({float, int, bool, np.float64, np.bool_, np.int64})
+
+
+def _scalar(*values: Any) -> bool:
+    return all(type(v) in _NUMBERS or np.ndim(v) == 0 for v in values)  # the type first: np.ndim costs a µs
+
+
+def where(c: Any, a: Any, b: Any) -> Any:
+    """a where c holds, b elsewhere (adasim.ops.where)."""
+    if _scalar(c, a, b):
+        return a if c else b
+    return np.where(c, a, b)
 
 # ln 2 = LN2_HI + LN2_LO: LN2_HI is ln 2 with the last 12 bits of its significand cleared, so
 # k·LN2_HI is exact for |k| < 2^12; LN2_LO is the rest, rounded (computed with 50 decimal digits).
@@ -90,8 +103,8 @@ def _log_parts(x: Any) -> tuple[Any, Any, Any, Any, Any]:
     """For x > 0 finite: e, f, s, f²/2 and R of the log's formula (module docstring)."""
     m, e = frexp(x)
     low = m < SQRT_HALF
-    m = ops.where(low, m + m, m)
-    e = ops.where(low, e - 1.0, e + 0.0)
+    m = where(low, m + m, m)
+    e = where(low, e - 1.0, e + 0.0)
     f = m - 1.0
     s = f / (2.0 + f)
     z = s * s
@@ -104,11 +117,11 @@ def _log_parts(x: Any) -> tuple[Any, Any, Any, Any, Any]:
 def log_body(x: Any) -> Any:
     """ln x (+∞ at +∞, −∞ at 0, NaN below 0 and at NaN)."""
     ok = (x > 0.0) & (x < np.inf)
-    xs = ops.where(ok, x, 1.0)
+    xs = where(ok, x, 1.0)
     e, f, s, hfsq, R = _log_parts(xs)
     value = e * LN2_HI - ((hfsq - (s * (hfsq + R) + e * LN2_LO)) - f)
-    special = ops.where(x == 0.0, -np.inf, ops.where(x == np.inf, np.inf, np.nan))
-    return ops.where(ok, value, special)
+    special = where(x == 0.0, -np.inf, where(x == np.inf, np.inf, np.nan))
+    return where(ok, value, special)
 
 
 def _log_pair(x: Any) -> tuple[Any, Any]:
@@ -138,8 +151,8 @@ def _exp_pair(y: Any, y_lo: Any) -> Any:
 
 def exp_body(x: Any) -> Any:
     """e^x (+∞ above 709.78, 0 below −745.14, NaN at NaN)."""
-    xs = ops.where(x != x, 0.0, ops.where(x < EXP_MIN, EXP_MIN, ops.where(x > EXP_MAX, EXP_MAX, x)))
-    return ops.where(x != x, np.nan, _exp_pair(xs, 0.0))
+    xs = where(x != x, 0.0, where(x < EXP_MIN, EXP_MIN, where(x > EXP_MAX, EXP_MAX, x)))
+    return where(x != x, np.nan, _exp_pair(xs, 0.0))
 
 
 def pow_body(a: Any, b: Any) -> Any:
@@ -149,29 +162,29 @@ def pow_body(a: Any, b: Any) -> Any:
     whole = b // 1.0 == b
     odd = whole & ((0.5 * b) // 1.0 * 2.0 != b) & (abs(b) < 2.0**53)
     general = (mag > 0.0) & (mag < np.inf) & (abs(b) < np.inf)
-    hi, lo = _log_pair(ops.where(general, mag, 1.0))
-    bs = ops.where(general, b, 0.0)
+    hi, lo = _log_pair(where(general, mag, 1.0))
+    bs = where(general, b, 0.0)
     y = bs * hi
     # Dekker's split overflows for |b| ≥ 2^996: then b·ln a is 0 (a = ±1) or far beyond e^x's range
     fine = (abs(bs) < 2.0**996) & (abs(y) < 1e300)
-    yh, yl = _two_prod(ops.where(fine, bs, 0.0), ops.where(fine, hi, 0.0))
-    yl = yl + ops.where(fine, bs * lo, 0.0)
-    y_hi = ops.where(fine, yh + yl, y)
-    y_lo = ops.where(fine, yl - (y_hi - yh), 0.0)
+    yh, yl = _two_prod(where(fine, bs, 0.0), where(fine, hi, 0.0))
+    yl = yl + where(fine, bs * lo, 0.0)
+    y_hi = where(fine, yh + yl, y)
+    y_lo = where(fine, yl - (y_hi - yh), 0.0)
     inside = (y_hi >= EXP_MIN) & (y_hi <= EXP_MAX)
-    value = ops.where(inside, _exp_pair(ops.where(inside, y_hi, 0.0), ops.where(inside, y_lo, 0.0)),
-                      ops.where(y > 0.0, np.inf, 0.0))  # fmt: skip
-    value = ops.where(a < 0.0, ops.where(whole, ops.where(odd, -value, value), np.nan), value)
+    value = where(inside, _exp_pair(where(inside, y_hi, 0.0), where(inside, y_lo, 0.0)),
+                      where(y > 0.0, np.inf, 0.0))  # fmt: skip
+    value = where(a < 0.0, where(whole, where(odd, -value, value), np.nan), value)
     # the special values (C99 Annex F)
-    big = ops.where(b > 0.0, np.inf, 0.0)  # |a|^b for |a| = ∞ (or 0 with the inverse)
-    at_zero = ops.where(b > 0.0, 0.0, np.inf)
-    at_inf_b = ops.where(mag == 1.0, 1.0, ops.where((mag > 1.0) == (b > 0.0), np.inf, 0.0))
+    big = where(b > 0.0, np.inf, 0.0)  # |a|^b for |a| = ∞ (or 0 with the inverse)
+    at_zero = where(b > 0.0, 0.0, np.inf)
+    at_inf_b = where(mag == 1.0, 1.0, where((mag > 1.0) == (b > 0.0), np.inf, 0.0))
     negative_odd = odd & signbit(a)  # (−0)^b and (−∞)^b keep the sign for odd whole b
-    edge = ops.where(mag == 0.0, ops.where(negative_odd, -at_zero, at_zero),
-                     ops.where(mag == np.inf, ops.where(negative_odd, -big, big), at_inf_b))  # fmt: skip
-    value = ops.where(general, value, edge)
-    value = ops.where((a != a) | (b != b), np.nan, value)
-    return ops.where((b == 0.0) | (a == 1.0), 1.0, value)
+    edge = where(mag == 0.0, where(negative_odd, -at_zero, at_zero),
+                     where(mag == np.inf, where(negative_odd, -big, big), at_inf_b))  # fmt: skip
+    value = where(general, value, edge)
+    value = where((a != a) | (b != b), np.nan, value)
+    return where((b == 0.0) | (a == 1.0), 1.0, value)
 
 
 # -- the entry points for NumPy (arrays and floats); numba compiles the bodies ------------------

@@ -23,6 +23,11 @@ from typing import Any
 
 import numpy as np
 
+# log, exp and pow are adasim's own, from IEEE basic operations: NumPy's SIMD versions (AVX-512)
+# differ from the C library's that numba calls, in the last bit; `where` (a where c holds, b
+# elsewhere) is defined beside them, which are written with it (adasim.elementary)
+from adasim.elementary import _scalar, exp, log, pow, where  # noqa: F401
+
 sqrt = np.sqrt
 abs = np.abs  # the elementwise |x| (this module shadows the builtin on purpose)
 sign = np.sign
@@ -31,20 +36,6 @@ isnan = np.isnan
 isfinite = np.isfinite
 cos = np.cos
 sin = np.sin
-
-
-_NUMBERS = frozenset({float, int, bool, np.float64, np.bool_, np.int64})
-
-
-def _scalar(*values: Any) -> bool:
-    return all(type(v) in _NUMBERS or np.ndim(v) == 0 for v in values)  # the type first: np.ndim costs a µs
-
-
-def where(c: Any, a: Any, b: Any) -> Any:
-    """a where c holds, b elsewhere."""
-    if _scalar(c, a, b):
-        return a if c else b
-    return np.where(c, a, b)
 
 
 def maximum(a: Any, b: Any) -> Any:
@@ -160,8 +151,3 @@ def reduce(x: Any, phi: str, blocks: Any) -> Any:
     if phi == "norm":
         return block_sum(x, blocks)
     return x
-
-
-# log, exp and pow are adasim's own, from IEEE basic operations: NumPy's SIMD versions (AVX-512)
-# differ from the C library's that numba calls, in the last bit (adasim.elementary)
-from adasim.elementary import exp, log, pow  # noqa: E402, F401
