@@ -19,7 +19,7 @@ def _default(value: Any) -> Any:
 
 
 def _numba_note() -> str:
-    from adasim.engine import compiled
+    from adasim.engine import jit as compiled
 
     if compiled.available():
         return f"numba {importlib.metadata.version('numba')}"

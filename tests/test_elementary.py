@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adasim import ops
-from adasim.engine import compiled
+from adasim.engine import jit as compiled
 
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 0.5, 3.0, -3.0, 5e-324, 1e-310, 1.7976931348623157e308, np.inf, -np.inf, np.nan]
 

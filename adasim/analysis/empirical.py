@@ -22,7 +22,7 @@ from adasim.analysis.kernel import horizon, lane, window_weights
 from adasim.arguments import takes_records
 from adasim.display import Shown
 from adasim.engine import Block, iterate
-from adasim.engine.compiled import jit
+from adasim.engine.jit import jit
 from adasim.errors import AdasimError, check_range
 from adasim.optimizers.base import Kernel, Optimizer
 from adasim.problems.base import Problem

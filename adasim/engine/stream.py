@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from adasim.engine import compiled
+from adasim.engine import compiled, jit, kernels
 from adasim.engine.executors import Executor, NumpyExecutor, PythonExecutor
 from adasim.engine.layout import FIELDS, Layout, check_steps
 from adasim.errors import AdasimError, AdasimWarning, check_choice, check_range
@@ -68,17 +68,17 @@ def _executor_class(layout: Layout, engine: str) -> type[Executor]:
         return NumpyExecutor
     if engine == "python":
         return PythonExecutor
-    reason = compiled.unsupported(layout)
+    reason = kernels.unsupported(layout)
     if engine == "compiled":
-        if not compiled.available():
-            raise AdasimError(f"the compiled engine is not available: {compiled.unavailable_reason()} (use --engine numpy)")
+        if not jit.available():
+            raise AdasimError(f"the compiled engine is not available: {jit.unavailable_reason()} (use --engine numpy)")
         if reason is not None:
             raise AdasimError(f"the compiled engine cannot run this: {reason} (use --engine numpy)")
         return compiled.CompiledExecutor
     if reason is not None:
         return NumpyExecutor
-    if not compiled.available():
-        _warn_once(f"{compiled.unavailable_reason()}: running the NumPy executor (slower, the same numbers)")
+    if not jit.available():
+        _warn_once(f"{jit.unavailable_reason()}: running the NumPy executor (slower, the same numbers)")
         return NumpyExecutor
     return compiled.CompiledExecutor
 

@@ -36,7 +36,7 @@ from adasim import (
     make_optimizer,
     simulate,
 )
-from adasim.engine import compiled
+from adasim.engine import jit
 from adasim.optimizers import MODERN
 from adasim.optimizers.base import TINY_POWER, power
 
@@ -333,7 +333,7 @@ def test_engine_choice():
 
 def test_without_numba_auto_runs_numpy_and_says_so(monkeypatch):
     monkeypatch.setenv("ADASIM_ENGINE", "numpy")
-    assert not compiled.available()
+    assert not jit.available()
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
         assert simulate(Online(), Adam(), 5).engine == "numpy"
@@ -360,9 +360,9 @@ def test_the_generated_kernel_is_readable_source():
     """The kernel and the step it calls are Python source in the cache folder: the kernel passes
     the unpacked state fields, the step builds the records with the conventions as constants."""
     simulate(Online(), Adam(eps_mode="inside"), 5, engine="compiled")
-    kernels = [p.read_text() for p in compiled.cache_dir().glob("kernel_adam_*.py")]
+    kernels = [p.read_text() for p in jit.cache_dir().glob("kernel_adam_*.py")]
     assert any("= STEP(S[0][i], S[1][i]" in s for s in kernels), textwrap.shorten(str(kernels), 200)
-    steps = [p.read_text() for p in compiled.cache_dir().glob("step_adam_*.py")]
+    steps = [p.read_text() for p in jit.cache_dir().glob("step_adam_*.py")]
     assert any("AdamHyper_(h_beta1, h_beta2, h_eps, 'inside'" in s for s in steps), textwrap.shorten(str(steps), 200)
 
 
@@ -388,7 +388,7 @@ def test_one_step_serves_every_kernel_of_an_optimizer_and_its_conventions():
 def test_a_step_is_specialised_to_its_conventions():
     """The compiled step reads no convention: each hp.<convention> is its value (numba then prunes
     the other conventions' branches), and the specialised step computes what the step does."""
-    from adasim.engine.compiled import with_conventions
+    from adasim.engine.jit import with_conventions
     from adasim.optimizers.adam import Corrections
     from adasim.optimizers.amsgrad import AMSGradHyper, AMSGradState, amsgrad_step
 
@@ -413,11 +413,11 @@ def test_a_step_is_specialised_to_its_conventions():
 VECTORISED = """
 import re, numpy as np
 from adasim import Online, iterate, make_optimizer
-from adasim.engine import compiled
+from adasim.engine import compiled, jit
 for name, kw in [("amsgrad", {"convention": "pytorch"}), ("adafactor", {}), ("nadam", {})]:
     opt = make_optimizer(name, lr=0.01, **kw)
     list(iterate(Online(C=10.0, d=3), opt, 10, seeds=np.arange(4), engine="compiled", fields=()))  # the lane stream
-    kernel = [f for f in compiled._COMPILED.values() if f.py_func.__name__ == "kernel"][-1]
+    kernel = [f for f in jit._COMPILED.values() if f.py_func.__name__ == "kernel"][-1]
     ir = kernel.inspect_llvm(kernel.signatures[0])
     print(name, kw.get("convention", ""), len(re.findall(r"<[248] x double>", ir)), len(re.findall(r"call [^@]*@[^(]*step", ir)))
 """
