@@ -1,5 +1,6 @@
 """`adasim explore`: the explorer in the browser (a local server, or a static export)."""
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -59,18 +60,31 @@ def explore(
 
 
 def _export(out: Path, grid: list[str], optimizers: tuple[str, ...], steps: int) -> None:
-    from adasim.explorer.export import export, parse_grid, plan
+    """Check the grid, compute every view, then make the folder and write the page and its record:
+    a refusal, a failure or Ctrl-C while computing leaves no folder behind."""
+    from adasim.explorer.export import compute, parse_grid, plan, write
     from adasim.io import prepare_out_dir, write_record
     from adasim.optimizers import OPTIMIZERS
 
     if any(o not in OPTIMIZERS for o in optimizers):
         raise AdasimError("an export runs built-in optimizers only (the page cannot carry your file.py)")
-    todo = plan(parse_grid(grid), optimizers, steps)  # every view checked before the folder is made
-    out_dir = prepare_out_dir(out, record="explore.json")
+    todo = plan(parse_grid(grid), optimizers, steps)  # every view checked before anything is computed
+    _check_writable(out)
     stdout().print(f"computing {len(todo.positions)} views of {steps:,} steps ...")
-    done = export(out_dir, todo)
+    views = compute(todo)
+    out_dir = prepare_out_dir(out, record="explore.json")
+    done = write(out_dir, todo, views)
     grid_values = {k: list(v) for k, v in done.grid.items()}
     record = {"views": done.views, "bytes": done.bytes, "steps": steps, "optimizers": list(optimizers), "grid": grid_values}
     write_record(out_dir, "explore.json", record)
     stdout().print(f"wrote {done.path} ({done.views} views, {done.bytes / 1e6:.1f} MB) and explore.json; "
                    "open index.html in a browser: no server, no network")
+
+
+def _check_writable(out: Path) -> None:
+    """Refuse now, before minutes of computing, a folder that could not be made or written."""
+    if out.exists() and not out.is_dir():
+        raise AdasimError(f"cannot write to output folder '{out}': it is not a folder")
+    parent = next((p for p in (out, *out.absolute().parents) if p.exists()), None)
+    if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
+        raise AdasimError(f"cannot write to output folder '{out}': {parent} is not writable")

@@ -15,7 +15,7 @@ import numpy as np
 
 from adasim.errors import AdasimError, unknown_name
 from adasim.explorer.page import config, page
-from adasim.explorer.view import BY_NAME, CONTROLS, DEFAULT_OPTIMIZERS, STEPS, Position, parse_position, phase, view
+from adasim.explorer.view import BY_NAME, CONTROLS, DEFAULT_OPTIMIZERS, STEPS, Position, parse_position, phase, runnable, view
 from adasim.io import atomic_file
 from adasim.settings import number_text
 
@@ -32,6 +32,8 @@ MAX_VIEWS = 600  # about 17 kB a view: at most ~10 MB
 
 @dataclass(frozen=True)
 class Export:
+    """What an export wrote: the page, its views and bytes, and the grid."""
+
     path: Path
     views: int
     bytes: int
@@ -87,21 +89,34 @@ def plan(grid: Mapping[str, Sequence[str]] | None = None, optimizers: Sequence[s
     todo = []
     for values in itertools.product(*axes.values()):
         position = parse_position({**dict(zip(keys, values, strict=True)), "optimizers": ",".join(optimizers)}, steps=steps)
-        position.spec()  # every view of the grid is valid (k < d, p in (0, 1), ...) before any is computed
+        runnable(position)  # every view of the grid can be drawn (k < d, p in (0, 1), ...) before any is computed
         todo.append(position)
     return Plan(axes, keys, tuple(todo), tuple(optimizers), steps)
 
 
-def export(out_dir: Path, todo: Plan, name: str = "index.html", progress: Callable[[int, int], None] | None = None) -> Export:
-    """Compute every view of the plan and write DIR/NAME (atomically)."""
-    axes, keys, optimizers, steps = todo.axes, todo.keys, todo.optimizers, todo.steps
+@dataclass(frozen=True)
+class Views:
+    """The computed views and phases of a plan, keyed as the page looks them up."""
+
+    views: dict[str, dict]
+    phases: dict[str, dict]
+
+
+def compute(todo: Plan, progress: Callable[[int, int], None] | None = None) -> Views:
+    """Every view and phase of the plan (the long part of an export; nothing is written)."""
     views, phases = {}, {}
     for i, position in enumerate(todo.positions):
         query = position.query()
-        key = "&".join(f"{k}={query[k]}" for k in keys)
+        key = "&".join(f"{k}={query[k]}" for k in todo.keys)
         views[key], phases[key] = view(position), phase(position)
         if progress is not None:
             progress(i + 1, len(todo.positions))
+    return Views(views, phases)
+
+
+def write(out_dir: Path, todo: Plan, done: Views, name: str = "index.html") -> Export:
+    """Write the page of the computed views as DIR/NAME (atomically)."""
+    axes, keys, optimizers, steps = todo.axes, todo.keys, todo.optimizers, todo.steps
     family = axes["family"][0]
     controls, start = [], {}
     for c in CONTROLS:
@@ -114,9 +129,14 @@ def export(out_dir: Path, todo: Plan, name: str = "index.html", progress: Callab
     cfg = config(optimizers, parse_position({**start, "optimizers": ",".join(optimizers)}, steps=steps), controls,
                  mode_note=f"static export: {len(todo.positions)} precomputed views ({shown}), {steps:,} steps each; "
                            "pip install 'adasim[explore]' and run adasim explore for every setting")  # fmt: skip
-    text = page(cfg, {"keys": keys, "views": views, "phases": phases}, title="adasim explorer (static)")
+    text = page(cfg, {"keys": keys, "views": done.views, "phases": done.phases}, title="adasim explorer (static)")
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / name
     with atomic_file(path, "w") as fh:
         fh.write(text)
     return Export(path, len(todo.positions), len(text.encode("utf-8")), axes)
+
+
+def export(out_dir: Path, todo: Plan, name: str = "index.html", progress: Callable[[int, int], None] | None = None) -> Export:
+    """Compute every view of the plan and write DIR/NAME (atomically)."""
+    return write(out_dir, todo, compute(todo, progress), name)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,7 @@ import numpy as np
 from adasim.analysis.drift import analytic_drift, critical_value, mean_gradient_sign
 from adasim.analysis.empirical import empirical_nuf
 from adasim.analysis.report import NUFResult, closed_form
-from adasim.engine import simulate
+from adasim.engine import Layout, simulate
 from adasim.errors import AdasimError, check_choice, check_range, unknown_name
 from adasim.optimizers import OPTIMIZERS, definition
 from adasim.problems.presets import DEFAULT_OPTIMIZERS
@@ -35,6 +35,9 @@ from adasim.spec import Spec, build_spec
 STEPS = 10_000  # the steps of every view (the issue's budget: 10^4 steps × 4 optimizers per redraw)
 MAX_STEPS = 200_000
 MAX_OPTIMIZERS = 6  # optimizers drawn at once
+MAX_TEXT = 200  # characters of a query's key or value (optimizers: MAX_OPTIMIZERS of the longest names)
+TRACE = ("x", "g", "v")  # the trace fields a view reads
+NO_FACTORS = "no closed form"  # the verdict of an optimizer without net update factors
 X_POINTS = 240  # log-spaced points of x_t sent to the page
 GV_STEPS = 48  # the last steps' (g_t, v_t) pairs
 FAMILIES = ("online", "stochastic")
@@ -56,7 +59,9 @@ def _stops(values: Any) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class Control:
     """One control of the page: the setting it sets (build_spec's name), its label, the values a
-    request may carry (lo..hi, integer or a choice) and the slider's stops."""
+    request may carry (lo..hi, either end open, integer or a choice: what the problem and every
+    optimizer taking the setting accept, so that /api/view and /api/phase refuse the same) and
+    the slider's stops."""
 
     name: str
     label: str
@@ -65,6 +70,8 @@ class Control:
     families: tuple[str, ...] = FAMILIES
     lo: float | None = None
     hi: float | None = None
+    lo_open: bool = False  # lo itself refused (the problem or the optimizers refuse it)
+    hi_open: bool = False
     integer: bool = False
     choices: tuple[str, ...] = ()  # a select instead of a slider
     defaults: tuple[tuple[str, str], ...] = ()  # per-family defaults (family, value)
@@ -87,7 +94,7 @@ class Control:
             value = float(text)
         except ValueError:
             raise AdasimError(f"{self.label} must be a number, got {text!r}") from None
-        value = check_range(self.label, value, self.lo, self.hi, integer=self.integer)
+        value = check_range(self.label, value, self.lo, self.hi, lo_open=self.lo_open, hi_open=self.hi_open, integer=self.integer)
         return int(value) if self.integer else float(value)
 
     def as_dict(self, family_defaults: bool = True) -> dict[str, Any]:
@@ -100,18 +107,18 @@ class Control:
 CONTROLS: tuple[Control, ...] = (
     Control("family", "problem", (), "online", choices=FAMILIES,
             note="online: g = C once every d steps, else −1; stochastic: g = C w.p. p, else −1"),
-    Control("C", "C", _stops([*np.arange(2.5, 50.01, 0.5), *np.arange(52, 201, 2), 101]), "10", lo=0.0, hi=1e6,
+    Control("C", "C", _stops([*np.arange(2.5, 50.01, 0.5), *np.arange(52, 201, 2), 101]), "10", lo=0.0, hi=1e6, lo_open=True,
             defaults=(("stochastic", "101"),), note="the large gradient"),
     Control("d", "period d", _stops(range(2, 31)), "3", ("online",), lo=2, hi=1000, integer=True),
     Control("k", "spikes k", _stops(range(1, 30)), "1", ("online",), lo=1, hi=999, integer=True,
             note="gradients C per period"),
-    Control("p", "p", _stops(np.geomspace(0.001, 0.5, 91)), "0.0101", ("stochastic",), lo=0.0, hi=1.0,
+    Control("p", "p", _stops(np.geomspace(0.001, 0.5, 91)), "0.0101", ("stochastic",), lo=0.0, hi=1.0, lo_open=True, hi_open=True,
             note="probability of C (p = 0.0101 with C = 101 is δ = 0.02, the AdaShift paper's)"),
     Control("seeds", "seeds", _stops(range(1, 9)), "4", ("stochastic",), lo=1, hi=64, integer=True),
-    Control("beta1", "β1", _stops(np.arange(0.0, 0.991, 0.01)), "0", lo=0.0, hi=1.0),
-    Control("beta2", "β2", _stops(np.geomspace(1e-3, 0.999, 241)), "0.0099", lo=0.0, hi=1.0),
+    Control("beta1", "β1", _stops(np.arange(0.0, 0.991, 0.01)), "0", lo=0.0, hi=1.0, hi_open=True),
+    Control("beta2", "β2", _stops(np.geomspace(1e-3, 0.999, 241)), "0.0099", lo=0.0, hi=1.0, hi_open=True),
     Control("n", "shift n", _stops(range(0, 11)), "1", lo=0, hi=1000, integer=True, note="AdaShift's v_t uses g_{t−n}"),
-    Control("lr", "α", _stops(10.0 ** np.arange(-3.0, 0.001, 0.05)), "0.5", lo=0.0, hi=1e6),
+    Control("lr", "α", _stops(10.0 ** np.arange(-3.0, 0.001, 0.05)), "0.5", lo=0.0, hi=1e6, lo_open=True),
     Control("schedule", "schedule", (), "inv-sqrt", choices=("inv-sqrt", "constant"), note="α_t = α/√t or α"),
     Control("eps", "ε", (), "default", choices=("default", "0", "1e-12", "1e-08"),
             note="added to the scale; default: each optimizer's own"),
@@ -177,7 +184,9 @@ def parse_position(query: Mapping[str, str], allowed: Sequence[str] = (), steps:
     as `adasim run` checks its options. Only the built-ins and the `allowed` names (user
     optimizers the server loaded) may be chosen: a request never loads a file."""
     fields = {f.name for f in dataclasses.fields(Position)} - {"steps"}
-    for key in query:
+    known = (*OPTIMIZERS, *allowed)
+    for key, text in query.items():
+        _check_text(key, text, _longest(known) if key == "optimizers" else MAX_TEXT)
         if key not in fields:
             raise unknown_name("explorer setting", key, sorted(fields))
     family = BY_NAME["family"].parse(query.get("family", "online"))
@@ -190,13 +199,29 @@ def parse_position(query: Mapping[str, str], allowed: Sequence[str] = (), steps:
         raise AdasimError("choose at least one optimizer")
     if len(names) > MAX_OPTIMIZERS:
         raise AdasimError(f"at most {MAX_OPTIMIZERS} optimizers at once, got {len(names)}")
-    known = (*OPTIMIZERS, *allowed)
     for name in names:
         if name not in known:
             raise unknown_name("optimizer", name, known)
     values["optimizers"] = tuple(dict.fromkeys(names))
     values["steps"] = int(check_range("steps", steps, 100, MAX_STEPS, integer=True))
     return Position(**values)
+
+
+def _longest(names: Sequence[str]) -> int:
+    """The longest value of `optimizers` that can be right: MAX_OPTIMIZERS of the longest names."""
+    return max(MAX_TEXT, MAX_OPTIMIZERS * (max(map(len, names)) + 1))
+
+
+def _check_text(key: str, text: str, limit: int) -> None:
+    """Refuse a query key or value that no setting can have: longer than MAX_TEXT (`limit` for the
+    optimizers) or with control characters. Checked first, so that a 60 kB name never reaches the
+    did-you-mean search (quadratic in its length) and every message stays one short line."""
+    if len(key) > MAX_TEXT or not key.isprintable():
+        raise AdasimError(f"no explorer setting has a name like {key[:40]!r}{'...' if len(key) > 40 else ''}")
+    if len(text) > limit:
+        raise AdasimError(f"the value of '{key}' has {len(text):,} characters; at most {limit:,} make sense")
+    if not text.isprintable():
+        raise AdasimError(f"the value of '{key}' holds a control character: {text[:40]!r}")
 
 
 def position_of(spec: Spec, steps: int = STEPS) -> Position:
@@ -250,17 +275,54 @@ def _fixed(values: Any, decimals: int = 5) -> list[float | None]:
 
 
 def _verdict(wrong_way: float) -> str:
+    """Which way a wrong-way drift moves x."""
     return "away from x*" if wrong_way > 0 else "toward x*" if wrong_way < 0 else "no drift"
 
 
-def view(position: Position) -> dict[str, Any]:
+def runnable(position: Position) -> tuple[Spec, dict[str, AdasimError]]:
+    """The spec of the optimizers of `position` that run with its settings, and why each other one
+    cannot (ADOPT with ε = 0, a user optimizer refusing a value): a view draws the others instead of
+    failing whole. Raises when none can run: a setting of the problem (k ≥ d, ...) fails them all."""
+    try:
+        return position.spec(), {}
+    except AdasimError:
+        pass
+    refused: dict[str, AdasimError] = {}
+    for name in position.optimizers:
+        try:
+            dataclasses.replace(position, optimizers=(name,)).spec()
+        except AdasimError as err:
+            refused[name] = err
+    kept = tuple(o for o in position.optimizers if o not in refused)
+    if not kept:
+        raise next(iter(refused.values()))
+    return dataclasses.replace(position, optimizers=kept).spec(), refused
+
+
+def view_bytes(position: Position) -> int:
+    """The memory a view needs at its peak: its largest run, as `simulate` estimates it before
+    refusing a run above ADASIM_MEMORY_LIMIT (adasim.engine.simulate._check_memory, with the
+    view's TRACE fields recorded at every step); a view runs its optimizers one after another."""
+    spec, _ = runnable(position)
+    rows = spec.steps  # recorded_steps(steps, 1, log_spaced=False)
+    most = 0.0
+    for opt in spec.optimizers:
+        layout = Layout.build(spec.problem, opt, spec.seeds, spec.x0)
+        per_cell = 8.0 * ((rows + 1) * (len(TRACE) + 2) * 2 + len(opt.definition.state._fields) + 16 + 2 * layout.depth)
+        most = max(most, per_cell * layout.lanes * layout.dim)
+    return int(most)
+
+
+def view(position: Position, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Simulate every optimizer of `position`: x_t (median over seeds, log-spaced steps), the last
     steps' (g_t, v_t) of the first seed, κ per phase (online) or per gradient value (stochastic)
-    measured after the first half of the run and in closed form, and the drift in units of α."""
-    spec = position.spec()
+    measured after the first half of the run and in closed form, and the drift in units of α.
+    An optimizer without net update factors (a step that is not a sum of its gradients times
+    factors: Lion, AdamW, ...) still has its x_t and (g_t, v_t), with `factors` saying why it has
+    no κ; one that cannot run with these settings has only `trouble`. `progress(n)` is told of n
+    more steps simulated; it may raise to stop the view (the server's cancellation)."""
+    spec, refused = runnable(position)
     problem = spec.problem
-    sign = mean_gradient_sign(problem)
-    rows = np.unique(np.geomspace(1, spec.steps, X_POINTS).astype(int)) - 1
     out: dict[str, Any] = {
         "position": position.query(),
         "command": spec.command(),
@@ -272,42 +334,85 @@ def view(position: Position) -> dict[str, Any]:
         "grouped_by": "phase" if problem.pattern() is not None else "gradient value",
         "optimizers": [],
     }
-    for name, opt in zip(position.optimizers, spec.optimizers, strict=True):
-        run = simulate(problem, opt, spec.steps, spec.seeds, spec.x0, stride=1, log_spaced=False, engine=spec.engine)
-        entry: dict[str, Any] = {"name": name, "label": opt.name}
-        bad = [i for i, s in enumerate(run.status) if s != "ok"]
-        if bad:
-            entry["trouble"] = f"{opt.name}: {run.status[bad[0]]} at step {int(run.bad_step[bad[0]])}; nothing to draw"
-            out["optimizers"].append(entry)
-            continue
-        x = np.median(run.trace.x[:, :, 0], axis=1)
-        emp = empirical_nuf(problem, opt, spec.steps, spec.seeds, spec.x0, burn_in=spec.steps // 2, samples=0,
+    runs = dict(zip((o for o in position.optimizers if o not in refused), spec.optimizers, strict=True))
+    for name in position.optimizers:
+        if name in refused:
+            out["optimizers"].append({"name": name, "label": name, "trouble": f"{refused[name]}; not drawn"})
+        else:
+            out["optimizers"].append(_drawn(position, spec, name, runs[name], progress))
+    return out
+
+
+def _drawn(position: Position, spec: Spec, name: str, opt: Any, progress: Callable[[int], None] | None) -> dict[str, Any]:
+    """One optimizer's entry of a view (see `view`); its run is freed on return, so that a view
+    holds one run at a time (what `view_bytes` counts)."""
+    problem = spec.problem
+    run = simulate(problem, opt, spec.steps, spec.seeds, spec.x0, stride=1, log_spaced=False, engine=spec.engine,
+                   record=TRACE, progress=progress)  # fmt: skip
+    entry: dict[str, Any] = {"name": name, "label": opt.name}
+    bad = [i for i, s in enumerate(run.status) if s != "ok"]
+    if bad:
+        entry["trouble"] = f"{opt.name}: {run.status[bad[0]]} at step {int(run.bad_step[bad[0]])}; nothing to draw"
+        return entry
+    rows = np.unique(np.geomspace(1, spec.steps, X_POINTS).astype(int)) - 1
+    x = np.median(run.trace.x[:, :, 0], axis=1)
+    entry.update(
+        t=[int(t) for t in run.trace.t[rows]],
+        x=_fixed(x[rows]),
+        g=_round(run.trace.g[-GV_STEPS:, 0, 0], 5),
+        v=_round(run.trace.v[-GV_STEPS:, 0, 0], 5),
+        final_x=_round([x[-1]])[0],
+    )
+    del run
+    _stop_point(progress)
+    emp, why = _measured(spec, opt)
+    _stop_point(progress)  # a stochastic closed form takes up to a second
+    analytic, reason = _closed_form(dataclasses.replace(position.without(*INDEPENDENT), optimizers=(name,)))
+    if emp is None:
+        entry.update(nuf=[], factors=why, no_closed_form=reason or why,
+                     drift={"measured": None, "closed": None, "wrong_way": None, "verdict": NO_FACTORS})  # fmt: skip
+        return entry
+    return {**entry, **_factors(problem, opt, emp, analytic, reason)}
+
+
+def _stop_point(progress: Callable[[int], None] | None) -> None:
+    """Where a view told to stop (its progress hook raises) stops between the passes of a run."""
+    if progress is not None:
+        progress(0)
+
+
+def _measured(spec: Spec, opt: Any) -> tuple[Any, str | None]:
+    """κ measured after the first half of the run, or (None, why) when it cannot be measured (a
+    step that is not a sum of its gradients times factors: its kernel is 'none'). Not stoppable
+    midway (its blocks are computed ahead in a second thread), but short: 0.1 s at 200,000 steps
+    × 64 seeds."""
+    try:
+        emp = empirical_nuf(spec.problem, opt, spec.steps, spec.seeds, spec.x0, burn_in=spec.steps // 2, samples=0,
                             engine=spec.engine)  # fmt: skip
-        analytic, reason = _closed_form(dataclasses.replace(position.without(*INDEPENDENT), optimizers=(name,)))
-        nuf = NUFResult(opt, emp, analytic, reason).as_dict()
-        closed_drift = nuf["drift"]["analytic"]
-        entry.update(
-            t=[int(t) for t in run.trace.t[rows]],
-            x=_fixed(x[rows]),
-            g=_round(run.trace.g[-GV_STEPS:, 0, 0], 5),
-            v=_round(run.trace.v[-GV_STEPS:, 0, 0], 5),
-            final_x=_round([x[-1]])[0],
-            nuf=[{"phase": r.get("phase"), "gradient": _round([r["gradient"]])[0], "measured": _round([r["empirical"]])[0],
-                  "closed": None if r["analytic"] is None else _round([r["analytic"]])[0], "count": int(r["count"])}
-                 for r in nuf["nuf"]],
-            drift={"measured": _round([emp.drift])[0], "closed": None if closed_drift is None else _round([closed_drift])[0],
-                   "wrong_way": None, "verdict": None},
-            no_closed_form=reason,
-        )
-        if "analytic_error" in nuf:
-            entry["closed_error"] = nuf["analytic_error"]
-        rows_both = [r for r in entry["nuf"] if r["closed"] and r["measured"] is not None]
-        if any(abs(r["measured"] / r["closed"] - 1) > 1e-3 for r in rows_both):
-            entry["closed_note"] = LIMIT_NOTE
-        drift = closed_drift if closed_drift is not None else emp.drift
-        entry["drift"]["wrong_way"] = _round([drift * sign])[0]
-        entry["drift"]["verdict"] = _verdict(drift * sign)
-        out["optimizers"].append(entry)
+    except AdasimError as err:
+        return None, str(err)
+    return emp, None
+
+
+def _factors(problem: Any, opt: Any, emp: Any, analytic: Any, reason: str | None) -> dict[str, Any]:
+    """The factors and the drift of one optimizer's entry: measured, closed form, and the verdict."""
+    nuf = NUFResult(opt, emp, analytic, reason).as_dict()
+    closed_drift = nuf["drift"]["analytic"]
+    out: dict[str, Any] = {
+        "nuf": [{"phase": r.get("phase"), "gradient": _round([r["gradient"]])[0], "measured": _round([r["empirical"]])[0],
+                 "closed": None if r["analytic"] is None else _round([r["analytic"]])[0], "count": int(r["count"])}
+                for r in nuf["nuf"]],
+        "no_closed_form": reason,
+    }  # fmt: skip
+    if "analytic_error" in nuf:
+        out["closed_error"] = nuf["analytic_error"]
+    rows_both = [r for r in out["nuf"] if r["closed"] and r["measured"] is not None]
+    if any(abs(r["measured"] / r["closed"] - 1) > 1e-3 for r in rows_both):
+        out["closed_note"] = LIMIT_NOTE
+    drift = closed_drift if closed_drift is not None else emp.drift
+    wrong_way = drift * mean_gradient_sign(problem)
+    out["drift"] = {"measured": _round([emp.drift])[0], "closed": None if closed_drift is None else _round([closed_drift])[0],
+                    "wrong_way": _round([wrong_way])[0], "verdict": _verdict(wrong_way)}  # fmt: skip
     return out
 
 
@@ -317,13 +422,18 @@ def phase(position: Position) -> dict[str, Any]:
     (+1 away from x*, −1 toward it, 0 none, None without a closed form); rows are β1 (one row for
     an optimizer without β1). Neither depends on α, the schedule or the seeds. The stochastic
     family has neither here: its stationary closed forms take 0.1–1 s each (`adasim critical`
-    finds its critical β2)."""
+    finds its critical β2). Checked as `view` checks: an optimizer that cannot run with these
+    settings has a note instead, and a setting no optimizer can run with is refused."""
+    spec, refused = runnable(position)
     out: dict[str, Any] = {"position": position.query(), "beta1": list(MAP_BETA1), "beta2": list(MAP_BETA2), "optimizers": []}
     if position.family != "online":
-        command = position.spec().command("critical", run=False)
+        command = spec.command("critical", run=False)
         out["note"] = f"no critical β2 or map for the stochastic family here (each closed form takes up to a second): {command}"
         return out
     for name in position.optimizers:
+        if name in refused:
+            out["optimizers"].append({"name": name, "critical_beta2": None, "critical_note": str(refused[name]), "map": None})
+            continue
         one = position.without(*INDEPENDENT)
         one = dataclasses.replace(one, optimizers=(name,))
         out["optimizers"].append({"name": name, **_critical(one.without("beta2")), **_map(one.without("beta1", "beta2"))})

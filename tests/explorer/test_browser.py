@@ -176,3 +176,28 @@ def test_the_static_export_offline_from_file(browser, tmp_path):
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
     assert not math.isnan(float(tab.page.get_attribute("#app", "data-redraw-ms")))
     tab.close()
+
+
+def test_an_optimizer_without_factors_is_drawn_and_its_factor_panel_says_so(browser, serving):
+    """Issue: choosing Lion beside Adam made the server answer 400 and Adam's plot vanish. Now
+    Lion's x_t is drawn and its row of the factor table says "no closed form"; ε = 0 from the
+    menu draws Adam, AMSGrad and AdaShift and says why ADOPT is not drawn."""
+    with serving() as url:
+        tab = Page(browser, url + "#optimizers=adam,lion")
+        assert tab.page.text_content(".error") == ""
+        for name in ("adam", "lion"):
+            assert tab.page.query_selector(f"path.line[data-optimizer={name}]") is not None
+        assert tab.drift("lion")[1] == "no closed form"
+        assert tab.drift("adam")[1] == "away from x*"
+        cell = tab.page.text_content("table.nuf tr[data-optimizer=lion] td.no-closed-form")
+        assert cell.startswith("no closed form")
+        assert "not a sum of its gradients times factors" in tab.page.text_content("p.no-closed-form[data-optimizer=lion]")
+        assert len(tab.factors("adam")) == 3
+        tab.close()
+
+        tab = Page(browser, url + "#eps=0")
+        assert tab.page.text_content(".error") == ""
+        assert "adopt: eps must lie in (0, inf)" in tab.page.text_content("p.trouble")
+        for name in ("adam", "amsgrad", "adashift"):
+            assert tab.page.query_selector(f"path.line[data-optimizer={name}]") is not None
+        tab.close()

@@ -153,3 +153,116 @@ def test_a_measured_factor_away_from_its_closed_form_says_why():
     assert "clip bound" in out["adopt"]["closed_note"]
     phase0 = out["adopt"]["nuf"][0]
     assert phase0["measured"] < phase0["closed"]
+
+
+WITHOUT_FACTORS = ("lion", "adamw", "nadam", "ademamix", "sf-adamw")  # steps not a sum of gradients times factors
+
+
+@pytest.mark.parametrize("family", ["online", "stochastic"])
+def test_an_optimizer_without_factors_is_drawn_beside_the_others(family):
+    """Issue: `optimizers=adam,lion` was a 400 and took Adam's plot with it. Now every optimizer has
+    its x_t; those without net update factors say so in their factor panel ("no closed form")."""
+    for name in WITHOUT_FACTORS:
+        out = view(parse_position({"family": family, "optimizers": f"adam,{name}", "seeds": "2"}, steps=1000))
+        adam, other = out["optimizers"]
+        assert adam["nuf"]
+        assert adam["drift"]["verdict"] in ("away from x*", "toward x*")
+        assert "trouble" not in other
+        assert len(other["x"]) == len(adam["x"])
+        assert other["final_x"] is not None
+        assert len(other["g"]) == len(other["v"]) > 0
+        assert other["nuf"] == []
+        assert "not a sum of its gradients times factors" in other["factors"]
+        assert other["drift"] == {"measured": None, "closed": None, "wrong_way": None, "verdict": "no closed form"}
+        assert f"-o adam -o {name} " in out["command"]
+        json.dumps(out, allow_nan=False)
+        assert phase(parse_position({"family": family, "optimizers": f"adam,{name}"}, steps=1000))["position"]["optimizers"]
+
+
+def test_eps_zero_from_the_menu_draws_every_optimizer_that_takes_it():
+    """Issue: ε = 0 (a choice of the page's own menu) with the default optimizers was a 400: ADOPT
+    refuses ε = 0. Now the others are drawn and ADOPT's entry says why it is not."""
+    position = parse_position({"eps": "0"})
+    assert "adopt" in position.optimizers
+    out = view(position)
+    entries = {o["name"]: o for o in out["optimizers"]}
+    assert list(entries) == list(position.optimizers)
+    assert entries["adopt"]["trouble"] == "adopt: eps must lie in (0, inf), got 0.0; not drawn"
+    assert all("x" in entries[n] for n in ("adam", "amsgrad", "adashift"))
+    assert "-o adam -o amsgrad -o adashift --" in out["command"]  # the command reproduces what is drawn
+    notes = {o["name"]: o for o in phase(position)["optimizers"]}
+    assert "eps must lie in" in notes["adopt"]["critical_note"]
+    assert notes["adam"]["critical_beta2"] > 0
+
+
+def test_a_setting_that_no_optimizer_can_run_with_is_still_refused():
+    with pytest.raises(AdasimError, match="eps must lie in"):
+        view(parse_position({"eps": "0", "optimizers": "adopt"}))
+    with pytest.raises(AdasimError, match="eps must lie in"):
+        phase(parse_position({"eps": "0", "optimizers": "adopt"}))
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"beta2": "1"}, "β2 must lie in [0, 1)"),
+        ({"beta1": "1"}, "β1 must lie in [0, 1)"),
+        ({"C": "0"}, "C must lie in (0, 1e+06]"),
+        ({"lr": "0"}, "α must lie in (0, 1e+06]"),
+        ({"family": "stochastic", "p": "1"}, "p must lie in (0, 1)"),
+    ],
+)
+def test_view_and_phase_refuse_the_same_values(query, message):
+    """Issue: /api/phase?beta2=1 answered 200 while /api/view refused it: the controls' ranges are
+    now what the problem and the optimizers accept, checked once when the query is parsed."""
+    with pytest.raises(AdasimError) as err:
+        parse_position(query)
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"optimizers": "a" * 60_000},
+        {"optimizers": "adam," + "b" * 500},
+        {"beta2": "9" * 5000},
+        {"b" * 5000: "1"},
+        {"family": "x" * 300},
+    ],
+)
+def test_long_values_are_refused_before_any_did_you_mean(monkeypatch, query):
+    """Issue: a 60 kB optimizer name cost 13 s of CPU in the did-you-mean search (quadratic in its
+    length). A value longer than any setting's is refused first, in one short line."""
+    import adasim.explorer.view as explorer_view
+
+    def never(*args):
+        raise AssertionError("the did-you-mean search ran")
+
+    monkeypatch.setattr(explorer_view, "unknown_name", never)
+    with pytest.raises(AdasimError) as err:
+        parse_position(query)
+    assert len(str(err.value)) < 300
+    assert "\n" not in str(err.value)
+
+
+def test_control_characters_are_refused_in_one_line():
+    with pytest.raises(AdasimError, match="control character"):
+        parse_position({"optimizers": "adam\nsgd"})
+    with pytest.raises(AdasimError) as err:
+        parse_position({"betta2\n": "0.1"})
+    assert "\n" not in str(err.value)
+
+
+def test_view_bytes_is_the_estimate_simulate_refuses_by(monkeypatch):
+    """The server accounts views in flight by `view_bytes`: the estimate by which `simulate`
+    refuses the view's largest run (ADASIM_MEMORY_LIMIT), to the byte."""
+    from adasim.explorer.view import view_bytes
+
+    position = parse_position({"family": "stochastic", "seeds": "8", "optimizers": "sgd,adam,adashift"}, steps=500)
+    need = view_bytes(position)
+    assert 500 * 8 * 8 < need < 500 * 8 * 8 * 30
+    monkeypatch.setenv("ADASIM_MEMORY_LIMIT", str(need - 1))
+    with pytest.raises(AdasimError, match="would need about"):
+        view(position)
+    monkeypatch.setenv("ADASIM_MEMORY_LIMIT", str(need))
+    assert len(view(position)["optimizers"]) == 3

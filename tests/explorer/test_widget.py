@@ -23,7 +23,7 @@ def test_the_widget_answers_with_the_servers_numbers():
     assert reply["seq"] == 7
     assert reply["data"] == json.loads(json.dumps(view(parse_position(start))))
     assert w.answer({"what": "phase", "seq": 8, "query": start})["data"] == json.loads(json.dumps(phase(parse_position(start))))
-    assert w.answer({"what": "view", "seq": 9, "query": {"C": "-2"}}) == {"seq": 9, "error": "C must lie in [0, 1e+06], got -2.0"}
+    assert w.answer({"what": "view", "seq": 9, "query": {"C": "-2"}}) == {"seq": 9, "error": "C must lie in (0, 1e+06], got -2.0"}
     assert "unknown request" in w.answer({"what": "sweep", "seq": 10})["error"]
 
 

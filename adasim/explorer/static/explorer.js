@@ -131,7 +131,9 @@ function groupName(view, row) {
   return view.grouped_by === "phase" ? `phase ${row.phase} (g=${fmt(row.gradient, 3)})` : `g = ${fmt(row.gradient, 3)}`;
 }
 
-function figureNUF(view, shown, style) {
+function figureNUF(view, all, style) {
+  const shown = all.filter((o) => o.nuf.length);  // an optimizer without factors (Lion, AdamW, ...) has no bars
+  if (!shown.length) return el("p", { class: "note no-closed-form", text: "net update factors: no closed form for the chosen optimizers (see the table)" });
   const groups = shown[0].nuf.map((r) => groupName(view, r));
   const values = shown.flatMap((o) => o.nuf.flatMap((r) => [r.measured, r.closed])).filter((v) => v !== null);
   const top = Math.max(...values, 1e-12) * 1.12;
@@ -153,10 +155,14 @@ function figureNUF(view, shown, style) {
 function tableNUF(view, shown) {
   const head = el("tr", {}, el("th", { text: "optimizer" }), el("th", { text: view.grouped_by }), el("th", { text: "κ measured" }),
                   el("th", { text: "κ closed form" }), el("th", { text: "steps counted" }));
-  const rows = shown.flatMap((o) => o.nuf.map((r) => el("tr", { "data-optimizer": o.name },
+  const rows = shown.flatMap((o) => o.nuf.length ? o.nuf.map((r) => el("tr", { "data-optimizer": o.name },
     el("td", { text: o.name }), el("td", { text: groupName(view, r) }), el("td", { class: "measured", text: fmt(r.measured) }),
-    el("td", { class: "closed", text: fmt(r.closed) }), el("td", { text: String(r.count) }))));
-  const notes = shown.filter((o) => o.closed_note).map((o) => el("p", { class: "note", "data-optimizer": o.name, text: `${o.name}: measured ≠ closed form: ${o.closed_note}` }));
+    el("td", { class: "closed", text: fmt(r.closed) }), el("td", { text: String(r.count) })))
+    : [el("tr", { "data-optimizer": o.name, class: "no-closed-form" }, el("td", { text: o.name }),
+          el("td", { colspan: 4, class: "no-closed-form", title: o.factors, text: "no closed form (and no factors to measure)" }))]);
+  const notes = [
+    ...shown.filter((o) => o.closed_note).map((o) => el("p", { class: "note", "data-optimizer": o.name, text: `${o.name}: measured ≠ closed form: ${o.closed_note}` })),
+    ...shown.filter((o) => o.factors).map((o) => el("p", { class: "note no-closed-form", "data-optimizer": o.name, text: o.factors }))];
   return el("div", { class: "nuf-box" },
             el("table", { class: "nuf", "aria-label": "net update factors" }, el("caption", { text: "κ over the second half of the run, and in closed form" }), head, ...rows),
             ...notes);
@@ -165,7 +171,7 @@ function tableNUF(view, shown) {
 function tableDrift(view, shown, style) {
   const head = el("tr", {}, el("th", { text: "optimizer" }), el("th", { text: "drift, closed form" }), el("th", { text: "drift, measured" }),
                   el("th", { text: "direction" }), el("th", { text: "x at T" }));
-  const rows = shown.map((o) => el("tr", { "data-optimizer": o.name, class: o.drift.wrong_way > 0 ? "away" : "toward" },
+  const rows = shown.map((o) => el("tr", { "data-optimizer": o.name, class: o.drift.wrong_way === null ? "no-closed-form" : o.drift.wrong_way > 0 ? "away" : "toward" },
     el("td", {}, el("span", { class: "swatch", style: `background:${style(o.name).color}` }), o.name),
     el("td", { class: "drift", text: signed(o.drift.closed) }), el("td", { class: "drift-measured", text: signed(o.drift.measured) }),
     el("td", { class: "verdict", text: o.drift.verdict }), el("td", { text: fmt(o.final_x) })));
