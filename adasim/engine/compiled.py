@@ -117,10 +117,13 @@ class CompiledExecutor(Executor):
         rows = np.ascontiguousarray(rows, dtype=np.int64)
         R = len(rows)
         F = self._buffer("F", (len(self.plan.fields), B, cells)) if self.reuse else np.empty((len(self.plan.fields), B, cells))
-        # the recorded rows (row R: the sink) are this executor's scratch, valid until the next block:
-        # fresh memory every block cost page faults on every row (Block's text; Trace copies them out)
-        rec = self._buffer("rec", (len(self.plan.record), R + 1, cells))
-        recl, recg = (self._buffer(n, (R + 1, cells) if self.regret_rows else (1, 1)) for n in ("recl", "recg"))
+        # the recorded rows (row R: the sink) are this executor's scratch, valid until the next block
+        # but one: fresh memory every block cost page faults on every row (Block's text; Trace copies
+        # them out). Two sets, used in turn: a prefetched next block does not write over the one read.
+        self._turn = not getattr(self, "_turn", False)
+        side = "b" if self._turn else "a"
+        rec = self._buffer("rec" + side, (len(self.plan.record), R + 1, cells))
+        recl, recg = (self._buffer(n + side, (R + 1, cells) if self.regret_rows else (1, 1)) for n in ("recl", "recg"))
         snapshot = [a.copy() for a in self._carried()]
         acc = np.zeros(cells)
 

@@ -168,13 +168,18 @@ def _prefetched(blocks: Iterator[Block]) -> Iterator[Block]:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        ahead = pool.submit(next, blocks, None)
-        while True:
-            blk = ahead.result()
-            if blk is None:
-                return
+        try:
             ahead = pool.submit(next, blocks, None)
-            yield blk
+            while True:
+                blk = ahead.result()
+                if blk is None:
+                    return
+                ahead = pool.submit(next, blocks, None)
+                yield blk
+        finally:  # a reader that stops early: the inner stream is closed in the thread that runs it
+            close = getattr(blocks, "close", None)
+            if close is not None:
+                pool.submit(close).result()
 
 
 def _blocks(executor: Executor, warmup: int, steps: int, size: int, record: np.ndarray) -> Iterator[Block]:

@@ -103,3 +103,32 @@ def test_an_observer_gets_warm_up_blocks_only_when_it_asks():
     observe(iterate(problem, opt, 100, warmup=50, block=64), [All(), Main()], warmup=50)
     assert np.concatenate(seen["all"]).tolist() == list(range(-49, 101))
     assert np.concatenate(seen["main"]).tolist() == list(range(1, 101))
+
+
+def test_prefetched_blocks_keep_their_recorded_rows_while_the_next_one_runs():
+    """The compiled executor reuses its recorded-row buffers; with prefetch the next block runs while
+    this one is read: its rows must still be this block's (two sets of buffers, in turn)."""
+    from adasim.engine import jit
+
+    if not jit.available():
+        pytest.skip(f"the compiled engine is not available: {jit.unavailable_reason()}")
+    problem, opt = Stochastic(C=10.0, s=1.0, p=0.2), Adam(lr=0.1)
+    rows = np.arange(1, 2001)
+    plain = [np.array(b.recorded["x"]) for b in iterate(problem, opt, 2000, np.arange(2), record=rows, block=100,
+                                                        engine="compiled")]  # fmt: skip
+    seen = []
+    for blk in iterate(problem, opt, 2000, np.arange(2), record=rows, block=100, engine="compiled", prefetch=True):
+        import time
+
+        time.sleep(0.002)  # the next block is computed meanwhile
+        seen.append(np.array(blk.recorded["x"]))
+    for a, b in zip(plain, seen, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_prefetched_stream_stopped_early_closes_quietly(recwarn):
+    problem, opt = Online(C=3.0), Adam(lr=0.1)
+    stream = iterate(problem, opt, 10_000, block=100, prefetch=True)
+    next(stream)
+    stream.close()
+    assert not [w for w in recwarn.list if "Context" in str(w.message)]
