@@ -133,7 +133,8 @@ _EXPORTS: dict[str, str] = {
 }
 _SUBPACKAGES = frozenset({"analysis", "arguments", "checks", "demos", "display", "elementary", "engine", "errors",
                           "experiments", "explorer", "io", "memory", "ops", "optimizers", "plots", "problems", "random",
-                          "run", "schedules", "settings", "signals", "spec", "sweep", "tables", "usercode"})  # fmt: skip
+                          "run", "schedules", "settings", "signals", "spec", "sweep", "tables", "training_probe",
+                          "usercode"})  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
@@ -161,6 +162,15 @@ def explore(steps: int = 10_000, **start):  # type: ignore[no-untyped-def]
     from adasim.explorer.widget import make_widget
 
     return make_widget(steps=steps, **start)
+
+
+def probe(optimizer, model=None, **options):  # type: ignore[no-untyped-def]
+    """Attach adasim's probe to a torch optimizer (needs torch): the correlation of v with g², the
+    net update factors, the shifted counterfactual, decoupling and spikes, per tensor and layer,
+    measured in your training loop. See adasim.probe.probe."""
+    from adasim.training_probe import probe as attach
+
+    return attach(optimizer, model, **options)
 
 
 def check(optimizer, cases=None, **options):  # type: ignore[no-untyped-def]
@@ -228,5 +238,6 @@ __all__ = [
     "make_problem",
     "ops",
     "out",
+    "probe",
     "simulate",
 ]

@@ -179,6 +179,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "explore": ("explore", "explore",
                 "The explorer in the browser: sliders for β1, β2, C, d, k, p, the shift n, α and the schedule."),
     "list": ("listing", "list_all", "List problems, presets, optimizers (with defaults) and the named conventions."),
+    "probe": ("probe", "probe_command", "Show what adasim.probe measured in a training run: per layer, v's correlation with g² "
+              "beside its i.i.d. and shifted\nvalues."),
     "check": ("check", "check_command", "Put any optimizer through Adam's counterexamples: pass/fail, where x ends, the drift, "
               "and the\nmechanism measured without its internals (model-free net update factors, the correlation of its\n"
               "effective scale with g²)."),
