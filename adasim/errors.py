@@ -46,10 +46,16 @@ def typo_distance(a: str, b: str) -> int:
     return d[len(a)][len(b)]
 
 
+LONGEST_NAME = 200  # characters: a longer "name" gets no did-you-mean search
+
+
 def unknown_name(kind: str, name: str, known: Iterable[str]) -> AdasimError:
     """An error for an unknown registry name that suggests the closest known one (a one-edit
     typo first, else the most similar by difflib)."""
     known = sorted(known)
+    name = str(name)
+    if len(name) > LONGEST_NAME:  # no registry name is this long: no search (it costs ~len² per known name)
+        return AdasimError(f"unknown {kind} '{name[:40]}…' ({len(name):,} characters) (known: {', '.join(known)})")
     typos = sorted((typo_distance(name.lower(), k.lower()), k) for k in known)
     close = [typos[0][1]] if typos and typos[0][0] <= 1 else difflib.get_close_matches(name, known, n=1, cutoff=0.5)
     hint = f"; did you mean '{close[0]}'?" if close else ""
