@@ -12,7 +12,8 @@ in this run, in this process:
    Python loop of the same recurrence.
 3. Net-update-factor analysis of 10^3 seeds × 10^5 steps of the stochastic problem, in-process.
 4. `adasim sweep` of 10^4 cells × 2·10^5 steps as a whole process, against a naive NumPy loop over
-   the same lanes (run here in the same process).
+   the same lanes (run here in the same process) and the same arithmetic as a jitted
+   jax.lax.scan script in float64, also a whole process (skipped without jax).
 5. `adasim --help` as a process.
 
 Each time is the best of --repeat runs (these machines are noisy: read the ratios, not the
@@ -252,6 +253,14 @@ def main() -> None:
           f"a naive NumPy loop over the same lanes {t_np_sweep:.1f} s: {t_np_sweep / t_sweep:.1f}× (target ≥ 2.5×)")  # fmt: skip
     rows.append((f"`adasim sweep`, {lanes:,} cells × {steps:,} steps, whole process (s)", f"{t_sweep:.1f}",
                  f"naive NumPy loop {t_np_sweep:.1f}", f"{t_np_sweep / t_sweep:.1f}× faster", "≥ 2.5×"))  # fmt: skip
+    t_jax = jax_scan_process(side, steps)
+    if t_jax is None:
+        print("   the same work as a jitted jax.lax.scan script: skipped (jax is not installed: pip install 'adasim[jax]')")
+    else:
+        print(f"   the same work as a jitted jax.lax.scan script (float64, one process, import and compile included): "
+              f"{t_jax:.1f} s: adasim/jax = {t_sweep / t_jax:.2f} (target ≤ 1)")  # fmt: skip
+        rows.append(("`adasim sweep` against a jitted jax.lax.scan script, whole processes (s)", f"{t_sweep:.1f}",
+                     f"jax {t_jax:.1f}", f"{t_sweep / t_jax:.2f}×", "≤ 1×"))  # fmt: skip
 
     # 5. start-up
     t_help = best(lambda: subprocess.run([sys.executable, "-m", "adasim", "--help"], check=True, capture_output=True), 3)
@@ -262,6 +271,50 @@ def main() -> None:
         print("\n| | adasim | baseline | ratio | target |\n|---|---|---|---|---|")
         for row in rows:
             print("| " + " | ".join(row) + " |")
+
+
+JAX_SCRIPT = """
+import math, sys
+import jax
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp
+side, T = int(sys.argv[1]), int(sys.argv[2])
+beta1 = jnp.repeat(jnp.linspace(0.0, 0.9, side), side)
+beta2 = jnp.tile(jnp.geomspace(0.5, 0.999, side), side)
+EPS = 1e-8
+
+def step(carry, t):
+    m, v, x, p1, p2 = carry
+    g = jnp.where((t - 1) % 101 == 0, 1010.0, -10.0)
+    p1, p2 = p1 * beta1, p2 * beta2
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    x = jnp.clip(x - 0.5 / jnp.sqrt(t) * (m / (1 - p1)) / (jnp.sqrt(v / (1 - p2)) + EPS), -1.0, 1.0)
+    return (m, v, x, p1, p2), None
+
+@jax.jit
+def run(ts):
+    z = jnp.zeros(side * side)
+    o = jnp.ones(side * side)
+    (m, v, x, p1, p2), _ = jax.lax.scan(step, (z, z, z, o, o), ts)
+    return x
+
+print(float(run(jnp.arange(1, T + 1, dtype=jnp.float64)).block_until_ready().mean()))
+"""
+
+
+def jax_scan_process(side: int, steps: int) -> float | None:
+    """The sweep's arithmetic (Adam per lane on Reddi's Fig. 1 online problem, β1 × β2 grid) as a
+    jitted jax.lax.scan in float64, timed as a whole process; None without jax."""
+    import importlib.util
+
+    if importlib.util.find_spec("jax") is None:
+        return None
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", JAX_SCRIPT, str(side), str(steps)], check=False, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"the jax baseline failed: {done.stderr.strip().splitlines()[-1]}")
+    return time.perf_counter() - start
 
 
 def numpy_loop_lanes(T: int, beta2: np.ndarray) -> np.ndarray:
