@@ -144,7 +144,7 @@ def build_spec(
     optimizers: Sequence[str] | None = None,
     hyper: Mapping[str, Any] | None = None,
     steps: int | None = None,
-    seeds: int | None = None,
+    n_seeds: int | None = None,
     seed: int = 0,
     x0: float | None = None,
     warmup: int | None = None,
@@ -152,7 +152,9 @@ def build_spec(
     engine: str = "auto",
 ) -> Spec:
     """Resolve a problem or preset name with overrides (None = keep the preset's or default value).
-    A setting that no chosen optimizer (or the problem) has is an error. `engine` is simulate's."""
+    A setting that no chosen optimizer (or the problem) has is an error. `engine` is simulate's.
+    `n_seeds` lanes get the seeds `seed`, `seed` + 1, … (Spec.seeds holds those values, the meaning
+    `seeds` has everywhere in the library, as in `simulate(..., seeds=...)`)."""
     check_choice("engine", engine, ENGINES)
     problem = {k: v for k, v in (problem or {}).items() if v is not None}
     hyper = {k: v for k, v in (hyper or {}).items() if v is not None}
@@ -199,7 +201,7 @@ def build_spec(
     run = {**DEFAULT_RUN, **run_src}
     steps_v = int(check_range("steps", run["steps"] if steps is None else steps, 1, integer=True))
     warm = int(check_range("warmup", run["warmup"] if warmup is None else warmup, 0, integer=True))
-    n_seeds = int(check_range("seeds", 1 if seeds is None else seeds, 1, integer=True))
+    n_seeds = int(check_range("seeds", 1 if n_seeds is None else n_seeds, 1, integer=True))
     first = int(check_range("seed", seed, 0, 2**63 - n_seeds, integer=True))  # seeds first … first + n − 1 are int64
     start = float((run["x0"] if "x0" in run_src else prob.default_x0) if x0 is None else x0)
     if not np.isfinite(start):

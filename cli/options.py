@@ -137,7 +137,7 @@ class SpecOptions:
             "optimizers": self.values.get("optimizer"),
             "hyper": self.hyper(),
             "steps": self.values.get("steps"),
-            "seeds": self.values.get("seeds"),
+            "n_seeds": self.values.get("seeds"),
             "seed": self.values.get("seed") or 0,
             "x0": self.values.get("x0"),
             "warmup": self.values.get("warmup"),

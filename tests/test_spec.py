@@ -64,7 +64,7 @@ def test_every_preset_builds_and_runs_briefly(name):
         ({"hyper": {"schedule": "cosine"}}, "unknown schedule"),
         ({"hyper": {"eps_mode": "under"}}, "eps_mode"),
         ({"steps": 0}, "steps"),
-        ({"seeds": 0}, "seeds"),
+        ({"n_seeds": 0}, "seeds"),
         ({"x0": 3.0}, "outside the domain"),
         ({"domain": "1,-1"}, "empty domain"),
         ({"problem": {"k": 3}}, "k < d"),
@@ -74,3 +74,12 @@ def test_bad_values_raise_one_line_errors(kwargs, message):
     with pytest.raises(AdasimError, match=message) as err:
         build_spec(**kwargs)
     assert "\n" not in str(err.value)
+
+
+def test_seeds_mean_seed_values_everywhere():
+    """build_spec takes a count (n_seeds) and the first seed; Spec.seeds holds the values, as
+    simulate's `seeds` does: the old `seeds=` count is an error, not silently a seed value."""
+    spec = build_spec("reddi-fig1-stochastic", n_seeds=3, seed=7, steps=10)
+    assert spec.seeds.tolist() == [7, 8, 9]
+    with pytest.raises(TypeError):
+        build_spec("reddi-fig1-stochastic", seeds=3)  # type: ignore[call-arg]

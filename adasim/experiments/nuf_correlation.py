@@ -18,7 +18,7 @@ SOURCE = "Zhou et al. 2019 (ICLR), §3; docs/REFERENCE.md §3"
 
 def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
     steps, seeds = (20_000, 4) if quick else (200_000, 16)
-    common = {"problem": {"C": 10.0, "p": 0.2}, "hyper": {"beta1": 0.0, "beta2": 0.9, "n": 1}, "steps": steps, "seeds": seeds}
+    common = {"problem": {"C": 10.0, "p": 0.2}, "hyper": {"beta1": 0.0, "beta2": 0.9, "n": 1}, "steps": steps, "n_seeds": seeds}
     spec = build_spec("stochastic", optimizers=["adam", "adashift", "adopt"], **common)
     nuf = nuf_report(spec)
     corr = correlation_report(spec, per_shift(spec.optimizers, [0, 1, 2, 4, 8]))

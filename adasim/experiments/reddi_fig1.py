@@ -22,7 +22,7 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
     seeds = 4 if quick else 16
     opts = ["adam", "amsgrad", "adashift"]
     online = build_spec("reddi-fig1-online", optimizers=opts, steps=steps).run()
-    stoch = build_spec("reddi-fig1-stochastic", optimizers=opts, steps=steps, seeds=seeds).run()
+    stoch = build_spec("reddi-fig1-stochastic", optimizers=opts, steps=steps, n_seeds=seeds).run()
     fig = Figure(figsize=(14, 4), layout="constrained")
     ax_r, ax_x, ax_s = fig.subplots(1, 3)
     numbers: dict[str, Any] = {

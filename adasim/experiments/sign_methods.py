@@ -32,7 +32,7 @@ def _color(name: str) -> str:
 
 
 def _runs(ax: Any, preset: str, steps: int, seeds: int) -> dict[str, Any]:
-    runs = build_spec(preset, optimizers=list(OPTIMIZERS), steps=steps, seeds=seeds).run()
+    runs = build_spec(preset, optimizers=list(OPTIMIZERS), steps=steps, n_seeds=seeds).run()
     out = {}
     for r in runs:
         name = r.optimizer.name

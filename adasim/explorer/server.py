@@ -186,6 +186,16 @@ class WorkQueue:
         for _ in self.threads:
             self.inbox.put(None)
 
+    def join(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds in all for the workers to end (after `close`): a daemon thread
+        still inside NumPy or a compiled kernel when the interpreter finalises can abort the
+        process (exit −6 instead of 143)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
     def _fits(self, job: Job) -> bool:
         return not self.running or self.limit is None or self.in_flight + job.nbytes <= self.limit
 
@@ -443,6 +453,7 @@ def serve(host: str, port: int, open_browser: bool, optimizers: Sequence[str], s
         finally:
             server.stop()
             app.settings["adasim_queue"].close()
+            await asyncio.to_thread(app.settings["adasim_queue"].join, 3.0)
 
     try:
         asyncio.run(main())

@@ -166,7 +166,7 @@ class Position:
         defs = [definition(o) for o in self.optimizers]
         hyper = {k: v for k, v in hyper.items() if k in ("lr", "schedule") or any(d.accepts(k) for d in defs)}
         return build_spec(self.family, problem=problem, optimizers=self.optimizers, hyper=hyper, steps=self.steps,
-                          seeds=seeds, x0=0.0)  # fmt: skip
+                          n_seeds=seeds, x0=0.0)  # fmt: skip
 
     def query(self) -> dict[str, str]:
         """The controls' values as the page's query (text, in CONTROLS order, then the optimizers)."""
