@@ -106,6 +106,7 @@ _EXPORTS: dict[str, str] = {
             "SignSGD",
             "Signum",
             "Yogi",
+    "as_torch",
             "make_optimizer",
             "out",
         ),
@@ -130,11 +131,12 @@ _EXPORTS: dict[str, str] = {
     ),
     **dict.fromkeys(("Run", "Trace"), "adasim.run"),
     **dict.fromkeys(("Schedule",), "adasim.schedules"),
+    **dict.fromkeys(("as_torch",), "adasim.torch_export"),
 }
 _SUBPACKAGES = frozenset({"analysis", "arguments", "checks", "demos", "display", "elementary", "engine", "errors",
                           "experiments", "explorer", "io", "memory", "ops", "optimizers", "plots", "problems", "random",
-                          "run", "schedules", "settings", "signals", "spec", "sweep", "tables", "training_probe",
-                          "usercode"})  # fmt: skip
+                          "run", "schedules", "settings", "signals", "spec", "sweep", "tables", "torch_export",
+                          "training_probe", "usercode"})  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:

@@ -428,8 +428,11 @@ class Probe:
 
 
 def _adam_state(optimizer: Any, p: Any) -> tuple[Any, Any]:
+    """torch's Adam family keeps exp_avg/exp_avg_sq; adasim.as_torch keeps the m and v its step reports."""
     state = optimizer.state.get(p, {})
-    return state.get("exp_avg"), state.get("exp_avg_sq")
+    if "exp_avg_sq" in state:
+        return state.get("exp_avg"), state.get("exp_avg_sq")
+    return state.get("m"), state.get("v")
 
 
 def _by_layer(data: _Sample, rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

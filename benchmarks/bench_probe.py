@@ -10,42 +10,16 @@ downloaded). Target (issue 31): at most 5 % more time per step at the default sa
 from __future__ import annotations
 
 import argparse
-import inspect
-import json
+import sys
 import time
+from pathlib import Path
 
 import torch
 
 import adasim
 
-
-def model_and_data(seed: int = 0):
-    torch.manual_seed(seed)
-    text = inspect.getsource(json.decoder) + inspect.getsource(json.encoder)
-    chars = sorted(set(text))
-    ids = torch.tensor([chars.index(c) for c in text])
-    vocab, d, context = len(chars), 128, 64
-
-    class Tiny(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.embed = torch.nn.Embedding(vocab, d)
-            self.pos = torch.nn.Parameter(torch.zeros(context, d))
-            layer = torch.nn.TransformerEncoderLayer(d, 4, 4 * d, dropout=0.0, batch_first=True)
-            self.body = torch.nn.TransformerEncoder(layer, 2)
-            self.head = torch.nn.Linear(d, vocab)
-            self.mask = torch.nn.Transformer.generate_square_subsequent_mask(context)
-
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return self.head(self.body(self.embed(x) + self.pos, mask=self.mask, is_causal=True))
-
-    def batch(gen: torch.Generator, size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
-        start = torch.randint(0, len(ids) - context - 1, (size,), generator=gen)
-        x = torch.stack([ids[s : s + context] for s in start])
-        y = torch.stack([ids[s + 1 : s + context + 1] for s in start])
-        return x, y
-
-    return Tiny(), batch, vocab
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+from char_transformer import model_and_data  # the model and text of examples/probe_transformer.py
 
 
 def train(steps: int, sample: int | None) -> tuple[float, object]:
