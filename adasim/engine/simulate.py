@@ -68,7 +68,7 @@ def simulate(
     began = time.perf_counter()
     layout = Layout.build(problem, optimizer, seeds, x0)
     steps_kept = recorded_steps(steps, stride, log_spaced)
-    _check_memory(layout, len(steps_kept), len(record))
+    check_memory(layout, len(steps_kept), len(record))
     executor = make_executor(layout, engine, (), regret=True, record=tuple(f for f in record if f in TRACE_FIELDS),
                              regret_rows="average_regret" in record)  # fmt: skip
     regret = Regret(layout)
@@ -99,13 +99,19 @@ def simulate(
     )
 
 
-def _check_memory(layout: Layout, rows: int, fields: int) -> None:
-    """Refuse a run whose trace and state would not fit (adasim.memory): the recorded rows of
-    every field and the running sums, the state and the ring of past gradients per cell."""
-    from adasim.memory import require
-
+def run_bytes(layout: Layout, rows: int, fields: int) -> float:
+    """The memory a run needs: the recorded rows of every field and the running sums, the state
+    and the ring of past gradients per cell (what `check_memory` holds to ADASIM_MEMORY_LIMIT)."""
     cells = layout.lanes * layout.dim
     per_cell = 8.0 * ((rows + 1) * (fields + 2) * 2 + len(layout.optimizer.definition.state._fields) + 16 + 2 * layout.depth)
-    require(per_cell * cells, f"this run ({layout.lanes:,} lanes × {layout.dim:,} coordinates, {rows:,} recorded rows)",
+    return per_cell * cells
+
+
+def check_memory(layout: Layout, rows: int, fields: int) -> None:
+    """Refuse a run whose trace and state would not fit (adasim.memory, `run_bytes`)."""
+    from adasim.memory import require
+
+    what = f"this run ({layout.lanes:,} lanes × {layout.dim:,} coordinates, {rows:,} recorded rows)"
+    require(run_bytes(layout, rows, fields), what,
             "use fewer seeds, a smaller problem, a larger --stride or fewer recorded fields"
             + (", or a smaller shift or window" if layout.depth > rows else ""))  # fmt: skip

@@ -23,9 +23,11 @@ from typing import Any
 import numpy as np
 
 from adasim.analysis.drift import analytic_drift, critical_value, mean_gradient_sign
-from adasim.analysis.empirical import empirical_nuf
+from adasim.analysis.empirical import NUF_FIELDS, NUFObserver
 from adasim.analysis.report import NUFResult, closed_form
-from adasim.engine import Layout, simulate
+from adasim.engine import Layout, iterate
+from adasim.engine.observers import Trace, health, observe
+from adasim.engine.simulate import check_memory, run_bytes
 from adasim.errors import AdasimError, check_choice, check_range, unknown_name
 from adasim.optimizers import OPTIMIZERS, definition
 from adasim.problems.presets import DEFAULT_OPTIMIZERS
@@ -301,15 +303,12 @@ def runnable(position: Position) -> tuple[Spec, dict[str, AdasimError]]:
 
 def view_bytes(position: Position) -> int:
     """The memory a view needs at its peak: its largest run, as `simulate` estimates it before
-    refusing a run above ADASIM_MEMORY_LIMIT (adasim.engine.simulate._check_memory, with the
-    view's TRACE fields recorded at every step); a view runs its optimizers one after another."""
+    refusing a run above ADASIM_MEMORY_LIMIT (adasim.engine.simulate.run_bytes, with the view's
+    TRACE fields recorded at every step); a view runs its optimizers one after another."""
     spec, _ = runnable(position)
-    rows = spec.steps  # recorded_steps(steps, 1, log_spaced=False)
     most = 0.0
     for opt in spec.optimizers:
-        layout = Layout.build(spec.problem, opt, spec.seeds, spec.x0)
-        per_cell = 8.0 * ((rows + 1) * (len(TRACE) + 2) * 2 + len(opt.definition.state._fields) + 16 + 2 * layout.depth)
-        most = max(most, per_cell * layout.lanes * layout.dim)
+        most = max(most, run_bytes(Layout.build(spec.problem, opt, spec.seeds, spec.x0), spec.steps, len(TRACE)))
     return int(most)
 
 
@@ -344,28 +343,45 @@ def view(position: Position, progress: Callable[[int], None] | None = None) -> d
 
 
 def _drawn(position: Position, spec: Spec, name: str, opt: Any, progress: Callable[[int], None] | None) -> dict[str, Any]:
-    """One optimizer's entry of a view (see `view`); its run is freed on return, so that a view
+    """One optimizer's entry of a view (see `view`), from one pass of its run read by two observers:
+    the trace (x, g, v at every step) and the factors (κ after the first half; none for a step
+    that is not a sum of its gradients times factors). The run is freed on return, so that a view
     holds one run at a time (what `view_bytes` counts)."""
     problem = spec.problem
-    run = simulate(problem, opt, spec.steps, spec.seeds, spec.x0, stride=1, log_spaced=False, engine=spec.engine,
-                   record=TRACE, progress=progress)  # fmt: skip
+    layout = Layout.build(problem, opt, spec.seeds, spec.x0)
+    check_memory(layout, spec.steps, len(TRACE))
+    try:
+        nuf, why = NUFObserver(problem, opt, spec.steps, burn_in=spec.steps // 2, samples=0), None
+    except AdasimError as err:  # its kernel is 'none': no factors
+        nuf, why = None, str(err)
+    trace = Trace(TRACE, rows=spec.steps)
+    fields = NUF_FIELDS if nuf is not None else ()
+    blocks = iterate(problem, opt, spec.steps, spec.seeds, spec.x0, engine=spec.engine, fields=fields,
+                     record=np.arange(1, spec.steps + 1), min_block=nuf.min_block if nuf is not None else 1)  # fmt: skip
+    last = observe(blocks, [trace] + ([nuf] if nuf is not None else []), progress=progress)
+    status, bad_step = health(last)
     entry: dict[str, Any] = {"name": name, "label": opt.name}
-    bad = [i for i, s in enumerate(run.status) if s != "ok"]
+    bad = [i for i, s in enumerate(status) if s != "ok"]
     if bad:
-        entry["trouble"] = f"{opt.name}: {run.status[bad[0]]} at step {int(run.bad_step[bad[0]])}; nothing to draw"
+        entry["trouble"] = f"{opt.name}: {status[bad[0]]} at step {int(bad_step[bad[0]])}; nothing to draw"
         return entry
+    recorded = trace.arrays(TRACE)
     rows = np.unique(np.geomspace(1, spec.steps, X_POINTS).astype(int)) - 1
-    x = np.median(run.trace.x[:, :, 0], axis=1)
+    x = np.median(recorded["x"][:, :, 0], axis=1)
     entry.update(
-        t=[int(t) for t in run.trace.t[rows]],
+        t=[int(t) for t in recorded["t"][rows]],
         x=_fixed(x[rows]),
-        g=_round(run.trace.g[-GV_STEPS:, 0, 0], 5),
-        v=_round(run.trace.v[-GV_STEPS:, 0, 0], 5),
+        g=_round(recorded["g"][-GV_STEPS:, 0, 0], 5),
+        v=_round(recorded["v"][-GV_STEPS:, 0, 0], 5),
         final_x=_round([x[-1]])[0],
     )
-    del run
-    _stop_point(progress)
-    emp, why = _measured(spec, opt)
+    del recorded, trace
+    emp = None
+    if nuf is not None:
+        try:
+            emp = nuf.result()
+        except AdasimError as err:
+            why = str(err)
     _stop_point(progress)  # a stochastic closed form takes up to a second
     analytic, reason = _closed_form(dataclasses.replace(position.without(*INDEPENDENT), optimizers=(name,)))
     if emp is None:
@@ -379,19 +395,6 @@ def _stop_point(progress: Callable[[int], None] | None) -> None:
     """Where a view told to stop (its progress hook raises) stops between the passes of a run."""
     if progress is not None:
         progress(0)
-
-
-def _measured(spec: Spec, opt: Any) -> tuple[Any, str | None]:
-    """κ measured after the first half of the run, or (None, why) when it cannot be measured (a
-    step that is not a sum of its gradients times factors: its kernel is 'none'). Not stoppable
-    midway (its blocks are computed ahead in a second thread), but short: 0.1 s at 200,000 steps
-    × 64 seeds."""
-    try:
-        emp = empirical_nuf(spec.problem, opt, spec.steps, spec.seeds, spec.x0, burn_in=spec.steps // 2, samples=0,
-                            engine=spec.engine)  # fmt: skip
-    except AdasimError as err:
-        return None, str(err)
-    return emp, None
 
 
 def _factors(problem: Any, opt: Any, emp: Any, analytic: Any, reason: str | None) -> dict[str, Any]:
