@@ -16,7 +16,7 @@ from adasim.engine import ENGINES, simulate
 from adasim.errors import AdasimError, check_choice, check_range, unknown_name
 from adasim.optimizers import OPTIMIZERS, Optimizer, definition, make_optimizer
 from adasim.problems import PRESETS, PROBLEMS, Domain, Problem, make_problem
-from adasim.problems.presets import DEFAULT_OPTIMIZERS, resolve
+from adasim.problems.presets import DEFAULT_OPTIMIZERS, derive
 from adasim.run import Run
 from adasim.schedules import Schedule
 
@@ -178,13 +178,13 @@ def build_spec(
         params_src = {k: v for k, v in params_src.items() if k not in ("p", "delta")}
     fixed = {k: v for k, v in params_src.items() if not callable(v)}
     context = {**fixed, **problem}
-    params = {**resolve(params_src, context), **problem}
+    params = {**derive(params_src, context, problem), **problem}
     problem_relations = {k: v for k, v in params_src.items() if callable(v) and k not in problem}
     if domain is None:
         domain = domain_src
     dom = domain if isinstance(domain, Domain) else Domain.parse(domain)
     prob = make_problem(base, domain=dom, **params)
-    settings = {**resolve(hyper_src, {**prob.params(), **params}), **hyper}
+    settings = {**derive(hyper_src, {**prob.params(), **params}, hyper), **hyper}
     hyper_relations = {k: v for k, v in hyper_src.items() if callable(v) and k not in hyper}
     _schedule(settings)
     chosen = tuple(optimizers) if optimizers else tuple(default_optimizers)

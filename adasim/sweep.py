@@ -29,6 +29,7 @@ from adasim.display import Shown
 from adasim.engine import simulate
 from adasim.errors import AdasimError, check_choice, check_range
 from adasim.io import dumps, write_json, write_npz
+from adasim.problems.presets import derive
 from adasim.settings import OPTIMIZER, PROBLEM, sweep_axes
 from adasim.spec import Spec, build_spec
 from adasim.tables import Tabular
@@ -174,15 +175,14 @@ def cell_settings(plan: SweepPlan, start: int, end: int) -> tuple[dict[str, Any]
     }
     hyper_kw = {axes[k].field: v for k, v in cols.items() if axes[k].group == OPTIMIZER}
     context = {**spec.problem.params(), **problem_kw}
-    for key, relation in spec.problem_relations.items():
-        if key not in problem_kw:
-            problem_kw[key] = context[key] = np.broadcast_to(relation(context), (end - start,))
+    n = end - start
+    derived = derive(spec.problem_relations, context, problem_kw)
+    context.update(derived)
+    problem_kw.update({k: np.broadcast_to(v, (n,)) for k, v in derived.items()})
     if "p" in problem_kw or "delta" in problem_kw:
         problem_kw.setdefault("p", None)
         problem_kw.setdefault("delta", None)
-    for key, relation in spec.hyper_relations.items():
-        if key not in hyper_kw:
-            hyper_kw[key] = np.broadcast_to(relation(context), (end - start,))
+    hyper_kw.update({k: np.broadcast_to(v, (n,)) for k, v in derive(spec.hyper_relations, context, hyper_kw).items()})
     seeds = cols["seed"] if "seed" in cols else np.broadcast_to(spec.seeds[:1], (end - start,))
     return problem_kw, hyper_kw, np.asarray(seeds)
 

@@ -209,3 +209,17 @@ def test_a_cell_gets_the_numbers_of_the_run_with_its_settings(tmp_path):
         assert result["config"]["beta2"] == pytest.approx(1 / (1 + C * C), rel=1e-15)
         assert float(cells[C]["final_x"]) == pytest.approx(result["final_x"], rel=1e-9)  # the CSV keeps 10 digits
         assert float(cells[C]["average_regret"]) == pytest.approx(result["average_regret"], rel=1e-9)
+
+
+def test_a_preset_relation_is_resolved_by_one_function_for_specs_and_sweep_cells():
+    """β2 = 1/(1+C²) of Reddi's Theorem 1: build_spec and a sweep cell derive it with the same
+    function (adasim.problems.presets.derive), so a cell equals the spec built at its values."""
+    from adasim.problems.presets import beta2_of_C, derive
+    from adasim.spec import build_spec
+    from adasim.sweep import cell_settings, make_plan
+
+    plan = make_plan("reddi-thm1", ["C=2,5,10"], steps=10)
+    _, hyper, _ = cell_settings(plan, 0, 3)
+    for i, C in enumerate((2.0, 5.0, 10.0)):
+        assert hyper["beta2"][i] == build_spec("reddi-thm1", problem={"C": C}).optimizers[0].beta2
+    assert derive({"beta2": beta2_of_C, "lr": 0.5}, {"C": 3.0}, given=("lr",)) == {"beta2": 1 / 10}

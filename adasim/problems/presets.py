@@ -7,7 +7,7 @@ sweep resolves them for every cell at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,6 +157,15 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-def resolve(settings: Mapping[str, Setting], context: Mapping[str, Any]) -> dict[str, Any]:
-    """Evaluate callables against the resolved problem parameters."""
-    return {k: (v(context) if callable(v) else v) for k, v in settings.items()}
+def derive(settings: Mapping[str, Setting], context: Mapping[str, Any], given: Container[str] = ()) -> dict[str, Any]:
+    """A preset's settings that are not `given`: constants as they are, relations (β2 = 1/(1+C²),
+    d = C, ...) evaluated on the context (the problem's parameters, with each value derived before
+    them) — elementwise, so that a sweep derives all its cells at once. The one function that
+    resolves presets, for build_spec (and so the explorer) and for every sweep cell."""
+    ctx = dict(context)
+    out: dict[str, Any] = {}
+    for key, value in settings.items():
+        if key in given:
+            continue
+        out[key] = ctx[key] = value(ctx) if callable(value) else value
+    return out
