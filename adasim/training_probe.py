@@ -308,6 +308,7 @@ class Probe:
         self.seed, self.betas, self.eps = seed, betas, eps
         self.params: list[Any] = []
         self.index: list[Any] = []  # per tensor: its sampled positions, as a torch index on its device
+        self.positions: list[np.ndarray] = []  # ... and as a NumPy index
         self.data: _Sample | None = None
         self.windows: list[dict[str, Any]] = []
         self.steps = 0
@@ -331,6 +332,7 @@ class Probe:
                 chosen = np.sort(rng.choice(p.numel(), size=min(self.sample, p.numel()), replace=False))
                 self.params.append(p)
                 self.index.append(torch.as_tensor(chosen, dtype=torch.long, device=p.device))
+                self.positions.append(chosen)
                 names.append(self.names.get(id(p), f"group{gi}.param{pi}"))
                 idx.append(chosen)
                 betas.append((float(pair[0]), float(pair[1])))
@@ -340,9 +342,18 @@ class Probe:
         self.data = _Sample(names, idx, betas, eps, self.shift, self.kappa)
 
     def _gather(self, tensors: list[Any]) -> np.ndarray:
+        """The sampled coordinates of every tensor, side by side, as float64: through NumPy views
+        for CPU tensors of NumPy's dtypes (a few µs each), through torch for the others (GPU, bf16)."""
         torch = _need_torch()
-        parts = [t.detach().reshape(-1)[i] for t, i in zip(tensors, self.index, strict=True)]
-        return torch.cat([x.to(torch.float64) for x in parts]).cpu().numpy()
+        assert self.data is not None
+        out = np.empty(int(self.data.edges[-1]))
+        for t, i, cut, where in zip(tensors, self.index, self.data.cuts, self.positions, strict=True):
+            flat = t.detach().reshape(-1)
+            if flat.device.type == "cpu" and flat.dtype in (torch.float32, torch.float64, torch.float16):
+                out[cut] = flat.numpy()[where]
+            else:
+                out[cut] = flat[i].to(torch.float64).cpu().numpy()
+        return out
 
     def _before(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         torch = _need_torch()
