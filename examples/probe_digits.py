@@ -8,12 +8,15 @@ adasim.probe. Prints each per-layer table and the held-out accuracy, writes out/
 
 from __future__ import annotations
 
-import argparse
+import sys
 from pathlib import Path
 
 import torch
 
 import adasim
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from probe_common import main, optimizer  # the two optimizers compared, the command line
 
 
 def data() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -34,10 +37,7 @@ def train(which: str, steps: int, out: Path) -> None:
     x, y, x_test, y_test = data()
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
-    if which == "adam":
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999))
-    else:
-        opt = adasim.as_torch(adasim.AdaShift(n=1, beta1=0.9, beta2=0.999), model.parameters(), lr=1e-3)
+    opt = optimizer(which, model.parameters(), lr=1e-3)
     probe = adasim.probe(opt, model=model, window=250)
     gen = torch.Generator().manual_seed(1)
     for _ in range(steps):
@@ -53,16 +53,5 @@ def train(which: str, steps: int, out: Path) -> None:
     print(report)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=1500)
-    parser.add_argument("--out", type=Path, default=Path("out"))
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(1)
-    for which in ("adam", "adashift"):
-        train(which, args.steps, args.out)
-
-
 if __name__ == "__main__":
-    main()
+    main(train, steps=1500)

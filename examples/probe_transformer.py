@@ -9,7 +9,6 @@ and their figures.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -19,14 +18,12 @@ import adasim
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from char_transformer import model_and_data  # the same model and text as benchmarks/bench_probe.py
+from probe_common import main, optimizer  # the two optimizers compared, the command line
 
 
 def train(which: str, steps: int, out: Path) -> None:
     model, batch, vocab = model_and_data()
-    if which == "adam":
-        opt = torch.optim.Adam(model.parameters(), lr=3e-3, betas=(0.9, 0.999))
-    else:
-        opt = adasim.as_torch(adasim.AdaShift(n=1, beta1=0.9, beta2=0.999), model.parameters(), lr=3e-3)
+    opt = optimizer(which, model.parameters(), lr=3e-3)
     probe = adasim.probe(opt, model=model, window=100)
     gen = torch.Generator().manual_seed(1)
     for step in range(1, steps + 1):
@@ -45,16 +42,5 @@ def train(which: str, steps: int, out: Path) -> None:
     print(report)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=600)
-    parser.add_argument("--out", type=Path, default=Path("out"))
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(1)
-    for which in ("adam", "adashift"):
-        train(which, args.steps, args.out)
-
-
 if __name__ == "__main__":
-    main()
+    main(train, steps=600)
