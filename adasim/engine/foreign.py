@@ -69,7 +69,9 @@ class StepperExecutor(Executor):
         alpha = np.array(np.broadcast_to(np.asarray(lay.lr, dtype=np.float64).reshape(-1)[:1] * lay.optimizer.schedule(t), (B,)))
         x_start = self.x
         if lay.problem.x_independent:
-            G, gradient = np.array(_gradient_block(lay, t0, B)), None
+            shared = getattr(self.stepper, "gradients", None)  # a Joint's part: the joint's draw, not a second one
+            G = shared(t0, B, alpha, self.x) if shared is not None else np.array(_gradient_block(lay, t0, B))
+            gradient = None
         else:  # the gradient at each step's x, asked for by the stepper as it goes
             G = np.empty((B, L, D))
             kernel = lay.problem.gradient_kernel
@@ -155,19 +157,29 @@ class Joint:
     def _run(self, t0: int, B: int, alpha: np.ndarray) -> None:
         G = np.concatenate([np.broadcast_to(_gradient_block(lay, t0, B), (B, lay.lanes, lay.dim)) for lay in self.layouts],
                            axis=1)  # fmt: skip
-        self.start = self.x
+        self.start, self.G = self.x, G
         self.u, self.xs = self.stepper.run_block(self.x, G, alpha, self.lo, self.hi, t0)
         self.x = self.xs[-1].copy()
         self.key, self.alpha = (t0, B), np.array(alpha)
         self.waiting = set(self.live)
 
-    def take(self, i: int, x: np.ndarray, alpha: np.ndarray, t0: int, B: int) -> tuple[np.ndarray, np.ndarray]:
+    def gradients(self, i: int, x: np.ndarray, alpha: np.ndarray, t0: int, B: int) -> np.ndarray:
+        """Part i's gradients of steps t0 … t0+B−1: the block is run for every part when the first
+        part asks (so each layout's stream is drawn once)."""
+        self._ensure(i, t0, B, alpha)
         a, b = self.edges[i], self.edges[i + 1]
+        return np.array(self.G[:, a:b])
+
+    def _ensure(self, i: int, t0: int, B: int, alpha: np.ndarray) -> None:
         if self.key != (t0, B):
             if self.waiting:
                 raise AdasimError(f"a joint run's part {i} asked for steps {t0}… before parts {sorted(self.waiting)} "
                                   "took the previous block")  # fmt: skip
             self._run(t0, B, alpha)
+
+    def take(self, i: int, x: np.ndarray, alpha: np.ndarray, t0: int, B: int) -> tuple[np.ndarray, np.ndarray]:
+        self._ensure(i, t0, B, alpha)
+        a, b = self.edges[i], self.edges[i + 1]
         same = np.array_equal(alpha, self.alpha) and np.array_equal(x, self.start[a:b], equal_nan=True)
         if i not in self.waiting or not same:
             raise AdasimError(f"a joint run's part {i} is out of step at steps {t0}…{t0 + B - 1}")
@@ -186,3 +198,6 @@ class _Part:
         if gradient is not None:
             raise AdasimError("a joint run needs problems whose gradients do not depend on x")
         return self.joint.take(self.i, x, alpha, t0, len(G))
+
+    def gradients(self, t0: int, B: int, alpha: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return self.joint.gradients(self.i, x, alpha, t0, B)
