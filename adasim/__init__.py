@@ -70,69 +70,30 @@ if TYPE_CHECKING:  # the names as a type checker sees them
     )
     from adasim.run import Run, Trace
     from adasim.schedules import Schedule
+    from adasim.settings import RunSettings
+    from adasim.spec import build_spec
+    from adasim.torch_export import as_torch
 
-_EXPORTS: dict[str, str] = {
-    **dict.fromkeys(("ENGINES", "AdasimWarning", "iterate", "simulate"), "adasim.engine"),
-    **dict.fromkeys(("AdasimError",), "adasim.errors"),
-    **dict.fromkeys(
-        (
-            "ADOPT",
-            "OPTIMIZERS",
-            "SGD",
-            "AdaBelief",
-            "Adafactor",
-            "Adagrad",
-            "Adam",
-            "Adamax",
-            "AdamMini",
-            "AdamNC",
-            "AdamW",
-            "AdaShift",
-            "AdEMAMix",
-            "AMSGrad",
-            "CautiousAdam",
-            "Definition",
-            "Grams",
-            "Kernel",
-            "Lion",
-            "Momentum",
-            "NAdam",
-            "Optimizer",
-            "Out",
-            "RAdam",
-            "RMSProp",
-            "ScaleLimit",
-            "ScheduleFreeAdamW",
-            "SignSGD",
-            "Signum",
-            "Yogi",
-    "as_torch",
-            "make_optimizer",
-            "out",
-        ),
-        "adasim.optimizers",
+_MODULES: dict[str, tuple[str, ...]] = {  # each public name by the module that defines it
+    "adasim.engine": ("ENGINES", "AdasimWarning", "iterate", "simulate"),
+    "adasim.errors": ("AdasimError",),
+    "adasim.optimizers": (
+        "ADOPT", "OPTIMIZERS", "SGD", "AdaBelief", "Adafactor", "Adagrad", "Adam", "Adamax", "AdamMini", "AdamNC",
+        "AdamW", "AdaShift", "AdEMAMix", "AMSGrad", "CautiousAdam", "Definition", "Grams", "Kernel", "Lion", "Momentum",
+        "NAdam", "Optimizer", "Out", "RAdam", "RMSProp", "ScaleLimit", "ScheduleFreeAdamW", "SignSGD", "Signum", "Yogi",
+        "make_optimizer", "out",
     ),
-    **dict.fromkeys(
-        (
-            "PRESETS",
-            "PROBLEMS",
-            "Custom",
-            "Domain",
-            "FiniteSum",
-            "Layered",
-            "Online",
-            "Problem",
-            "Quadratic",
-            "Rotated",
-            "Stochastic",
-            "make_problem",
-        ),
-        "adasim.problems",
+    "adasim.problems": (
+        "PRESETS", "PROBLEMS", "Custom", "Domain", "FiniteSum", "Layered", "Online", "Problem", "Quadratic", "Rotated",
+        "Stochastic", "make_problem",
     ),
-    **dict.fromkeys(("Run", "Trace"), "adasim.run"),
-    **dict.fromkeys(("Schedule",), "adasim.schedules"),
-    **dict.fromkeys(("as_torch",), "adasim.torch_export"),
-}
+    "adasim.run": ("Run", "Trace"),
+    "adasim.schedules": ("Schedule",),
+    "adasim.settings": ("RunSettings",),
+    "adasim.spec": ("build_spec",),
+    "adasim.torch_export": ("as_torch",),
+}  # fmt: skip
+_EXPORTS: dict[str, str] = {name: module for module, names in _MODULES.items() for name in names}
 _SUBPACKAGES = frozenset({"analysis", "arguments", "checks", "demos", "display", "elementary", "engine", "errors",
                           "experiments", "explorer", "io", "memory", "ops", "optimizers", "plots", "problems", "random",
                           "run", "schedules", "settings", "signals", "spec", "sweep", "tables", "torch_export",
@@ -185,7 +146,7 @@ def check(optimizer, cases=None, **options):  # type: ignore[no-untyped-def]
     return run_check(optimizer, cases, **options)
 
 
-__all__ = [
+__all__ = [  # literal, for static tools; tests/test_packaging.py holds it equal to _EXPORTS and the functions
     "ADOPT",
     "ENGINES",
     "OPTIMIZERS",
@@ -225,6 +186,7 @@ __all__ = [
     "RMSProp",
     "Rotated",
     "Run",
+    "RunSettings",
     "ScaleLimit",
     "Schedule",
     "ScheduleFreeAdamW",
@@ -233,6 +195,8 @@ __all__ = [
     "Stochastic",
     "Trace",
     "Yogi",
+    "as_torch",
+    "build_spec",
     "check",
     "explore",
     "iterate",

@@ -103,14 +103,146 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("r", "r", OPTIMIZER, float, "Schedule-free's power r of t in the averaging weight."),
     Setting("weight_lr_power", "weight_lr_power", OPTIMIZER, float, "Schedule-free's power of max α in the averaging weight."),
     # runs
+    # runs (the fields of RunSettings: --seeds N and --seed S both set its seeds, S … S + N − 1)
     Setting("steps", "steps", RUN, int, "Steps T (default: the preset's, else 100000)."),
     Setting("seeds", "seeds", RUN, int, "Number of seeds (one lane each)."),
-    Setting("seed", "seed", RUN, int, "First seed.", sweep=True),
+    Setting("seed", "seeds", RUN, int, "First seed.", sweep=True),
     Setting("x0", "x0", RUN, float, "Starting point x_1."),
     Setting("warmup", "warmup", RUN, int, "Steps that update the moments but not x."),
+    Setting("engine", "engine", RUN, str, "auto | compiled | numpy | python: the same numbers on each (default auto)."),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}
+
+
+ENGINES = {
+    "auto": "compiled (numba) when it can run the problem, NumPy otherwise",
+    "compiled": "numba: one machine-code loop per block, lanes inside (an error if it cannot run this)",
+    "numpy": "NumPy: the step once per step on arrays of lanes",
+    "python": "plain Python: the step once per step and lane (slow; for debugging)",
+}
+DEFAULT_RUN: dict[str, Any] = {"steps": 100_000, "seeds": (0,), "x0": None, "warmup": 0, "engine": "auto"}
+MAX_SEED = 2**63 - 1  # seeds are int64
+
+
+@dataclass(frozen=True, eq=False)
+class RunSettings:
+    """How a problem is run: `steps` T that move x, the lanes' `seeds` (values, one lane each),
+    the starting point `x0` (x_1; a number or per-lane array; None: the problem's default), the
+    `warmup` steps that update the state but not x, and the `engine` (auto | compiled | numpy |
+    python, the same floats on each). Its fields are the targets of the table's run settings
+    (`--steps`, `--seeds N --seed S`, `--x0`, `--warmup`, `--engine`), and one record goes whole
+    from the command line through `build_spec` and `simulate` to the executor.
+
+    A field left None is "the preset's or the default" until `resolve` fills it.
+
+    >>> RunSettings.from_options({"steps": 500, "seeds": 3, "seed": 7}).resolve()
+    RunSettings(steps=500, seeds=(7, 8, 9), x0=None, warmup=0, engine='auto')
+    """
+
+    steps: int | None = None
+    seeds: tuple[int, ...] | None = None
+    x0: Any = None
+    warmup: int | None = None
+    engine: str = "auto"
+
+    def __post_init__(self) -> None:
+        from adasim.errors import check_choice, check_range
+
+        if self.steps is not None:
+            object.__setattr__(self, "steps", int(check_range("steps", self.steps, 1, integer=True)))
+        if self.warmup is not None:
+            object.__setattr__(self, "warmup", int(check_range("warmup", self.warmup, 0, integer=True)))
+        if self.seeds is not None:
+            from adasim.engine.layout import as_seeds  # the one check of seeds (simulate's and the layout's)
+
+            object.__setattr__(self, "seeds", tuple(int(s) for s in as_seeds(self.seeds)))
+        if self.x0 is not None and not np.isscalar(self.x0):  # a per-lane or per-coordinate start: kept read-only
+            try:
+                x0 = np.array(self.x0, dtype=float)
+            except (TypeError, ValueError):
+                from adasim.errors import AdasimError
+
+                raise AdasimError("x0 must be a number, a point or one per lane") from None
+            x0.setflags(write=False)
+            object.__setattr__(self, "x0", x0)
+        check_choice("engine", self.engine, ENGINES)
+
+    def __repr__(self) -> str:
+        x0 = self.x0 if not isinstance(self.x0, np.ndarray) else f"array{self.x0.shape}"
+        return (f"RunSettings(steps={self.steps}, seeds={self.seeds}, x0={x0}, warmup={self.warmup}, "
+                f"engine={self.engine!r})")  # fmt: skip
+
+    @classmethod
+    def from_options(cls, values: Mapping[str, Any]) -> RunSettings:
+        """The record the run options give, by the table's names: `steps`, `seeds` (a count),
+        `seed` (the first; default 0), `x0`, `warmup`, `engine`; None means not given."""
+        from adasim.errors import check_range, unknown_name
+
+        names = [s.name for s in group(RUN)]
+        for key in values:
+            if key not in names:
+                raise unknown_name("run setting", key, names)
+        count, first = values.get("seeds"), values.get("seed")
+        seeds = None
+        if count is not None or first:
+            n = int(check_range("seeds", 1 if count is None else count, 1, integer=True))
+            start = int(check_range("seed", first or 0, 0, MAX_SEED + 1 - n, integer=True))
+            seeds = tuple(range(start, start + n))
+        engine = values.get("engine")
+        return cls(values.get("steps"), seeds, values.get("x0"), values.get("warmup"), "auto" if engine is None else engine)
+
+    def given(self) -> dict[str, Any]:
+        """The fields that are set (not None)."""
+        return {k: getattr(self, k) for k in DEFAULT_RUN if getattr(self, k) is not None}
+
+    def resolve(self, defaults: RunSettings | Mapping[str, Any] | None = None) -> RunSettings:
+        """Every field set: this record's value, else `defaults`' (a preset's run), else DEFAULT_RUN's."""
+        below = defaults.given() if isinstance(defaults, RunSettings) else dict(defaults or {})
+        return RunSettings(**{**DEFAULT_RUN, **below, **self.given()})
+
+    def replace(self, **changes: Any) -> RunSettings:
+        from dataclasses import replace
+
+        return replace(self, **changes)
+
+    @property
+    def lanes(self) -> int:
+        return len(self.seeds or (0,))
+
+    def options(self, default_x0: Any = None) -> dict[str, Any]:
+        """The run options a command line states for this record (`steps`, and `seeds`, `seed`,
+        `x0`, `warmup` where they differ from the defaults) — the inverse of `from_options`."""
+        out: dict[str, Any] = {} if self.steps is None else {"steps": self.steps}
+        seeds = self.seeds or (0,)
+        if seeds != tuple(range(seeds[0], seeds[0] + len(seeds))):
+            raise ValueError(f"seeds {seeds} are not consecutive: no --seeds/--seed states them")
+        if len(seeds) > 1:
+            out["seeds"] = len(seeds)
+        if seeds[0] != 0:
+            out["seed"] = seeds[0]
+        if self.x0 is not None and np.ndim(self.x0) == 0 and (default_x0 is None or self.x0 != default_x0):
+            out["x0"] = self.x0
+        if self.warmup:
+            out["warmup"] = self.warmup
+        return out
+
+
+def run_settings(run: RunSettings | None, **given: Any) -> RunSettings:
+    """`run`, or the record the separate arguments give (steps, seeds, x0, warmup, engine; None
+    or absent: not given) — never both: the one rule of every function that takes either."""
+    from adasim.errors import AdasimError
+
+    given = {k: v for k, v in given.items() if v is not None}
+    if run is None:
+        if "seeds" in given and np.ndim(given["seeds"]) == 0:
+            given["seeds"] = (given["seeds"],)
+        return RunSettings(**given)
+    if not isinstance(run, RunSettings):
+        raise AdasimError(f"run must be a RunSettings, got {type(run).__name__}")
+    if given:
+        raise AdasimError(f"give the run settings either as run= or as {', '.join(given)}, not both")
+    return run
 
 
 def group(name: str) -> tuple[Setting, ...]:

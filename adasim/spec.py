@@ -10,18 +10,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from adasim.engine import ENGINES, simulate
-from adasim.errors import AdasimError, check_choice, check_range, unknown_name
+from adasim.engine import simulate
+from adasim.engine.layout import start_point
+from adasim.errors import AdasimError, unknown_name
 from adasim.optimizers import OPTIMIZERS, Optimizer, definition, make_optimizer
 from adasim.problems import PRESETS, PROBLEMS, Domain, Problem, make_problem
 from adasim.problems.presets import DEFAULT_OPTIMIZERS, derive
 from adasim.run import Run
 from adasim.schedules import Schedule
+from adasim.settings import RunSettings
 
 DEFAULT_PROBLEM = "reddi-thm1"
-DEFAULT_RUN = {"steps": 100_000, "x0": 0.0, "warmup": 0}
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,57 +32,31 @@ class Spec:
     name: str
     problem: Problem
     optimizers: tuple[Optimizer, ...]
-    steps: int
-    seeds: np.ndarray
-    x0: float
-    warmup: int
+    run_settings: RunSettings  # every field set (x0 the start the runs use)
     source: str = ""
     choices: str = ""
-    engine: str = "auto"
     problem_relations: Mapping[str, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)
     hyper_relations: Mapping[str, Callable[[Mapping[str, Any]], Any]] = field(default_factory=dict)
 
     def run(self, progress: Callable[[int], None] | None = None, stride: int | None = None) -> list[Run]:
-        """Simulate every optimizer over the seeds (one lane per seed)."""
-        return [
-            simulate(
-                self.problem,
-                opt,
-                self.steps,
-                self.seeds,
-                self.x0,
-                warmup=self.warmup,
-                stride=stride,
-                progress=progress,
-                engine=self.engine,
-            )
-            for opt in self.optimizers
-        ]
+        """Simulate every optimizer with the run settings (one lane per seed)."""
+        return [simulate(self.problem, opt, run=self.run_settings, stride=stride, progress=progress) for opt in self.optimizers]
 
     @property
     def total_steps(self) -> int:
         """Steps across all optimizers, warm-up included (for progress bars)."""
-        return (self.steps + self.warmup) * len(self.optimizers)
+        return (int(self.run_settings.steps or 0) + int(self.run_settings.warmup or 0)) * len(self.optimizers)
 
-    def run_settings(self) -> dict[str, Any]:
-        """steps, seeds, seed, x0, warmup: the run settings a command line states."""
-        out: dict[str, Any] = {"steps": self.steps}
-        if len(self.seeds) > 1:
-            out["seeds"] = len(self.seeds)
-        if int(self.seeds[0]) != 0:
-            out["seed"] = int(self.seeds[0])
-        if self.x0 != self.problem.default_x0:
-            out["x0"] = self.x0
-        if self.warmup:
-            out["warmup"] = self.warmup
-        return out
+    def run_options(self) -> dict[str, Any]:
+        """steps, seeds, seed, x0, warmup: the run options a command line states."""
+        return self.run_settings.options(default_x0=self.problem.default_x0)
 
     def command(self, command: str = "run", extra: Sequence[str] = (), run: bool = True) -> str:
         """The `adasim run` (or `adasim COMMAND ... EXTRA`) command that reproduces this spec
         from the base problem's settings (without the run's steps and seeds unless `run`)."""
         from adasim.settings import run_command
 
-        return run_command(self.problem, self.optimizers, self.run_settings() if run else None, command, extra)
+        return run_command(self.problem, self.optimizers, self.run_options() if run else None, command, extra)
 
     def config(self) -> dict[str, Any]:
         """The `problem` block of summary.json: every parameter, the optimum and the run settings."""
@@ -91,10 +64,10 @@ class Spec:
         out.update(
             {
                 "preset": self.name if self.name in PRESETS else None,
-                "steps": self.steps,
-                "warmup": self.warmup,
-                "seeds": self.seeds.tolist(),
-                "x0": self.x0,
+                "steps": self.run_settings.steps,
+                "warmup": self.run_settings.warmup,
+                "seeds": list(self.run_settings.seeds or ()),
+                "x0": self.run_settings.x0,
             }
         )
         if self.source:
@@ -143,19 +116,17 @@ def build_spec(
     problem: Mapping[str, Any] | None = None,
     optimizers: Sequence[str] | None = None,
     hyper: Mapping[str, Any] | None = None,
-    steps: int | None = None,
-    n_seeds: int | None = None,
-    seed: int = 0,
-    x0: float | None = None,
-    warmup: int | None = None,
+    run: RunSettings | None = None,
     domain: str | Domain | None = None,
-    engine: str = "auto",
 ) -> Spec:
     """Resolve a problem or preset name with overrides (None = keep the preset's or default value).
-    A setting that no chosen optimizer (or the problem) has is an error. `engine` is simulate's.
-    `n_seeds` lanes get the seeds `seed`, `seed` + 1, … (Spec.seeds holds those values, the meaning
-    `seeds` has everywhere in the library, as in `simulate(..., seeds=...)`)."""
-    check_choice("engine", engine, ENGINES)
+    A setting that no chosen optimizer (or the problem) has is an error. `run`: the run settings
+    (its fields left None take the preset's value, else the default), e.g.
+    `RunSettings(steps=1000, seeds=range(3))`."""
+    if run is None:
+        run = RunSettings()
+    elif not isinstance(run, RunSettings):
+        raise AdasimError(f"run must be a RunSettings, got {type(run).__name__}")
     problem = {k: v for k, v in (problem or {}).items() if v is not None}
     hyper = {k: v for k, v in (hyper or {}).items() if v is not None}
     if name in PRESETS:
@@ -165,7 +136,7 @@ def build_spec(
         default_optimizers: Sequence[str] = preset.optimizers
         source, choices = preset.source, preset.choices
     elif name in PROBLEMS:
-        base, params_src, hyper_src, run_src, domain_src = name, {}, {}, {}, "-1,1"
+        base, params_src, hyper_src, run_src, domain_src = name, {}, {}, RunSettings(), "-1,1"
         default_optimizers, source, choices = DEFAULT_OPTIMIZERS, PROBLEMS[name].source, ""
     else:
         raise unknown_name("problem", name, names())
@@ -198,30 +169,18 @@ def build_spec(
                  for o in dict.fromkeys(chosen))  # fmt: skip
     if blocks is not None:
         opts = tuple(o if o.blocks is not None else o.replace(blocks=blocks) for o in opts)
-    run = {**DEFAULT_RUN, **run_src}
-    steps_v = int(check_range("steps", run["steps"] if steps is None else steps, 1, integer=True))
-    warm = int(check_range("warmup", run["warmup"] if warmup is None else warmup, 0, integer=True))
-    n_seeds = int(check_range("seeds", 1 if n_seeds is None else n_seeds, 1, integer=True))
-    first = int(check_range("seed", seed, 0, 2**63 - n_seeds, integer=True))  # seeds first … first + n − 1 are int64
-    start = float((run["x0"] if "x0" in run_src else prob.default_x0) if x0 is None else x0)
-    if not np.isfinite(start):
-        raise AdasimError(f"x0 must be a finite number, got {start}")
-    if not np.all(dom.contains(np.asarray(start))):
-        raise AdasimError(f"x0 = {start:g} lies outside the domain {dom.describe()}")
+    resolved = run.resolve(run_src.resolve({"x0": prob.default_x0}))
+    start_point(prob, resolved.x0, 1)  # a start outside the domain is an error here, before any run
     return Spec(
         name=name,
         problem=prob,
         optimizers=opts,
-        steps=steps_v,
-        seeds=np.arange(first, first + n_seeds, dtype=np.int64),
-        x0=start,
-        warmup=warm,
+        run_settings=resolved,
         source=source,
         choices=choices,
-        engine=engine,
         problem_relations=problem_relations,
         hyper_relations=hyper_relations,
     )
 
 
-__all__ = ["DEFAULT_PROBLEM", "OPTIMIZERS", "Spec", "build_spec", "names"]
+__all__ = ["DEFAULT_PROBLEM", "OPTIMIZERS", "RunSettings", "Spec", "build_spec", "names"]

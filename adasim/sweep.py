@@ -183,7 +183,7 @@ def cell_settings(plan: SweepPlan, start: int, end: int) -> tuple[dict[str, Any]
         problem_kw.setdefault("p", None)
         problem_kw.setdefault("delta", None)
     hyper_kw.update({k: np.broadcast_to(v, (n,)) for k, v in derive(spec.hyper_relations, context, hyper_kw).items()})
-    seeds = cols["seed"] if "seed" in cols else np.broadcast_to(spec.seeds[:1], (end - start,))
+    seeds = cols["seed"] if "seed" in cols else np.broadcast_to(np.asarray(spec.run_settings.seeds[:1]), (end - start,))
     return problem_kw, hyper_kw, np.asarray(seeds)
 
 
@@ -214,25 +214,15 @@ def run_chunk(plan: SweepPlan, optimizer_name: str, start: int, end: int) -> dic
     prob = plan.spec.problem.replace(**problem_kw) if problem_kw else plan.spec.problem
     accepted = {k: v for k, v in hyper_kw.items() if opt.definition.accepts(k)}
     optimizer = opt.replace(**accepted) if accepted else opt
-    stride = max(1, plan.spec.steps // 200)  # enough rows for the second-half rule, little memory
-    run = simulate(
-        prob,
-        optimizer,
-        plan.spec.steps,
-        seeds,
-        plan.spec.x0,
-        warmup=plan.spec.warmup,
-        stride=stride,
-        log_spaced=False,
-        record=("x",),
-        engine=plan.spec.engine,
-    )
+    settings = plan.spec.run_settings
+    stride = max(1, settings.steps // 200)  # enough rows for the second-half rule, little memory
+    run = simulate(prob, optimizer, run=settings.replace(seeds=tuple(seeds)), stride=stride, log_spaced=False, record=("x",))
     x = prob.sweep_coordinate(run.final_x)
     opt_x = np.broadcast_to(prob.sweep_optimum(), (lanes,))
     distance = np.abs(x - opt_x)
     width = float(prob.domain.hi) - float(prob.domain.lo)
     if plan.rule == "shi":
-        half = run.trace.t > plan.spec.steps // 2
+        half = run.trace.t > settings.steps // 2
         with np.errstate(divide="ignore"):
             logs = np.log10(np.abs(prob.sweep_coordinate(run.trace.x[half]) - opt_x[None, :]) + 1e-300)
         converged = np.mean(logs, axis=0) < -2
@@ -540,8 +530,8 @@ def make_plan(
     check_choice("convergence rule", rule, RULES)
     axes = parse_grid(grid)
     spec = build_spec(name, **spec_kwargs)
-    if "seed" not in axes and len(spec.seeds) > 1:  # --seeds N becomes a seed axis
-        axes["seed"] = spec.seeds.copy()
+    if "seed" not in axes and spec.run_settings.lanes > 1:  # --seeds N becomes a seed axis
+        axes["seed"] = np.array(spec.run_settings.seeds, dtype=np.int64)
     plan = SweepPlan(spec, axes, rule=rule, with_drift=with_drift)
     check_axes(plan)
     total = plan.cells * len(spec.optimizers)

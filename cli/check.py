@@ -143,7 +143,7 @@ def _list(cases: dict, json_out: bool) -> None:
         mean = st["mean_gradient"]
         mean_text = f"{mean:.4g}" if isinstance(mean, float) else ", ".join(f"{m:.4g}" for m in mean)
         problem = f"{c.about}\nE g = {mean_text}; x* = {st['x_star']}; domain {st['domain']}"
-        settings = (f"steps {st['steps']:,}, seeds 0–{c.seeds - 1}, x_1 = {c.x0:g}\nlr {c.lr:g} (when --kw gives none), "
+        settings = (f"steps {st['steps']:,}, seeds 0–{c.n_seeds - 1}, x_1 = {c.x0:g}\nlr {c.lr:g} (when --kw gives none), "
                     f"α_t = {st['alpha_t']}")  # fmt: skip
         needs = st["expect_means"] + (f" (tol {c.tol:g})" if c.expect == "converge" else "")
         needs += f"; and {PROGRESS_SHARE:g} of SGD's progress toward x*"

@@ -35,10 +35,11 @@ def warning_line(message: str) -> None:
 
 
 @contextmanager
-def progress_bar(total: int, description: str, enabled: bool = True) -> Iterator[Callable[[int], None] | None]:
-    """A Rich bar on stderr (only on a terminal and for long work); yields the engine's callback."""
+def progress_bar(total: int, description: str, enabled: bool = True, lanes: int = 1) -> Iterator[Callable[[int], None] | None]:
+    """A Rich bar on stderr (only on a terminal and for long work: `total` callbacks' units × `lanes`
+    lanes each); yields the engine's callback, told of steps."""
     console = stderr()
-    if not enabled or total < PROGRESS_MIN_WORK or not console.is_terminal:
+    if not enabled or total * lanes < PROGRESS_MIN_WORK or not console.is_terminal:
         yield None
         return
     columns = (

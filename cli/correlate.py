@@ -30,10 +30,11 @@ def correlate(
     if not spec.optimizer:
         spec.optimizer = ["adam", "adashift", "adopt"]
     resolved = spec.build()
-    shift_list = parse_shifts(shifts, resolved.steps)
+    shift_list = parse_shifts(shifts, resolved.run_settings.steps)
     optimizers = per_shift(resolved.optimizers, shift_list)  # AdaShift at every shift n (n = 0 is Adam's own v)
     out_dir = prepare_out_dir(out, record="correlation.json") if out is not None else None
-    with progress_bar(resolved.steps * len(resolved.seeds) * len(optimizers), "correlations", enabled=not json_out) as tick:
+    run = resolved.run_settings
+    with progress_bar(run.steps * len(optimizers), "correlations", enabled=not json_out, lanes=run.lanes) as tick:
         report = correlation_report(resolved, optimizers, burn_in=burn_in, progress=tick)
     data = report.as_dict()
 

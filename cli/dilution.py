@@ -43,7 +43,7 @@ def dilution_command(
     assert isinstance(resolved.problem, Layered)
     opt = resolved.optimizers[0]
     out_dir = prepare_out_dir(out, record="dilution.json") if out is not None else None
-    rows = dilution(resolved.problem, opt, k_values, resolved.steps, resolved.seeds)
+    rows = dilution(resolved.problem, opt, k_values, run=resolved.run_settings)
     data = {"problem": resolved.config(), "optimizer": opt.name, "config": opt.config(), "results": [r.as_dict() for r in rows]}
 
     def figures() -> dict:

@@ -32,7 +32,8 @@ def nuf(
     """
     resolved = spec.build()
     out_dir = prepare_out_dir(out, record="nuf.json") if out is not None else None
-    with progress_bar(resolved.total_steps * len(resolved.seeds), "net update factors", enabled=not json_out) as tick:
+    lanes = resolved.run_settings.lanes
+    with progress_bar(resolved.total_steps, "net update factors", enabled=not json_out, lanes=lanes) as tick:
         report = nuf_report(resolved, burn_in=burn_in, tol=tol, progress=tick)
     data = report.as_dict()
 

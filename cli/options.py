@@ -9,9 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from adasim.engine import ENGINES
 from adasim.errors import AdasimError
-from adasim.settings import OPTIMIZER, PROBLEM, RUN, SETTINGS, Setting
+from adasim.settings import OPTIMIZER, PROBLEM, RUN, SETTINGS, RunSettings, Setting
 from adasim.spec import DEFAULT_PROBLEM, Spec, build_spec, names
 
 PANELS = {PROBLEM: "Problem", OPTIMIZER: "Optimizers", RUN: "Run"}
@@ -69,22 +68,16 @@ def _extra_parameters() -> list[inspect.Parameter]:
                 ),
             ],
         ),
-        inspect.Parameter(
-            "engine",
-            kw,
-            default="auto",
-            annotation=Annotated[str, _option("--engine", help=" | ".join(ENGINES) + ": the same numbers on each.", panel="Run")],
-        ),
     ]
 
 
 ORDER = [
     "problem", *[s.name for s in SETTINGS if s.group == PROBLEM], "domain",
     "optimizer", *[s.name for s in SETTINGS if s.group == OPTIMIZER], "set",
-    *[s.name for s in SETTINGS if s.group == RUN], "engine",
+    *[s.name for s in SETTINGS if s.group == RUN],
 ]  # fmt: skip
 OPTIMIZER_ONLY = ["optimizer", *[s.name for s in SETTINGS if s.group == OPTIMIZER], "set"]
-CLOSED_FORM = [name for name in ORDER if name not in {s.name for s in SETTINGS if s.group == RUN} | {"engine"}]
+CLOSED_FORM = [name for name in ORDER if name not in {s.name for s in SETTINGS if s.group == RUN}]
 
 
 def parse_assignments(items: list[str] | None, what: str = "--set") -> dict[str, Any]:
@@ -130,19 +123,18 @@ class SpecOptions:
         out.update(parse_assignments(self.values.get("set")))
         return out
 
+    def run_settings(self) -> RunSettings:
+        """The run options as one record (fields not given stay None: the preset's or default)."""
+        return RunSettings.from_options({s.name: self.values.get(s.name) for s in SETTINGS if s.group == RUN})
+
     def spec_kwargs(self) -> dict[str, Any]:
         """Everything but the problem name, as `build_spec` (and `make_plan`) take it."""
         return {
             "problem": {s.field: self.values.get(s.name) for s in SETTINGS if s.group == PROBLEM},
             "optimizers": self.values.get("optimizer"),
             "hyper": self.hyper(),
-            "steps": self.values.get("steps"),
-            "n_seeds": self.values.get("seeds"),
-            "seed": self.values.get("seed") or 0,
-            "x0": self.values.get("x0"),
-            "warmup": self.values.get("warmup"),
+            "run": self.run_settings(),
             "domain": self.values.get("domain"),
-            "engine": "auto" if self.values.get("engine") is None else self.values["engine"],
         }
 
     def build(self) -> Spec:

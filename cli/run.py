@@ -24,11 +24,12 @@ def describe(spec: Spec, run: bool = True, swept: Sequence[str] = ()) -> str:
     sched = spec.optimizers[0].schedule.describe()
     if "lr" not in swept:
         sched = sched.replace("= α", f"= {opt['lr']:g}", 1)
-    seeds = f"{len(spec.seeds)} seeds" if len(spec.seeds) > 1 else f"seed {int(spec.seeds[0])}"
+    settings = spec.run_settings
+    seeds = f"{settings.lanes} seeds" if settings.lanes > 1 else f"seed {settings.seeds[0]}"
     text = f"{spec.name}: {params}, domain {spec.problem.domain.describe()}; {sched}"
     if "seed" in swept:
         seeds = "seeds swept"
-    return text + (f"; T = {spec.steps:,}, {seeds}" if run else "")
+    return text + (f"; T = {settings.steps:,}, {seeds}" if run else "")
 
 
 @with_spec_options
@@ -45,7 +46,7 @@ def run(
     """
     resolved = spec.build()
     out_dir = prepare_out_dir(out, record="summary.json") if out is not None else None
-    with progress_bar(resolved.total_steps * len(resolved.seeds), "simulating", enabled=not json_out) as tick:
+    with progress_bar(resolved.total_steps, "simulating", enabled=not json_out, lanes=resolved.run_settings.lanes) as tick:
         runs = resolved.run(progress=tick)
     summary = {"problem": resolved.config(), "results": [r.summary() for r in runs], "provenance": provenance()}
     if out_dir is not None:

@@ -59,8 +59,8 @@ def sweep(
     plan = make_plan(spec.problem, grid, rule=rule, force=force, with_drift=not no_drift, **spec.spec_kwargs())
     out_dir = prepare_out_dir(out, record="sweep.json") if out is not None else None
     total = plan.cells * len(plan.spec.optimizers)
-    with progress_bar(total * plan.spec.steps, "sweeping", enabled=not json_out) as tick:
-        step_tick = (lambda lanes: tick(lanes * plan.spec.steps)) if tick else None
+    with progress_bar(total * plan.spec.run_settings.steps, "sweeping", enabled=not json_out) as tick:
+        step_tick = (lambda lanes: tick(lanes * plan.spec.run_settings.steps)) if tick else None
         result = run_sweep(plan, out_dir, resume=resume, workers=workers, scheduler=scheduler, progress=step_tick)
     files: dict[str, str] = {}
     if out_dir is not None:

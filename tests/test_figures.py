@@ -7,6 +7,7 @@ from adasim import Adam, Online, simulate
 from adasim.analysis.report import correlation_report, nuf_report, per_shift
 from adasim.plots import figure_run
 from adasim.plots.nuf import figure_correlation, figure_drift, figure_nuf, figure_sweep, is_geometric
+from adasim.settings import RunSettings
 from adasim.spec import build_spec
 from adasim.sweep import make_plan, run_sweep
 
@@ -16,7 +17,7 @@ def labelled(ax):
 
 
 def test_nuf_panels_share_one_y_axis_and_leave_no_empty_slot():
-    report = nuf_report(build_spec("reddi-thm1", steps=3000))  # adam 0–1, amsgrad 0–0.1: drawn to one scale
+    report = nuf_report(build_spec("reddi-thm1", run=RunSettings(steps=3000)))  # adam 0–1, amsgrad 0–0.1: drawn to one scale
     fig = figure_nuf(report)
     shown = [ax for ax in fig.axes if ax.get_visible() and ax.get_title()]
     assert len(shown) == len(report.results)
@@ -26,8 +27,7 @@ def test_nuf_panels_share_one_y_axis_and_leave_no_empty_slot():
 
 @pytest.fixture(scope="module")
 def heat_map():
-    plan = make_plan("reddi-thm1", ["C=log:3:100:6", "beta2=log:0.001:0.999:5"], optimizers=["adam", "amsgrad"], steps=500,
-                     engine="numpy")  # fmt: skip
+    plan = make_plan("reddi-thm1", ["C=log:3:100:6", "beta2=log:0.001:0.999:5"], optimizers=["adam", "amsgrad"], run=RunSettings(steps=500, engine="numpy"))  # fmt: skip
     return figure_sweep(run_sweep(plan, workers=1))
 
 
@@ -57,7 +57,7 @@ def test_is_geometric():
 def test_run_correlation_and_drift_figures_have_labelled_axes():
     runs = [simulate(Online(), Adam(), 500)]
     assert all(labelled(ax) for ax in figure_run(runs).axes)
-    spec = build_spec("stochastic", optimizers=["adam", "adashift"], steps=2000)
+    spec = build_spec("stochastic", optimizers=["adam", "adashift"], run=RunSettings(steps=2000))
     fig = figure_correlation(correlation_report(spec, per_shift(spec.optimizers, [0, 1, 2])))
     assert labelled(fig.axes[0])
     from adasim.analysis import critical_value
@@ -68,7 +68,7 @@ def test_run_correlation_and_drift_figures_have_labelled_axes():
 def test_lines_that_end_together_are_named_at_their_ends():
     """Reddi Thm 1: AMSGrad, AdaShift and ADOPT all end at −1; each has its own style and its
     name at its line's end."""
-    runs = build_spec("reddi-thm1", steps=2000).run()
+    runs = build_spec("reddi-thm1", run=RunSettings(steps=2000)).run()
     fig = figure_run(runs)
     ax_x = fig.axes[0]
     styles = {ln.get_label(): ln.get_linestyle() for ln in ax_x.get_lines() if not ln.get_label().startswith("_")}

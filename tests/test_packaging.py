@@ -83,3 +83,11 @@ def test_import_adasim_is_cheap_and_gives_every_documented_name():
 
     with pytest.raises(AttributeError, match="no attribute 'nosuch'"):
         adasim.nosuch  # noqa: B018
+
+
+def test_all_lists_exactly_the_lazy_names_and_the_functions():
+    """__all__ is written out for static tools; it must list every lazily exported name (and the
+    four functions defined in adasim/__init__.py), and nothing else."""
+    import adasim
+
+    assert sorted(adasim.__all__) == sorted([*adasim._EXPORTS, "check", "explore", "ops", "probe"])

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from adasim import AdasimError
 from adasim.cli.app import app
+from adasim.settings import RunSettings
 from adasim.sweep import make_plan, parse_axis, parse_grid, run_sweep, write_table
 
 
@@ -39,14 +40,14 @@ def test_bad_grids(items, message):
 
 def test_grid_limit_needs_force():
     with pytest.raises(AdasimError, match="--force"):
-        make_plan("reddi-thm1", ["beta2=0:0.9:2000", "beta1=0:0.9:1000"], steps=10)
+        make_plan("reddi-thm1", ["beta2=0:0.9:2000", "beta1=0:0.9:1000"], run=RunSettings(steps=10))
 
 
 def test_shi_transition_in_a_sweep(tmp_path):
     """Shi et al. 2021, C = 10: RMSProp diverges for β2 ≤ 0.63 and converges from 0.64 on (by Shi's
     rule, which needs ~2·10^5 steps here: with α_t = 1/√t the distance at β2 = 0.64 is 0.013 after
     5·10^4 steps and 0.006 after 2·10^5)."""
-    plan = make_plan("shi-two-spike", ["beta2=0.5,0.6,0.63,0.64,0.7,0.9"], steps=200_000)
+    plan = make_plan("shi-two-spike", ["beta2=0.5,0.6,0.63,0.64,0.7,0.9"], run=RunSettings(steps=200_000))
     result = run_sweep(plan, workers=1)
     conv = dict(zip(result.table["beta2"].tolist(), result.table["converged"].tolist(), strict=True))
     assert conv == {0.5: False, 0.6: False, 0.63: False, 0.64: True, 0.7: True, 0.9: True}
@@ -55,7 +56,7 @@ def test_shi_transition_in_a_sweep(tmp_path):
 
 
 def test_pool_resume_and_outputs(tmp_path):
-    plan = make_plan("reddi-thm1", ["beta2=0.001:0.5:6", "seed=0,1"], optimizers=["adam", "adashift"], steps=2000)
+    plan = make_plan("reddi-thm1", ["beta2=0.001:0.5:6", "seed=0,1"], optimizers=["adam", "adashift"], run=RunSettings(steps=2000))
     plan = dataclasses.replace(plan, chunk=4)  # 12 cells per optimizer → 3 chunks each
     first = run_sweep(plan, tmp_path, workers=2)
     assert first.computed == 6
@@ -97,7 +98,7 @@ def test_sweep_command(tmp_path):
 @pytest.mark.slow
 def test_dask_local_cluster_matches_the_pool(tmp_path):
     distributed = pytest.importorskip("distributed")
-    plan = make_plan("reddi-thm1", ["beta2=0.001:0.5:4"], optimizers=["adam", "adopt"], steps=2000)
+    plan = make_plan("reddi-thm1", ["beta2=0.001:0.5:4"], optimizers=["adam", "adopt"], run=RunSettings(steps=2000))
     plan = dataclasses.replace(plan, chunk=2)
     local = run_sweep(plan, workers=1)
     with distributed.LocalCluster(
@@ -119,7 +120,7 @@ def short_scheduler_wait(monkeypatch):
 
 def test_unreachable_scheduler_is_a_clear_error(short_scheduler_wait):
     pytest.importorskip("distributed")
-    plan = make_plan("reddi-thm1", ["beta2=0.1,0.2"], steps=100)
+    plan = make_plan("reddi-thm1", ["beta2=0.1,0.2"], run=RunSettings(steps=100))
     with pytest.raises(AdasimError, match=r"no Dask scheduler answered at tcp://127\.0\.0\.1:9 within 1 s"):
         run_sweep(plan, scheduler="tcp://127.0.0.1:9", workers=1)
 
@@ -182,7 +183,7 @@ def test_drift_is_the_closed_form_of_each_cell_and_shared_across_seeds():
     from adasim import Adam, Online
     from adasim.analysis.drift import analytic_drift
 
-    plan = make_plan("reddi-thm1", ["beta2=0.1,0.5,0.9", "seed=0:2:3"], optimizers=["adam"], steps=50)
+    plan = make_plan("reddi-thm1", ["beta2=0.1,0.5,0.9", "seed=0:2:3"], optimizers=["adam"], run=RunSettings(steps=50))
     t = run_sweep(plan, workers=1).table
     for beta2, drift in zip(t["beta2"], t["drift"], strict=True):
         opt = plan.spec.optimizers[0].replace(beta2=float(beta2))
@@ -218,7 +219,7 @@ def test_a_preset_relation_is_resolved_by_one_function_for_specs_and_sweep_cells
     from adasim.spec import build_spec
     from adasim.sweep import cell_settings, make_plan
 
-    plan = make_plan("reddi-thm1", ["C=2,5,10"], steps=10)
+    plan = make_plan("reddi-thm1", ["C=2,5,10"], run=RunSettings(steps=10))
     _, hyper, _ = cell_settings(plan, 0, 3)
     for i, C in enumerate((2.0, 5.0, 10.0)):
         assert hyper["beta2"][i] == build_spec("reddi-thm1", problem={"C": C}).optimizers[0].beta2

@@ -18,11 +18,12 @@ import pytest
 from typer.testing import CliRunner
 
 from adasim.cli.app import app
+from adasim.settings import RunSettings
 from adasim.sweep import make_plan, run_sweep, write_table
 
 
 def small_plan(**kw):
-    plan = make_plan("online", ["beta2=0.1:0.9:40"], optimizers=["adam", "amsgrad"], steps=200, engine="numpy", **kw)
+    plan = make_plan("online", ["beta2=0.1:0.9:40"], optimizers=["adam", "amsgrad"], **kw, run=RunSettings(steps=200, engine="numpy"))
     return dataclasses.replace(plan, chunk=8)  # 5 chunks per optimizer
 
 

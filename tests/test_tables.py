@@ -28,17 +28,18 @@ def test_a_run_is_one_row_per_recorded_step_lane_and_coordinate(tmp_path):
 
 def test_nuf_and_sweep_tables(tmp_path):
     from adasim.analysis.report import nuf_report
+    from adasim.settings import RunSettings
     from adasim.spec import build_spec
     from adasim.sweep import make_plan, run_sweep
 
-    report = nuf_report(build_spec("reddi-thm1", steps=2000))
+    report = nuf_report(build_spec("reddi-thm1", run=RunSettings(steps=2000)))
     cols = report.columns()
     adam = cols["optimizer"] == "adam"
     assert cols["phase"][adam].tolist() == [0, 1, 2]
     rows = report.results[0].as_dict()["nuf"]  # the table holds the report's numbers, row for row
     assert cols["closed_form"][adam].tolist() == [r["analytic"] for r in rows]
     assert cols["measured"][adam].tolist() == [r["empirical"] for r in rows]
-    sweep = run_sweep(make_plan("online", ["beta2=0.1,0.5"], optimizers=["adam"], steps=100), workers=1)
+    sweep = run_sweep(make_plan("online", ["beta2=0.1,0.5"], optimizers=["adam"], run=RunSettings(steps=100)), workers=1)
     assert sweep.columns()["beta2"].tolist() == [0.1, 0.5]
 
 

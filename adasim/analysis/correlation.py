@@ -21,6 +21,7 @@ from adasim.engine import iterate
 from adasim.errors import AdasimError, NumericalError
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Problem
+from adasim.settings import RunSettings, run_settings
 
 
 def fisher_ci(r: float, n: int, z: float = 1.96) -> list[float]:
@@ -101,27 +102,34 @@ def shift_of(optimizer: Optimizer) -> int | None:
 def measure_correlation(
     problem: Problem,
     optimizer: Optimizer,
-    steps: int,
-    seeds: Any = 0,
-    x0: Any = 0.0,
+    steps: int | None = None,
+    seeds: Any = None,
+    x0: Any = None,
     *,
+    warmup: int | None = None,
+    run: RunSettings | None = None,
     burn_in: int | None = None,
     max_pairs: int = 1_000_000,
     block: int | None = None,
-    engine: str = "auto",
+    engine: str | None = None,
 ) -> Correlation:
     """Pearson and Spearman correlations of g_t and g_t² with v_t and 1/√v_t over the steps after
-    burn-in (pooled over lanes), with Fisher-z intervals and the closed form where one exists."""
+    burn-in (pooled over lanes), with Fisher-z intervals and the closed form where one exists. The
+    run settings come as `run` or as steps, seeds, x0, warmup and engine (as in `simulate`)."""
+    run = run_settings(run, steps=steps, seeds=seeds, x0=x0, warmup=warmup, engine=engine).resolve()
+    steps = int(run.steps)  # type: ignore[arg-type]
     if burn_in is None:
         beta2 = float(np.max(getattr(optimizer, "beta2", 0.0)))
         burn_in = min(steps // 2, math.ceil(math.log(1e-6) / math.log(beta2)) if beta2 > 0 else 0)
     if burn_in >= steps:
         raise AdasimError(f"burn-in ({burn_in}) must be below the number of steps ({steps})")
-    lanes_hint = max(1, np.size(seeds))
+    lanes_hint = max(1, run.lanes)
     last = min(steps, burn_in + max(max_pairs // lanes_hint, 64))  # a contiguous stretch, so lags can be read
     gs, vs = [], []
-    for blk in iterate(problem, optimizer, last, seeds, x0, block=block, fields=("g", "v"), engine=engine):
-        use = np.flatnonzero(blk.t > burn_in)
+    for blk in iterate(problem, optimizer, run=run.replace(steps=last), block=block, fields=("g", "v")):
+        if blk.warmup:
+            continue
+        use = np.flatnonzero(blk.t > run.warmup + burn_in)  # t counts the warm-up steps first
         if use.size:
             gs.append(blk.g[use].reshape(len(use), -1))  # every (lane, coordinate) is a sample path
             vs.append(blk.v[use].reshape(len(use), -1))

@@ -23,6 +23,7 @@ from adasim.engine.observers import observe
 from adasim.errors import AdasimError, require_finite_squares
 from adasim.optimizers.base import Optimizer
 from adasim.problems.layered import Layered
+from adasim.settings import RunSettings, run_settings
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,16 @@ def dilution(
     problem: Layered,
     optimizer: Optimizer,
     ks: Sequence[int] = (1, 2, 4, 8, 16, 32),
-    steps: int = 20_000,
-    seeds: Any = 0,
+    steps: int | None = None,
+    seeds: Any = None,
     *,
+    run: RunSettings | None = None,
     burn_in: int | None = None,
 ) -> list[DilutionRow]:
-    """For each k: one block of k copies of the problem's base counterexample, v shared over it."""
+    """For each k: one block of k copies of the problem's base counterexample, v shared over it.
+    The run settings come as `run` or as steps (default 20 000) and seeds."""
+    run = run_settings(run, steps=steps, seeds=seeds).resolve({"steps": 20_000})
+    steps, warmup = int(run.steps), int(run.warmup)  # type: ignore[arg-type]
     if not ks or min(ks) < 1:
         raise AdasimError("block sizes k must be whole numbers ≥ 1")
     if not hasattr(optimizer, "phi"):
@@ -76,9 +81,9 @@ def dilution(
     for k in ks:
         prob = problem.replace(blocks=((int(k), 1.0),))
         opt = optimizer.replace(blocks=(int(k),))
-        pairs, nuf = _Pairs(burn), NUFObserver(prob, opt, steps, burn_in=burn, samples=0)
-        blocks = iterate(prob, opt, steps, seeds, fields=(*NUF_FIELDS, "v"), min_block=nuf.min_block, prefetch=True)
-        last = observe(blocks, [pairs, nuf])  # one pass per k: the correlation, the factors and where x ends
+        pairs, nuf = _Pairs(burn), NUFObserver(prob, opt, steps, warmup=warmup, burn_in=burn, samples=0)
+        blocks = iterate(prob, opt, run=run, fields=(*NUF_FIELDS, "v"), min_block=nuf.min_block, prefetch=True)
+        last = observe(blocks, [pairs, nuf], warmup)  # one pass per k: the correlation, the factors and where x ends
         assert last is not None
         nuf_k = nuf.result()
         g, v = pairs.arrays()

@@ -26,6 +26,7 @@ from adasim.engine.jit import jit
 from adasim.errors import AdasimError, check_range
 from adasim.optimizers.base import Kernel, Optimizer
 from adasim.problems.base import Problem
+from adasim.settings import RunSettings, run_settings
 
 NUF_FIELDS = ("g", "alpha", "pre", "post")  # what the factors need from every step
 
@@ -397,26 +398,30 @@ def default_burn_in(problem: Problem, optimizer: Optimizer, tol: float = 1e-13) 
 def empirical_nuf(
     problem: Problem,
     optimizer: Optimizer,
-    steps: int,
-    seeds: Any = 0,
-    x0: Any = 0.0,
+    steps: int | None = None,
+    seeds: Any = None,
+    x0: Any = None,
     *,
-    warmup: int = 0,
+    warmup: int | None = None,
+    run: RunSettings | None = None,
     burn_in: int | None = None,
     tol: float = DEFAULT_TOL,
     samples: int = 20_000,
     keep_all: bool = False,
     block: int | None = None,
-    engine: str = "auto",
+    engine: str | None = None,
 ) -> EmpiricalNUF:
     """Run and measure κ_s for every step after `burn_in`, grouped by phase on a periodic problem
     and by gradient value otherwise. `samples` per group are kept for distribution plots;
-    `keep_all` keeps every (t, g, κ) (memory T × lanes). One pass read by a `NUFObserver`."""
+    `keep_all` keeps every (t, g, κ) (memory T × lanes). One pass read by a `NUFObserver`. The run
+    settings come as `run` or as steps, seeds, x0, warmup and engine (as in `simulate`)."""
     from adasim.engine.observers import observe
 
-    nuf = NUFObserver(problem, optimizer, steps, warmup=warmup, burn_in=burn_in, tol=tol, samples=samples, keep_all=keep_all)
-    observe(iterate(problem, optimizer, steps, seeds, x0, warmup=warmup, block=block, fields=NUF_FIELDS, engine=engine,
-                    prefetch=True, min_block=nuf.min_block), [nuf], warmup)  # fmt: skip
+    run = run_settings(run, steps=steps, seeds=seeds, x0=x0, warmup=warmup, engine=engine).resolve()
+    nuf = NUFObserver(problem, optimizer, run.steps, warmup=run.warmup, burn_in=burn_in, tol=tol, samples=samples,
+                      keep_all=keep_all)  # fmt: skip
+    observe(iterate(problem, optimizer, run=run, block=block, fields=NUF_FIELDS, prefetch=True, min_block=nuf.min_block),
+            [nuf], run.warmup)  # fmt: skip
     return nuf.result()
 
 

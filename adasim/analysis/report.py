@@ -108,13 +108,11 @@ def nuf_report(
     """Empirical and analytic factors of every optimizer of the spec (one lane per seed)."""
     results = []
     for opt in spec.optimizers:
-        emp = empirical_nuf(
-            spec.problem, opt, spec.steps, spec.seeds, spec.x0, warmup=spec.warmup, burn_in=burn_in, tol=tol, engine=spec.engine
-        )
+        emp = empirical_nuf(spec.problem, opt, run=spec.run_settings, burn_in=burn_in, tol=tol)
         analytic, reason = closed_form(spec.problem, opt)
         results.append(NUFResult(opt, emp, analytic, reason))
         if progress is not None:
-            progress(spec.steps + spec.warmup)
+            progress(spec.run_settings.steps + spec.run_settings.warmup)
     return NUFReport(spec, results)
 
 
@@ -175,10 +173,10 @@ def correlation_report(
     """The correlation of g_t with the scale v_t for each optimizer, on the spec's problem and seeds."""
     results = []
     for opt in optimizers:
-        result = measure_correlation(spec.problem, opt, spec.steps, spec.seeds, spec.x0, burn_in=burn_in, engine=spec.engine)
+        result = measure_correlation(spec.problem, opt, run=spec.run_settings, burn_in=burn_in)
         results.append(result)
         if progress is not None:
-            progress(spec.steps)
+            progress(spec.run_settings.steps)
     return CorrelationReport(spec, results)
 
 

@@ -158,16 +158,16 @@ def translate(kwargs: dict[str, Any], name: str = "", loaded: Loaded | None = No
     return out, untranslated
 
 
-def _compare(loaded: Loaded, reference: Loaded, case: Any, steps: int, seeds: int, tol: float) -> dict[str, Any]:
+def _compare(loaded: Loaded, reference: Loaded, case: Any, steps: int, n_seeds: int, tol: float) -> dict[str, Any]:
     """The two executors on one stream of the case: largest deviation, first parting step, error."""
     import dataclasses
 
     from adasim.engine.layout import Layout
     from adasim.engine.stream import iterate
 
-    case = dataclasses.replace(case, steps=steps, seeds=seeds)
+    case = dataclasses.replace(case, steps=steps, n_seeds=n_seeds)
     lr = loaded.user_lr if loaded.user_lr is not None else case.lr
-    seeds_ = np.arange(seeds, dtype=np.uint64)
+    seeds_ = np.arange(n_seeds, dtype=np.uint64)
     worst, parted, error = 0.0, None, None
     try:
         runs = []
@@ -186,8 +186,8 @@ def _compare(loaded: Loaded, reference: Loaded, case: Any, steps: int, seeds: in
                 parted = int(ours.t[np.argmax(per_step > tol)])
     except AdasimError as err:
         error = str(err)
-    return {"case": case.name, "steps": steps, "seeds": seeds, "max_deviation": worst, "first_parting_step": parted,
-            "agree": error is None and parted is None, "error": error}  # fmt: skip
+    return {"case": case.name, "steps": steps, "seeds": list(range(n_seeds)), "max_deviation": worst,
+            "first_parting_step": parted, "agree": error is None and parted is None, "error": error}  # fmt: skip
 
 
 def _alternatives(name: str, settings: dict[str, Any], loaded: Loaded) -> list[dict[str, Any]]:
@@ -216,7 +216,7 @@ def conform(
     adasim_kwargs: dict[str, Any] | None = None,
     cases: Sequence[str] = DEFAULT_CASES,
     steps: int = 2_000,
-    seeds: int = 4,
+    n_seeds: int = 4,
     tol: float = 1e-10,
 ) -> dict[str, Any]:
     """Run `loaded` and adasim's `name` side by side (see the module text)."""
@@ -226,7 +226,7 @@ def conform(
         settings, untranslated = translate(loaded.kwargs, name, loaded)
     settings = {**settings, **(adasim_kwargs or {})}
     reference = load(name, settings)
-    rows = [_compare(loaded, reference, case, steps, seeds, tol) for case in get_cases(list(cases))]
+    rows = [_compare(loaded, reference, case, steps, n_seeds, tol) for case in get_cases(list(cases))]
     out: dict[str, Any] = {"against": name, "adasim_settings": {k: repr(v) for k, v in settings.items()}, "tol": tol,
                            "untranslated": untranslated, "cases": rows, "agree": all(r["agree"] for r in rows)}  # fmt: skip
     parted = next((r for r in rows if r["first_parting_step"] is not None), None)
@@ -235,7 +235,7 @@ def conform(
         found = []
         for change in _alternatives(name, settings, loaded):
             try:
-                row = _compare(loaded, load(name, {**settings, **change}), case, steps, seeds, tol)
+                row = _compare(loaded, load(name, {**settings, **change}), case, steps, n_seeds, tol)
             except AdasimError:
                 continue
             if row["agree"]:

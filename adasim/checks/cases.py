@@ -38,7 +38,7 @@ class Case:
     source: str
     about: str
     steps: int = 10_000
-    seeds: int = 8
+    n_seeds: int = 8  # lanes with the seeds 0 … n_seeds − 1
     lr: float = 0.5
     schedule: Schedule = field(default_factory=lambda: Schedule("inv-sqrt"))
     x0: float = 0.0
@@ -58,7 +58,7 @@ class Case:
         mean = np.atleast_1d(self.problem.mean_gradient())
         return {
             "steps": self.steps,
-            "seeds": list(range(self.seeds)),
+            "seeds": list(range(self.n_seeds)),
             "x0": self.x0,
             "lr": self.lr,
             "schedule": self.schedule.config(),

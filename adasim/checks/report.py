@@ -129,7 +129,7 @@ def check(
 
 def _groups(loaded: Loaded, chosen: list[Case]) -> list[list[Case]]:
     """joint_groups, the longest first (the last to start should not be the one everyone waits for)."""
-    return sorted(joint_groups(loaded, chosen), key=lambda g: -sum(c.seeds * c.steps for c in g))
+    return sorted(joint_groups(loaded, chosen), key=lambda g: -sum(c.n_seeds * c.steps for c in g))
 
 
 class _Helpers:

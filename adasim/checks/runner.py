@@ -383,7 +383,7 @@ class _Run:
             self.done = True
             return
         problem = case.problem
-        T, S, D = case.steps, case.seeds, case.dim
+        T, S, D = case.steps, case.n_seeds, case.dim
         lr = loaded.user_lr if lr is None else lr
         self.lr = result.lr = case.lr if lr is None else lr
         measure = problem.x_independent and D == 1
@@ -412,7 +412,7 @@ class _Run:
         self.result.engine = executor.name
         self.result.command = _command(self.loaded, self.case, self.optimizer)
         self.regret, self.trace = Regret(self.layout), Trace(("x",))
-        self.half = SecondHalf(self.layout, self.case.seeds, self.case.steps)
+        self.half = SecondHalf(self.layout, self.case.n_seeds, self.case.steps)
         self.observers = [self.regret, self.trace, Healthy(), self.half] + ([self.twins] if self.twins is not None else [])
         self.blocks = iterate(self.case.problem, self.optimizer, self.case.steps, executor=executor, record=self.rows,
                               regret=True)  # fmt: skip
@@ -425,7 +425,7 @@ class _Run:
 
     def finish(self, last: Any) -> CaseResult:
         case, result, layout = self.case, self.result, self.layout
-        T, S = case.steps, case.seeds
+        T, S = case.steps, case.n_seeds
         x_end = last.x_end[:S]
         x_star = case.x_star()
         x_start = layout.x0[:S]
@@ -546,7 +546,7 @@ def _command(loaded: Loaded, case: Case, optimizer: Any) -> str | None:
     from adasim.settings import run_command
 
     try:
-        return run_command(case.problem, [optimizer], {"steps": case.steps, "seeds": case.seeds, "x0": case.x0})
+        return run_command(case.problem, [optimizer], {"steps": case.steps, "seeds": case.n_seeds, "x0": case.x0})
     except (AdasimError, KeyError, TypeError, ValueError):
         return None
 

@@ -27,7 +27,7 @@ from adasim.plots.nuf import figure_correlation, figure_drift, figure_nuf
 from adasim.plots.run import figure_run
 from adasim.problems.online import Online
 from adasim.problems.stochastic import Stochastic
-from adasim.settings import number_text
+from adasim.settings import RunSettings, number_text
 from adasim.spec import build_spec
 
 STYLE = """
@@ -107,7 +107,7 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
     numbers: dict[str, Any] = {}
     parts: list[str] = []
 
-    spec = build_spec("reddi-thm1", steps=steps)
+    spec = build_spec("reddi-thm1", run=RunSettings(steps=steps))
     runs = spec.run()
     ends = {r.optimizer.name: r.summary() for r in runs}
     numbers["theorem1"] = {k: {"final_x": v["final_x"], "verdict": v["verdict"]} for k, v in ends.items()}
@@ -131,7 +131,7 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
     adam = make_optimizer("adam", beta1=0.0, beta2=1 / 101, eps=0.0)
     closed = periodic_nuf(problem, adam)
     numbers["adam_factors"] = {"kappa": closed.kappa.tolist(), "drift": closed.drift}
-    nuf_spec = build_spec("reddi-thm1", steps=min(steps, 30_000))
+    nuf_spec = build_spec("reddi-thm1", run=RunSettings(steps=min(steps, 30_000)))
     report = nuf_report(nuf_spec)
     numbers["nuf_measured"] = {r.optimizer.name: [g.mean for g in r.empirical.groups] for r in report.results}
     commands["nuf"] = nuf_spec.command("nuf")
@@ -156,9 +156,7 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
 
     iid = Stochastic(C=10.0, s=1.0, p=0.2)
     corr_spec = build_spec(
-        "stochastic", problem={"C": 10.0, "p": 0.2}, optimizers=["adam", "adashift", "adopt"], hyper={"beta2": 0.9},
-        steps=min(steps, 50_000), n_seeds=2,
-    )  # fmt: skip
+        "stochastic", problem={"C": 10.0, "p": 0.2}, optimizers=["adam", "adashift", "adopt"], hyper={"beta2": 0.9}, run=RunSettings(steps=min(steps, 50_000), seeds=(0, 1)))  # fmt: skip
     corr = correlation_report(corr_spec, per_shift(corr_spec.optimizers, [0, 1, 2, 4]))
     commands["correlation"] = corr_spec.command("correlate", ["--shifts", "0,1,2,4"])
     explored["correlation"] = position_of(corr_spec)

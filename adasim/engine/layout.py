@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from adasim.arguments import require_optimizer, require_problem
-from adasim.errors import AdasimError, check_range
+from adasim.errors import AdasimError
 from adasim.memory import require
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Problem
@@ -248,9 +248,3 @@ def negate_flipped(layout: Layout, G: np.ndarray, t0: int) -> np.ndarray:
     rows = layout.flip[lanes] - t0
     G[rows, lanes] = -G[rows, lanes]
     return G
-
-
-def check_steps(steps: Any, warmup: Any) -> tuple[int, int]:
-    steps = int(check_range("steps", steps, 1, integer=True))
-    warmup = int(check_range("warmup", warmup, 0, integer=True))
-    return steps, warmup

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from adasim.engine.layout import FIELDS, Layout, check_steps
+from adasim.engine.layout import FIELDS, Layout
 from adasim.engine.observers import Regret, Trace, health, observe
 from adasim.engine.stream import iterate, make_executor
 from adasim.errors import check_choice, check_range
@@ -18,6 +18,7 @@ from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Problem
 from adasim.run import Run
 from adasim.run import Trace as RunTrace
+from adasim.settings import RunSettings, run_settings
 
 DEFAULT_RECORDS = 2000
 LOG_RECORDS = 400  # extra rows, log-spaced, so that early steps show on a log time axis
@@ -37,16 +38,17 @@ def recorded_steps(steps: int, stride: int, log_spaced: bool) -> np.ndarray:
 def simulate(
     problem: Problem,
     optimizer: Optimizer,
-    steps: int,
-    seeds: Any = 0,
-    x0: Any = 0.0,
+    steps: int | None = None,
+    seeds: Any = None,
+    x0: Any = None,
     *,
-    warmup: int = 0,
+    warmup: int | None = None,
+    run: RunSettings | None = None,
     stride: int | None = None,
     block: int | None = None,
     progress: Callable[[int], None] | None = None,
     log_spaced: bool = True,
-    engine: str = "auto",
+    engine: str | None = None,
     record: Sequence[str] | None = None,
 ) -> Run:
     """Run `steps` steps on every lane and return the `Run`: final x, average regret R_T/T, health,
@@ -54,10 +56,13 @@ def simulate(
     2000 rows) plus about 400 log-spaced early steps (`log_spaced`), so memory is bounded for runs
     of any length. `progress(n)` is told of n more steps.
 
-    `engine`: "auto" (compiled when it can run the problem), "compiled", "numpy" or "python":
-    the same floats on each. `record`: the trace fields to keep (default all of TRACE_FIELDS and
+    The run settings come whole as `run` (a RunSettings: what `build_spec` and the command line
+    make) or as steps, seeds (default 0), x0 (default: the problem's start), warmup and `engine`:
+    "auto" (compiled when it can run the problem), "compiled", "numpy" or "python", the same
+    floats on each. `record`: the trace fields to keep (default all of TRACE_FIELDS and
     average_regret); the others are None in the trace (sweeps keep only x)."""
-    steps, warmup = check_steps(steps, warmup)
+    run = run_settings(run, steps=steps, seeds=seeds, x0=x0, warmup=warmup, engine=engine).resolve()
+    steps, warmup = run.steps, run.warmup
     if stride is None:
         stride = max(1, -(-steps // DEFAULT_RECORDS))
     stride = int(check_range("stride", stride, 1, integer=True))
@@ -66,14 +71,14 @@ def simulate(
     for name in record:
         check_choice("trace field", name, known)
     began = time.perf_counter()
-    layout = Layout.build(problem, optimizer, seeds, x0)
+    layout = Layout.build(problem, optimizer, run.seeds, problem.default_x0 if run.x0 is None else run.x0)
     steps_kept = recorded_steps(steps, stride, log_spaced)
     check_memory(layout, len(steps_kept), len(record))
-    executor = make_executor(layout, engine, (), regret=True, record=tuple(f for f in record if f in TRACE_FIELDS),
+    executor = make_executor(layout, run.engine, (), regret=True, record=tuple(f for f in record if f in TRACE_FIELDS),
                              regret_rows="average_regret" in record)  # fmt: skip
     regret = Regret(layout)
     trace = Trace(record, regret if "average_regret" in record else None, rows=len(steps_kept))
-    blocks = iterate(problem, optimizer, steps, warmup=warmup, block=block, record=steps_kept, regret=True, executor=executor)
+    blocks = iterate(problem, optimizer, run=run, block=block, record=steps_kept, regret=True, executor=executor)
     last = observe(blocks, [regret, trace], warmup, progress)
     assert last is not None
     arrays = trace.arrays(record)

@@ -16,18 +16,12 @@ import numpy as np
 
 from adasim.engine import compiled, jit, kernels
 from adasim.engine.executors import Executor, NumpyExecutor, PythonExecutor
-from adasim.engine.layout import FIELDS, Layout, check_steps
+from adasim.engine.layout import FIELDS, Layout
 from adasim.errors import AdasimError, AdasimWarning, check_choice, check_range
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Problem
+from adasim.settings import ENGINES, RunSettings, run_settings
 from adasim.usercode import UserCodeError
-
-ENGINES = {
-    "auto": "compiled (numba) when it can run the problem, NumPy otherwise",
-    "compiled": "numba: one machine-code loop per block, lanes inside (an error if it cannot run this)",
-    "numpy": "NumPy: the step once per step on arrays of lanes",
-    "python": "plain Python: the step once per step and lane (slow; for debugging)",
-}
 
 
 @dataclass(frozen=True)
@@ -126,13 +120,14 @@ def segments(warmup: int, steps: int, size: int) -> Iterator[tuple[int, int, boo
 def iterate(
     problem: Problem,
     optimizer: Optimizer,
-    steps: int,
-    seeds: Any = 0,
-    x0: Any = 0.0,
+    steps: int | None = None,
+    seeds: Any = None,
+    x0: Any = None,
     *,
-    warmup: int = 0,
+    warmup: int | None = None,
     block: int | None = None,
-    engine: str = "auto",
+    engine: str | None = None,
+    run: RunSettings | None = None,
     fields: Sequence[str] = FIELDS,
     record: np.ndarray | None = None,
     regret: bool = False,
@@ -141,7 +136,9 @@ def iterate(
     min_block: int = 1,
 ) -> Iterator[Block]:
     """Yield the run as consecutive blocks. The first `warmup` steps update the optimizer's state
-    but not x (as in the AdaShift authors' script); then `steps` steps move x.
+    but not x (as in the AdaShift authors' script); then `steps` steps move x. The run settings
+    come as `run` (a RunSettings) or as steps, seeds (default 0), x0 (default: the problem's),
+    warmup and engine — not both.
 
     `fields`: the per-step fields each block carries (default all; () for none). `record`: the
     main steps (1 … steps, sorted) whose fields are also collected in `Block.recorded`. `regret`:
@@ -152,10 +149,11 @@ def iterate(
     `prefetch`: run the next block in a second thread while the caller reads this one (the
     compiled kernel releases the GIL, so an analysis overlaps the simulation on two cores; other
     executors ignore it)."""
-    steps, warmup = check_steps(steps, warmup)
+    run = run_settings(run, steps=steps, seeds=seeds, x0=x0, warmup=warmup, engine=engine).resolve()
+    steps, warmup = run.steps, run.warmup
     if executor is None:
-        layout = Layout.build(problem, optimizer, seeds, x0)
-        executor = make_executor(layout, engine, fields, regret, record=FIELDS if record is not None else ())
+        layout = Layout.build(problem, optimizer, run.seeds, problem.default_x0 if run.x0 is None else run.x0)
+        executor = make_executor(layout, run.engine, fields, regret, record=FIELDS if record is not None else ())
     size = max(executor.block_size(), min_block) if block is None else int(check_range("block", block, 1, integer=True))
     record = np.empty(0, dtype=np.int64) if record is None else np.asarray(record, dtype=np.int64)
     blocks = _blocks(executor, warmup, steps, size, record)

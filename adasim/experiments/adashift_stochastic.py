@@ -12,6 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from adasim.plots.run import COLORS
+from adasim.settings import RunSettings
 from adasim.spec import build_spec
 
 NAME = "adashift-stochastic"
@@ -29,9 +30,9 @@ def _band(ax, run, label, color, style="-"):
 
 def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
     steps, seeds = (200_000, 8) if quick else (10_000_000, 32)
-    left = build_spec("adashift-stochastic", steps=steps, n_seeds=seeds).run()
+    left = build_spec("adashift-stochastic", run=RunSettings(steps=steps, seeds=range(seeds))).run()
     right_settings = [(0.9, 0.999), (0.9, 0.9999), (0.9999, 0.999)]
-    right = [build_spec("adashift-stochastic", optimizers=["adam"], hyper={"beta1": b1, "beta2": b2}, steps=steps, n_seeds=seeds).run()[0]
+    right = [build_spec("adashift-stochastic", optimizers=["adam"], hyper={"beta1": b1, "beta2": b2}, run=RunSettings(steps=steps, seeds=range(seeds))).run()[0]
              for b1, b2 in right_settings]  # fmt: skip
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     ax_l, ax_r = fig.subplots(1, 2)

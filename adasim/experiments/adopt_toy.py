@@ -12,6 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from adasim.plots.run import COLORS, STYLES, suptitle
+from adasim.settings import RunSettings
 from adasim.spec import build_spec
 
 NAME = "adopt-toy"
@@ -28,10 +29,9 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
     for row, k in enumerate((10, 50)):
         for col, beta2 in enumerate(beta2s):
             ax = grid[row, col]
-            runs = build_spec(f"adopt-toy-k{k}", hyper={"beta2": beta2}, steps=steps, n_seeds=seeds).run()
+            runs = build_spec(f"adopt-toy-k{k}", hyper={"beta2": beta2}, run=RunSettings(steps=steps, seeds=range(seeds))).run()
             unclipped = build_spec(
-                f"adopt-toy-k{k}", optimizers=["adopt"], hyper={"beta2": beta2, "clip": False}, steps=steps, n_seeds=seeds
-            ).run()
+                f"adopt-toy-k{k}", optimizers=["adopt"], hyper={"beta2": beta2, "clip": False}, run=RunSettings(steps=steps, seeds=range(seeds))).run()
             cell = {}
             drawn = [*((r, r.optimizer.name, STYLES[i % len(STYLES)]) for i, r in enumerate(runs)), (unclipped[0], "adopt, no clip", ":")]
             for r, label, style in drawn:

@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 
 from adasim.analysis.report import correlation_report, nuf_report, per_shift
 from adasim.plots.nuf import figure_correlation, figure_nuf
+from adasim.settings import RunSettings
 from adasim.spec import build_spec
 
 NAME = "nuf-correlation"
@@ -18,11 +19,12 @@ SOURCE = "Zhou et al. 2019 (ICLR), §3; docs/REFERENCE.md §3"
 
 def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
     steps, seeds = (20_000, 4) if quick else (200_000, 16)
-    common = {"problem": {"C": 10.0, "p": 0.2}, "hyper": {"beta1": 0.0, "beta2": 0.9, "n": 1}, "steps": steps, "n_seeds": seeds}
-    spec = build_spec("stochastic", optimizers=["adam", "adashift", "adopt"], **common)
+    common = {"problem": {"C": 10.0, "p": 0.2}, "hyper": {"beta1": 0.0, "beta2": 0.9, "n": 1}}
+    spec = build_spec("stochastic", optimizers=["adam", "adashift", "adopt"], run=RunSettings(steps=steps, seeds=range(seeds)),
+                      **common)  # fmt: skip
     nuf = nuf_report(spec)
     corr = correlation_report(spec, per_shift(spec.optimizers, [0, 1, 2, 4, 8]))
-    numbers = {"settings": common, "nuf": nuf.as_dict()["results"], "correlation": [c.as_dict() for c in corr.results]}
+    numbers = {"settings": {**common, "steps": steps, "seeds": seeds}, "nuf": nuf.as_dict()["results"], "correlation": [c.as_dict() for c in corr.results]}
     figures = {
         NAME: figure_nuf(nuf, "g = 10 w.p. 0.2 else −1, β1 = 0, β2 = 0.9"),
         f"{NAME}-shift": figure_correlation(corr, "Pearson(g², v) against the shift n (◇: closed form)"),

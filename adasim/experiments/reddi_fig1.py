@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from adasim.plots.run import COLORS, STYLES, label_ends
+from adasim.settings import RunSettings
 from adasim.spec import build_spec
 
 NAME = "reddi-fig1"
@@ -21,8 +22,8 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
     steps = 100_000 if quick else 1_000_000
     seeds = 4 if quick else 16
     opts = ["adam", "amsgrad", "adashift"]
-    online = build_spec("reddi-fig1-online", optimizers=opts, steps=steps).run()
-    stoch = build_spec("reddi-fig1-stochastic", optimizers=opts, steps=steps, n_seeds=seeds).run()
+    online = build_spec("reddi-fig1-online", optimizers=opts, run=RunSettings(steps=steps)).run()
+    stoch = build_spec("reddi-fig1-stochastic", optimizers=opts, run=RunSettings(steps=steps, seeds=range(seeds))).run()
     fig = Figure(figsize=(14, 4), layout="constrained")
     ax_r, ax_x, ax_s = fig.subplots(1, 3)
     numbers: dict[str, Any] = {

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from adasim.analysis.drift import critical_value
 from adasim.optimizers import make_optimizer
 from adasim.problems.online import Online
+from adasim.settings import RunSettings
 from adasim.sweep import make_plan, run_sweep
 
 NAME = "shi-phase"
@@ -22,7 +23,7 @@ SOURCE = "Shi, Li, Hong & Sun 2021 (ICLR), Fig. 1; docs/REFERENCE.md §4"
 
 def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
     Cs, b2s, steps = ("4,10,20,40", "0.3:0.95:8", 100_000) if quick else ("log:3:100:24", "0.3:0.99:24", 100_000)
-    plan = make_plan("shi-two-spike", [f"C={Cs}", f"beta2={b2s}"], steps=steps)
+    plan = make_plan("shi-two-spike", [f"C={Cs}", f"beta2={b2s}"], run=RunSettings(steps=steps))
     result = run_sweep(plan, workers=1 if quick else None)
     table = result.table
     C_axis, b2_axis = plan.axes["C"], plan.axes["beta2"]

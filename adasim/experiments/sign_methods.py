@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from adasim import Domain, Signum, Stochastic, simulate
 from adasim.analysis.sign import sign_drift
 from adasim.plots.run import COLORS
+from adasim.settings import RunSettings
 from adasim.spec import build_spec
 
 NAME = "sign-methods"
@@ -32,7 +33,7 @@ def _color(name: str) -> str:
 
 
 def _runs(ax: Any, preset: str, steps: int, seeds: int) -> dict[str, Any]:
-    runs = build_spec(preset, optimizers=list(OPTIMIZERS), steps=steps, n_seeds=seeds).run()
+    runs = build_spec(preset, optimizers=list(OPTIMIZERS), run=RunSettings(steps=steps, seeds=range(seeds))).run()
     out = {}
     for r in runs:
         name = r.optimizer.name

@@ -11,6 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from adasim.schedules import Schedule
+from adasim.settings import RunSettings
 from adasim.sweep import make_plan, run_sweep
 
 NAME = "zhang-heatmap"
@@ -27,7 +28,7 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
         beta2_axis = ",".join(f"{b:.6g}" for b in 1.0 - np.geomspace(0.5, 1e-4, points))
         plan = make_plan("finite-sum", [f"beta1=0:0.99:{points}", f"beta2={beta2_axis}", f"seed=0:{seeds - 1}:{seeds}"],
                          problem={"n": n, "sampling": "shuffle"}, optimizers=["adam"],
-                         hyper={"lr": 1.0, "schedule": Schedule("inv-sqrt")}, steps=steps, rule="distance", with_drift=False)  # fmt: skip
+                         hyper={"lr": 1.0, "schedule": Schedule("inv-sqrt")}, rule="distance", with_drift=False, run=RunSettings(steps=steps))  # fmt: skip
         result = run_sweep(plan, workers=1 if quick else None)
         b1, b2 = plan.axes["beta1"], plan.axes["beta2"]
         dist = np.zeros((len(b1), len(b2)))
@@ -49,7 +50,7 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
         longer = 500_000
         plan = make_plan("finite-sum", ["beta1=0,0.9", "beta2=0.999,0.9999", f"seed=0:{seeds - 1}:{seeds}"],
                          problem={"n": 50, "sampling": "shuffle"}, optimizers=["adam"],
-                         hyper={"lr": 1.0, "schedule": Schedule("inv-sqrt")}, steps=longer, rule="distance", with_drift=False)  # fmt: skip
+                         hyper={"lr": 1.0, "schedule": Schedule("inv-sqrt")}, rule="distance", with_drift=False, run=RunSettings(steps=longer))  # fmt: skip
         t = run_sweep(plan, workers=None).table
         numbers[f"n=50,steps={longer}"] = [
             {

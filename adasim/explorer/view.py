@@ -31,7 +31,7 @@ from adasim.engine.simulate import check_memory, run_bytes
 from adasim.errors import AdasimError, check_choice, check_range, unknown_name
 from adasim.optimizers import OPTIMIZERS, definition
 from adasim.problems.presets import DEFAULT_OPTIMIZERS
-from adasim.settings import number_text
+from adasim.settings import RunSettings, number_text
 from adasim.spec import Spec, build_spec
 
 STEPS = 10_000  # the steps of every view (the issue's budget: 10^4 steps × 4 optimizers per redraw)
@@ -167,8 +167,8 @@ class Position:
             hyper["eps"] = float(self.eps)
         defs = [definition(o) for o in self.optimizers]
         hyper = {k: v for k, v in hyper.items() if k in ("lr", "schedule") or any(d.accepts(k) for d in defs)}
-        return build_spec(self.family, problem=problem, optimizers=self.optimizers, hyper=hyper, steps=self.steps,
-                          n_seeds=seeds, x0=0.0)  # fmt: skip
+        return build_spec(self.family, problem=problem, optimizers=self.optimizers, hyper=hyper,
+                          run=RunSettings(steps=self.steps, seeds=range(seeds), x0=0.0))  # fmt: skip
 
     def query(self) -> dict[str, str]:
         """The controls' values as the page's query (text, in CONTROLS order, then the optimizers)."""
@@ -237,7 +237,7 @@ def position_of(spec: Spec, steps: int = STEPS) -> Position:
     if problem.name == "online":
         values.update(d=int(params["d"]), k=int(params["k"]))
     else:
-        values.update(p=float(np.asarray(problem.probability())), seeds=len(spec.seeds))
+        values.update(p=float(np.asarray(problem.probability())), seeds=spec.run_settings.lanes)
     configs = [o.config() for o in spec.optimizers]
     for key in ("beta1", "beta2", "n", "lr"):
         found = [c[key] for c in configs if key in c]
@@ -308,7 +308,8 @@ def view_bytes(position: Position) -> int:
     spec, _ = runnable(position)
     most = 0.0
     for opt in spec.optimizers:
-        most = max(most, run_bytes(Layout.build(spec.problem, opt, spec.seeds, spec.x0), spec.steps, len(TRACE)))
+        run = spec.run_settings
+        most = max(most, run_bytes(Layout.build(spec.problem, opt, run.seeds, run.x0), run.steps, len(TRACE)))
     return int(most)
 
 
@@ -325,7 +326,7 @@ def view(position: Position, progress: Callable[[int], None] | None = None) -> d
     out: dict[str, Any] = {
         "position": position.query(),
         "command": spec.command(),
-        "steps": spec.steps,
+        "steps": spec.run_settings.steps,
         "optimum": _round(problem.optimum()[0])[0],
         "worst": _round(problem.worst()[0])[0],
         "mean_gradient": _round(np.atleast_1d(problem.mean_gradient()))[0],
@@ -347,17 +348,18 @@ def _drawn(position: Position, spec: Spec, name: str, opt: Any, progress: Callab
     the trace (x, g, v at every step) and the factors (κ after the first half; none for a step
     that is not a sum of its gradients times factors). The run is freed on return, so that a view
     holds one run at a time (what `view_bytes` counts)."""
-    problem = spec.problem
-    layout = Layout.build(problem, opt, spec.seeds, spec.x0)
-    check_memory(layout, spec.steps, len(TRACE))
+    problem, run = spec.problem, spec.run_settings
+    steps = int(run.steps)  # type: ignore[arg-type]
+    layout = Layout.build(problem, opt, run.seeds, run.x0)
+    check_memory(layout, steps, len(TRACE))
     try:
-        nuf, why = NUFObserver(problem, opt, spec.steps, burn_in=spec.steps // 2, samples=0), None
+        nuf, why = NUFObserver(problem, opt, steps, burn_in=steps // 2, samples=0), None
     except AdasimError as err:  # its kernel is 'none': no factors
         nuf, why = None, str(err)
-    trace = Trace(TRACE, rows=spec.steps)
+    trace = Trace(TRACE, rows=steps)
     fields = NUF_FIELDS if nuf is not None else ()
-    blocks = iterate(problem, opt, spec.steps, spec.seeds, spec.x0, engine=spec.engine, fields=fields,
-                     record=np.arange(1, spec.steps + 1), min_block=nuf.min_block if nuf is not None else 1)  # fmt: skip
+    blocks = iterate(problem, opt, run=run, fields=fields, record=np.arange(1, steps + 1),
+                     min_block=nuf.min_block if nuf is not None else 1)  # fmt: skip
     last = observe(blocks, [trace] + ([nuf] if nuf is not None else []), progress=progress)
     status, bad_step = health(last)
     entry: dict[str, Any] = {"name": name, "label": opt.name}
@@ -366,7 +368,7 @@ def _drawn(position: Position, spec: Spec, name: str, opt: Any, progress: Callab
         entry["trouble"] = f"{opt.name}: {status[bad[0]]} at step {int(bad_step[bad[0]])}; nothing to draw"
         return entry
     recorded = trace.arrays(TRACE)
-    rows = np.unique(np.geomspace(1, spec.steps, X_POINTS).astype(int)) - 1
+    rows = np.unique(np.geomspace(1, steps, X_POINTS).astype(int)) - 1
     x = np.median(recorded["x"][:, :, 0], axis=1)
     entry.update(
         t=[int(t) for t in recorded["t"][rows]],

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from adasim.settings import RunSettings
+
 Setting = Any | Callable[[Mapping[str, Any]], Any]
 
 
@@ -46,7 +48,7 @@ class Preset:
     problem: str
     params: Mapping[str, Setting]
     hyper: Mapping[str, Setting]
-    run: Mapping[str, Any]
+    run: RunSettings
     source: str
     choices: str = ""
     domain: str = "-1,1"
@@ -62,7 +64,7 @@ PRESETS: dict[str, Preset] = {
             problem="online",
             params={"C": 10.0, "s": 1.0, "d": 3, "k": 1},
             hyper={"beta1": 0.0, "beta2": beta2_of_C, "lr": 0.5, "schedule": "inv-sqrt", "n": 1},
-            run={"steps": 100_000, "x0": 0.0},
+            run=RunSettings(steps=100_000, x0=0.0),
             source="Reddi, Kale & Kumar 2018, Theorem 1: C > 2, β1 = 0, β2 = 1/(1+C²), α_t = α/√t, F = [−1, 1]",
             choices="α = 0.5 and x_1 = 0 are adasim's choice (the theorem holds for any α); AdaShift n = 1, β1 = 0",
         ),
@@ -71,7 +73,7 @@ PRESETS: dict[str, Preset] = {
             problem="online",
             params={"C": 1010.0, "s": 10.0, "d": 101, "k": 1},
             hyper={"beta1": 0.9, "beta2": 0.99, "lr": 0.5, "schedule": "inv-sqrt", "n": 10},
-            run={"steps": 1_000_000, "x0": 0.0},
+            run=RunSettings(steps=1_000_000, x0=0.0),
             source="Reddi, Kale & Kumar 2018, Fig. 1 (left): gradients 1010 / −10, period 101, β1 = 0.9, β2 = 0.99",
             choices="α, T and x_1 are not stated in the paper: adasim uses α_t = 0.5/√t, T = 10^6, x_1 = 0; AdaShift n = 10",
         ),
@@ -80,7 +82,7 @@ PRESETS: dict[str, Preset] = {
             problem="stochastic",
             params={"C": 1010.0, "s": 10.0, "p": 0.01},
             hyper={"beta1": 0.9, "beta2": 0.99, "lr": 0.5, "schedule": "inv-sqrt", "n": 10},
-            run={"steps": 1_000_000, "x0": 0.0},
+            run=RunSettings(steps=1_000_000, x0=0.0),
             source="Reddi, Kale & Kumar 2018, Fig. 1 (right): g = 1010 w.p. 0.01, else −10; β1 = 0.9, β2 = 0.99",
             choices="α, T and x_1 are not stated in the paper: adasim uses α_t = 0.5/√t, T = 10^6, x_1 = 0; AdaShift n = 10",
         ),
@@ -98,7 +100,7 @@ PRESETS: dict[str, Preset] = {
                 "convention": "optax",
                 "n": 1,
             },
-            run={"steps": 10_000_000, "x0": 0.0, "warmup": 10_000},
+            run=RunSettings(steps=10_000_000, x0=0.0, warmup=10_000),
             domain="none",
             optimizers=("adam", "amsgrad", "adashift"),
             source="Zhou et al. 2019 (AdaShift), the authors' stochastic script: C = 101, δ = 0.02, unconstrained, "
@@ -111,7 +113,7 @@ PRESETS: dict[str, Preset] = {
                 problem="stochastic",
                 params={"C": float(k * k), "s": float(k), "p": 1.0 / k},
                 hyper={"beta1": 0.9, "beta2": 0.999, "lr": 0.01, "schedule": "inv-sqrt-affine"},
-                run={"steps": 2_000_000, "x0": 0.0},
+                run=RunSettings(steps=2_000_000, x0=0.0),
                 optimizers=("adam", "amsgrad", "adopt"),
                 source=f"Taniguchi et al. 2024 (ADOPT), toy problem with k = {k}: C = k², s = k, p = 1/k (E g = 1), "
                 "α_t = 0.01/√(1 + 0.01 t), β1 = 0.9, β2 ∈ {0.1, 0.5, 0.999}, 2·10^6 steps",
@@ -124,7 +126,7 @@ PRESETS: dict[str, Preset] = {
             problem="stochastic",
             params={"C": 4.0, "s": 1.0, "p": 0.3},
             hyper={"lr": 0.01, "schedule": "inv-sqrt"},  # each optimizer's own β (Lion's β2 is not Adam's)
-            run={"steps": 100_000, "x0": 0.0},
+            run=RunSettings(steps=100_000, x0=0.0),
             optimizers=("sgd", "adam", "signsgd", "signum", "lion"),
             source="adasim (issue 16): g = 4 w.p. 0.3, else −1; the mean (0.5) and the median (−1) have opposite "
             "signs, so a method that follows the median's side climbs to the worst point +1",
@@ -135,7 +137,7 @@ PRESETS: dict[str, Preset] = {
             problem="rotated",
             params={"base": "online", "C": 10.0, "s": 1.0, "d": 3, "k": 1, "theta": 0.5235987755982988},
             hyper={"lr": 0.01, "schedule": "constant", "beta1": 0.0, "beta2": 0.01, "n": 1},
-            run={"steps": 20_000, "x0": 0.0},
+            run=RunSettings(steps=20_000, x0=0.0),
             domain="none",
             optimizers=("sgd", "adam", "adashift", "signsgd"),
             source="Reddi, Kale & Kumar 2018, Theorem 1 (C = 10, β1 = 0, β2 = 1/(1+C²) ≈ 0.01) in 2-D, rotated by θ = π/6",
@@ -147,7 +149,7 @@ PRESETS: dict[str, Preset] = {
             problem="online",
             params={"C": 10.0, "s": 1.0, "d": period_of_C, "k": 2},
             hyper={"beta2": 0.6, "lr": 1.0, "schedule": "inv-sqrt"},
-            run={"steps": 100_000, "x0": 0.0},
+            run=RunSettings(steps=100_000, x0=0.0),
             optimizers=("rmsprop",),
             source="Shi et al. 2021 (ICLR), Fig. 1: RMSProp, period-C problem with two spikes, η_t = 1/√t; "
             "for C = 10 the transition lies between β2 = 0.63 and 0.64",

@@ -46,7 +46,7 @@ def test_prodigy_lanes_do_not_share_d():
     # every lane of a check equals the same lane run alone
     case = short("two-scales", 300)
     together = run_case(loaded, case, twins=0, baseline=False)
-    alone = run_case(loaded, dataclasses.replace(case, seeds=1), twins=0, baseline=False)
+    alone = run_case(loaded, dataclasses.replace(case, n_seeds=1), twins=0, baseline=False)
     np.testing.assert_array_equal(together.trace_x[:, 0], alone.trace_x[:, 0])
 
 
@@ -264,7 +264,7 @@ def test_no_two_cases_are_one_problem_rescaled():
 def test_check_and_run_give_the_same_final_x_and_regret():
     case = CASES["reddi-thm1-C10"]
     r = run_case(load("adam"), case)
-    run = simulate(case.problem, Adam(lr=case.lr, schedule=case.schedule), case.steps, seeds=np.arange(case.seeds), x0=case.x0)
+    run = simulate(case.problem, Adam(lr=case.lr, schedule=case.schedule), case.steps, seeds=np.arange(case.n_seeds), x0=case.x0)
     assert r.final_x["median"] == np.median(run.final_x, axis=0).tolist()
     assert r.average_regret == pytest.approx(float(np.mean(run.average_regret)), rel=1e-12)
     assert r.engine == "compiled" or r.engine == "numpy"

@@ -267,7 +267,7 @@ def test_public_implementation_follows_adasim_definition(spec, name, kw, ours, t
     from adasim.checks.adapters import load
     from adasim.checks.against import conform
 
-    result = conform(load(spec, kw), name, ours, steps=300, seeds=2, tol=tol)
+    result = conform(load(spec, kw), name, ours, steps=300, n_seeds=2, tol=tol)
     worst = max(r["max_deviation"] for r in result["cases"])
     assert result["agree"], result
     assert worst <= tol
@@ -280,6 +280,6 @@ def test_adafactor_parts_from_optax_only_by_its_float32_decay():
     from adasim.checks.adapters import load
     from adasim.checks.against import conform
 
-    result = conform(load("optax:optax.adafactor", {}), "adafactor", {}, steps=600, seeds=3, tol=1e-10)
+    result = conform(load("optax:optax.adafactor", {}), "adafactor", {}, steps=600, n_seeds=3, tol=1e-10)
     worst = max(r["max_deviation"] for r in result["cases"])
     assert 1e-12 < worst < 1e-6

@@ -52,9 +52,10 @@ def test_every_executor_gives_the_same_floats_with_an_angle_per_lane():
 
 
 def test_the_preset_shows_adam_failing_where_sgd_and_adashift_do_not():
+    from adasim.settings import RunSettings
     from adasim.spec import build_spec
 
-    results = {r.optimizer.name: r for r in build_spec("rotated-reddi", steps=5_000).run()}
+    results = {r.optimizer.name: r for r in build_spec("rotated-reddi", run=RunSettings(steps=5_000)).run()}
     direction = -Rotated().rotation() @ np.ones(2) / math.sqrt(2)  # toward the optimum
     for name, sign in (("sgd", 1), ("adashift", 1), ("adam", -1)):
         assert np.sign(results[name].final_x[0] @ direction) == sign, name
