@@ -137,11 +137,11 @@ class RunSettings:
     A field left None is "the preset's or the default" until `resolve` fills it.
 
     >>> RunSettings.from_options({"steps": 500, "seeds": 3, "seed": 7}).resolve()
-    RunSettings(steps=500, seeds=(7, 8, 9), x0=None, warmup=0, engine='auto')
+    RunSettings(steps=500, seeds=[7, 8, 9], x0=None, warmup=0, engine='auto')
     """
 
     steps: int | None = None
-    seeds: tuple[int, ...] | None = None
+    seeds: Any = None  # a read-only int64 array once set (any sequence of whole numbers ≥ 0 is taken)
     x0: Any = None
     warmup: int | None = None
     engine: str = "auto"
@@ -156,7 +156,10 @@ class RunSettings:
         if self.seeds is not None:
             from adasim.engine.layout import as_seeds  # the one check of seeds (simulate's and the layout's)
 
-            object.__setattr__(self, "seeds", tuple(int(s) for s in as_seeds(self.seeds)))
+            if not (isinstance(self.seeds, np.ndarray) and self.seeds.dtype == np.int64 and not self.seeds.flags.writeable):
+                seeds = as_seeds(self.seeds).astype(np.int64)
+                seeds.setflags(write=False)
+                object.__setattr__(self, "seeds", seeds)
         if self.x0 is not None and not np.isscalar(self.x0):  # a per-lane or per-coordinate start: kept read-only
             try:
                 x0 = np.array(self.x0, dtype=float)
@@ -170,7 +173,9 @@ class RunSettings:
 
     def __repr__(self) -> str:
         x0 = self.x0 if not isinstance(self.x0, np.ndarray) else f"array{self.x0.shape}"
-        return (f"RunSettings(steps={self.steps}, seeds={self.seeds}, x0={x0}, warmup={self.warmup}, "
+        seeds = None if self.seeds is None else self.seeds.tolist() if len(self.seeds) <= 6 else (
+            f"[{self.seeds[0]} … {self.seeds[-1]}] ({len(self.seeds)})")
+        return (f"RunSettings(steps={self.steps}, seeds={seeds}, x0={x0}, warmup={self.warmup}, "
                 f"engine={self.engine!r})")  # fmt: skip
 
     @classmethod
@@ -188,7 +193,7 @@ class RunSettings:
         if count is not None or first:
             n = int(check_range("seeds", 1 if count is None else count, 1, integer=True))
             start = int(check_range("seed", first or 0, 0, MAX_SEED + 1 - n, integer=True))
-            seeds = tuple(range(start, start + n))
+            seeds = np.arange(start, start + n, dtype=np.int64)
         engine = values.get("engine")
         return cls(values.get("steps"), seeds, values.get("x0"), values.get("warmup"), "auto" if engine is None else engine)
 
@@ -208,19 +213,19 @@ class RunSettings:
 
     @property
     def lanes(self) -> int:
-        return len(self.seeds or (0,))
+        return 1 if self.seeds is None else len(self.seeds)
 
     def options(self, default_x0: Any = None) -> dict[str, Any]:
         """The run options a command line states for this record (`steps`, and `seeds`, `seed`,
         `x0`, `warmup` where they differ from the defaults) — the inverse of `from_options`."""
         out: dict[str, Any] = {} if self.steps is None else {"steps": self.steps}
-        seeds = self.seeds or (0,)
-        if seeds != tuple(range(seeds[0], seeds[0] + len(seeds))):
-            raise ValueError(f"seeds {seeds} are not consecutive: no --seeds/--seed states them")
+        seeds = np.zeros(1, dtype=np.int64) if self.seeds is None else self.seeds
+        if np.any(np.diff(seeds) != 1):
+            raise ValueError(f"seeds {seeds.tolist()} are not consecutive: no --seeds/--seed states them")
         if len(seeds) > 1:
             out["seeds"] = len(seeds)
         if seeds[0] != 0:
-            out["seed"] = seeds[0]
+            out["seed"] = int(seeds[0])
         if self.x0 is not None and np.ndim(self.x0) == 0 and (default_x0 is None or self.x0 != default_x0):
             out["x0"] = self.x0
         if self.warmup:

@@ -66,7 +66,7 @@ class Spec:
                 "preset": self.name if self.name in PRESETS else None,
                 "steps": self.run_settings.steps,
                 "warmup": self.run_settings.warmup,
-                "seeds": list(self.run_settings.seeds or ()),
+                "seeds": self.run_settings.seeds.tolist(),
                 "x0": self.run_settings.x0,
             }
         )

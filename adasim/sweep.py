@@ -183,7 +183,7 @@ def cell_settings(plan: SweepPlan, start: int, end: int) -> tuple[dict[str, Any]
         problem_kw.setdefault("p", None)
         problem_kw.setdefault("delta", None)
     hyper_kw.update({k: np.broadcast_to(v, (n,)) for k, v in derive(spec.hyper_relations, context, hyper_kw).items()})
-    seeds = cols["seed"] if "seed" in cols else np.broadcast_to(np.asarray(spec.run_settings.seeds[:1]), (end - start,))
+    seeds = cols["seed"] if "seed" in cols else np.broadcast_to(spec.run_settings.seeds[:1], (end - start,))
     return problem_kw, hyper_kw, np.asarray(seeds)
 
 
@@ -216,7 +216,7 @@ def run_chunk(plan: SweepPlan, optimizer_name: str, start: int, end: int) -> dic
     optimizer = opt.replace(**accepted) if accepted else opt
     settings = plan.spec.run_settings
     stride = max(1, settings.steps // 200)  # enough rows for the second-half rule, little memory
-    run = simulate(prob, optimizer, run=settings.replace(seeds=tuple(seeds)), stride=stride, log_spaced=False, record=("x",))
+    run = simulate(prob, optimizer, run=settings.replace(seeds=seeds), stride=stride, log_spaced=False, record=("x",))
     x = prob.sweep_coordinate(run.final_x)
     opt_x = np.broadcast_to(prob.sweep_optimum(), (lanes,))
     distance = np.abs(x - opt_x)
@@ -531,7 +531,7 @@ def make_plan(
     axes = parse_grid(grid)
     spec = build_spec(name, **spec_kwargs)
     if "seed" not in axes and spec.run_settings.lanes > 1:  # --seeds N becomes a seed axis
-        axes["seed"] = np.array(spec.run_settings.seeds, dtype=np.int64)
+        axes["seed"] = spec.run_settings.seeds.copy()
     plan = SweepPlan(spec, axes, rule=rule, with_drift=with_drift)
     check_axes(plan)
     total = plan.cells * len(spec.optimizers)

@@ -109,7 +109,7 @@ def test_run_settings_from_options_and_back():
     """The command line's --seeds is a count and --seed the first: the record holds the values,
     and `options` gives back the flags that reproduce it."""
     run = RunSettings.from_options({"steps": 500, "seeds": 3, "seed": 7, "warmup": None})
-    assert run.seeds == (7, 8, 9)
+    assert run.seeds.tolist() == [7, 8, 9]
     assert run.steps == 500
     assert run.warmup is None
     assert run.resolve().options() == {"steps": 500, "seeds": 3, "seed": 7}
@@ -150,7 +150,7 @@ def test_seeds_mean_seed_values_everywhere():
     """RunSettings.seeds holds seed values, as simulate's `seeds` does; only the command line's
     --seeds is a count. The old build_spec count (`n_seeds=`, `seeds=`) is an error, not a value."""
     spec = build_spec("reddi-fig1-stochastic", run=RunSettings(steps=10, seeds=range(7, 10)))
-    assert spec.run_settings.seeds == (7, 8, 9)
+    assert spec.run_settings.seeds.tolist() == [7, 8, 9]
     assert [int(s) for s in spec.run()[0].seeds] == [7, 8, 9]
     for old in ("seeds", "n_seeds", "steps"):
         with pytest.raises(TypeError):

@@ -156,7 +156,7 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
 
     iid = Stochastic(C=10.0, s=1.0, p=0.2)
     corr_spec = build_spec(
-        "stochastic", problem={"C": 10.0, "p": 0.2}, optimizers=["adam", "adashift", "adopt"], hyper={"beta2": 0.9}, run=RunSettings(steps=min(steps, 50_000), seeds=(0, 1)))  # fmt: skip
+        "stochastic", problem={"C": 10.0, "p": 0.2}, optimizers=["adam", "adashift", "adopt"], hyper={"beta2": 0.9}, run=RunSettings(steps=min(steps, 50_000), seeds=range(2)))  # fmt: skip
     corr = correlation_report(corr_spec, per_shift(corr_spec.optimizers, [0, 1, 2, 4]))
     commands["correlation"] = corr_spec.command("correlate", ["--shifts", "0,1,2,4"])
     explored["correlation"] = position_of(corr_spec)

@@ -88,6 +88,15 @@ class CompiledExecutor(Executor):
             buffers[name] = np.empty(shape)
         return buffers[name]
 
+    def reserve_rows(self, rows: int) -> dict[str, np.ndarray]:
+        """Write the recorded fields of the next `rows` recorded steps straight into arrays made
+        once, returned as {field: (rows, L, D)} (a Trace adopts them: no copy per block); one
+        extra row is the kernel's sink. Rows are filled in order as blocks run."""
+        L, D = self.layout.lanes, self.layout.dim
+        self._reserved = np.empty((rows + 1, len(self.plan.record), L * D))
+        self._reserved_next = 0
+        return {f: self._reserved[:rows, k].reshape(rows, L, D) for k, f in enumerate(self.plan.record)}
+
     def compile(self) -> None:
         """Compile the kernel (and the problem's gradient filler) now, on a block of no steps, so
         that a step numba cannot compile is found before the run starts."""
@@ -122,7 +131,15 @@ class CompiledExecutor(Executor):
         # them out). Two sets, used in turn: a prefetched next block does not write over the one read.
         self._turn = not getattr(self, "_turn", False)
         side = "b" if self._turn else "a"
-        rec = self._buffer("rec" + side, (len(self.plan.record), R + 1, cells))
+        reserved = getattr(self, "_reserved", None)
+        if reserved is not None and moving:  # straight into the run's trace: its rows r0 … r0+R−1, and r0+R the sink
+            r0 = self._reserved_next
+            if r0 + R >= reserved.shape[0]:
+                raise AdasimError(f"the run records more rows than the {reserved.shape[0] - 1} reserved")
+            rec = reserved[r0 : r0 + R + 1]
+            self._reserved_next = r0 + R
+        else:
+            rec = self._buffer("rec" + side, (R + 1, len(self.plan.record), cells))
         recl, recg = (self._buffer(n + side, (R + 1, cells) if self.regret_rows else (1, 1)) for n in ("recl", "recg"))
         snapshot = [a.copy() for a in self._carried()]
         acc = np.zeros(cells)
@@ -155,7 +172,7 @@ class CompiledExecutor(Executor):
         self.bad_step = self.BADSTEP.reshape(shape)
         self.bad_nan = self.BADNAN.reshape(shape)
         out = {f: F[k].reshape(B, L, D) for k, f in enumerate(self.plan.fields)}
-        recorded = {f: rec[k, :R].reshape(R, L, D) for k, f in enumerate(self.plan.record)} if R else {}
+        recorded = {f: rec[:R, k].reshape(R, L, D) for k, f in enumerate(self.plan.record)} if R else {}
         regret_rows = self.regret_rows and R
         return self._chunk(
             t,

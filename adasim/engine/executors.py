@@ -108,6 +108,11 @@ class Executor:
             x=self.x.copy(),
         )
 
+    def reserve_rows(self, rows: int) -> dict[str, np.ndarray]:
+        """Arrays the recorded rows are written into directly ({}: this executor's blocks carry
+        their own copies, which a Trace copies out); see CompiledExecutor.reserve_rows."""
+        return {}
+
     def _buffers(self, B: int, R: int) -> tuple[dict, dict, np.ndarray | None, np.ndarray | None]:
         """A block's per-step fields (B, L, D), recorded rows (R, L, D) and running-sum rows."""
         L, D = self.layout.lanes, self.layout.dim

@@ -241,7 +241,7 @@ class Plan:
         for k, f in enumerate(self.fields):  # the per-step fields asked for
             add(f"{pad}F[{k}, b, {i}] = {values[f]}")
         for k, f in enumerate(self.record):
-            add(f"{pad}REC[{k}, rr, {i}] = {values[f]}")
+            add(f"{pad}REC[rr, {k}, {i}] = {values[f]}")  # a row holds every recorded field: rows are contiguous
         if self.regret_rows:
             add(f"{pad}RECL[rr, {i}] = LSUM[{i}]")
             add(f"{pad}RECG[rr, {i}] = GSUM[{i}]")

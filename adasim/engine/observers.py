@@ -115,18 +115,25 @@ class Regret:
             return self.at(last.loss_end[None], last.gsum_end[None], opt_end)[0] / steps
 
 
+def _same_memory(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether a and b are the same elements of the same memory (a view written in place)."""
+    return a.shape == b.shape and a.strides == b.strides and a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+
+
 class Trace:
     """The fields `record` at the recorded rows, and R_t/t there when `regret` is given. With `rows`
-    (how many rows the run records) the trace is written into arrays made once; without, each
-    block's rows are kept as copies and joined at the end. Either way a block's arrays are copied
-    (they may be the executor's scratch)."""
+    (how many rows the run records) the trace is written into arrays made once — or adopted from
+    the executor (`into`, Executor.reserve_rows), which then writes the rows in place; without,
+    each block's rows are kept as copies and joined at the end. A block's arrays that are not
+    already the trace's own are copied (they may be the executor's scratch)."""
 
-    def __init__(self, record: Sequence[str], regret: Regret | None = None, rows: int | None = None) -> None:
+    def __init__(self, record: Sequence[str], regret: Regret | None = None, rows: int | None = None,
+                 into: dict[str, np.ndarray] | None = None) -> None:  # fmt: skip
         self.record = tuple(record)
         self.regret = regret
         self.rows = rows
         self.parts: dict[str, list[np.ndarray]] = {k: [] for k in ("t", *self.record)}
-        self.out: dict[str, np.ndarray] = {}
+        self.out: dict[str, np.ndarray] = {k: v for k, v in (into or {}).items() if k in self.record}
         self.filled = 0
 
     def _put(self, name: str, values: np.ndarray) -> None:
@@ -135,7 +142,9 @@ class Trace:
             return
         if name not in self.out:
             self.out[name] = np.empty((self.rows, *values.shape[1:]), dtype=values.dtype)
-        self.out[name][self.filled : self.filled + len(values)] = values
+        dest = self.out[name][self.filled : self.filled + len(values)]
+        if not _same_memory(dest, values):  # the executor wrote them elsewhere (its scratch): copy
+            dest[...] = values
 
     def block(self, blk: Block, t: np.ndarray) -> None:
         if not blk.rows.size:

@@ -77,7 +77,8 @@ def simulate(
     executor = make_executor(layout, run.engine, (), regret=True, record=tuple(f for f in record if f in TRACE_FIELDS),
                              regret_rows="average_regret" in record)  # fmt: skip
     regret = Regret(layout)
-    trace = Trace(record, regret if "average_regret" in record else None, rows=len(steps_kept))
+    trace = Trace(record, regret if "average_regret" in record else None, rows=len(steps_kept),
+                  into=executor.reserve_rows(len(steps_kept)))  # fmt: skip
     blocks = iterate(problem, optimizer, run=run, block=block, record=steps_kept, regret=True, executor=executor)
     last = observe(blocks, [regret, trace], warmup, progress)
     assert last is not None
