@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from adasim.display import Shown
+from adasim.errors import AdasimError
 from adasim.optimizers.base import Optimizer
 from adasim.problems.base import Problem
 from adasim.tables import Tabular
@@ -218,6 +219,16 @@ class Run(Shown, Tabular):
         out["average_regret"] = _median(self.average_regret[ok])
         out["coordinates_at_optimum"] = sum(v == "optimum" for v in verdicts)
         out["verdict"] = verdicts[0] if len(set(verdicts)) == 1 else "between"  # every coordinate agrees, or between
+        if not finite.any():  # no per-coordinate x* (a rotated problem): read the one number it reports
+            try:
+                y = np.asarray(self.problem.sweep_coordinate(self.final_x[ok]), dtype=float)
+                y0 = float(np.asarray(self.problem.sweep_coordinate(self.x0[:1]))[0])
+                y_opt = float(np.asarray(self.problem.sweep_optimum()).ravel()[0])
+            except (AdasimError, NotImplementedError):
+                pass
+            else:
+                out["y"] = _median(y)
+                out["verdict"] = verdict(out["y"], y_opt, -y_opt, -np.inf, np.inf, y0, tol) if out["y"] is not None else None
         if self.failed:
             out["health"] = self.health()
         out["seconds"] = round(self.seconds, 4)

@@ -56,7 +56,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("blocks", "blocks", PROBLEM, str, "Layered: block sizes and gradient scales, '4:1,4:1e-3'."),
     Setting("base", "base", PROBLEM, str, "Layered and rotated: stochastic | online copies."),
     Setting("theta", "theta", PROBLEM, float, "Rotated: the angle θ (radians) of the 2-D embedding.", sweep=True),
-    Setting("dim", "size", PROBLEM, int, "Quadratic: number of coordinates."),
+    Setting("dim", "size", PROBLEM, int, "Quadratic: number of coordinates; matrix: m (W is m × m)."),
+    Setting("rotate", "rotate", PROBLEM, bool, "Matrix: W behind fixed orthogonal U, V (unconstrained)."),
+    Setting("rotation_seed", "rotation_seed", PROBLEM, int, "Matrix: the seed that draws U and V."),
     Setting("condition", "condition", PROBLEM, float, "Quadratic: condition number."),
     Setting("noise", "noise", PROBLEM, float, "Quadratic: gradient noise σ."),
     # optimizers (fields of the definitions' hyper-parameter records, plus lr and the schedule)
@@ -100,6 +102,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("relative_step", "relative_step", OPTIMIZER, bool, "Adafactor: step min(α, 1/√t) (α = 1e-2: Shazeer & Stern's)."),
     Setting("factored", "factored", OPTIMIZER, bool, "Adafactor: factored v over the blocks as the rows of a matrix."),
     Setting("mask_scale", "mask_scale", OPTIMIZER, str, "Cautious Adam's rescaling of the mask: count | mean."),
+    Setting("nesterov", "nesterov", OPTIMIZER, bool, "Muon: Nesterov momentum (default on)."),
+    Setting("polar", "polar", OPTIMIZER, str, "Muon's orthogonalisation: newton-schulz | exact.", shown=True),
+    Setting("ns_steps", "ns_steps", OPTIMIZER, int, "Muon: Newton–Schulz steps (default 5)."),
+    Setting("lr_scale", "lr_scale", OPTIMIZER, str, "Muon's shape scaling: original | match-rms-adamw | none."),
     Setting("r", "r", OPTIMIZER, float, "Schedule-free's power r of t in the averaging weight."),
     Setting("weight_lr_power", "weight_lr_power", OPTIMIZER, float, "Schedule-free's power of max α in the averaging weight."),
     # runs

@@ -132,11 +132,12 @@ def build_spec(
     if name in PRESETS:
         preset = PRESETS[name]
         base, params_src, hyper_src, run_src = preset.problem, preset.params, preset.hyper, preset.run
-        domain_src: str | Domain = preset.domain
+        domain_src: str | Domain | None = preset.domain
         default_optimizers: Sequence[str] = preset.optimizers
         source, choices = preset.source, preset.choices
     elif name in PROBLEMS:
-        base, params_src, hyper_src, run_src, domain_src = name, {}, {}, RunSettings(), "-1,1"
+        base, params_src, hyper_src, run_src = name, {}, {}, RunSettings()
+        domain_src = None  # the problem's own default (a box [−1, 1], unconstrained for rotated ones)
         default_optimizers, source, choices = DEFAULT_OPTIMIZERS, PROBLEMS[name].source, ""
     else:
         raise unknown_name("problem", name, names())
@@ -153,7 +154,7 @@ def build_spec(
     problem_relations = {k: v for k, v in params_src.items() if callable(v) and k not in problem}
     if domain is None:
         domain = domain_src
-    dom = domain if isinstance(domain, Domain) else Domain.parse(domain)
+    dom = None if domain is None else domain if isinstance(domain, Domain) else Domain.parse(domain)
     prob = make_problem(base, domain=dom, **params)
     settings = {**derive(hyper_src, {**prob.params(), **params}, hyper), **hyper}
     hyper_relations = {k: v for k, v in hyper_src.items() if callable(v) and k not in hyper}

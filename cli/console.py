@@ -87,7 +87,10 @@ def results_table(summary: dict[str, Any]) -> Table:
     for r in summary["results"]:
         final = r["final_x"]
         if isinstance(final, list):  # several coordinates: distance to x* and how many reached it
-            final = f"‖x−x*‖ {fmt(r.get('distance'))}, {r.get('coordinates_at_optimum')}/{len(final)} at x*"
+            if r.get("distance") is None and r.get("y") is not None:  # no x* per coordinate: the number the problem reports
+                final = f"y = {fmt(r['y'])}"
+            else:
+                final = f"‖x−x*‖ {fmt(r.get('distance'))}, {r.get('coordinates_at_optimum')}/{len(final)} at x*"
         row = [r["optimizer"], settings_text(r["config"], r["optimizer"]), fmt(final)]
         if several:
             q = r.get("final_x_quantiles")

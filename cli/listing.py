@@ -79,6 +79,8 @@ def catalogue() -> dict[str, Any]:
 def _beaten(info: dict[str, Any]) -> str:
     if info["defeated_by"] is None:
         return "not computed (python -m adasim.checks.verdicts)"
+    if info.get("not_exercised") and info["not_exercised"] == info["cases"]:
+        return "not exercised (a matrix optimizer: the battery's cases are vectors)"
     if not info["defeated_by"]:
         return "none"
     return f"{len(info['defeated_by'])}/{info['cases']}: " + ", ".join(info["defeated_by"])

@@ -288,6 +288,9 @@ def load(spec: Any, kwargs: dict[str, Any] | None = None) -> Loaded:
     from adasim.schedules import Schedule
 
     loaded.optimizer(1.0, Schedule())  # an unknown or invalid setting is bad input now, not in every case
+    if d.matrix:
+        loaded.not_exercised = (f"{d.name} acts on matrices: on this battery's vector parameters (1 × D matrices) its "
+                                "orthogonalisation is a normalised sign, so no verdict about it can be given here")  # fmt: skip
     return loaded
 
 

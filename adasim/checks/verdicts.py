@@ -53,6 +53,7 @@ def compute(names: Sequence[str], quick: bool = False, jobs: int = 1) -> dict[st
             "errored": [r.case.name for r in report.results if r.status == "error"],
             "inconclusive": [r.case.name for r in report.results if r.status == "inconclusive"],
             "passed": [r.case.name for r in report.results if r.status == "pass"],
+            "not_exercised": [r.case.name for r in report.results if r.status == "not exercised"],
         }
     return out
 
@@ -72,8 +73,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=COMMAND, description="Recompute the stored verdicts of every built-in optimizer.")
     parser.add_argument("--jobs", type=int, default=1, help="processes per optimizer's battery")
     parser.add_argument("--quick", action="store_true", help="the quick battery (1000 steps: too few for a verdict)")
+    parser.add_argument("--only", action="append", default=None, metavar="NAME",
+                        help="recompute these optimizers (repeatable) and keep the stored rows of the others")  # fmt: skip
     args = parser.parse_args(argv)
-    verdicts = compute(list(OPTIMIZERS), quick=args.quick, jobs=args.jobs)
+    names = list(OPTIMIZERS) if not args.only else args.only
+    for name in names:
+        if name not in OPTIMIZERS:
+            parser.error(f"unknown optimizer {name!r}")
+    verdicts = compute(names, quick=args.quick, jobs=args.jobs)
+    if args.only:
+        kept = stored()
+        if kept.get("quick") != args.quick:
+            parser.error("--only keeps the stored rows, which were made with another --quick: recompute them all")
+        verdicts = {name: verdicts.get(name, kept.get("optimizers", {}).get(name)) for name in OPTIMIZERS}
     write_json(VERDICTS_FILE, {"command": COMMAND + (" --quick" if args.quick else ""), "quick": args.quick,
                                "optimizers": verdicts, "provenance": provenance()})  # fmt: skip
     print(f"wrote {VERDICTS_FILE} ({len(verdicts)} optimizers)")
@@ -92,8 +104,10 @@ def knowledge() -> dict[str, dict[str, Any]]:
     out = {}
     for name, d in OPTIMIZERS.items():
         row = known.get(name)
-        cases = None if row is None else sum(len(row.get(k, [])) for k in ("defeated_by", "passed", "errored", "inconclusive"))
-        out[name] = {"closed_form": closed_form(d), "defeated_by": None if row is None else row["defeated_by"], "cases": cases}
+        kinds = ("defeated_by", "passed", "errored", "inconclusive", "not_exercised")
+        cases = None if row is None else sum(len(row.get(k, [])) for k in kinds)
+        out[name] = {"closed_form": closed_form(d), "defeated_by": None if row is None else row["defeated_by"], "cases": cases,
+                     "not_exercised": None if row is None else len(row.get("not_exercised", []))}  # fmt: skip
     return out
 
 
@@ -117,6 +131,8 @@ def markdown_table() -> str:
         beaten_text = "not computed" if beaten is None else (", ".join(beaten) if beaten else "none")
         if beaten is not None:
             beaten_text = f"{len(beaten)}: {beaten_text}" if beaten else "none"
+            if info["not_exercised"] == info["cases"]:
+                beaten_text = "not exercised (a matrix optimizer; the cases are vectors)"
         row = [f"`{name}`", cell(d.rule), cell(conventions), info["closed_form"], beaten_text, cell(d.source)]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)

@@ -23,6 +23,8 @@ def unsupported(layout: Layout) -> str | None:
     """Why this run cannot be compiled (None when it can)."""
     if layout.problem.gradient_kernel is None:
         return f"the problem '{layout.problem.name}' has a Python gradient function, not an elementwise kernel"
+    if layout.optimizer.definition.matrix:
+        return f"{layout.optimizer.name} acts on each lane's coordinates as one matrix (NumPy and Python engines)"
     if layout.coupled:  # a call per lane on arrays of coordinates: numba compiles that slowly
         phi = getattr(layout.optimizer.hp, "phi", None)
         how = f" (φ = {phi})" if phi not in (None, "identity") else ""

@@ -173,6 +173,7 @@ class Definition:
     init: Callable[[Any], Any] | None = None
     history: Callable[[Any], int] | None = None
     coupled: Callable[[Any], bool] | None = None
+    matrix: bool = False  # the step reads a lane's coordinates as one matrix (the blocks its rows): NumPy and Python only
     kernel: Callable[[Any], Kernel] = identity_kernel
     scale_limit: Callable[[Any], ScaleLimit] = unknown_limit
     sign_weights: Callable[[Any], SignWeights | None] | None = None

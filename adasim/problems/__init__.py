@@ -9,6 +9,7 @@ from adasim.problems.base import Domain, Law, Pattern, Problem
 from adasim.problems.custom import Custom
 from adasim.problems.finite_sum import SAMPLINGS, FiniteSum
 from adasim.problems.layered import Layered, Quadratic
+from adasim.problems.matrix import Matrix
 from adasim.problems.online import Online
 from adasim.problems.periodic import Periodic
 from adasim.problems.presets import PRESETS, Preset
@@ -16,7 +17,7 @@ from adasim.problems.rotated import Rotated
 from adasim.problems.stochastic import Stochastic
 
 PROBLEMS: dict[str, type[Problem]] = {
-    cls.name: cls for cls in (Online, Stochastic, FiniteSum, Periodic, Layered, Quadratic, Rotated)
+    cls.name: cls for cls in (Online, Stochastic, FiniteSum, Periodic, Layered, Quadratic, Rotated, Matrix)
 }
 
 
@@ -44,6 +45,7 @@ __all__ = [
     "FiniteSum",
     "Law",
     "Layered",
+    "Matrix",
     "Online",
     "Pattern",
     "Periodic",

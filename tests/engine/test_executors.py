@@ -27,6 +27,7 @@ from adasim import (
     Domain,
     FiniteSum,
     Layered,
+    Matrix,
     Momentum,
     Online,
     Quadratic,
@@ -36,7 +37,8 @@ from adasim import (
     make_optimizer,
     simulate,
 )
-from adasim.engine import jit
+from adasim.engine import Layout, jit
+from adasim.engine.kernels import unsupported
 from adasim.optimizers import MODERN
 from adasim.optimizers.base import TINY_POWER, power
 
@@ -87,6 +89,7 @@ PROBLEMS = {
     "finite-sum-shuffle": (FiniteSum(n=5, sampling="shuffle"), {"seeds": np.arange(3)}),
     "layered": (Layered(blocks=((2, 1.0), (3, 1e-3))), {"seeds": np.arange(3)}),
     "quadratic-noisy": (Quadratic(size=3, noise=0.1), {"seeds": np.arange(3), "x0": 0.5}),
+    "matrix-rotated": (Matrix(size=2, rotate=True), {"seeds": np.arange(3)}),
 }
 
 
@@ -95,11 +98,11 @@ def runs(problem, optimizer, steps=300, **kw):
     on NumPy and Python only: the compiled executor refuses it and `auto` takes NumPy."""
     kw = {"x0": 0.2, "stride": 7, "block": 97, **kw}
     engines = ["python", "numpy", "compiled"]
-    blocks = problem.block_sizes() or (problem.dim,)
-    if optimizer.coupled() and max(blocks) > 1:
-        with pytest.raises(AdasimError, match="shares values over blocks"):
+    reason = unsupported(Layout.build(problem, optimizer, kw.get("seeds", 0), kw["x0"]))
+    if reason is not None:  # a block-wise or matrix step, or a problem with a Python gradient
+        with pytest.raises(AdasimError, match="the compiled engine cannot run this"):
             simulate(problem, optimizer, 5, engine="compiled")
-        assert simulate(problem, optimizer, 5).engine == "numpy"
+        assert simulate(problem, optimizer, 5, seeds=kw.get("seeds", 0)).engine == "numpy"
         engines.remove("compiled")
     return {engine: simulate(problem, optimizer, steps, engine=engine, **kw) for engine in engines}
 
