@@ -66,11 +66,12 @@ def check_command(
     """Put any optimizer through Adam's counterexamples: pass/fail, where x ends, the drift, and the
     mechanism measured without its internals (model-free net update factors, the correlation of its
     effective scale with g²)."""
-    from adasim.checks import CASES, check, load
+    from adasim.checks import check, load
+    from adasim.checks.cases import ALL_CASES
     from adasim.checks.report import write_outputs
 
     if list_cases:
-        _list(CASES, json_out)
+        _list(ALL_CASES, json_out)
         return
     if spec is None:
         raise AdasimError("give the optimizer to check, e.g. adasim check torch:torch.optim.Adam (or --list for the cases)")
@@ -135,7 +136,8 @@ def _list(cases: dict, json_out: bool) -> None:
         return
     from rich.table import Table
 
-    table = Table(title="adasim check: the battery (--quick runs the cases marked q, in full)")
+    table = Table(title="adasim check: the battery (--quick runs the cases marked q, in full; an optimizer that acts on "
+                        "matrices runs the matrix-… cases instead of the others)")
     for col in ("case", "problem", "settings", "a pass needs", "source"):
         table.add_column(col, overflow="fold")
     for name, c in cases.items():

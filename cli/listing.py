@@ -79,8 +79,10 @@ def catalogue() -> dict[str, Any]:
 def _beaten(info: dict[str, Any]) -> str:
     if info["defeated_by"] is None:
         return "not computed (python -m adasim.checks.verdicts)"
-    if info.get("not_exercised") and info["not_exercised"] == info["cases"]:
-        return "not exercised (a matrix optimizer: the battery's cases are vectors)"
+    if info.get("matrix"):
+        beaten = info["defeated_by"]
+        return (f"{len(beaten)}/{info['cases']} matrix cases: " + ", ".join(beaten)) if beaten else \
+            f"none of the {info['cases']} matrix cases"  # fmt: skip
     if not info["defeated_by"]:
         return "none"
     return f"{len(info['defeated_by'])}/{info['cases']}: " + ", ".join(info["defeated_by"])

@@ -194,16 +194,26 @@ class Loaded:
             return make_executor(layout, engine, fields, regret=True, record=record)
         x0 = layout.x0
         lr = float(np.asarray(layout.lr))
-        stepper = self.stepper(x0, lr, self.layout)
+        stepper = self.stepper(x0, lr, self.layout, self.shape(layout.problem))
         return StepperExecutor(layout, stepper, fields, True, record)
 
-    def stepper(self, x0: np.ndarray, lr: float, layout: str = "one tensor") -> Any:
-        """A foreign stepper for x0 (L, D), its lanes laid out as `layout` (torch; optax: vmap)."""
+    def shape(self, problem: Any) -> tuple[int, ...] | None:
+        """Each lane's parameter shape for a matrix optimizer on a matrix case, (m, n) (None: a
+        vector of the problem's coordinates)."""
+        if self.not_exercised is None or problem.block_sizes() is None or not hasattr(problem, "rotations"):
+            return None
+        from adasim import ops
+
+        return ops.matrix_shape(problem.block_sizes(), problem.dim)
+
+    def stepper(self, x0: np.ndarray, lr: float, layout: str = "one tensor", shape: tuple[int, ...] | None = None) -> Any:
+        """A foreign stepper for x0 (L, D), its lanes laid out as `layout` (torch; optax: vmap);
+        `shape`: each lane's parameter as a matrix (m, n) instead of a vector."""
         kwargs = self.own_kwargs()
         try:
             if self.kind == "torch":
-                return TorchStepper(self.target, x0, lr, kwargs, layout)
-            return OptaxStepper(self.target, x0, lr, kwargs)
+                return TorchStepper(self.target, x0, lr, kwargs, layout, shape)
+            return OptaxStepper(self.target, x0, lr, kwargs, shape)
         except AdasimError:
             raise
         except (Exception, SystemExit, KeyboardInterrupt) as err:
@@ -309,7 +319,8 @@ def _laid_out(loaded: Loaded) -> Loaded:
         loaded.why = f"torch.optim.{cls.__name__} is elementwise (adasim.checks.adapters.ELEMENTWISE_TORCH)"
         return loaded
     if loaded.not_exercised is not None:
-        loaded.layout, loaded.why = TORCH_LAYOUTS[-1], "a matrix optimizer: not run"
+        loaded.layout = TORCH_LAYOUTS[-1]
+        loaded.why = "a matrix optimizer: one instance per lane (independent by construction), each lane's W one (m, n) parameter"
         return loaded
     parted = {}
     for layout in TORCH_LAYOUTS[:-1]:
@@ -357,13 +368,17 @@ class TorchStepper:
     #              pages every block, which tripled the cost of a step); the same for every lane count, so a
     #              case's sums over a block, and its results, do not depend on the cases run beside it
 
-    def __init__(self, cls: Any, x0: np.ndarray, lr: float, kwargs: dict[str, Any], layout: str = "one tensor") -> None:
+    def __init__(self, cls: Any, x0: np.ndarray, lr: float, kwargs: dict[str, Any], layout: str = "one tensor",
+                 shape: tuple[int, ...] | None = None) -> None:  # fmt: skip
         import torch
 
         self.torch = torch
         x0 = np.asarray(x0, dtype=float)
         self.stacked = layout == TORCH_LAYOUTS[0]
-        rows = [x0] if self.stacked else list(x0)
+        if shape is not None and self.stacked:
+            raise AdasimError("matrix parameters are one per lane, not one stacked tensor")
+        self.shape = shape  # each lane's parameter as a matrix (None: the lane's vector of coordinates)
+        rows = [x0] if self.stacked else [r.reshape(shape) if shape is not None else r for r in x0]
         self.params = [torch.tensor(np.array(r), dtype=torch.float64, requires_grad=True) for r in rows]
         with self._float64():
             if layout in TORCH_LAYOUTS[:2]:
@@ -397,19 +412,19 @@ class TorchStepper:
             if p.dtype != torch.float64:
                 raise CaseError(f"step {t}: the parameters changed type float64 → {p.dtype}")
         x = self.params[0].detach().numpy().copy() if self.stacked else np.stack([p.detach().numpy() for p in self.params])
-        return x
+        return x.reshape(len(self.params), -1) if self.shape is not None else x
 
     def set_x(self, x: np.ndarray) -> None:
         torch = self.torch
         x = np.asarray(x, dtype=np.float64)
         with torch.no_grad():
             for p, row in zip(self.params, [x] if self.stacked else list(x), strict=True):
-                p.copy_(torch.from_numpy(np.array(row)))
+                p.copy_(torch.from_numpy(np.array(row).reshape(p.shape)))
 
     def _step(self, g: Any, t: int, alpha: float) -> None:
         """One opt.step() of every instance on gradients g (a tensor (L, D))."""
         for i, p in enumerate(self.params):
-            p.grad = (g if self.stacked else g[i]).clone()  # a step may change its gradient in place
+            p.grad = (g if self.stacked else g[i].reshape(p.shape)).clone()  # a step may change its gradient in place
         for opt in self.opts:
             for group in opt.param_groups:
                 group["lr"] = alpha
@@ -448,7 +463,7 @@ class TorchStepper:
         A, Gt = torch.from_numpy(after), torch.from_numpy(G)
         box = self._box(lo, hi, G.shape[1:])
         rows = [(self.params[0], box)] if self.stacked or box is None else \
-            [(p, (box[0][i], box[1][i])) for i, p in enumerate(self.params)]  # fmt: skip
+            [(p, (box[0][i].reshape(p.shape), box[1][i].reshape(p.shape))) for i, p in enumerate(self.params)]  # fmt: skip
         self.set_x(x)
         with torch.no_grad(), self._float64():
             for b in range(G.shape[0]):
@@ -474,6 +489,8 @@ class TorchStepper:
             if p.dtype != torch.float64:
                 raise CaseError(f"step {t}: the parameters changed type float64 → {p.dtype}")
         now = self.params[0].detach() if self.stacked else torch.stack([p.detach() for p in self.params])
+        if self.shape is not None and tuple(now.shape[1:]) == tuple(self.shape):
+            now = now.reshape(out.shape)
         if now.shape != out.shape:
             raise CaseError(f"step {t}: the parameters changed shape {tuple(out.shape)} → {tuple(now.shape)}")
         out.copy_(now)
@@ -523,10 +540,11 @@ class OptaxStepper:
 
     block = 1000  # steps: one compiled scan per lane count
 
-    def __init__(self, fn: Any, x0: np.ndarray, lr: float, kwargs: dict[str, Any]) -> None:
+    def __init__(self, fn: Any, x0: np.ndarray, lr: float, kwargs: dict[str, Any], shape: tuple[int, ...] | None = None) -> None:
         import jax.numpy as jnp
 
         self.jnp = jnp
+        self.shape = shape  # each lane's parameter as a matrix (vmap hides the lane axis: a 2-D leaf per lane)
         try:
             frozen = tuple(sorted(kwargs.items()))
             hash(frozen)
@@ -534,25 +552,33 @@ class OptaxStepper:
             frozen = None
         program = _optax_program(fn, frozen) if frozen is not None else _optax_program.__wrapped__(fn, tuple(kwargs.items()))
         init, self.update, self.program = program
-        self.params = jnp.asarray(np.asarray(x0, dtype=float), dtype=jnp.float64)
+        self.params = jnp.asarray(self._in(np.asarray(x0, dtype=float)), dtype=jnp.float64)
         self.state = init(self.params)
+
+    def _in(self, a: np.ndarray) -> np.ndarray:
+        """(..., L, D) → (..., L, m, n) for matrix parameters."""
+        return a if self.shape is None else a.reshape((*a.shape[:-1], *self.shape))
+
+    def _out(self, a: Any) -> np.ndarray:
+        a = np.asarray(a)
+        return a if self.shape is None else a.reshape((*a.shape[: a.ndim - len(self.shape)], -1))
 
     def step(self, g: np.ndarray, t: int, alpha: float) -> np.ndarray:
         """One unprojected step (u = x_before − x_after)."""
-        before = np.asarray(self.params)
+        before = self._out(self.params)
         try:
-            grads = self.jnp.asarray(np.asarray(g, dtype=float))
+            grads = self.jnp.asarray(self._in(np.asarray(g, dtype=float)))
             self.params, self.state = call_user(self.update, "the optax update", self.params, self.state, grads,
                                                 self.jnp.float64(alpha))  # fmt: skip
         except UserCodeError as err:
             raise CaseError(f"step {t}: {err}") from None
-        return before - np.asarray(self.params)
+        return before - self._out(self.params)
 
     def run_block(self, x: np.ndarray, G: np.ndarray, alpha: np.ndarray, lo: Any, hi: Any, t0: int,
                   gradient: Gradient | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
         """The block as one jitted scan; when the gradient depends on x, a Python loop of the
         jitted vmapped update, projected as the scan does (see adasim.engine.foreign.Stepper)."""
-        if gradient is not None:
+        if gradient is not None or self.shape is not None:
             return self._stepwise(x, G, alpha, lo, hi, t0, gradient)
         jnp = self.jnp
         params = jnp.asarray(np.asarray(x, dtype=float))
@@ -577,18 +603,19 @@ class OptaxStepper:
         prev = np.array(x, dtype=np.float64)
         for b in range(G.shape[0]):
             t = t0 + b
-            G[b] = gradient(t, prev)
+            if gradient is not None:
+                G[b] = gradient(t, prev)
             try:
-                after, self.state = call_user(self.update, "the optax update", prev, self.state, G[b],
+                after, self.state = call_user(self.update, "the optax update", self._in(prev), self.state, self._in(G[b]),
                                               np.float64(alpha[b]))  # fmt: skip
             except UserCodeError as err:
                 raise CaseError(f"step {t}: {err}") from None
-            after = np.asarray(after)
+            after = self._out(after)
             if after.dtype != np.float64:
                 raise CaseError(f"step {t}: the parameters changed type float64 → {after.dtype}")
             us[b] = prev - after
             prev = xs[b] = ops.clip(after, lo, hi)  # as the scan: Π(after), NaN stays NaN
-        self.params = jnp.asarray(prev)
+        self.params = jnp.asarray(self._in(prev))
         return us, xs
 
 

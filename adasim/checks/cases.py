@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from adasim.errors import unknown_name
-from adasim.problems import Domain, FiniteSum, Layered, Online, Problem, Quadratic, Rotated, Stochastic
+from adasim.problems import Domain, FiniteSum, Layered, Matrix, Online, Problem, Quadratic, Rotated, Stochastic
 from adasim.schedules import Schedule
 
 EXPECT = {
@@ -118,16 +118,43 @@ CASES: dict[str, Case] = {
              "a sanity case: a well-conditioned quadratic", "½(x_1² + 0.1 x_2²) on [−2, 2]²: x* = 0", x0=1.0, quick=True),
     ]
 }  # fmt: skip
+# The matrix battery: what an optimizer that acts on matrices (Muon, ...: adapters.matrix_reason) runs
+# instead of the vector cases, which cannot exercise its defining step. Each case is a scalar case
+# of the battery embedded on the diagonal of a 4 × 4 matrix W, one independent copy per diagonal
+# entry (adasim.problems.Matrix, docs/REFERENCE.md §7): every lane's W is one (4, 4) parameter.
+MATRIX_CASES: dict[str, Case] = {
+    c.name: c
+    for c in [
+        Case("matrix-reddi-thm1-C10", Matrix(size=4, base="online", C=10.0, s=1.0, d=3, k=1),
+             "reddi-thm1-C10 on the diagonal of W (4 × 4; adasim.problems.Matrix)",
+             "four copies of the online problem 10, −1, −1 (phases shifted) on W's diagonal: x* = −1 there, 0 elsewhere",
+             quick=True),
+        Case("matrix-shi-two-spike", Matrix(size=4, base="online", C=10.0, s=1.0, d=10, k=2),
+             "shi-two-spike on the diagonal of W (4 × 4)",
+             "four copies of two gradients 10 then eight −1 on W's diagonal: x* = −1 there, 0 elsewhere"),
+        Case("matrix-skewed-noise", Matrix(size=4, base="stochastic", C=4.0, s=1.0, p=0.3),
+             "skewed-noise on the diagonal of W (4 × 4), an independent stream per entry",
+             "i.i.d. 4 w.p. 0.3, else −1, per diagonal entry: E g = 0.5 > 0 (x* = −1 there) but the median is −1 "
+             "(sign methods, and Muon on a diagonal matrix, follow it)", quick=True),
+    ]
+}  # fmt: skip
 QUICK = tuple(name for name, c in CASES.items() if c.quick)
+MATRIX_QUICK = tuple(name for name, c in MATRIX_CASES.items() if c.quick)
+ALL_CASES: dict[str, Case] = {**CASES, **MATRIX_CASES}
+
+
+def is_matrix(case: Case) -> bool:
+    """Whether the case's parameter is a matrix (a lane's coordinates are one W)."""
+    return isinstance(case.problem, Matrix)
 
 
 def get_cases(names: list[str] | None = None) -> list[Case]:
-    """The cases named (all of them when None), in the battery's order."""
+    """The cases named (the vector battery when None), in the battery's order (MATRIX_CASES too)."""
     if not names:
         return list(CASES.values())
     out = []
     for name in names:
-        if name not in CASES:
-            raise unknown_name("check case", name, CASES)
-        out.append(CASES[name])
+        if name not in ALL_CASES:
+            raise unknown_name("check case", name, ALL_CASES)
+        out.append(ALL_CASES[name])
     return out

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from adasim.checks.adapters import Loaded, load
-from adasim.checks.cases import QUICK, Case, get_cases
+from adasim.checks.cases import MATRIX_CASES, MATRIX_QUICK, QUICK, Case, get_cases
 from adasim.checks.runner import PROGRESS_SHARE, CaseResult, joint_groups, run_cases
 from adasim.errors import AdasimError
 
@@ -102,7 +102,8 @@ def check(
 ) -> Report:
     """Put `optimizer` (a SPEC string: `torch:torch.optim.AdamW`, `optax:optax.adam`, `file.py:Name`
     or a built-in name; or a Loaded) through the cases named (default: the whole battery; `quick`:
-    the cases marked quick, run in full, so their verdicts are the full battery's). `jobs` > 1
+    the cases marked quick, run in full, so their verdicts are the full battery's; an optimizer that
+    acts on matrices gets the matrix battery, cases.MATRIX_CASES, instead). `jobs` > 1
     runs the cases in that many processes (each loads the SPEC again); `timeout` (seconds) gives
     each case at most that long, in a worker process (a case past it errors, and the check goes on)."""
     if quick and cases:
@@ -113,6 +114,8 @@ def check(
         helpers = _Helpers(optimizer, kwargs or {}, jobs - 1)  # they start (and import) while this process loads
     try:
         loaded = optimizer if isinstance(optimizer, Loaded) else load(optimizer, kwargs)
+        if loaded.not_exercised is not None and not cases:  # a matrix optimizer: the matrix battery instead
+            chosen = get_cases(list(MATRIX_QUICK) if quick else list(MATRIX_CASES))
         report = Report(loaded.describe(), quick=quick)
         if loaded.not_exercised is not None or jobs <= 1 or len(chosen) <= 1:
             report.results = run_cases(loaded, chosen, twins=twins, engine=engine)
@@ -307,9 +310,7 @@ def _worker_init(parent: int) -> None:
 
 def _run_group(spec: str, kwargs: dict[str, Any], cases: list[str], twins: int | None, engine: str) -> list[CaseResult]:
     """A group of cases in a worker process."""
-    from adasim.checks.cases import CASES
-
-    return run_cases(load(spec, kwargs), [CASES[c] for c in cases], twins=twins, engine=engine)
+    return run_cases(load(spec, kwargs), get_cases(list(cases)), twins=twins, engine=engine)
 
 
 def write_outputs(report: Report, out: Path) -> list[str]:

@@ -66,7 +66,7 @@ from typing import Any
 import numpy as np
 
 from adasim.checks.adapters import TORCH_LAYOUTS, Loaded, StepError
-from adasim.checks.cases import Case
+from adasim.checks.cases import Case, is_matrix
 from adasim.display import Shown
 from adasim.errors import AdasimError
 
@@ -377,7 +377,7 @@ class _Run:
         self.loaded, self.case, self.baseline = loaded, case, baseline
         self.result = result = CaseResult(case, passed=None)
         self.done = False
-        if loaded.not_exercised is not None:
+        if loaded.not_exercised is not None and not is_matrix(case):
             result.not_exercised = loaded.not_exercised
             result.verdict = "not exercised: " + loaded.not_exercised
             self.done = True

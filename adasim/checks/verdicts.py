@@ -107,7 +107,7 @@ def knowledge() -> dict[str, dict[str, Any]]:
         kinds = ("defeated_by", "passed", "errored", "inconclusive", "not_exercised")
         cases = None if row is None else sum(len(row.get(k, [])) for k in kinds)
         out[name] = {"closed_form": closed_form(d), "defeated_by": None if row is None else row["defeated_by"], "cases": cases,
-                     "not_exercised": None if row is None else len(row.get("not_exercised", []))}  # fmt: skip
+                     "not_exercised": None if row is None else len(row.get("not_exercised", [])), "matrix": d.matrix}  # fmt: skip
     return out
 
 
@@ -131,8 +131,9 @@ def markdown_table() -> str:
         beaten_text = "not computed" if beaten is None else (", ".join(beaten) if beaten else "none")
         if beaten is not None:
             beaten_text = f"{len(beaten)}: {beaten_text}" if beaten else "none"
-            if info["not_exercised"] == info["cases"]:
-                beaten_text = "not exercised (a matrix optimizer; the cases are vectors)"
+            if info["matrix"]:
+                beaten_text = (f"{len(beaten)} of the {info['cases']} matrix cases: " + ", ".join(beaten) if beaten else
+                               f"none of the {info['cases']} matrix cases (the vector cases cannot exercise it)")  # fmt: skip
         row = [f"`{name}`", cell(d.rule), cell(conventions), info["closed_form"], beaten_text, cell(d.source)]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)

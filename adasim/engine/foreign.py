@@ -53,7 +53,7 @@ class StepperExecutor(Executor):
     def __init__(self, layout: Layout, stepper: Stepper, fields: tuple[str, ...] = (), regret: bool = True,
                  record: tuple[str, ...] = FIELDS, regret_rows: bool = True) -> None:  # fmt: skip
         super().__init__(layout, fields, regret, record, regret_rows)
-        if layout.problem.gradient_kernel is None:
+        if layout.problem.gradient_kernel is None and layout.problem.x_independent:
             raise AdasimError(f"{layout.problem.name}: a foreign optimizer needs a problem with a gradient kernel")
         self.stepper = stepper
 
@@ -77,6 +77,8 @@ class StepperExecutor(Executor):
             kernel = lay.problem.gradient_kernel
 
             def gradient(t: int, here: np.ndarray) -> np.ndarray:
+                if kernel is None:  # a problem whose gradient is a Python function of whole arrays (Custom, Matrix)
+                    return lay.problem.gradient(here, t, lay.seeds)
                 return np.broadcast_to(call_user(kernel, "gradient", lay.params, lay.keys, t, here), (L, D))
 
         u, x = self.stepper.run_block(x_start, G, alpha, lay.lo, lay.hi, t0, gradient)

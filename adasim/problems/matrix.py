@@ -138,10 +138,10 @@ class Matrix(Problem):
         return np.array(np.broadcast_to(g.reshape(diag.shape[0], m * m), x.shape))
 
     def to_y(self, x: np.ndarray) -> np.ndarray:
-        """Y = Uᵀ W V for points x (..., m²), as (..., m, m): the coordinates the copies act on."""
+        """The coordinates the copies act on, y_i = (Uᵀ W V)_ii, for points x (..., m²): (..., m)."""
         U, V = self.rotations()
         W = np.asarray(x, dtype=np.float64).reshape((*np.shape(x)[:-1], self.size, self.size))
-        return np.swapaxes(U, 0, 1) @ W @ V
+        return np.diagonal(np.swapaxes(U, 0, 1) @ W @ V, axis1=-2, axis2=-1)
 
     def mean_gradient(self) -> np.ndarray:
         return np.atleast_1d(self.unit().mean_gradient())
@@ -167,7 +167,7 @@ class Matrix(Problem):
 
     def sweep_coordinate(self, x: np.ndarray) -> np.ndarray:
         """y = mean_i (Uᵀ W V)_ii per lane: the copies' mean coordinate."""
-        return np.diagonal(self.to_y(x), axis1=-2, axis2=-1).mean(axis=-1)
+        return self.to_y(x).mean(axis=-1)
 
     def sweep_optimum(self) -> np.ndarray:
         mean = self.mean_gradient()

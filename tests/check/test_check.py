@@ -112,7 +112,9 @@ def test_adam_with_reddi_settings_fails_theorem_1_and_the_cli_says_so(tmp_path):
 def test_list_and_passing_exit_code():
     listed = CliRunner().invoke(app, ["check", "--list", "--json"])
     assert listed.exit_code == 0
-    assert set(json.loads(listed.stdout)) == set(CASES)
+    from adasim.checks.cases import ALL_CASES
+
+    assert set(json.loads(listed.stdout)) == set(ALL_CASES)  # the vector battery and the matrix one
     ok = CliRunner().invoke(app, ["check", "sgd", "--case", "reddi-thm1-C10"])
     assert ok.exit_code == 0, ok.output
     assert "1 passed, 0 failed" in ok.output

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from adasim import Adam, simulate
 from adasim.checks import CASES, check, load
-from adasim.checks.cases import QUICK
+from adasim.checks.cases import ALL_CASES, QUICK
 from adasim.checks.runner import MOVE_SHARE, PROGRESS_SHARE, joint_groups, run_case, run_cases
 from adasim.cli.app import app
 from adasim.optimizers import OPTIMIZERS
@@ -201,23 +201,57 @@ def test_twins_never_change_a_seed_s_lane(name):
     assert (a.progress, a.drift, a.path) == (b.progress, b.drift, b.path)
 
 
-# -- matrix optimizers are not exercised on vectors ---------------------------------------------------
+# -- matrix optimizers: not exercised on vectors, the matrix battery instead -----------------------------
 
 
-@pytest.mark.parametrize("spec", ["torch:torch.optim.Muon", "optax:optax.contrib.muon", "torch:pytorch_optimizer.SOAP"])
-def test_matrix_optimizers_are_reported_not_exercised(spec):
-    module = {"torch": "torch", "optax": "optax"}[spec.split(":")[0]]
-    pytest.importorskip(module)
+@pytest.mark.parametrize("spec", ["muon", "torch:torch.optim.Muon", "optax:optax.contrib.muon", "torch:pytorch_optimizer.SOAP"])
+def test_matrix_optimizers_are_not_exercised_by_vector_cases(spec):
+    if spec != "muon":
+        module = {"torch": "torch", "optax": "optax"}[spec.split(":")[0]]
+        pytest.importorskip(module, reason=f"needs the {module} extra")
     if "pytorch_optimizer" in spec:
-        pytest.importorskip("pytorch_optimizer")
+        pytest.importorskip("pytorch_optimizer", reason="needs pytorch_optimizer (pip install pytorch-optimizer)")
     if spec == "torch:torch.optim.Muon" and not hasattr(__import__("torch").optim, "Muon"):
         pytest.skip("this torch has no Muon")
-    result = CliRunner().invoke(app, ["check", spec, "--quick", "--json"])
+    result = CliRunner().invoke(app, ["check", spec, "--case", "skewed-noise", "--case", "two-scales", "--json"])
     assert result.exit_code == 1, result.output
     data = json.loads(result.stdout)
-    assert data["not_exercised"] == len(QUICK)
+    assert data["not_exercised"] == 2
     assert data["passed"] == 0
-    assert all(c["status"] == "not exercised" and "matrix optimizer" in c["not_exercised"] for c in data["cases"])
+    assert all(c["status"] == "not exercised" and "matri" in c["not_exercised"] for c in data["cases"])
+
+
+def test_a_matrix_optimizer_gets_the_matrix_battery_and_its_mechanism_decides():
+    """adasim's Muon runs the matrix cases by default (each lane's W a 4 × 4 matrix): with its
+    momentum it passes; without (β = 0), on a diagonal matrix it is signSGD, which follows the
+    median gradient, and the matrix case catches it (docs/REFERENCE.md §7)."""
+    from adasim.checks.cases import MATRIX_CASES, MATRIX_QUICK
+
+    report = check("muon", quick=True)
+    assert [r.case.name for r in report.results] == list(MATRIX_QUICK)
+    assert set(MATRIX_QUICK) < set(MATRIX_CASES)
+    assert all(r.status == "pass" for r in report.results)
+    short = dataclasses.replace(MATRIX_CASES["matrix-skewed-noise"], steps=3000, n_seeds=3)
+    plain = run_case(load("muon", {"beta1": 0.0}), short, twins=0)
+    assert plain.status == "FAIL"
+    assert plain.drift > 0  # away from x* = −1
+
+
+def test_torch_muon_runs_on_matrices_one_instance_per_lane():
+    """torch.optim.Muon refuses vectors; on the matrix cases every lane's W is one (4, 4) parameter
+    of its own instance, and the verdict follows its momentum as adasim's Muon's does."""
+    torch = pytest.importorskip("torch", reason="needs the torch extra")
+    if not hasattr(torch.optim, "Muon"):
+        pytest.skip("this torch has no Muon")
+    from adasim.checks.cases import MATRIX_CASES
+
+    loaded = load("torch:torch.optim.Muon", {"momentum": 0.0, "nesterov": False})
+    assert loaded.describe()["lanes"] == "one instance per lane"
+    assert "(m, n) parameter" in loaded.describe()["lanes_why"]
+    short = dataclasses.replace(MATRIX_CASES["matrix-skewed-noise"], steps=3000, n_seeds=3)
+    r = run_case(loaded, short, twins=0)
+    assert r.status == "FAIL", r.verdict
+    assert r.drift > 0
 
 
 # -- one statistic, one sentence; every setting listed ------------------------------------------------
@@ -237,7 +271,8 @@ def test_list_prints_every_setting():
         st = entry["settings"]
         for key in ("steps", "seeds", "lr", "schedule", "x0", "expect", "expect_means", "mean_gradient", "x_star", "quick"):
             assert key in st, (name, key)
-        assert np.ravel(st["mean_gradient"]).tolist() == pytest.approx(np.ravel(CASES[name].problem.mean_gradient()).tolist())
+        problem = ALL_CASES[name].problem
+        assert np.ravel(st["mean_gradient"]).tolist() == pytest.approx(np.ravel(problem.mean_gradient()).tolist())
     text = CliRunner().invoke(app, ["check", "--list"], env={"COLUMNS": "250"}).output
     assert "steps 10,000" in text
     assert "E g = 0.2" in text
