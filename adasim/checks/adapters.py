@@ -318,13 +318,10 @@ def _laid_out(loaded: Loaded) -> Loaded:
         loaded.layout = "one tensor"
         loaded.why = f"torch.optim.{cls.__name__} is elementwise (adasim.checks.adapters.ELEMENTWISE_TORCH)"
         return loaded
-    if loaded.not_exercised is not None:
-        loaded.layout = TORCH_LAYOUTS[-1]
-        loaded.why = "a matrix optimizer: one instance per lane (independent by construction), each lane's W one (m, n) parameter"
-        return loaded
+    matrix = loaded.not_exercised is not None  # each lane's W one (m, n) parameter: never one stacked tensor
     parted = {}
-    for layout in TORCH_LAYOUTS[:-1]:
-        parted[layout] = _probe(loaded, layout)
+    for layout in TORCH_LAYOUTS[1 if matrix else 0 : -1]:
+        parted[layout] = _probe(loaded, layout, (2, 2) if matrix else None)
         if parted[layout] is None:
             break
     scales = ", ".join(f"{s:g}" for s in PROBE_SCALES)
@@ -337,17 +334,19 @@ def _laid_out(loaded: Loaded) -> Loaded:
     else:
         loaded.layout = TORCH_LAYOUTS[-1]
         loaded.why = f"probe: every shared layout differs from one instance per lane ({differ}): a shared statistic"
+    if matrix:
+        loaded.why += "; a matrix optimizer: each lane's W is one (m, n) parameter"
     return loaded
 
 
-def _probe(loaded: Loaded, layout: str) -> int | None:
+def _probe(loaded: Loaded, layout: str, shape: tuple[int, ...] | None = None) -> int | None:
     """The first step at which lanes laid out as `layout` differ from the same lanes run by separate
-    instances (None: they never do within PROBE_STEPS)."""
+    instances (None: they never do within PROBE_STEPS); `shape`: each lane's parameter as a matrix."""
     rng = np.random.default_rng(7)
     scales = np.array(PROBE_SCALES)[:, None]
-    x0 = np.zeros((len(PROBE_SCALES), 2))
-    shared = loaded.stepper(x0, 0.01, layout)
-    apart = loaded.stepper(x0, 0.01, TORCH_LAYOUTS[-1])
+    x0 = np.zeros((len(PROBE_SCALES), 2 if shape is None else int(np.prod(shape))))
+    shared = loaded.stepper(x0, 0.01, layout, shape)
+    apart = loaded.stepper(x0, 0.01, TORCH_LAYOUTS[-1], shape)
     for t in range(1, PROBE_STEPS + 1):
         g = (rng.standard_normal(x0.shape) + 0.3) * scales
         try:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from adasim.checks.adapters import Loaded, load
-from adasim.checks.cases import MATRIX_CASES, MATRIX_QUICK, QUICK, Case, get_cases
+from adasim.checks.cases import MATRIX_CASES, MATRIX_QUICK, QUICK, Case, get_cases, is_matrix
 from adasim.checks.runner import PROGRESS_SHARE, CaseResult, joint_groups, run_cases
 from adasim.errors import AdasimError
 
@@ -117,7 +117,8 @@ def check(
         if loaded.not_exercised is not None and not cases:  # a matrix optimizer: the matrix battery instead
             chosen = get_cases(list(MATRIX_QUICK) if quick else list(MATRIX_CASES))
         report = Report(loaded.describe(), quick=quick)
-        if loaded.not_exercised is not None or jobs <= 1 or len(chosen) <= 1:
+        idle = loaded.not_exercised is not None and not any(is_matrix(c) for c in chosen)  # nothing to run
+        if idle or jobs <= 1 or len(chosen) <= 1:
             report.results = run_cases(loaded, chosen, twins=twins, engine=engine)
         elif timeout is not None:
             report.results = _pooled(loaded, chosen, twins, engine, max(1, min(jobs, len(chosen))), timeout)

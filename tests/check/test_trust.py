@@ -237,17 +237,19 @@ def test_a_matrix_optimizer_gets_the_matrix_battery_and_its_mechanism_decides():
     assert plain.drift > 0  # away from x* = −1
 
 
-def test_torch_muon_runs_on_matrices_one_instance_per_lane():
+def test_torch_muon_runs_on_matrices_one_parameter_per_lane():
     """torch.optim.Muon refuses vectors; on the matrix cases every lane's W is one (4, 4) parameter
-    of its own instance, and the verdict follows its momentum as adasim's Muon's does."""
+    (the probe, run on (2, 2) parameters, finds one instance's parameters independent: Muon
+    orthogonalises each alone), and the verdict follows its momentum as adasim's Muon's does."""
     torch = pytest.importorskip("torch", reason="needs the torch extra")
     if not hasattr(torch.optim, "Muon"):
         pytest.skip("this torch has no Muon")
     from adasim.checks.cases import MATRIX_CASES
 
     loaded = load("torch:torch.optim.Muon", {"momentum": 0.0, "nesterov": False})
-    assert loaded.describe()["lanes"] == "one instance per lane"
+    assert loaded.describe()["lanes"] == "one parameter per lane"
     assert "(m, n) parameter" in loaded.describe()["lanes_why"]
+    assert "probe" in loaded.describe()["lanes_why"]
     short = dataclasses.replace(MATRIX_CASES["matrix-skewed-noise"], steps=3000, n_seeds=3)
     r = run_case(loaded, short, twins=0)
     assert r.status == "FAIL", r.verdict
