@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # the names as a type checker sees them
         NAdam,
         Optimizer,
         Out,
+        PolarGrad,
         RAdam,
         RMSProp,
         ScaleLimit,
@@ -82,7 +83,8 @@ _MODULES: dict[str, tuple[str, ...]] = {  # each public name by the module that 
     "adasim.optimizers": (
         "ADOPT", "OPTIMIZERS", "SGD", "AdaBelief", "Adafactor", "Adagrad", "Adam", "Adamax", "AdamMini", "AdamNC",
         "AdamW", "AdaShift", "AdEMAMix", "AMSGrad", "CautiousAdam", "Definition", "Grams", "Kernel", "Lion", "Momentum",
-        "Muon", "NAdam", "Optimizer", "Out", "RAdam", "RMSProp", "ScaleLimit", "ScheduleFreeAdamW", "SignSGD", "Signum", "Yogi",
+        "Muon", "NAdam", "Optimizer", "Out", "PolarGrad", "RAdam", "RMSProp", "ScaleLimit", "ScheduleFreeAdamW", "SignSGD",
+        "Signum", "Yogi",
         "make_optimizer", "out",
     ),
     "adasim.problems": (
@@ -184,6 +186,7 @@ __all__ = [  # literal, for static tools; tests/test_packaging.py holds it equal
     "Online",
     "Optimizer",
     "Out",
+    "PolarGrad",
     "Problem",
     "Quadratic",
     "RAdam",

@@ -196,6 +196,16 @@ def msign(x: Any, blocks: Any) -> Any:
     return Y.reshape(np.shape(x)) if np.ndim(x) else float(Y[0, 0])
 
 
+def nuclear_norm(x: Any, blocks: Any) -> Any:
+    """‖X‖_* = Σ σ_i of each lane's matrix, broadcast over its coordinates (NaN for a matrix with
+    a NaN or ±inf)."""
+    X = _matrices(x, blocks)
+    finite = np.isfinite(X).all(axis=(-2, -1))
+    sv = np.linalg.svd(np.where(finite[..., None, None], X, 0.0), compute_uv=False)
+    norm = np.where(finite, sv.sum(axis=-1), np.nan)
+    return float(norm) if np.ndim(x) == 0 else (norm[..., None] if np.ndim(x) > 1 else float(norm))
+
+
 PHI = {
     "identity": "φ(g²) = g² per coordinate",
     "max": "φ(g²) = max of g² over the block (the AdaShift authors' default)",

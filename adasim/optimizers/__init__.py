@@ -20,7 +20,7 @@ from adasim.optimizers.adopt import ADOPT
 from adasim.optimizers.amsgrad import AMSGrad
 from adasim.optimizers.base import EPS_MODES, Definition, Kernel, Optimizer, Out, ScaleLimit, out
 from adasim.optimizers.cautious import CautiousAdam, Grams
-from adasim.optimizers.muon import Muon
+from adasim.optimizers.muon import Muon, PolarGrad
 from adasim.optimizers.nadam import NAdam
 from adasim.optimizers.radam import RAdam
 from adasim.optimizers.schedule_free import ScheduleFreeAdamW
@@ -32,7 +32,7 @@ from adasim.optimizers.yogi import Yogi
 CLASSICS = (SGD, Momentum, Adagrad, RMSProp, Adam, AMSGrad, AdamNC, AdaShift, ADOPT)
 # the optimizers people train with now (issue 16), each defined once beside its public reference
 MODERN = (SignSGD, Signum, Lion, AdamW, NAdam, RAdam, Adamax, AdaBelief, Yogi, Adafactor, AdamMini, CautiousAdam, Grams,
-          AdEMAMix, ScheduleFreeAdamW, Muon)  # fmt: skip
+          AdEMAMix, ScheduleFreeAdamW, Muon, PolarGrad)  # fmt: skip
 OPTIMIZERS: dict[str, Definition] = {d.name: d for d in CLASSICS + MODERN}
 
 

@@ -6,7 +6,12 @@ matrix. A lane's coordinates are one matrix whose rows are the problem's blocks
     Ũ_t = g_t + μ (B_t − g_t)  with Nesterov, else B_t
     O_t = NS₅(Ũ_t)  (Newton–Schulz, ops.newton_schulz)  or  msign(Ũ_t) = U sign(Σ) Vᵀ (`polar="exact"`)
     x_t = Π(x_{t−1} − α_t (s·O_t + λ x_{t−1})),   s = √max(1, m/n)  ("original"),
-                                                   0.2·√max(m, n) ("match-rms-adamw") or 1 ("none").
+                                                   0.2·√max(m, n) ("match-rms-adamw") or 1 ("none"),
+                                                   times ‖Ũ_t‖_* with scale_by = "nuclear".
+
+PolarGrad (Lau, Long & Su 2025) is this step with scale_by = "nuclear", the exact polar factor, no
+Nesterov and no shape scaling: the step α‖Ũ‖_* U Vᵀ (Ũ = U Σ Vᵀ, ‖Ũ‖_* = Σ_i σ_i) is steepest
+descent for the spectral norm; on a diagonal matrix it is α‖u‖₁ sign(u) (the ℓ∞ norm's).
 
 torch's documentation writes B_t = μB + g and g + μB_t; its code (above) is that times (1 − μ),
 the same direction, and the orthogonalisation forgets the scale. torch runs Newton–Schulz in
@@ -38,6 +43,12 @@ LR_SCALES = {
 }
 
 
+SCALE_BY = {
+    "none": "the orthogonalised update as it is (Muon)",
+    "nuclear": "times the nuclear norm ‖Ũ‖_* = Σ σ_i (PolarGrad: steepest descent in the spectral norm)",
+}
+
+
 class MuonHyper(NamedTuple):
     beta1: float = 0.95  # μ
     nesterov: bool = True
@@ -46,6 +57,7 @@ class MuonHyper(NamedTuple):
     eps: float = 1e-7
     weight_decay: float = 0.0
     lr_scale: str = "original"
+    scale_by: str = "none"
 
 
 class MuonState(NamedTuple):
@@ -72,6 +84,8 @@ def muon_step(s: MuonState, hp: MuonHyper, g, t: int, alpha, x, blocks=None):
         o = ops.newton_schulz(u, blocks, int(hp.ns_steps), ops.NS_COEFFICIENTS, float(hp.eps))
     rows, cols = ops.matrix_shape(blocks, int(np.shape(g)[-1]) if np.ndim(g) else 1)
     scale = shape_scale(hp.lr_scale, rows, cols)
+    if hp.scale_by == "nuclear":
+        scale = scale * ops.nuclear_norm(u, blocks)
     return MuonState(b), out(alpha * (scale * o + hp.weight_decay * x), m=b)
 
 
@@ -98,8 +112,25 @@ Muon = Definition(
     matrix=True,
     kernel=no_kernel,
     validate=_check,
-    conventions={"polar": POLAR, "lr_scale": LR_SCALES},
+    conventions={"polar": POLAR, "lr_scale": LR_SCALES, "scale_by": SCALE_BY},
     lr=1e-3,
 )
 
-__all__ = ["LR_SCALES", "POLAR", "Muon", "MuonHyper", "MuonState", "muon_step", "shape_scale"]
+PolarGrad = Definition(
+    "polargrad",
+    MuonHyper,
+    MuonState,
+    muon_step,
+    rule="B = μB + (1−μ)g;  x ← Π(x − α_t (‖B‖_* msign(B) + λx))  (msign(B) = U Vᵀ of B = U Σ Vᵀ)",
+    source="Lau, Long & Su 2025 (PolarGrad, arXiv 2505.21799): the polar factor scaled by the nuclear norm; "
+    "adasim's Muon step with scale_by = nuclear, the exact polar factor, no Nesterov and no shape scaling",
+    coupled=lambda hp: True,
+    matrix=True,
+    kernel=no_kernel,
+    validate=_check,
+    conventions={"polar": POLAR, "lr_scale": LR_SCALES, "scale_by": SCALE_BY},
+    defaults={"beta1": 0.9, "nesterov": False, "polar": "exact", "lr_scale": "none", "scale_by": "nuclear"},
+    lr=1e-3,
+)
+
+__all__ = ["LR_SCALES", "POLAR", "SCALE_BY", "Muon", "MuonHyper", "MuonState", "PolarGrad", "muon_step", "shape_scale"]
