@@ -106,6 +106,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("polar", "polar", OPTIMIZER, str, "Muon's orthogonalisation: newton-schulz | exact.", shown=True),
     Setting("ns_steps", "ns_steps", OPTIMIZER, int, "Muon: Newton–Schulz steps (default 5)."),
     Setting("lr_scale", "lr_scale", OPTIMIZER, str, "Muon's shape scaling: original | match-rms-adamw | none."),
+    Setting("refresh", "refresh", OPTIMIZER, int, "Shampoo: recompute the preconditioners' roots every k steps.", sweep=True),
     Setting("scale_by", "scale_by", OPTIMIZER, str, "Muon's update times: none | nuclear (‖Ũ‖_*, PolarGrad)."),
     Setting("r", "r", OPTIMIZER, float, "Schedule-free's power r of t in the averaging weight."),
     Setting("weight_lr_power", "weight_lr_power", OPTIMIZER, float, "Schedule-free's power of max α in the averaging weight."),

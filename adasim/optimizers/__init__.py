@@ -25,6 +25,7 @@ from adasim.optimizers.nadam import NAdam
 from adasim.optimizers.radam import RAdam
 from adasim.optimizers.schedule_free import ScheduleFreeAdamW
 from adasim.optimizers.sgd import SGD, Momentum
+from adasim.optimizers.shampoo import Shampoo
 from adasim.optimizers.sign import Lion, SignSGD, Signum
 from adasim.optimizers.user import is_user_spec, load_definition
 from adasim.optimizers.yogi import Yogi
@@ -32,7 +33,7 @@ from adasim.optimizers.yogi import Yogi
 CLASSICS = (SGD, Momentum, Adagrad, RMSProp, Adam, AMSGrad, AdamNC, AdaShift, ADOPT)
 # the optimizers people train with now (issue 16), each defined once beside its public reference
 MODERN = (SignSGD, Signum, Lion, AdamW, NAdam, RAdam, Adamax, AdaBelief, Yogi, Adafactor, AdamMini, CautiousAdam, Grams,
-          AdEMAMix, ScheduleFreeAdamW, Muon, PolarGrad)  # fmt: skip
+          AdEMAMix, ScheduleFreeAdamW, Muon, PolarGrad, Shampoo)  # fmt: skip
 OPTIMIZERS: dict[str, Definition] = {d.name: d for d in CLASSICS + MODERN}
 
 

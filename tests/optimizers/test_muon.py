@@ -184,3 +184,54 @@ def test_polargrad_is_rotation_equivariant_too():
     a = simulate(flat, PolarGrad(lr=0.001), 500, seeds=[0], engine="numpy").final_x.reshape(3, 3)
     b = simulate(turned, PolarGrad(lr=0.001), 500, seeds=[0], engine="numpy").final_x.reshape(3, 3)
     np.testing.assert_allclose(U @ a @ V.T, b, atol=1e-10)
+
+
+# -- Shampoo (adasim/optimizers/shampoo.py) -------------------------------------------------------
+
+
+def test_shampoo_on_a_diagonal_matrix_is_rmsprop_with_eps_inside():
+    """GGᵀ = GᵀG = diag(g²): L = R = diag(v), P_L G P_R = g/√(v + ε) — RMSProp, ε inside the root,
+    no bias correction (docs/REFERENCE.md §7)."""
+    from adasim import RMSProp, Shampoo
+
+    problem = Matrix(size=3)
+    a = simulate(problem, Shampoo(beta2=0.9, eps=1e-8, lr=0.01), 2000, seeds=[0, 1], engine="numpy")
+    b = simulate(problem, RMSProp(beta2=0.9, eps=1e-8, eps_mode="inside", lr=0.01), 2000, seeds=[0, 1], engine="numpy")
+    np.testing.assert_allclose(a.trace.x, b.trace.x, rtol=0, atol=1e-13)
+
+
+def test_shampoo_refreshing_every_k_steps_divides_by_stale_statistics():
+    """refresh = k: the roots are those of the last refresh step t_r = 1 + k⌊(t − 1)/k⌋; on a diagonal
+    matrix the step is g_t/√(v_{t_r} + ε), replayed here by hand."""
+    from adasim import Shampoo
+
+    problem, k, beta2, eps, lr = Matrix(size=2, domain=Domain(-np.inf, np.inf)), 5, 0.9, 1e-8, 0.01
+    run = simulate(problem, Shampoo(beta2=beta2, eps=eps, refresh=k, lr=lr), 60, seeds=[4], engine="numpy", stride=1,
+                   log_spaced=False)  # fmt: skip
+    v, root, x, xs = np.zeros(2), None, np.zeros(2), []
+    for t in range(1, 61):
+        g = np.diag(problem.gradient(np.zeros((1, 4)), t, np.array([4])).reshape(2, 2))
+        v = beta2 * v + (1 - beta2) * g * g
+        if (t - 1) % k == 0:
+            root = 1.0 / np.sqrt(v + eps)
+        x = x - lr * g * root
+        xs.append(x.copy())
+    got = np.diagonal(run.trace.x[:, 0].reshape(-1, 2, 2), axis1=1, axis2=2)
+    np.testing.assert_allclose(got, np.array(xs), rtol=1e-12, atol=1e-15)
+    fresh = simulate(problem, Shampoo(beta2=beta2, eps=eps, lr=lr), 60, seeds=[4], engine="numpy")
+    assert not np.allclose(fresh.final_x, run.final_x)
+
+
+def test_shampoo_is_rotation_equivariant_and_needs_a_square_matrix():
+    from adasim import Layered, Quadratic, Shampoo
+
+    flat, turned = Matrix(size=3, domain=Domain(-np.inf, np.inf)), Matrix(size=3, rotate=True)
+    U, V = turned.rotations()
+    a = simulate(flat, Shampoo(lr=0.01), 500, seeds=[0], engine="numpy").final_x.reshape(3, 3)
+    b = simulate(turned, Shampoo(lr=0.01), 500, seeds=[0], engine="numpy").final_x.reshape(3, 3)
+    np.testing.assert_allclose(U @ a @ V.T, b, atol=1e-10)
+    for problem in (Quadratic(size=3), Layered(blocks="2:1,2:1,2:1")):
+        with pytest.raises(AdasimError, match="square matrix, got"):
+            simulate(problem, Shampoo(), 5, engine="numpy")
+    with pytest.raises(AdasimError, match=r"refresh must lie in \[1"):
+        Shampoo(refresh=0)
