@@ -54,16 +54,22 @@ class NUFResult:
 
 
 def _analytic_value(analytic: Any, gradient: float, phase: int | None) -> float | None:
-    if analytic is None:
+    if analytic is None or analytic.kappa is None:  # (a sign of a mix has a drift but no factor per gradient)
         return None
-    if not hasattr(analytic, "values"):  # per phase (PeriodicNUF)
+    if getattr(analytic, "values", None) is None:  # per phase (PeriodicNUF, a periodic SignFactors)
         return float(analytic.kappa[phase]) if phase is not None else None
     match = np.flatnonzero(analytic.values == gradient)
     return float(analytic.kappa[match[0]]) if match.size else None
 
 
 def closed_form(spec_problem: Any, optimizer: Optimizer) -> tuple[Any, str | None]:
+    """The closed-form factors (and drift) of the optimizer on the problem, or why there are none.
+    Sign methods (signSGD, Signum, Lion) have their drift in closed form (adasim.analysis.sign)."""
     try:
+        if optimizer.lanes() == 1 and optimizer.sign_weights() is not None:
+            from adasim.analysis.sign import sign_factors
+
+            return sign_factors(spec_problem, optimizer), None
         return analytic_nuf(spec_problem, optimizer), None
     except AdasimError as err:
         return None, str(err)

@@ -171,6 +171,57 @@ def iid_sign_drift(values: np.ndarray, probs: np.ndarray, w: SignWeights, cells:
     return SignDrift(-sign_hi, -sign_lo, sign_lo == sign_hi)
 
 
+@dataclass(frozen=True, repr=False)
+class SignFactors(Shown):
+    """A sign method's closed form as `adasim nuf` reports it: the drift (`SignDrift`) and, where
+    the step is the sign of the current gradient alone (signSGD: a = 0), the exact factor of each
+    gradient, κ = 1/|g| (Q_s = 1/|g_s| with the identity kernel, docs/REFERENCE.md §6); a mix with
+    memory (Signum, Lion) has a drift in closed form but no factor per gradient (κ None).
+    `values` are the law's gradient values (i.i.d.) or None (periodic: `kappa` per phase)."""
+
+    sign: SignDrift
+    values: np.ndarray | None
+    kappa: np.ndarray | None
+
+    @property
+    def drift(self) -> float:
+        return self.sign.drift
+
+    @property
+    def error(self) -> np.ndarray:
+        """Half the drift's interval (0 when exact)."""
+        return np.array([0.5 * (self.sign.hi - self.sign.lo)])
+
+    @property
+    def note(self) -> str:
+        interval = "" if self.sign.exact else f", within [{self.sign.lo:.6g}, {self.sign.hi:.6g}]"
+        factors = "factor 1/|g| per gradient" if self.kappa is not None else "no factor per gradient (a sign of a mix)"
+        return f"sign method: drift −E[sign c_t]{interval}; {factors}"
+
+    def _shown(self) -> tuple[str, dict[str, Any]]:
+        return "SignFactors", {"drift": self.drift, "exact": self.sign.exact}
+
+
+@takes_records
+def sign_factors(problem: Problem, optimizer: Optimizer) -> SignFactors:
+    """The sign method's drift and, for the sign of the current gradient alone, its factors."""
+    drift = sign_drift(problem, optimizer)
+    w = weights_of(optimizer)
+    alone = w.a == 0.0 and w.w0 > 0.0
+    pattern, law = problem.pattern(), problem.law()
+    if pattern is not None:
+        c = np.asarray(pattern.c, dtype=np.float64)
+        return SignFactors(drift, None, _recip_abs(c) if alone else None)
+    values = np.asarray(law.values, dtype=np.float64)  # type: ignore[union-attr]
+    return SignFactors(drift, values, _recip_abs(values) if alone else None)
+
+
+def _recip_abs(c: np.ndarray) -> np.ndarray:
+    out = np.full(c.shape, np.nan)
+    np.divide(1.0, np.abs(c), out=out, where=c != 0.0)
+    return out
+
+
 @takes_records
 def sign_drift(problem: Problem, optimizer: Optimizer, cells: int = 1 << 15) -> SignDrift:
     """The drift of a sign method on a periodic or an i.i.d. problem (one setting)."""

@@ -143,3 +143,28 @@ def test_critical_memory_of_signum_on_skewed_noise():
     above, se_a = measured_drift(free, Signum(lr=1.0, beta1=crit.critical + 0.08))
     assert below > 5 * se_b
     assert above < -5 * se_a
+
+
+def test_nuf_reports_the_sign_methods_closed_forms():
+    """`adasim nuf ... -o signsgd` once printed "no closed form" for a drift that is +0.6·α exactly:
+    signSGD's factor is 1/|g| per gradient and its drift −E[sign g] = 1 − 2p; Signum's drift has
+    its interval, and no factor per gradient (docs/REFERENCE.md §6)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from adasim.cli.app import app
+
+    args = ["nuf", "stochastic", "--C", "10", "--p", "0.2", "--lr", "1", "--schedule", "constant", "--domain", "none",
+            "--steps", "20000", "--json"]  # fmt: skip
+    result = CliRunner().invoke(app, [*args, "-o", "signsgd", "-o", "signum"])
+    assert result.exit_code == 0, result.output
+    rows = {r["optimizer"]: r for r in json.loads(result.output)["results"]}
+    sgn = rows["signsgd"]
+    assert sgn["drift"]["analytic"] == pytest.approx(0.6, abs=1e-12)
+    assert {row["gradient"]: row["analytic"] for row in sgn["nuf"]} == {10.0: pytest.approx(0.1), -1.0: pytest.approx(1.0)}
+    assert "analytic_unavailable" not in sgn
+    signum = rows["signum"]
+    assert all(row["analytic"] is None for row in signum["nuf"])
+    assert signum["drift"]["analytic"] == pytest.approx(signum["drift"]["empirical"], abs=0.02)
+    assert "sign method" in signum["analytic_note"]
