@@ -15,9 +15,10 @@ from adasim.problems.periodic import Periodic
 from adasim.problems.presets import PRESETS, Preset
 from adasim.problems.rotated import Rotated
 from adasim.problems.stochastic import Stochastic
+from adasim.problems.symmetry import Symmetry
 
 PROBLEMS: dict[str, type[Problem]] = {
-    cls.name: cls for cls in (Online, Stochastic, FiniteSum, Periodic, Layered, Quadratic, Rotated, Matrix)
+    cls.name: cls for cls in (Online, Stochastic, FiniteSum, Periodic, Layered, Quadratic, Rotated, Matrix, Symmetry)
 }
 
 
@@ -54,5 +55,6 @@ __all__ = [
     "Quadratic",
     "Rotated",
     "Stochastic",
+    "Symmetry",
     "make_problem",
 ]
