@@ -46,7 +46,8 @@ class Trace(Shown):
 def verdict(x: float, optimum: float, worst: float, lo: float, hi: float, x0: float, tol: float = VERDICT_TOLERANCE) -> str:
     """`optimum` / `worst point` / `between` by distance (within tol × the domain's width).
     On an unbounded side there is no point to reach: the verdict names the direction x went —
-    `toward x*` (the optimum's side, which may be at ±∞), `away from x*`, or `stayed` (it moved
+    `toward x*` (the optimum's side, which may be at ±∞), `away from x*`, `off x*` (it started at a
+    finite x* and ended more than tol from it), or `stayed` (it moved
     less than tol) — or `optimum` when it sits at a finite optimum."""
     if not np.isfinite(x):
         return "failed"
@@ -65,6 +66,8 @@ def verdict(x: float, optimum: float, worst: float, lo: float, hi: float, x0: fl
         return "optimum"
     if abs(moved) <= tol:
         return "stayed"
+    if direction == 0:  # it started at a finite x* and left it
+        return "off x*"
     return "toward x*" if np.sign(moved) == direction else "away from x*"
 
 

@@ -74,3 +74,14 @@ def test_symmetric_data_give_no_bias_and_no_closed_form_without_a_declared_scale
 def test_bad_settings_are_one_line_errors(kwargs, message):
     with pytest.raises(AdasimError, match=message):
         Symmetry(**kwargs)
+
+
+def test_a_run_that_starts_at_x_star_and_leaves_it_says_so():
+    """x_1 = μ = θ*: RMSProp's biased fixed point is `off x*` (not `away from x*`, which names a
+    direction that an unbounded problem's x* has only when x_1 is not x*)."""
+    from adasim.run import verdict
+
+    assert verdict(-0.118, 0.0, np.nan, -np.inf, np.inf, 0.0) == "off x*"
+    assert verdict(0.01, 0.0, np.nan, -np.inf, np.inf, 0.0) == "optimum"
+    run = simulate(Symmetry(q=0.1), RMSProp(beta2=0.9, lr=1e-3), 20_000, seeds=np.arange(4))
+    assert run.summary()["verdict"] == "off x*"
