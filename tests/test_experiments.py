@@ -212,6 +212,18 @@ def claims_batch_phase(results):
     assert converged[-1] > converged[0]
 
 
+def claims_staleness(results):
+    """drift(k) = drift_Adam/k + (1 − 1/k)·drift_AdaShift(n=1): Adam drifts the wrong way (up),
+    AdaShift n = 1 the right way, the crossing k* ≈ 4; each measured drift within 3 se + 0.01 of
+    the mix, up at k = 1 and down at k = 8."""
+    numbers = results["staleness"][0]
+    assert numbers["adam"] > 0 > numbers["adashift_n1"]
+    assert 3.0 < numbers["k_star"] < 5.0
+    for k, row in numbers["by_k"].items():
+        assert abs(row["measured"] - row["closed_form"]) < 3 * row["se"] + 0.01, k
+    assert numbers["by_k"]["1"]["measured"] > 0 > numbers["by_k"]["8"]["measured"]
+
+
 CLAIMS = {
     "adashift-stochastic": claims_adashift_stochastic,
     "reddi-fig1": claims_reddi_fig1,
@@ -224,4 +236,5 @@ CLAIMS = {
     "block-scales": claims_block_scales,
     "shift-spikes": claims_shift_spikes,
     "batch-phase": claims_batch_phase,
+    "staleness": claims_staleness,
 }

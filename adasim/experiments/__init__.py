@@ -26,6 +26,7 @@ EXPERIMENTS = {
     "block-scales": "adasim.experiments.block_scales",
     "shift-spikes": "adasim.experiments.shift_spikes",
     "batch-phase": "adasim.experiments.batch_phase",
+    "staleness": "adasim.experiments.staleness",
 }
 
 
