@@ -87,10 +87,10 @@ def check_command(
         loaded = load(spec, parse_assignments(kw, "--kw"))
     out_dir = prepare_out_dir(out, record="against.json" if against is not None else "report.json") if out is not None else None
     if against is not None:
-        from adasim.checks.against import DEFAULT_CASES, conform
+        from adasim.checks.against import conform
 
         with quiet():
-            result = conform(loaded, against, parse_assignments(against_kw, "--against-kw"), cases=case or DEFAULT_CASES)
+            result = conform(loaded, against, parse_assignments(against_kw, "--against-kw"), cases=case or None)
         result["optimizer"] = loaded.describe()
         if out_dir is not None:
             write_record(out_dir, "against.json", result)
@@ -183,6 +183,8 @@ def _print_against(result: dict) -> None:
             console.print(f"  {r['case']}: agree, largest deviation of x_t {r['max_deviation']:.3g} over {r['steps']} steps")
         else:
             console.print(f"  {r['case']}: part at step {r['first_parting_step']}, largest deviation {r['max_deviation']:.3g}")
+    if result.get("tol_why"):
+        console.print(f"  tolerance {result['tol']:g} on x_t: {result['tol_why']}")
     if result.get("untranslated"):
         console.print("  library defaults without an adasim counterpart: "
                       + ", ".join(f"{k}={v}" for k, v in result["untranslated"].items()))  # fmt: skip
