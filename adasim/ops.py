@@ -156,6 +156,12 @@ def _matrices(x: Any, blocks: Any) -> np.ndarray:
     return x.reshape((*x.shape[:-1], m, n)) if x.ndim else x.reshape(1, 1)
 
 
+def _svd(X: np.ndarray, compute_uv: bool = True) -> tuple[np.ndarray, Any]:
+    """Which matrices are finite, and the SVD of each (a non-finite one taken as 0: LAPACK refuses NaN)."""
+    finite = np.isfinite(X).all(axis=(-2, -1))
+    return finite, np.linalg.svd(np.where(finite[..., None, None], X, 0.0), full_matrices=False, compute_uv=compute_uv)
+
+
 NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)  # Jordan et al. 2024 (Muon), torch.optim.Muon 2.13's defaults
 
 
@@ -188,9 +194,7 @@ def msign(x: Any, blocks: Any) -> Any:
     matrix gives sign(x) per entry, 0 at 0). Singular values at most σ_max·max(m, n)·ε (NumPy's
     matrix_rank rule) count as zero; a matrix with a NaN or ±inf gives NaN."""
     X = _matrices(x, blocks)
-    finite = np.isfinite(X).all(axis=(-2, -1))
-    safe = np.where(finite[..., None, None], X, 0.0)
-    U, sv, Vt = np.linalg.svd(safe, full_matrices=False)
+    finite, (U, sv, Vt) = _svd(X)
     keep = sv > np.max(sv, axis=-1, keepdims=True) * max(X.shape[-2:]) * np.finfo(np.float64).eps
     Y = np.where(finite[..., None, None], (U * keep[..., None, :]) @ Vt, np.nan)
     return Y.reshape(np.shape(x)) if np.ndim(x) else float(Y[0, 0])
@@ -199,9 +203,7 @@ def msign(x: Any, blocks: Any) -> Any:
 def nuclear_norm(x: Any, blocks: Any) -> Any:
     """‖X‖_* = Σ σ_i of each lane's matrix, broadcast over its coordinates (NaN for a matrix with
     a NaN or ±inf)."""
-    X = _matrices(x, blocks)
-    finite = np.isfinite(X).all(axis=(-2, -1))
-    sv = np.linalg.svd(np.where(finite[..., None, None], X, 0.0), compute_uv=False)
+    finite, sv = _svd(_matrices(x, blocks), compute_uv=False)
     norm = np.where(finite, sv.sum(axis=-1), np.nan)
     return float(norm) if np.ndim(x) == 0 else (norm[..., None] if np.ndim(x) > 1 else float(norm))
 

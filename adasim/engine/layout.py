@@ -161,7 +161,7 @@ class Layout:
         blocks = optimizer.blocks if optimizer.blocks is not None else (problem.block_sizes() or (dim,))
         if sum(blocks) != dim:
             raise AdasimError(f"block sizes {list(blocks)} add up to {sum(blocks)}, but the problem has {dim} coordinates")
-        coupled = optimizer.coupled() and (max(blocks) > 1 or optimizer.definition.matrix)
+        coupled = optimizer.coupled() and (max(blocks) > 1 or optimizer.definition.matrix)  # a 1 × 1 matrix too
         hp = optimizer.hp._replace(**{f: column(getattr(optimizer.hp, f)) for f in optimizer.definition.lane_fields})
         clock0 = optimizer.initial_clock()
         shared = () if clock0 is None else shared_fields(optimizer.definition.tick, clock0, hp)

@@ -426,6 +426,8 @@ class Optimizer:
     def coupled(self) -> bool:
         """Whether coordinates of a block share values (the step then sees a lane's coordinates together)."""
         d = self.definition
+        if d.matrix:  # a matrix step reads a lane's coordinates together, always
+            return True
         return d.coupled is not None and bool(call_user(d.coupled, f"{self.name}: coupled declaration", self.hp))
 
     def initial_state(self) -> Any:

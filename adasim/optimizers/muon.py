@@ -108,7 +108,6 @@ Muon = Definition(
     muon_step,
     rule="B = μB + (1−μ)g;  Ũ = g + μ(B − g) (Nesterov);  x ← Π(x − α_t (s·NS₅(Ũ) + λx)), NS₅ ≈ U Vᵀ",
     source="Jordan et al. 2024 (Muon, kellerjordan.github.io/posts/muon); torch.optim.Muon 2.13 (λ 0.1 there)",
-    coupled=lambda hp: True,
     matrix=True,
     kernel=no_kernel,
     validate=_check,
@@ -124,7 +123,6 @@ PolarGrad = Definition(
     rule="B = μB + (1−μ)g;  x ← Π(x − α_t (‖B‖_* msign(B) + λx))  (msign(B) = U Vᵀ of B = U Σ Vᵀ)",
     source="Lau, Long & Su 2025 (PolarGrad, arXiv 2505.21799): the polar factor scaled by the nuclear norm; "
     "adasim's Muon step with scale_by = nuclear, the exact polar factor, no Nesterov and no shape scaling",
-    coupled=lambda hp: True,
     matrix=True,
     kernel=no_kernel,
     validate=_check,

@@ -108,7 +108,6 @@ Shampoo = Definition(
     "x ← Π(x − α_t P_L M P_R), M = β1 M + (1−β1) G",
     source="Gupta, Koren & Singer 2018 (ICML), with EMA statistics and a root refresh every k steps as in "
     "Anil et al. 2020 (Distributed Shampoo); square W only here",
-    coupled=lambda hp: True,
     matrix=True,
     kernel=no_kernel,
     validate=_check,
