@@ -188,14 +188,19 @@ def newton_schulz(x: Any, blocks: Any, steps: int = 5, coefficients: tuple[float
     return Y.reshape(np.shape(x)) if np.ndim(x) else float(Y[0, 0])
 
 
+RANK_RTOL = 1e-12  # msign: singular values below σ_max·max(m, n)·RANK_RTOL are zero
+
+
 def msign(x: Any, blocks: Any) -> Any:
     """The exact orthogonalisation of each lane's matrix X = U Σ Vᵀ: U sign(Σ) Vᵀ (the polar
     factor, with the directions of zero singular values left out — so that a 1 × 1 or diagonal
-    matrix gives sign(x) per entry, 0 at 0). Singular values at most σ_max·max(m, n)·ε (NumPy's
-    matrix_rank rule) count as zero; a matrix with a NaN or ±inf gives NaN."""
+    matrix gives sign(x) per entry, 0 at 0). Singular values at most σ_max·max(m, n)·RANK_RTOL
+    count as zero: rounding leaves a computed rank-r matrix (c·u vᵀ with dense u, v) with further
+    singular values near 1e-15·σ_max, above NumPy's matrix_rank cut-off (max(m, n)·ε), and each
+    would become a unit step in a direction that means nothing. A matrix with a NaN or ±inf gives NaN."""
     X = _matrices(x, blocks)
     finite, (U, sv, Vt) = _svd(X)
-    keep = sv > np.max(sv, axis=-1, keepdims=True) * max(X.shape[-2:]) * np.finfo(np.float64).eps
+    keep = sv > np.max(sv, axis=-1, keepdims=True) * max(X.shape[-2:]) * RANK_RTOL
     Y = np.where(finite[..., None, None], (U * keep[..., None, :]) @ Vt, np.nan)
     return Y.reshape(np.shape(x)) if np.ndim(x) else float(Y[0, 0])
 

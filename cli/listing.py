@@ -46,7 +46,8 @@ def catalogue() -> dict[str, Any]:
     known = knowledge()
     return {
         "problems": {
-            name: {"gradients": cls.summary, "source": cls.source, "defaults": cls().params()} for name, cls in PROBLEMS.items()
+            name: {"gradients": cls.summary, "outcome": cls.outcome or None, "source": cls.source, "defaults": cls().params()}
+            for name, cls in PROBLEMS.items()
         },
         "presets": {
             name: {
@@ -102,8 +103,8 @@ def list_all(
         return ", ".join(f"{k}={v}" for k, v in defaults.items())
 
     sections = [
-        ("problems", ("name", "gradients", "defaults", "source"),
-         [(n, i["gradients"], joined(i["defaults"]), i["source"]) for n, i in cat["problems"].items()]),
+        ("problems", ("name", "gradients", "expected outcome", "defaults", "source"),
+         [(n, i["gradients"], i["outcome"] or "", joined(i["defaults"]), i["source"]) for n, i in cat["problems"].items()]),
         ("presets", ("name", "problem", "source", "adasim's choices"),
          [(n, i["problem"], i["source"], i["choices"]) for n, i in cat["presets"].items()]),
         ("optimizers", ("name", "update rule", "defaults", "closed form", "defeated by (adasim check)", "source"),

@@ -7,6 +7,10 @@ rows, the running sums the regret needs, and the first step at which each cell s
 finite. The compiled executor (adasim.engine.compiled) returns the same chunks with the same
 floats; the NumPy executor calls the step once per step on (L, D) arrays; the Python executor
 calls it once per step and cell on floats (for debugging and as the plainest reference).
+
+Both project x_t = Π(x_{t−1} − u_t) with Π the clip to the domain's box, then, for a problem with a
+set of its own (`Problem.projection()`, a ball of matrices), `Problem.project_lanes`; an executor
+that cannot apply the latter (`projects` False: the compiled one) refuses the problem.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class Executor:
     """Shared by the NumPy and Python executors: the carried state, and the bookkeeping of a chunk."""
 
     name = ""
+    projects = False  # applies the problem's own projection (`Problem.project_lanes`, a ball) after the box's clip
 
     def __init__(
         self, layout: Layout, fields: tuple[str, ...] = (), regret: bool = True, record: tuple[str, ...] = FIELDS,
@@ -56,6 +61,11 @@ class Executor:
         for f in (*fields, *record):
             if f not in FIELDS:
                 raise AdasimError(f"unknown field '{f}' (known: {', '.join(FIELDS)})")
+        where = layout.problem.projection()
+        if where is not None and not self.projects:
+            raise AdasimError(f"the {self.name} engine cannot run this: {layout.problem.name} projects every step on "
+                              f"{where}, which the numpy, python and foreign executors apply (use --engine numpy)")  # fmt: skip
+        self.project = where is not None
         self.layout = layout
         self.fields = tuple(fields)
         self.record = tuple(record)
@@ -165,6 +175,7 @@ class NumpyExecutor(Executor):
     """The step once per step on (L, D) arrays: lanes and coordinates at once."""
 
     name = "numpy"
+    projects = True
 
     def advance(self, g: np.ndarray, t: int, alpha: Any) -> tuple[np.ndarray, Any]:
         """One step of the optimizer on gradients g (L, D) at step t: ticks the clock, updates the
@@ -215,6 +226,8 @@ class NumpyExecutor(Executor):
             u, o = self.advance(g, t, alpha)
             x_before = self.x
             x = ops.clip(x_before - u, lo, hi) if moving else x_before
+            if self.project and moving:
+                x = problem.project_lanes(x)
             self._health(t, u, x)
             if self.regret and moving:
                 f = g * x_before if problem.linear else problem.loss_cells(x_before, t, g)
@@ -232,6 +245,7 @@ class PythonExecutor(Executor):
     in plain Python loops: slow, and the plainest statement of what the other executors compute."""
 
     name = "python"
+    projects = True
 
     def _lane_hp(self, lane: int) -> Any:
         hp = self.layout.hp
@@ -290,6 +304,8 @@ class PythonExecutor(Executor):
                     values[name][where] = _real(value, shape, d, "the step" if name == "step" else f"its {name}")
             u = values["step"]
             x = ops.clip(x_before - u, lay.lo, lay.hi) if moving else x_before
+            if self.project and moving:
+                x = problem.project_lanes(x)
             values["x"] = x
             self._health(t, u, x)
             if self.regret and moving:

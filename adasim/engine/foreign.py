@@ -11,6 +11,11 @@ loop (a Python loop of `opt.step()` for torch, one jitted `lax.scan` for optax);
 is this executor's, the same bookkeeping as the NumPy executor's, over the whole block at once.
 A foreign optimizer has no m, v, pre or post that adasim can read: those fields are NaN.
 
+A problem with a set of its own beyond the box (`Problem.projection()`, a ball of matrices) is
+stepped one step per `run_block` call, each result projected by `Problem.project_lanes` and handed
+back as the next call's x: a stepper projects on the box only, and starts each block from the x
+it is given.
+
 The layout's optimizer carries the run's step size (α_t = lr·σ_t, its `lr` and `schedule`); its
 own step is never called.
 """
@@ -49,6 +54,7 @@ class StepperExecutor(Executor):
     """A foreign stepper's blocks with the executor's bookkeeping (see the module text)."""
 
     name = "stepper"
+    projects = True
 
     def __init__(self, layout: Layout, stepper: Stepper, fields: tuple[str, ...] = (), regret: bool = True,
                  record: tuple[str, ...] = FIELDS, regret_rows: bool = True) -> None:  # fmt: skip
@@ -81,7 +87,10 @@ class StepperExecutor(Executor):
                     return lay.problem.gradient(here, t, lay.seeds)
                 return np.broadcast_to(call_user(kernel, "gradient", lay.params, lay.keys, t, here), (L, D))
 
-        u, x = self.stepper.run_block(x_start, G, alpha, lay.lo, lay.hi, t0, gradient)
+        if self.project:
+            u, x = self._projected_block(x_start, G, alpha, t0, gradient)
+        else:
+            u, x = self.stepper.run_block(x_start, G, alpha, lay.lo, lay.hi, t0, gradient)
         if u.shape != (B, L, D) or x.shape != (B, L, D):
             raise StepError(f"steps {t0}…{t0 + B - 1}: the updates have shape {u.shape}, expected {(B, L, D)}")
         self._block_health(t, u, x)
@@ -104,6 +113,21 @@ class StepperExecutor(Executor):
         full = {f: values[f] if f in values else np.full((B, L, D), np.nan) for f in self.fields}
         rec = {f: (np.array(values[f][rows]) if f in values else np.full((R, L, D), np.nan)) for f in FIELDS} if R else {}
         return self._chunk(t, full, rows, rec, loss_rows, gsum_rows)
+
+    def _projected_block(self, x: np.ndarray, G: np.ndarray, alpha: np.ndarray, t0: int,
+                         gradient: Gradient | None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """The block one step at a time, each step's x projected on the problem's own set before
+        the next step starts from it (see the module text): u (B, L, D) and x (B, L, D)."""
+        lay = self.layout
+        us, xs = np.empty_like(G), np.empty_like(G)
+        here = x
+        for b in range(len(G)):
+            u, after = self.stepper.run_block(here, G[b : b + 1], alpha[b : b + 1], lay.lo, lay.hi, t0 + b, gradient)
+            if np.shape(u) != (1, *here.shape) or np.shape(after) != (1, *here.shape):
+                raise StepError(f"step {t0 + b}: the update has shape {np.shape(u)}, expected {(1, *here.shape)}")
+            us[b] = u[0]
+            here = xs[b] = lay.problem.project_lanes(np.asarray(after[0], dtype=np.float64))
+        return us, xs
 
     def _block_health(self, t: np.ndarray, u: np.ndarray, x: np.ndarray) -> None:
         """The first step of the block at which a cell's step or x was not finite, and whether by NaN."""

@@ -25,6 +25,9 @@ def unsupported(layout: Layout) -> str | None:
         return f"the problem '{layout.problem.name}' has a Python gradient function, not an elementwise kernel"
     if layout.optimizer.definition.matrix:
         return f"{layout.optimizer.name} acts on each lane's coordinates as one matrix (NumPy and Python engines)"
+    where = layout.problem.projection()
+    if where is not None:
+        return f"the problem '{layout.problem.name}' projects every step on {where} (NumPy and Python engines)"
     if layout.coupled:  # a call per lane on arrays of coordinates: numba compiles that slowly
         phi = getattr(layout.optimizer.hp, "phi", None)
         how = f" (φ = {phi})" if phi not in (None, "identity") else ""

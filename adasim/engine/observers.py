@@ -58,7 +58,8 @@ class Regret:
         self.lo = np.broadcast_to(np.asarray(problem.domain.lo, float), (layout.dim,))
         self.hi = np.broadcast_to(np.asarray(problem.domain.hi, float), (layout.dim,))
         self.linear = problem.linear
-        self.defined = problem.domain.bounded or not problem.linear
+        self.ball = problem.projection() is not None  # a linear problem on a ball: its minimiser
+        self.defined = problem.domain.bounded or not problem.linear or self.ball
         self.opt_sum = np.zeros(layout.lanes)
         self.opt_last: np.ndarray | None = None
         self.opt_rows: np.ndarray | None = None
@@ -72,7 +73,14 @@ class Regret:
                 self.per_step = None
 
     def comparator(self, g_sum: np.ndarray) -> np.ndarray:
-        """min over the box of (Σ g)·x, per lane (R, L) from (R, L, D) (−inf on an unbounded side)."""
+        """min over the box of (Σ g)·x, per lane (R, L) from (R, L, D) (−inf on an unbounded side);
+        over the problem's ball, ⟨Σ g, argmin⟩ (0 where Σ g = 0)."""
+        if self.ball:
+            best = [self.layout.problem.linear_minimiser(row) for row in g_sum]  # one recorded row at a time
+            if any(b is None for b in best):  # a set without a known minimiser: no regret
+                return np.full(g_sum.shape[:-1], np.nan)
+            with np.errstate(invalid="ignore"):
+                return np.stack([np.nan_to_num(np.sum(row * b, axis=-1)) for row, b in zip(g_sum, best, strict=True)])
         with np.errstate(invalid="ignore"):
             return np.sum(np.where(g_sum > 0, self.lo * g_sum, np.where(g_sum < 0, self.hi * g_sum, 0.0)), axis=-1)
 

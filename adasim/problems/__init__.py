@@ -10,15 +10,20 @@ from adasim.problems.custom import Custom
 from adasim.problems.finite_sum import SAMPLINGS, FiniteSum
 from adasim.problems.layered import Layered, Quadratic
 from adasim.problems.matrix import Matrix
+from adasim.problems.matrix_quadratic import MatrixQuadratic
 from adasim.problems.online import Online
 from adasim.problems.periodic import Periodic
 from adasim.problems.presets import PRESETS, Preset
 from adasim.problems.rotated import Rotated
+from adasim.problems.sign_stall import SignStall
+from adasim.problems.spikes import RankOne, RankTwo
 from adasim.problems.stochastic import Stochastic
 from adasim.problems.symmetry import Symmetry
 
 PROBLEMS: dict[str, type[Problem]] = {
-    cls.name: cls for cls in (Online, Stochastic, FiniteSum, Periodic, Layered, Quadratic, Rotated, Matrix, Symmetry)
+    cls.name: cls
+    for cls in (Online, Stochastic, FiniteSum, Periodic, Layered, Quadratic, Rotated, Matrix, Symmetry, RankOne, RankTwo,
+                SignStall, MatrixQuadratic)
 }
 
 
@@ -47,13 +52,17 @@ __all__ = [
     "Law",
     "Layered",
     "Matrix",
+    "MatrixQuadratic",
     "Online",
     "Pattern",
     "Periodic",
     "Preset",
     "Problem",
     "Quadratic",
+    "RankOne",
+    "RankTwo",
     "Rotated",
+    "SignStall",
     "Stochastic",
     "Symmetry",
     "make_problem",

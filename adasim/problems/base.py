@@ -123,6 +123,7 @@ class Problem:
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     source: ClassVar[str] = ""
+    outcome: ClassVar[str] = ""  # what the documented optimizers do on it, in a sentence or two (adasim's derivations)
     x_independent: ClassVar[bool] = True
     uses_seeds: ClassVar[bool] = True  # False: the gradients are the same for every seed
     linear: ClassVar[bool] = True  # f_t(x) = g_t·x
@@ -211,6 +212,23 @@ class Problem:
     def loss(self, x: np.ndarray, t: int, g: np.ndarray) -> np.ndarray:
         """f_t(x) per lane."""
         return np.sum(self.loss_cells(x, t, g), axis=-1)
+
+    # -- the problem's own set ----------------------------------------------------------------
+    def projection(self) -> str | None:
+        """The set, beyond the domain's box, that every step is projected on, in words (a ball of
+        matrices: adasim.problems.balls); None: the box only, and `project_lanes` is not called."""
+        return None
+
+    def project_lanes(self, x: np.ndarray) -> np.ndarray:
+        """Π on the problem's own set, per lane: x (L, D) → (L, D), applied by the NumPy, Python
+        and foreign executors after the box's clip (the compiled executor refuses a problem whose
+        `projection()` is not None). The identity here."""
+        return x
+
+    def linear_minimiser(self, M: np.ndarray) -> np.ndarray | None:
+        """argmin of ⟨M, x⟩ over the problem's own set per lane, M (L, D) → (L, D): what the regret
+        of a linear problem compares with. None: the set is the box (the regret's own formula)."""
+        return None
 
     # -- structure ------------------------------------------------------------------------------
     def pattern(self) -> Pattern | None:

@@ -48,6 +48,7 @@ class FiniteSum(Problem):
     name = "finite-sum"
     summary = "f_0 = n·x, f_i = −x (i ≥ 1), sampled cyclic | shuffle | iid"
     source = "Zhang et al. 2022 (NeurIPS), 'Adam can converge without any modification on update rules'"
+    outcome = "with reshuffling Adam converges iff β2 is large enough for the given β1 (Zhang et al. 2022); SGD converges"
     lane_params = ("n",)
     gradient_kernel = staticmethod(finite_sum_gradient)
 

@@ -72,6 +72,10 @@ class Layered(Problem):
     name = "layered"
     summary = "blocks of independent counterexamples with gradient scales per block"
     source = "Zhou et al. 2019, §5 (block-wise v); issue: layers whose scales differ by orders of magnitude"
+    outcome = (
+        "a scale per coordinate (Adam) or per block (AdaShift's φ, Adam-mini) runs the base problem on each; "
+        "a block shared across scales is set by its largest"
+    )
     x_independent = True
     linear = True
     gradient_kernel = staticmethod(layered_gradient)
@@ -165,6 +169,7 @@ class Quadratic(Problem):
 
     name = "quadratic"
     summary = "ill-conditioned quadratic ½ Σ h_i x_i² (+ Gaussian noise): gradients depend on x"
+    outcome = "x* = 0: SGD and the adaptive methods converge with α_t → 0 (a sanity case: strongly convex)"
     source = "a smooth control problem"
     x_independent = False
     linear = False

@@ -19,6 +19,13 @@ matrix: adasim.ops.matrix_shape).
   per-entry scale does not. Unconstrained (a box would itself be a coordinate-wise choice): the
   number to read is y = mean_i Y_ii (`sweep_coordinate`), whose optimum is the scalar problem's
   direction (−∞ where E s > 0).
+- A Frobenius or spectral ball of radius r (`ball`, `radius`; adasim.problems.balls) replaces the
+  box, rotated or not: the balls are orthogonally invariant, so the rotated problem with a ball is
+  the unrotated one seen through U, V for SGD and Muon. x* = −ρ sign(E s) U Vᵀ, worst +ρ sign(E s)
+  U Vᵀ, y* = −ρ sign(E s), with ρ = r/√m (Frobenius: ⟨U Vᵀ, W⟩ ≥ −r‖U Vᵀ‖_F) or ρ = r (spectral:
+  ⟨U Vᵀ, W⟩ ≥ −r‖U Vᵀ‖_* = −rm). On a diagonal W the spectral projection clips each |W_ii| at r:
+  the box [−r, r] on the diagonal, so every method whose iterates stay diagonal (SGD, Adam,
+  exact-polar Muon on the unrotated problem) runs as with the box.
 """
 
 from __future__ import annotations
@@ -30,7 +37,8 @@ from typing import Any
 import numpy as np
 
 from adasim.errors import AdasimError, check_choice, check_range
-from adasim.problems.base import Domain, Problem
+from adasim.problems import balls
+from adasim.problems.base import Domain, Problem, lane_column
 from adasim.problems.layered import counterexample
 from adasim.problems.stochastic import Stochastic
 from adasim.random import STREAM_GRADIENT, lane_keys, uniform01
@@ -61,16 +69,22 @@ class Matrix(Problem):
     k: int = 1
     rotate: bool = False
     rotation_seed: int = 0
+    ball: str = "none"
+    radius: Any = 1.0
 
     name = "matrix"
     summary = "W (m × m): m copies of a counterexample on the diagonal, G = U diag(s_t) Vᵀ (U = V = I unless rotated)"
     source = "adasim (issue 29): matrix optimizers on matrix counterexamples; Reddi et al. 2018's problems"
+    outcome = ("each diagonal copy runs the scalar problem (exact-polar Muon: Signum, or Lion with Nesterov); rotated, "
+               "SGD and Muon make the same moves in UᵀWV, Adam does not")  # fmt: skip
+    lane_params = ("radius",)
     x_independent = False  # not drawn by an elementwise kernel: the NumPy and Python executors call `gradient`
     gradient_kernel = None
 
     def __post_init__(self) -> None:
         if self.domain is None:
-            object.__setattr__(self, "domain", Domain(-math.inf, math.inf) if self.rotate else Domain(-1.0, 1.0))
+            free = self.rotate or self.ball != "none"
+            object.__setattr__(self, "domain", Domain(-math.inf, math.inf) if free else Domain(-1.0, 1.0))
         super().__post_init__()
 
     def validate(self) -> None:
@@ -82,6 +96,7 @@ class Matrix(Problem):
             if np.ndim(getattr(self, name)) != 0:
                 raise AdasimError(f"{name} of a matrix problem is one number for every lane, got {getattr(self, name)!r}")
         self.unit()  # validates C, s, p, d, k through the base problem
+        balls.check_ball(self.ball, self.radius, self.domain)
         if self.rotate and not self.domain.unconstrained:
             raise AdasimError("a rotated matrix problem is unconstrained (a box is itself a coordinate-wise choice): "
                               "use --domain none")  # fmt: skip
@@ -151,15 +166,37 @@ class Matrix(Problem):
         out[:, np.arange(self.size), np.arange(self.size)] = value[:, None]
         return out.reshape(value.shape[0], self.dim)
 
+    def projection(self) -> str | None:
+        return balls.describe(self.ball, self.radius)
+
+    def project_lanes(self, x: np.ndarray) -> np.ndarray:
+        return balls.project(x, (self.size, self.size), self.ball, self.radius)
+
+    def linear_minimiser(self, M: np.ndarray) -> np.ndarray | None:
+        return None if self.ball == "none" else balls.linear_minimiser(M, (self.size, self.size), self.ball, self.radius)
+
+    def _ball_point(self, best: bool) -> np.ndarray:
+        """−ρ sign(E s) U Vᵀ (best) or +ρ sign(E s) U Vᵀ per lane, ρ = r/√m (Frobenius) or r (spectral)."""
+        U, V = self.rotations()
+        mean = self.mean_gradient()[:, None]
+        rho = lane_column(self.radius) / (math.sqrt(self.size) if self.ball == "frobenius" else 1.0)
+        point = -np.sign(mean) * np.atleast_2d(rho) * (U @ V.T).reshape(1, -1) * (1.0 if best else -1.0)
+        return np.where(mean != 0, point, np.nan)
+
     def optimum(self) -> np.ndarray:
         """Unrotated: the scalar problem's x* on the diagonal, 0 off it (the start: every value is
-        optimal there). Rotated: NaN per entry (read `sweep_coordinate` instead)."""
+        optimal there). Rotated: NaN per entry (read `sweep_coordinate` instead). With a ball:
+        −ρ sign(E s) U Vᵀ (the module text)."""
+        if self.ball != "none":
+            return self._ball_point(True)
         if self.rotate:
             return np.full((1, self.dim), np.nan)
         mean = self.mean_gradient()
         return self._on_diagonal(np.where(mean > 0, float(self.domain.lo), np.where(mean < 0, float(self.domain.hi), np.nan)))
 
     def worst(self) -> np.ndarray:
+        if self.ball != "none":
+            return self._ball_point(False)
         if self.rotate:
             return np.full((1, self.dim), np.nan)
         mean = self.mean_gradient()
@@ -171,6 +208,9 @@ class Matrix(Problem):
 
     def sweep_optimum(self) -> np.ndarray:
         mean = self.mean_gradient()
+        if self.ball != "none":
+            rho = np.asarray(self.radius, dtype=np.float64) / (math.sqrt(self.size) if self.ball == "frobenius" else 1.0)
+            return np.where(mean != 0, -np.sign(mean) * rho, np.nan)
         lo, hi = (-math.inf, math.inf) if self.rotate else (float(self.domain.lo), float(self.domain.hi))
         return np.where(mean > 0, lo, np.where(mean < 0, hi, np.nan))
 

@@ -42,6 +42,10 @@ class Online(Problem):
     name = "online"
     summary = "g_t = C if (t−1) mod d < k else −s (periodic)"
     source = "Reddi, Kale & Kumar 2018, Theorem 1 and Fig. 1; Shi et al. 2021 (k = 2, d = C)"
+    outcome = (
+        "Adam with β1 = 0, β2 = 1/(1 + C²) ends at the worst point +1 (Reddi et al. Theorem 1); AMSGrad and "
+        "AdaShift (n ≥ 1) reach x* = −1"
+    )
     lane_params = ("C", "s", "d", "k")
     gradient_kernel = staticmethod(online_gradient)
 

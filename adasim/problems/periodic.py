@@ -39,6 +39,7 @@ class Periodic(Problem):
     name = "periodic"
     summary = "one period of gradients, given in full: g_t = c[(t−1) mod d]"
     source = "Reddi et al. 2018 (the online problem), for any period"
+    outcome = "the net update factors and the drift are exact over a period (docs/REFERENCE.md §3): the drift's sign decides"
     uses_seeds: ClassVar[bool] = False
     tables: ClassVar[tuple[str, ...]] = ("c",)
     gradient_kernel = staticmethod(periodic_gradient)

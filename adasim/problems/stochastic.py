@@ -49,6 +49,10 @@ class Stochastic(Problem):
     name = "stochastic"
     summary = "i.i.d. g_t = C with probability p, else −s (the mean of b draws with a mini-batch b)"
     source = "Reddi, Kale & Kumar 2018, Theorem 3 and Fig. 1; Zhou et al. 2019; Taniguchi et al. 2024"
+    outcome = (
+        "Adam drifts to +1 when its factors favour the small gradients (Reddi et al. Theorem 3, AdaShift §3); "
+        "shifted scales and AMSGrad reach x* = −1; sign methods follow the median"
+    )
     lane_params = ("C", "s", "p", "delta", "b")
     gradient_kernel = staticmethod(stochastic_gradient)
 

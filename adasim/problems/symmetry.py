@@ -58,6 +58,10 @@ class Symmetry(Problem):
     name = "symmetry"
     summary = "f_t(θ) = ½(θ − X_t)², X_t skewed (two-point law): Adam's fixed point is biased unless X is symmetric"
     source = "Dereich, Do, Jentzen & von Wurstemberger 2025 (arXiv 2511.06675); bias law: docs/REFERENCE.md §8"
+    outcome = (
+        "x* = E X; RMSProp/Adam's fixed point sits −(1 − β2)κ₃/(2σ²) away to first order; shifted scales and "
+        "AMSGrad have no bias; sign methods go to the median"
+    )
     x_independent = False
     linear = False
     gradient_kernel = staticmethod(symmetry_gradient)

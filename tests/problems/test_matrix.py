@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from adasim import SGD, Domain, Matrix, Online, Stochastic, simulate
 from adasim.cli.app import app
 from adasim.errors import AdasimError
+from adasim.optimizers import make_optimizer
 from adasim.problems.matrix import orthogonal
 
 
@@ -107,3 +108,44 @@ def test_the_command_line_runs_it_and_reads_y_when_rotated():
 def test_orthogonal_is_fixed_by_its_seed():
     np.testing.assert_array_equal(orthogonal(3, 7), orthogonal(3, 7))
     assert not np.allclose(orthogonal(3, 7), orthogonal(3, 8))
+
+
+# -- a ball in place of the box ------------------------------------------------------------------
+
+
+def test_with_a_ball_the_domain_is_free_and_x_star_is_on_the_ball():
+    for rotate in (False, True):
+        problem = Matrix(size=3, rotate=rotate, ball="spectral", radius=2.0)
+        U, V = problem.rotations()
+        assert problem.domain.unconstrained
+        np.testing.assert_allclose(problem.optimum(), -2.0 * (U @ V.T).reshape(1, -1), atol=1e-15)  # E s > 0
+        np.testing.assert_allclose(problem.worst(), 2.0 * (U @ V.T).reshape(1, -1), atol=1e-15)
+        assert problem.sweep_optimum()[0] == pytest.approx(-2.0)
+        assert problem.sweep_coordinate(problem.optimum())[0] == pytest.approx(-2.0)
+        frob = problem.replace(ball="frobenius")
+        np.testing.assert_allclose(frob.optimum(), -2.0 / np.sqrt(3) * (U @ V.T).reshape(1, -1), atol=1e-15)
+        assert frob.sweep_optimum()[0] == pytest.approx(-2.0 / np.sqrt(3))
+    with pytest.raises(AdasimError, match="use --domain none"):
+        Matrix(ball="frobenius", domain=Domain(-1.0, 1.0))
+    with pytest.raises(AdasimError, match="radius must lie"):
+        Matrix(ball="frobenius", radius=0.0)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+def test_the_spectral_ball_is_the_box_on_a_diagonal_w(name):
+    """Unrotated, every iterate of a coordinate-wise method is diagonal, and clipping its singular
+    values at r clips each |W_ii| at r: the same run as with the box [−r, r]."""
+    opt = make_optimizer(name, lr=0.02)
+    ball = simulate(Matrix(size=3, ball="spectral", radius=1.0), opt, 800, seeds=[0, 1])
+    box = simulate(Matrix(size=3), opt, 800, seeds=[0, 1])
+    np.testing.assert_allclose(ball.final_x, box.final_x, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["sgd", "muon"])
+def test_rotated_with_a_spectral_ball_is_the_unrotated_box_run_seen_through_u_and_v(name):
+    """Equivariant method, invariant ball: the rotated constrained run is U (unrotated run) Vᵀ."""
+    opt = make_optimizer(name, lr=0.02, **({"polar": "exact", "nesterov": False} if name == "muon" else {}))
+    turned = Matrix(size=3, rotate=True, ball="spectral", radius=1.0)
+    run = simulate(turned, opt, 800, seeds=[0, 1])
+    box = simulate(Matrix(size=3), opt, 800, seeds=[0, 1])
+    np.testing.assert_allclose(turned.to_y(run.final_x), np.diagonal(box.final_x.reshape(2, 3, 3), axis1=1, axis2=2), atol=1e-9)
