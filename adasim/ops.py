@@ -181,9 +181,14 @@ def newton_schulz(x: Any, blocks: Any, steps: int = 5, coefficients: tuple[float
     wide = X if m <= n else np.swapaxes(X, -1, -2)
     norm = np.maximum(np.sqrt(np.sum(wide * wide, axis=(-2, -1), keepdims=True)), eps)
     Y = wide / np.where(norm > 0.0, norm, 1.0)  # (ε = 0 and X = 0: the orthogonalisation of 0 is 0)
-    for _ in range(int(steps)):
+    for _ in range(int(steps)):  # (in place where it saves a temporary: the same floats, additions commute)
         A = Y @ np.swapaxes(Y, -1, -2)
-        Y = a * Y + (b * A + c * (A @ A)) @ Y
+        B = A @ A
+        B *= c
+        B += b * A
+        Z = B @ Y
+        Z += a * Y
+        Y = Z
     Y = Y if m <= n else np.swapaxes(Y, -1, -2)
     return Y.reshape(np.shape(x)) if np.ndim(x) else float(Y[0, 0])
 

@@ -14,15 +14,18 @@ from adasim.errors import AdasimError, check_choice
 SCHEDULES = {
     "constant": "α_t = α",
     "inv-sqrt": "α_t = α/√t",
+    "inv": "α_t = α/t",
     "inv-sqrt-affine": "α_t = α/√(1 + c·t)",
 }
 
 
 def schedule_factor(kind: str, c: float, t: Any) -> Any:
-    """σ(t) for 1-based steps t, elementwise: 1 (`constant`), 1/√t (`inv-sqrt`) or 1/√(1 + c·t)
-    (`inv-sqrt-affine`). Every executor computes α_t = lr·σ(t) with this function."""
+    """σ(t) for 1-based steps t, elementwise: 1 (`constant`), 1/√t (`inv-sqrt`), 1/t (`inv`) or
+    1/√(1 + c·t) (`inv-sqrt-affine`). Every executor computes α_t = lr·σ(t) with this function."""
     if kind == "constant":
         return 1.0
+    if kind == "inv":
+        return 1.0 / (1.0 * t)
     if kind == "inv-sqrt-affine":
         return 1.0 / ops.sqrt(1.0 + c * t)
     return 1.0 / ops.sqrt(1.0 * t)
@@ -30,7 +33,8 @@ def schedule_factor(kind: str, c: float, t: Any) -> Any:
 
 @dataclass(frozen=True)
 class Schedule:
-    """σ(t) with α_t = lr·σ(t): `constant` (1), `inv-sqrt` (1/√t), `inv-sqrt-affine` (1/√(1 + c·t))."""
+    """σ(t) with α_t = lr·σ(t): `constant` (1), `inv-sqrt` (1/√t), `inv` (1/t), `inv-sqrt-affine`
+    (1/√(1 + c·t))."""
 
     kind: str = "constant"
     c: float = 0.01

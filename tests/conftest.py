@@ -1,7 +1,15 @@
 """Shared fixtures; this folder is on sys.path, so tests import `scalar_reference` directly."""
 
-import functools
 import os
+
+# Under pytest-xdist every worker is one process per core: BLAS's and torch's own thread pools on
+# top would put 2 × 2 threads on 2 cores and slow every linear-algebra test several-fold. (Set
+# before NumPy or torch is imported; `pytest` without -n keeps the libraries' defaults.)
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_name, "1")
+
+import functools
 import shutil
 
 import matplotlib

@@ -34,7 +34,7 @@ def optimizers(draw):
         "beta2": draw(betas),
         "eps": draw(st.sampled_from([0.0, 1e-8, 1e-3])) if name != "adopt" else 1e-6,
         "n": draw(st.integers(0, 5)),
-        "schedule": Schedule(draw(st.sampled_from(["constant", "inv-sqrt", "inv-sqrt-affine"]))),
+        "schedule": Schedule(draw(st.sampled_from(["constant", "inv-sqrt", "inv", "inv-sqrt-affine"]))),
     }
     return make_optimizer(name, **optimizer_settings(name, settings))
 

@@ -200,10 +200,11 @@ class Loaded:
     def shape(self, problem: Any) -> tuple[int, ...] | None:
         """Each lane's parameter shape for a matrix optimizer on a matrix case, (m, n) (None: a
         vector of the problem's coordinates)."""
-        if self.not_exercised is None or problem.block_sizes() is None or not hasattr(problem, "rotations"):
-            return None
         from adasim import ops
+        from adasim.checks.cases import MATRIX_PROBLEMS
 
+        if self.not_exercised is None or problem.block_sizes() is None or not isinstance(problem, MATRIX_PROBLEMS):
+            return None
         return ops.matrix_shape(problem.block_sizes(), problem.dim)
 
     def stepper(self, x0: np.ndarray, lr: float, layout: str = "one tensor", shape: tuple[int, ...] | None = None) -> Any:

@@ -24,7 +24,8 @@ SPECS = (
     "torch:torch.optim.RAdam", "torch:torch.optim.Adamax", "torch:torch.optim.Adagrad", "torch:torch.optim.RMSprop",
     "torch:torch.optim.Adadelta", "torch:torch.optim.Adafactor", "torch:torch.optim.Muon", "optax:optax.adabelief",
     "optax:optax.adam", "optax:optax.adamw", "optax:optax.contrib.adopt", "optax:optax.amsgrad", "optax:optax.lion",
-    "optax:optax.yogi", "optax:optax.contrib.prodigy", "optax:optax.contrib.muon",
+    "optax:optax.yogi", "optax:optax.contrib.prodigy", "optax:optax.contrib.muon", "torch:pytorch_optimizer.SOAP",
+    "torch:pytorch_optimizer.Shampoo",
 )  # fmt: skip
 MARK = {"pass": "✓", "FAIL": "✗", "error": "error", "inconclusive": "?", "not exercised": "—"}
 
@@ -63,7 +64,22 @@ def row(spec: str, quick: bool = False, timeout: float = 600.0, jobs: int = 1) -
 
 
 def markdown(rows: Sequence[dict[str, Any]], names: Sequence[str] | None = None) -> str:
+    """The vector battery's table, then the matrix battery's for the optimizers that ran it (a
+    row's cases say which battery it ran)."""
+    from adasim.checks.cases import MATRIX_CASES
+
     names = list(names or CASES)
+    matrix = [r for r in rows if "cases" in r and set(r["cases"]) <= set(MATRIX_CASES)]
+    vector = [r for r in rows if r not in matrix]
+    text = _table(vector, names)
+    if matrix:
+        matrix_names = [n for n in MATRIX_CASES if any(n in r["cases"] for r in matrix)]
+        text += "\nThe optimizers that act on matrices run the matrix battery (each lane's W one 4 × 4 parameter):\n\n"
+        text += _table(matrix, matrix_names)
+    return text
+
+
+def _table(rows: Sequence[dict[str, Any]], names: list[str]) -> str:
     head = ["optimizer", "library", "passed", *names, "lanes", "seconds"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:

@@ -307,7 +307,48 @@ def run_cases(loaded: Loaded, cases: list[Case], twins: int | None = None, lr: f
                 out.update((r.case.name, r) for r in joint)
                 continue
         out.update((c.name, run_case(loaded, c, twins, lr, engine, baseline)) for c in group)
+    if baseline:
+        for c in cases:
+            if c.expect == "invariant":
+                reference = out.get(c.reference) or run_case(loaded, _reference(c), 0, lr, engine, baseline=False)
+                judge_invariance(out[c.name], reference)
     return [out[c.name] for c in cases]
+
+
+def _reference(case: Case) -> Case:
+    from adasim.checks.cases import ALL_CASES
+
+    return ALL_CASES[str(case.reference)]
+
+
+def judge_invariance(res: CaseResult, reference: CaseResult) -> None:
+    """An invariant case's verdict: its seeds' iterates against its reference's (the same draws,
+    gradients × case.scale), at the report's trace rows. The deviation is the largest |Δx| over the
+    rows and seeds in units of the largest distance the reference travelled from x_1; a pass needs
+    it at most case.tol (10 %: rounding alone moves a path by a few per cent — torch's bfloat16
+    Muon by 2.5 % — while steps in the gradient's units move it across the box), and the
+    reference to have moved (an optimizer that stands still is trivially invariant: not exercised)."""
+    case = res.case
+    if res.error is not None or res.not_exercised is not None:
+        return
+    if reference.error is not None or reference.trace_x is None:
+        res.error = f"its reference case {case.reference} did not run: {reference.error or reference.not_exercised}"
+        res.passed = None
+        return
+    x0 = np.asarray(case.x0, dtype=float)
+    travelled = float(np.max(np.abs(reference.trace_x - x0)))
+    with np.errstate(all="ignore"):
+        gap = float(np.max(np.abs(res.trace_x - reference.trace_x)))
+    if not travelled > 0.0:
+        res.not_exercised = f"it did not move on {case.reference}, so invariance says nothing"
+        res.verdict = "not exercised: " + res.not_exercised
+        return
+    deviation = gap / travelled if math.isfinite(gap) else math.inf
+    res.distance = deviation
+    res.passed = deviation <= case.tol
+    where = (f"with gradients × {case.scale:g} its iterates differ from {case.reference}'s by {deviation:.2g} of the "
+             f"distance they travel ({travelled:.3g}; a pass needs ≤ {case.tol:g})")  # fmt: skip
+    res.verdict = ("scale-invariant: " if res.passed else "not scale-invariant: ") + where
 
 
 def joint_groups(loaded: Loaded, cases: list[Case], lr: float | None = None) -> list[list[Case]]:
@@ -388,7 +429,7 @@ class _Run:
         self.lr = result.lr = case.lr if lr is None else lr
         measure = problem.x_independent and D == 1
         H = min(max(T // 10, 50), 2000)
-        K = 0 if not measure else (loaded.twins if twins is None else int(twins))
+        K = 0 if not measure or case.expect == "invariant" else (loaded.twins if twins is None else int(twins))
         if case.expect == "drift" and baseline and measure:  # the verdict reads the factors
             K = max(K, loaded.drift_twins)
         flips = _flip_times(case, T, H, S, K, np.random.default_rng(12345)) if K else np.zeros(0, dtype=np.int64)
@@ -449,7 +490,7 @@ class _Run:
             result.correlation = _correlation(g_flip**2, scale)
             if case.expect == "drift":
                 result.factor_drift, result.factor_drift_ci = _factor_drift(case, self.owner[self.twins.twin], g_flip, kappa)
-        if self.baseline:
+        if self.baseline and case.expect != "invariant":  # invariance is judged against its reference's run (run_cases)
             result.sgd_progress, result.sgd_path = sgd_baseline(case)
             result.passed = _passes(result, x_bar, x_start)
             result.verdict = _verdict(result)
@@ -468,13 +509,20 @@ def progress(x_bar: np.ndarray, x_start: np.ndarray, x_star: np.ndarray) -> np.n
 def expected(case: Case, x_bar: np.ndarray, x_start: np.ndarray) -> bool:
     """The case's expected outcome (cases.EXPECT) on the seeds' average iterates x̄ (S, D)."""
     problem = case.problem
-    lo = np.broadcast_to(np.asarray(problem.domain.lo, float), (case.dim,))
-    hi = np.broadcast_to(np.asarray(problem.domain.hi, float), (case.dim,))
-    width = float(np.max(hi - lo))
     if case.expect == "toward":
         return bool(np.median(progress(x_bar, x_start, case.x_star())) >= 0.25)
     dist = np.linalg.norm(x_bar - case.x_star(), axis=-1)
-    return bool(np.median(dist) <= case.tol * width * math.sqrt(case.dim))
+    return bool(np.median(dist) <= case.tol * width(problem))
+
+
+def width(problem: Any) -> float:
+    """The size a `converge` case's tol is a share of: the box's widest side × √D, or a ball's
+    diameter 2r (a ball is the whole constraint of the problems that have one)."""
+    if problem.projection() is not None:
+        return 2.0 * float(np.max(problem.radius))
+    lo = np.broadcast_to(np.asarray(problem.domain.lo, float), (problem.dim,))
+    hi = np.broadcast_to(np.asarray(problem.domain.hi, float), (problem.dim,))
+    return float(np.max(hi - lo)) * math.sqrt(problem.dim)
 
 
 def _passes(res: CaseResult, x_bar: np.ndarray, x_start: np.ndarray) -> bool | None:
@@ -601,6 +649,8 @@ def _verdict(res: CaseResult) -> str:
     case = res.case
     if case.expect == "drift":
         return _drift_verdict(res)
+    if case.expect == "invariant":
+        return res.verdict
     where = (f"x̄ at median distance {res.distance:.3g} from x*, {res.progress:.2f} of the way from x_1 "
              f"(SGD {res.sgd_progress:.2f})")  # fmt: skip
     needed = PROGRESS_SHARE * res.sgd_progress
@@ -657,5 +707,5 @@ def _drift_verdict(res: CaseResult) -> str:
 
 
 def expected_text(case: Case) -> str:
-    return {"converge": "converge", "toward": "move a quarter of the way toward x*",
-            "drift": "drift toward x*"}[case.expect]  # fmt: skip
+    return {"converge": "converge", "toward": "move a quarter of the way toward x*", "drift": "drift toward x*",
+            "invariant": f"take the same steps with gradients × {case.scale:g}"}[case.expect]  # fmt: skip

@@ -20,20 +20,21 @@ from adasim.optimizers.adopt import ADOPT
 from adasim.optimizers.amsgrad import AMSGrad
 from adasim.optimizers.base import EPS_MODES, Definition, Kernel, Optimizer, Out, ScaleLimit, out
 from adasim.optimizers.cautious import CautiousAdam, Grams
-from adasim.optimizers.muon import Muon, PolarGrad
+from adasim.optimizers.muon import EFMuon, Muon, NorMuon, PolarGrad
 from adasim.optimizers.nadam import NAdam
 from adasim.optimizers.radam import RAdam
 from adasim.optimizers.schedule_free import ScheduleFreeAdamW
 from adasim.optimizers.sgd import SGD, Momentum
 from adasim.optimizers.shampoo import Shampoo
 from adasim.optimizers.sign import Lion, SignSGD, Signum
+from adasim.optimizers.soap import SOAP
 from adasim.optimizers.user import is_user_spec, load_definition
 from adasim.optimizers.yogi import Yogi
 
 CLASSICS = (SGD, Momentum, Adagrad, RMSProp, Adam, AMSGrad, AdamNC, AdaShift, ADOPT)
 # the optimizers people train with now (issue 16), each defined once beside its public reference
 MODERN = (SignSGD, Signum, Lion, AdamW, NAdam, RAdam, Adamax, AdaBelief, Yogi, Adafactor, AdamMini, CautiousAdam, Grams,
-          AdEMAMix, ScheduleFreeAdamW, Muon, PolarGrad, Shampoo)  # fmt: skip
+          AdEMAMix, ScheduleFreeAdamW, Muon, PolarGrad, Shampoo, SOAP, NorMuon, EFMuon)  # fmt: skip
 OPTIMIZERS: dict[str, Definition] = {d.name: d for d in CLASSICS + MODERN}
 
 
@@ -68,6 +69,7 @@ __all__ = [
     "EPS_MODES",
     "OPTIMIZERS",
     "SGD",
+    "SOAP",
     "AMSGrad",
     "AdEMAMix",
     "AdaBelief",
@@ -81,11 +83,13 @@ __all__ = [
     "Adamax",
     "CautiousAdam",
     "Definition",
+    "EFMuon",
     "Grams",
     "Kernel",
     "Lion",
     "Momentum",
     "NAdam",
+    "NorMuon",
     "Optimizer",
     "Out",
     "RAdam",

@@ -20,7 +20,29 @@ bfloat16; adasim in float64 (so they agree to bfloat16's precision, not bit for 
 On a diagonal matrix, msign(diag(u)) = diag(sign(u)): exact-polar Muon without Nesterov is Signum
 with β = μ, and with Nesterov it is Lion with β1 = μ², β2 = μ (docs/REFERENCE.md §7). The polar
 factor is orthogonally equivariant, msign(U A Vᵀ) = U msign(A) Vᵀ, and so is Newton–Schulz (a
-polynomial in A Aᵀ times A): Muon's moves do not depend on the basis of W."""
+polynomial in A Aᵀ times A): Muon's moves do not depend on the basis of W.
+
+**Error-feedback Muon** (`feedback`, the definition `ef-muon`): the step is compressed and what
+the compression left out is carried to the next step (Seide et al. 2014; Karimireddy et al. 2019's
+EF-SignSGD, with the spectral norm's compressor in place of the ℓ1/sign one):
+
+    P_t = α_t Ũ_t + e_{t−1},   Δ_t = (‖P_t‖_*/r) · O(P_t),   e_t = P_t − Δ_t,
+    x_t = Π(x_{t−1} − Δ_t − α_t λ x_{t−1}),        r = min(m, n), O = NS₅ or msign,
+
+so Σ_s Δ_s = Σ_s α_s Ũ_s − e_t: x follows momentum SGD's path up to the bounded residual. With the
+exact polar factor, ‖Δ‖_F² = ⟨Δ, P⟩ = ‖P‖_*²/r ≥ ‖P‖_F²/r: a contraction (δ = 1/r) in the sense of
+Karimireddy et al., the property their convergence proof rests on. Parshakova et al. 2026 (arXiv
+2605.08980) prove that error feedback restores convergence of Muon on convex Lipschitz functions;
+this is the textbook scaled-compressor form, not a transcription of their algorithm. On a
+diagonal matrix it is EF-Signum with the compressor (‖p‖₁/m) sign(p) (docs/REFERENCE.md §7).
+
+**NorMuon** (Li et al. 2025, arXiv 2510.05491; pytorch-optimizer's `NorMuon`): Muon's O_t, then
+each row divided by the root of an EMA of its mean square, the result rescaled to O_t's norm:
+
+    v_t = β2 v_{t−1} + (1 − β2) mean_j (O_t)_ij²            (one v per row i)
+    Ô_t = O_t / (√v_t + ε),   x_t = Π(x_{t−1} − α_t (s Ô_t ‖O_t‖_F/(‖Ô_t‖_F + ε) + λ x_{t−1}))
+
+("preserve-norm"; "match-rms" scales Ô_t to the norm 0.2√(mn) and drops s)."""
 
 from __future__ import annotations
 
@@ -47,6 +69,10 @@ SCALE_BY = {
     "none": "the orthogonalised update as it is (Muon)",
     "nuclear": "times the nuclear norm ‖Ũ‖_* = Σ σ_i (PolarGrad: steepest descent in the spectral norm)",
 }
+UPDATE_SCALES = {
+    "preserve-norm": "Ô rescaled to the norm of O, times the shape scaling s (NorMuon's official code)",
+    "match-rms": "Ô rescaled to the norm 0.2·√(mn), no shape scaling (NorMuon's Algorithm 1)",
+}
 
 
 class MuonHyper(NamedTuple):
@@ -58,10 +84,12 @@ class MuonHyper(NamedTuple):
     weight_decay: float = 0.0
     lr_scale: str = "original"
     scale_by: str = "none"
+    feedback: bool = False  # error feedback (ef-muon)
 
 
 class MuonState(NamedTuple):
     m: Any = 0.0  # the momentum buffer B
+    e: Any = 0.0  # the error-feedback residual (0 without feedback)
 
 
 def shape_scale(lr_scale: str, m: int, n: int) -> float:
@@ -73,23 +101,48 @@ def shape_scale(lr_scale: str, m: int, n: int) -> float:
     return 1.0
 
 
-def muon_step(s: MuonState, hp: MuonHyper, g, t: int, alpha, x, blocks=None):
-    """B, Ũ, O and the step of the module text, for one lane (a vector) or lanes (rows)."""
-    mu = hp.beta1
-    b = s.m + (1.0 - mu) * (g - s.m)
-    u = g + mu * (b - g) if hp.nesterov else b
+def orthogonalise(u: Any, hp: Any, blocks: Any) -> Any:
+    """O = NS₅(u) or msign(u) per lane, as hp.polar says."""
     if hp.polar == "exact":
-        o = ops.msign(u, blocks)
-    else:
-        o = ops.newton_schulz(u, blocks, int(hp.ns_steps), ops.NS_COEFFICIENTS, float(hp.eps))
-    rows, cols = ops.matrix_shape(blocks, int(np.shape(g)[-1]) if np.ndim(g) else 1)
+        return ops.msign(u, blocks)
+    return ops.newton_schulz(u, blocks, int(hp.ns_steps), ops.NS_COEFFICIENTS, float(hp.eps))
+
+
+def momentum(s_m: Any, hp: Any, g: Any) -> tuple[Any, Any]:
+    """(B_t, Ũ_t): torch's buf.lerp_(g, 1 − μ), and Nesterov's g.lerp_(B, μ) or B itself."""
+    mu = hp.beta1
+    b = s_m + (1.0 - mu) * (g - s_m)
+    return b, (g + mu * (b - g) if hp.nesterov else b)
+
+
+def _shape(g: Any, blocks: Any) -> tuple[int, int]:
+    return ops.matrix_shape(blocks, int(np.shape(g)[-1]) if np.ndim(g) else 1)
+
+
+def muon_step(s: MuonState, hp: MuonHyper, g, t: int, alpha, x, blocks=None):
+    """B, Ũ, O and the step of the module text (with error feedback when hp.feedback), for one
+    lane (a vector) or lanes (rows)."""
+    b, u = momentum(s.m, hp, g)
+    rows, cols = _shape(g, blocks)
+    if hp.feedback:
+        p = alpha * u + s.e
+        delta = ops.nuclear_norm(p, blocks) / min(rows, cols) * orthogonalise(p, hp, blocks)
+        return MuonState(b, p - delta), out(delta + alpha * hp.weight_decay * x, m=b)
     scale = shape_scale(hp.lr_scale, rows, cols)
     if hp.scale_by == "nuclear":
         scale = scale * ops.nuclear_norm(u, blocks)
-    return MuonState(b), out(alpha * (scale * o + hp.weight_decay * x), m=b)
+    return MuonState(b, s.e), out(alpha * (scale * orthogonalise(u, hp, blocks) + hp.weight_decay * x), m=b)
 
 
 def _check(hp: MuonHyper) -> None:
+    if hp.feedback and (hp.lr_scale != "none" or hp.scale_by != "none"):
+        from adasim.errors import AdasimError
+
+        raise AdasimError("error feedback sets the step's size itself (‖P‖_*/r): use --lr-scale none --scale-by none")
+    _check_common(hp)
+
+
+def _check_common(hp: Any) -> None:
     check_range("beta1", hp.beta1, 0.0, 1.0, hi_open=True)
     check_range("ns_steps", hp.ns_steps, 1, 99, integer=True)
     check_range("eps", hp.eps, 0.0)
@@ -131,4 +184,104 @@ PolarGrad = Definition(
     lr=1e-3,
 )
 
-__all__ = ["LR_SCALES", "POLAR", "SCALE_BY", "Muon", "MuonHyper", "MuonState", "PolarGrad", "muon_step", "shape_scale"]
+EFMuon = Definition(
+    "ef-muon",
+    MuonHyper,
+    MuonState,
+    muon_step,
+    rule="B = μB + (1−μ)g;  P = α_t Ũ + e;  Δ = (‖P‖_*/r) NS₅(P);  e ← P − Δ;  x ← Π(x − Δ − α_t λx)",
+    source="error feedback (Seide et al. 2014; Karimireddy et al. 2019, ICML, EF-SignSGD) on Muon's polar factor, "
+    "the repair Parshakova et al. 2026 (arXiv 2605.08980) prove convergent on convex Lipschitz functions",
+    matrix=True,
+    kernel=no_kernel,
+    validate=_check,
+    conventions={"polar": POLAR, "lr_scale": LR_SCALES, "scale_by": SCALE_BY},
+    defaults={"feedback": True, "lr_scale": "none"},
+    lr=1e-3,
+)
+
+
+class NorMuonHyper(NamedTuple):
+    beta1: float = 0.95  # μ
+    beta2: float = 0.95  # the rows' second moment
+    nesterov: bool = True
+    polar: str = "newton-schulz"
+    ns_steps: int = 5
+    eps: float = 1e-7  # Newton–Schulz's floor on ‖X‖_F
+    eps2: float = 1e-10  # ε of the row normalisation and of the norm rescaling
+    weight_decay: float = 0.0
+    lr_scale: str = "original"
+    update_scale: str = "preserve-norm"
+
+
+class NorMuonState(NamedTuple):
+    m: Any = 0.0  # B
+    v: Any = 0.0  # each row's EMA of mean_j O_ij², repeated over the row's entries
+
+
+def normuon_step(s: NorMuonState, hp: NorMuonHyper, g, t: int, alpha, x, blocks=None):
+    """Muon's O, then the rows normalised by their second moment and rescaled (module text)."""
+    b, u = momentum(s.m, hp, g)
+    o = orthogonalise(u, hp, blocks)
+    rows, cols = _shape(g, blocks)
+    lanes = np.shape(o)[:-1] if np.ndim(o) else ()
+    O = np.reshape(o, (*lanes, rows, cols))
+    row_mean = np.broadcast_to(np.mean(O * O, axis=-1, keepdims=True), O.shape)
+    v_old = np.broadcast_to(np.asarray(s.v, dtype=np.float64), np.shape(o) if np.ndim(o) else ()).reshape(O.shape)
+    V = v_old + (1.0 - hp.beta2) * (row_mean - v_old)
+    N = O / (np.sqrt(V) + hp.eps2)
+    norm_n = np.sqrt(np.sum(N * N, axis=(-2, -1), keepdims=True)) + hp.eps2
+    if hp.update_scale == "match-rms":
+        N = N * (0.2 * np.sqrt(rows * cols) / norm_n)
+    else:
+        N = N * (np.sqrt(np.sum(O * O, axis=(-2, -1), keepdims=True)) / norm_n) * shape_scale(hp.lr_scale, rows, cols)
+
+    def flat(a: np.ndarray) -> Any:
+        return a.reshape(np.shape(o)) if np.ndim(o) else float(a.reshape(-1)[0])
+
+    v = flat(V)
+    return NorMuonState(b, v), out(alpha * (flat(N) + hp.weight_decay * x), m=b, v=v)
+
+
+def _check_normuon(hp: NorMuonHyper) -> None:
+    _check_common(hp)
+    check_range("beta2", hp.beta2, 0.0, 1.0, hi_open=True)
+    check_range("eps2", hp.eps2, 0.0)
+    if np.ndim(hp.beta2) != 0 or np.ndim(hp.eps2) != 0:
+        from adasim.errors import AdasimError
+
+        raise AdasimError("normuon's beta2 and eps2 are one number for every lane")
+
+
+NorMuon = Definition(
+    "normuon",
+    NorMuonHyper,
+    NorMuonState,
+    normuon_step,
+    rule="O = NS₅(Ũ) as Muon;  v_i = β2 v_i + (1−β2) mean_j O_ij²;  Ô = O/(√v + ε);  x ← Π(x − α_t (s Ô ‖O‖_F/‖Ô‖_F + λx))",
+    source="Li et al. 2025 (NorMuon, arXiv 2510.05491); pytorch-optimizer's NorMuon (preserve_norm, its defaults)",
+    matrix=True,
+    kernel=no_kernel,
+    validate=_check_normuon,
+    conventions={"polar": POLAR, "lr_scale": LR_SCALES, "update_scale": UPDATE_SCALES},
+    lr=2e-2,
+)
+
+__all__ = [
+    "LR_SCALES",
+    "POLAR",
+    "SCALE_BY",
+    "UPDATE_SCALES",
+    "EFMuon",
+    "Muon",
+    "MuonHyper",
+    "MuonState",
+    "NorMuon",
+    "NorMuonHyper",
+    "NorMuonState",
+    "PolarGrad",
+    "muon_step",
+    "normuon_step",
+    "orthogonalise",
+    "shape_scale",
+]

@@ -149,7 +149,7 @@ class Matrix(Problem):
             g[:, np.arange(m), np.arange(m)] = diag
         else:
             U, V = self.rotations()
-            g = np.einsum("ai,li,bi->lab", U, diag, V)
+            g = (U * diag[:, None, :]) @ V.T  # U diag(s) Vᵀ per lane (a BLAS product; einsum's loop is 10× slower)
         return np.array(np.broadcast_to(g.reshape(diag.shape[0], m * m), x.shape))
 
     def to_y(self, x: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ def test_the_battery_holds_the_cases_the_issue_names():
     assert expected <= set(CASES)
     for case in CASES.values():
         assert case.source
-        assert case.expect in ("converge", "toward", "drift")
+        assert case.expect in ("converge", "toward", "drift", "invariant")
         assert case.settings()["steps"] == case.steps
 
 
@@ -74,11 +74,13 @@ def test_model_free_factor_agrees_with_the_closed_form_when_beta1_is_positive():
 def test_sgd_keeps_every_case_s_promise():
     """The battery's premise: SGD with the same schedule reaches each case's expected outcome, and
     on the cases read by progress it covers at least half of the way (so a quarter of its progress
-    means something). Cases run in worker processes (`jobs`) give what they give in this one."""
+    means something). The exception is by design: SGD's steps have the gradient's units, so it fails
+    the scale-invariance case. Cases run in worker processes (`jobs`) give what they give in this one."""
     report = check("sgd")
-    assert report.passed, report
+    failed = [r.case.name for r in report.results if r.status != "pass"]
+    assert failed == ["scale-invariance"], report
     for r in report.results:
-        if r.case.expect != "drift":
+        if r.case.expect not in ("drift", "invariant"):
             assert r.progress >= 0.5, (r.case.name, r.progress)
     pooled = check("sgd", cases=TWO, jobs=2)
     here = {r.case.name: r for r in report.results}
@@ -175,11 +177,14 @@ def user_definition(tmp_path, body: str) -> str:
 
 
 def test_user_code_failing_mid_run_errors_that_case_only(tmp_path):
-    spec = user_definition(tmp_path, """
+    spec = user_definition(
+        tmp_path,
+        """
         if t == 50:
             raise RuntimeError("boom")
         return S(s.n + 1), out(alpha * g)
-    """)
+    """,
+    )
     report = check(spec, cases=["reddi-thm1-C10", "quadratic"])
     assert [r.status for r in report.results] == ["error", "error"]
     assert "boom" in report.results[0].error
@@ -257,3 +262,45 @@ def test_optax_conforms_to_adasim_to_1e_10(spec, name, kw, against_kw, cases):
     data = json.loads(result.stdout)
     assert data["agree"], data
     assert max(r["max_deviation"] for r in data["cases"]) <= 1e-10
+
+
+# -- scale invariance and the symmetry problem as battery cases (issue 29) -----------------------------
+
+
+@pytest.mark.parametrize(("spec", "status"), [("adam", "pass"), ("adagrad", "pass"), ("signsgd", "pass"), ("sgd", "FAIL")])
+def test_the_scale_invariance_case_compares_runs_with_gradients_times_1000(spec, status):
+    """Adaptive scales cancel the gradients' units (to ε's share); SGD's steps grow 1000×."""
+    result = check(spec, cases=["scale-invariance"]).results[0]
+    assert result.status == status, result.verdict
+    assert ("not scale-invariant" in result.verdict) == (status == "FAIL")
+
+
+def test_an_optimizer_whose_first_step_is_scaled_by_hand_is_not_scale_invariant(tmp_path):
+    """Adam without ε whose first denominator is forced to 1: the first step is α·g, in the
+    gradient's units — the case catches it though every later step is invariant."""
+    spec = user_definition(
+        tmp_path,
+        """
+        v = g * g if t == 1 else s.n + 0.001 * (g * g - s.n)
+        return S(v), out(alpha * g / (1.0 if t == 1 else v ** 0.5))
+    """,
+    )
+    result = check(spec, cases=["scale-invariance"]).results[0]
+    assert result.status == "FAIL", result.verdict
+    assert "not scale-invariant" in result.verdict
+
+
+def test_the_scale_invariance_case_runs_its_reference_when_it_was_not_chosen_and_reuses_it_when_it_was():
+    alone = check("adam", cases=["scale-invariance"]).results[0]
+    both = check("adam", cases=["skewed-noise", "scale-invariance"]).results
+    assert [r.status for r in both] == ["pass", "pass"]
+    assert alone.distance == both[1].distance  # the deviation: the same runs either way
+
+
+@pytest.mark.parametrize(("spec", "status"), [("adam", "pass"), ("amsgrad", "pass"), ("signsgd", "FAIL")])
+def test_the_symmetry_case_separates_the_mean_from_the_median(spec, status):
+    """x* = E X = 0; sign methods follow the median of θ − X_t and settle at median X = −0.10."""
+    result = check(spec, cases=["symmetry-skewed"]).results[0]
+    assert result.status == status, result.verdict
+    if status == "FAIL":
+        assert 0.09 < result.distance < 0.11

@@ -235,3 +235,102 @@ def test_shampoo_is_rotation_equivariant_and_needs_a_square_matrix():
             simulate(problem, Shampoo(), 5, engine="numpy")
     with pytest.raises(AdasimError, match=r"refresh must lie in \[1"):
         Shampoo(refresh=0)
+
+
+# -- error-feedback Muon and NorMuon (adasim/optimizers/muon.py) ------------------------------------
+
+
+def test_ef_muon_on_a_diagonal_matrix_is_ef_signum_with_the_scaled_sign_compressor():
+    """Exact polar, no Nesterov, a diagonal W: P = α B + e is diagonal, msign(P) = sign(p) and
+    ‖P‖_* = ‖p‖₁, so Δ = (‖p‖₁/m) sign(p) — Karimireddy et al.'s EF-SignSGD compressor on the
+    momentum, replayed here by hand on the diagonal (the off-diagonal entries never move)."""
+    from adasim import EFMuon
+
+    problem, steps, lr, mu = Matrix(size=3, domain=Domain(-np.inf, np.inf)), 400, 0.01, 0.9
+    run = simulate(problem, EFMuon(beta1=mu, nesterov=False, polar="exact", lr=lr), steps, seeds=[1], engine="numpy",
+                   stride=1, log_spaced=False)  # fmt: skip
+    b, e, x, xs = np.zeros(3), np.zeros(3), np.zeros(3), []
+    for t in range(1, steps + 1):
+        g = np.diag(problem.gradient(np.zeros((1, 9)), t, np.array([1])).reshape(3, 3))
+        b = mu * b + (1 - mu) * g
+        p = lr * b + e
+        delta = np.abs(p).sum() / 3 * np.sign(p)
+        e = p - delta
+        x = x - delta
+        xs.append(x.copy())
+    W = run.trace.x[:, 0].reshape(-1, 3, 3)
+    np.testing.assert_allclose(np.diagonal(W, axis1=1, axis2=2), np.array(xs), rtol=1e-10, atol=1e-14)
+    assert np.abs(W[:, ~np.eye(3, dtype=bool)]).max() < 1e-14
+
+
+def test_ef_muon_tracks_momentum_sgd_up_to_its_residual():
+    """Σ Δ_s = Σ α Ũ_s − e_t: unconstrained and without decay, x_t + α Σ B_s (no Nesterov: Ũ = B,
+    recorded as m) is the residual e_t, which stays bounded while x itself travels far."""
+    from adasim import EFMuon
+
+    problem, steps, lr = Matrix(size=3, rotate=True), 3000, 0.01
+    run = simulate(problem, EFMuon(nesterov=False, lr=lr), steps, seeds=[0], engine="numpy", stride=1, log_spaced=False,
+                   record=("x", "m"))  # fmt: skip
+    residual = run.trace.x[:, 0] + lr * np.cumsum(run.trace.m[:, 0], axis=0)
+    assert np.abs(run.trace.x[-1, 0]).max() > 10 * np.abs(residual).max()
+
+
+def test_ef_muon_sets_its_own_step_size():
+    from adasim import EFMuon
+
+    with pytest.raises(AdasimError, match="error feedback sets the step's size itself"):
+        EFMuon(lr_scale="original")
+
+
+def test_normuon_on_a_diagonal_matrix_with_the_exact_polar_factor_is_muon():
+    """msign of a diagonal matrix is diag(sign u): every row has mean square 1/m, so every row's v
+    is the same, the normalisation is a common factor, and rescaling to ‖O‖_F undoes it — NorMuon
+    is exact Muon there (to ε = 1e-10's relative size)."""
+    from adasim import NorMuon
+
+    problem = Matrix(size=3, domain=Domain(-np.inf, np.inf))
+    a = simulate(problem, NorMuon(polar="exact", lr=0.01), 1000, seeds=[0, 1], engine="numpy")
+    b = simulate(problem, Muon(polar="exact", lr=0.01), 1000, seeds=[0, 1], engine="numpy")
+    np.testing.assert_allclose(a.trace.x, b.trace.x, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("update_scale", ["preserve_norm", "match_rms"])
+def test_normuon_matches_pytorch_optimizers_normuon_in_float64(monkeypatch, update_scale):
+    """pytorch-optimizer's NorMuon with its Newton–Schulz run in float64 (it runs it in bfloat16 by
+    default; everything else is its own code) on Gaussian 4 × 6 gradients: equal to 1e-12."""
+    torch = pytest.importorskip("torch", reason="needs the torch extra (pip install 'adasim[torch]')")
+    po = pytest.importorskip("pytorch_optimizer", reason="needs pytorch-optimizer (pip install 'adasim[references]')")
+    import functools
+    import sys
+
+    from adasim import NorMuon
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("pytorch_optimizer") and hasattr(module, "zero_power_via_newton_schulz_5"):
+            fn = module.zero_power_via_newton_schulz_5
+            monkeypatch.setattr(module, "zero_power_via_newton_schulz_5", functools.partial(fn, dtype=torch.float64))
+    rng = np.random.default_rng(3)
+    grads = rng.standard_normal((200, 4, 6))
+    w = torch.zeros(4, 6, dtype=torch.float64, requires_grad=True)
+    opt = po.NorMuon([{"params": [w], "use_muon": True}], lr=0.01, weight_decay=0.1, update_scale=update_scale)
+    ours = NorMuon(lr=0.01, weight_decay=0.1, update_scale=update_scale.replace("_", "-"))
+    d, hp = ours.definition, ours.hp
+    state, x = d.state(), np.zeros(24)
+    for t, g in enumerate(grads, start=1):
+        w.grad = torch.from_numpy(g.copy())
+        opt.step()
+        state, o = d.step(state, hp, g.reshape(24), t, 0.01, x, (6,) * 4)
+        x = x - o.step
+    assert np.abs(x).max() > 0.2
+    np.testing.assert_allclose(x, w.detach().numpy().reshape(24), rtol=0, atol=1e-12)
+
+
+def test_msign_of_a_computed_rank_one_matrix_is_its_sign_times_u_v():
+    """c·u vᵀ with dense unit u, v: rounding leaves singular values near 1e-15·σ_max, which must
+    count as zero (ops.RANK_RTOL), or the polar factor gains unit steps in meaningless directions."""
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        u, v = rng.standard_normal(4), rng.standard_normal(4)
+        u, v, c = u / np.linalg.norm(u), v / np.linalg.norm(v), 10.0 * rng.standard_normal()
+        got = ops.msign((c * np.outer(u, v)).reshape(-1), (4,) * 4).reshape(4, 4)
+        np.testing.assert_allclose(got, np.sign(c) * np.outer(u, v), atol=1e-10)
