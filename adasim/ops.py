@@ -166,9 +166,10 @@ NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)  # Jordan et al. 2024 (Muon), torch.
 
 
 def newton_schulz(x: Any, blocks: Any, steps: int = 5, coefficients: tuple[float, float, float] = NS_COEFFICIENTS,
-                  eps: float = 1e-7) -> Any:  # fmt: skip
-    """Muon's orthogonalisation of each lane's matrix X (m × n): X₀ = X/max(‖X‖_F, ε) (transposed
-    when m > n, so that the Gram matrix is the smaller one), then `steps` times
+                  eps: float = 1e-7, eps_added: bool = False) -> Any:  # fmt: skip
+    """Muon's orthogonalisation of each lane's matrix X (m × n): X₀ = X/max(‖X‖_F, ε) (torch's
+    clamp; X/(‖X‖_F + ε) with `eps_added`, optax's) (transposed when m > n, so that the Gram matrix
+    is the smaller one), then `steps` times
 
         A = X Xᵀ,  X ← a X + (b A + c A²) X,
 
@@ -179,7 +180,8 @@ def newton_schulz(x: Any, blocks: Any, steps: int = 5, coefficients: tuple[float
     X = _matrices(x, blocks)
     m, n = X.shape[-2:]
     wide = X if m <= n else np.swapaxes(X, -1, -2)
-    norm = np.maximum(np.sqrt(np.sum(wide * wide, axis=(-2, -1), keepdims=True)), eps)
+    frobenius = np.sqrt(np.sum(wide * wide, axis=(-2, -1), keepdims=True))
+    norm = frobenius + eps if eps_added else np.maximum(frobenius, eps)
     Y = wide / np.where(norm > 0.0, norm, 1.0)  # (ε = 0 and X = 0: the orthogonalisation of 0 is 0)
     for _ in range(int(steps)):  # (in place where it saves a temporary: the same floats, additions commute)
         A = Y @ np.swapaxes(Y, -1, -2)

@@ -102,7 +102,7 @@ SETTINGS: tuple[Setting, ...] = (
         shown=True,
     ),
     Setting(
-        "form", "form", OPTIMIZER, str, "Which reference's arithmetic: pytorch | optax (NAdam, RAdam, Adafactor).", shown=True
+        "form", "form", OPTIMIZER, str, "Whose arithmetic: pytorch | optax (NAdam, RAdam, Adafactor, Muon).", shown=True
     ),
     Setting("momentum_decay", "momentum_decay", OPTIMIZER, float, "NAdam's ψ in μ_t = β1(1 − ½·0.96^(tψ))."),
     Setting("eps_root", "eps_root", OPTIMIZER, float, "AdaBelief's ε added to s every step."),

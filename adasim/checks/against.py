@@ -88,6 +88,7 @@ LIBRARY = {
     ("torch", "Muon"): {"momentum": lambda v: {"beta1": float(v)}, "ns_coefficients": _ns_coefficients,
                         "adjust_lr_fn": _muon_lr_scale},
     ("optax", "muon"): {"beta": lambda v: {"beta1": float(v)}, "ns_coeffs": _ns_coefficients,
+                        "nesterov": lambda v: {"nesterov": bool(v), "form": "optax"},  # its bias-corrected Nesterov
                         # settings for the leaves Muon does not orthogonalise (AdamW there), or their defaults
                         "adaptive": lambda v: None if v else {}, "preconditioning": lambda v: {} if v == "frobenius" else None,
                         "weight_decay_mask": lambda v: {} if v is None else None,

@@ -69,6 +69,11 @@ SCALE_BY = {
     "none": "the orthogonalised update as it is (Muon)",
     "nuclear": "times the nuclear norm ‖Ũ‖_* = Σ σ_i (PolarGrad: steepest descent in the spectral norm)",
 }
+FORMS = {
+    "pytorch": "Nesterov's Ũ = g + μ(B − g) (torch.optim.Muon, Jordan's code)",
+    "optax": "Nesterov's Ũ = μB_t/(1 − μ^(t+1)) + (1 − μ)g/(1 − μ^t), bias-corrected, and Newton–Schulz from "
+    "X/(‖X‖_F + ε) (optax.contrib.muon)",
+}
 UPDATE_SCALES = {
     "preserve-norm": "Ô rescaled to the norm of O, times the shape scaling s (NorMuon's official code)",
     "match-rms": "Ô rescaled to the norm 0.2·√(mn), no shape scaling (NorMuon's Algorithm 1)",
@@ -85,6 +90,7 @@ class MuonHyper(NamedTuple):
     lr_scale: str = "original"
     scale_by: str = "none"
     feedback: bool = False  # error feedback (ef-muon)
+    form: str = "pytorch"  # whose Nesterov (FORMS)
 
 
 class MuonState(NamedTuple):
@@ -105,14 +111,20 @@ def orthogonalise(u: Any, hp: Any, blocks: Any) -> Any:
     """O = NS₅(u) or msign(u) per lane, as hp.polar says."""
     if hp.polar == "exact":
         return ops.msign(u, blocks)
-    return ops.newton_schulz(u, blocks, int(hp.ns_steps), ops.NS_COEFFICIENTS, float(hp.eps))
+    optax = getattr(hp, "form", "pytorch") == "optax"  # optax divides by ‖X‖_F + ε, torch by max(‖X‖_F, ε)
+    return ops.newton_schulz(u, blocks, int(hp.ns_steps), ops.NS_COEFFICIENTS, float(hp.eps), eps_added=optax)
 
 
-def momentum(s_m: Any, hp: Any, g: Any) -> tuple[Any, Any]:
-    """(B_t, Ũ_t): torch's buf.lerp_(g, 1 − μ), and Nesterov's g.lerp_(B, μ) or B itself."""
+def momentum(s_m: Any, hp: Any, g: Any, t: int = 1) -> tuple[Any, Any]:
+    """(B_t, Ũ_t): torch's buf.lerp_(g, 1 − μ), and Nesterov's g.lerp_(B, μ) (or optax's
+    bias-corrected mix, `form` "optax"), or B itself."""
     mu = hp.beta1
     b = s_m + (1.0 - mu) * (g - s_m)
-    return b, (g + mu * (b - g) if hp.nesterov else b)
+    if not hp.nesterov:
+        return b, b
+    if getattr(hp, "form", "pytorch") == "optax":
+        return b, mu * b / (1.0 - mu ** (t + 1)) + (1.0 - mu) * g / (1.0 - mu**t)
+    return b, g + mu * (b - g)
 
 
 def _shape(g: Any, blocks: Any) -> tuple[int, int]:
@@ -122,7 +134,7 @@ def _shape(g: Any, blocks: Any) -> tuple[int, int]:
 def muon_step(s: MuonState, hp: MuonHyper, g, t: int, alpha, x, blocks=None):
     """B, Ũ, O and the step of the module text (with error feedback when hp.feedback), for one
     lane (a vector) or lanes (rows)."""
-    b, u = momentum(s.m, hp, g)
+    b, u = momentum(s.m, hp, g, t)
     rows, cols = _shape(g, blocks)
     if hp.feedback:
         p = alpha * u + s.e
@@ -164,7 +176,7 @@ Muon = Definition(
     matrix=True,
     kernel=no_kernel,
     validate=_check,
-    conventions={"polar": POLAR, "lr_scale": LR_SCALES, "scale_by": SCALE_BY},
+    conventions={"polar": POLAR, "lr_scale": LR_SCALES, "scale_by": SCALE_BY, "form": FORMS},
     lr=1e-3,
 )
 
@@ -179,7 +191,7 @@ PolarGrad = Definition(
     matrix=True,
     kernel=no_kernel,
     validate=_check,
-    conventions={"polar": POLAR, "lr_scale": LR_SCALES, "scale_by": SCALE_BY},
+    conventions={"polar": POLAR, "lr_scale": LR_SCALES, "scale_by": SCALE_BY, "form": FORMS},
     defaults={"beta1": 0.9, "nesterov": False, "polar": "exact", "lr_scale": "none", "scale_by": "nuclear"},
     lr=1e-3,
 )
@@ -195,7 +207,7 @@ EFMuon = Definition(
     matrix=True,
     kernel=no_kernel,
     validate=_check,
-    conventions={"polar": POLAR, "lr_scale": LR_SCALES, "scale_by": SCALE_BY},
+    conventions={"polar": POLAR, "lr_scale": LR_SCALES, "scale_by": SCALE_BY, "form": FORMS},
     defaults={"feedback": True, "lr_scale": "none"},
     lr=1e-3,
 )
@@ -221,7 +233,7 @@ class NorMuonState(NamedTuple):
 
 def normuon_step(s: NorMuonState, hp: NorMuonHyper, g, t: int, alpha, x, blocks=None):
     """Muon's O, then the rows normalised by their second moment and rescaled (module text)."""
-    b, u = momentum(s.m, hp, g)
+    b, u = momentum(s.m, hp, g, t)
     o = orthogonalise(u, hp, blocks)
     rows, cols = _shape(g, blocks)
     lanes = np.shape(o)[:-1] if np.ndim(o) else ()
@@ -268,6 +280,7 @@ NorMuon = Definition(
 )
 
 __all__ = [
+    "FORMS",
     "LR_SCALES",
     "POLAR",
     "SCALE_BY",

