@@ -46,6 +46,7 @@ each row divided by the root of an EMA of its mean square, the result rescaled t
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -180,36 +181,22 @@ Muon = Definition(
     lr=1e-3,
 )
 
-PolarGrad = Definition(
-    "polargrad",
-    MuonHyper,
-    MuonState,
-    muon_step,
+PolarGrad = dataclasses.replace(  # Muon's definition with other defaults: one step, one set of conventions
+    Muon,
+    name="polargrad",
     rule="B = μB + (1−μ)g;  x ← Π(x − α_t (‖B‖_* msign(B) + λx))  (msign(B) = U Vᵀ of B = U Σ Vᵀ)",
     source="Lau, Long & Su 2025 (PolarGrad, arXiv 2505.21799): the polar factor scaled by the nuclear norm; "
     "adasim's Muon step with scale_by = nuclear, the exact polar factor, no Nesterov and no shape scaling",
-    matrix=True,
-    kernel=no_kernel,
-    validate=_check,
-    conventions={"polar": POLAR, "lr_scale": LR_SCALES, "scale_by": SCALE_BY, "form": FORMS},
     defaults={"beta1": 0.9, "nesterov": False, "polar": "exact", "lr_scale": "none", "scale_by": "nuclear"},
-    lr=1e-3,
 )
 
-EFMuon = Definition(
-    "ef-muon",
-    MuonHyper,
-    MuonState,
-    muon_step,
+EFMuon = dataclasses.replace(
+    Muon,
+    name="ef-muon",
     rule="B = μB + (1−μ)g;  P = α_t Ũ + e;  Δ = (‖P‖_*/r) NS₅(P);  e ← P − Δ;  x ← Π(x − Δ − α_t λx)",
     source="error feedback (Seide et al. 2014; Karimireddy et al. 2019, ICML, EF-SignSGD) on Muon's polar factor, "
     "the repair Parshakova et al. 2026 (arXiv 2605.08980) prove convergent on convex Lipschitz functions",
-    matrix=True,
-    kernel=no_kernel,
-    validate=_check,
-    conventions={"polar": POLAR, "lr_scale": LR_SCALES, "scale_by": SCALE_BY, "form": FORMS},
     defaults={"feedback": True, "lr_scale": "none"},
-    lr=1e-3,
 )
 
 

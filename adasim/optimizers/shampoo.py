@@ -18,6 +18,7 @@ W must be square (a lane's coordinates m × m; a scalar problem is 1 × 1)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -42,13 +43,24 @@ class ShampooState(NamedTuple):
     root_right: Any = 0.0  # P_R
 
 
-def _square(g: Any, blocks: Any) -> int:
+def square_view(g: Any, blocks: Any, name: str) -> tuple[np.ndarray, Callable[[Any], np.ndarray], Callable[[np.ndarray], Any]]:
+    """A lane's gradient as square matrices G (..., m, m), with `mat` (a state field, (L, m²) or
+    its 0.0 start, as matrices) and `flat` (matrices back in g's shape): the bookkeeping of the
+    optimizers that keep their statistics in W's shape (Shampoo, SOAP), so W must be square."""
     size = int(np.shape(g)[-1]) if np.ndim(g) else 1
-    rows, cols = ops.matrix_shape(blocks, size)
-    if rows != cols:
-        raise AdasimError(f"shampoo keeps its statistics in W's shape: it needs a square matrix, got {rows} × {cols} "
+    m, cols = ops.matrix_shape(blocks, size)
+    if m != cols:
+        raise AdasimError(f"{name} keeps its statistics in W's shape: it needs a square matrix, got {m} × {cols} "
                           "(the problem's blocks are W's rows)")  # fmt: skip
-    return rows
+    shape = (*np.shape(g)[:-1], m, m) if np.ndim(g) else (m, m)
+
+    def mat(value: Any) -> np.ndarray:
+        return np.broadcast_to(np.asarray(value, dtype=np.float64), (*shape[:-2], m * m)).reshape(shape)
+
+    def flat(a: np.ndarray) -> Any:
+        return a.reshape(np.shape(g)) if np.ndim(g) else float(a.reshape(-1)[0])
+
+    return np.reshape(g, shape), mat, flat
 
 
 def inverse_root(a: np.ndarray, eps: float, power: float = 0.25) -> np.ndarray:
@@ -65,13 +77,7 @@ def inverse_root(a: np.ndarray, eps: float, power: float = 0.25) -> np.ndarray:
 
 def shampoo_step(s: ShampooState, hp: ShampooHyper, g, t: int, alpha, blocks=None):
     """L, R, their roots every k steps, M and the step of the module text, per lane."""
-    m = _square(g, blocks)
-    shape = (*np.shape(g)[:-1], m, m) if np.ndim(g) else (m, m)
-    G = np.reshape(g, shape)
-
-    def mat(v: Any) -> np.ndarray:
-        return np.broadcast_to(np.asarray(v, dtype=np.float64), (*shape[:-2], m * m)).reshape(shape)
-
+    G, mat, flat = square_view(g, blocks, "shampoo")
     Gt = np.swapaxes(G, -1, -2)
     left = hp.beta2 * mat(s.left) + (1.0 - hp.beta2) * (G @ Gt)
     right = hp.beta2 * mat(s.right) + (1.0 - hp.beta2) * (Gt @ G)
@@ -81,10 +87,6 @@ def shampoo_step(s: ShampooState, hp: ShampooHyper, g, t: int, alpha, blocks=Non
         root_left, root_right = mat(s.root_left), mat(s.root_right)
     momentum = hp.beta1 * mat(s.m) + (1.0 - hp.beta1) * G
     u = root_left @ momentum @ root_right
-
-    def flat(a: np.ndarray) -> Any:
-        return a.reshape(np.shape(g)) if np.ndim(g) else float(a.reshape(-1)[0])
-
     state = ShampooState(flat(momentum), flat(left), flat(right), flat(root_left), flat(root_right))
     return state, out(alpha * flat(u), m=flat(momentum))
 
@@ -114,4 +116,4 @@ Shampoo = Definition(
     lr=1e-3,
 )
 
-__all__ = ["Shampoo", "ShampooHyper", "ShampooState", "inverse_root", "shampoo_step"]
+__all__ = ["Shampoo", "ShampooHyper", "ShampooState", "inverse_root", "shampoo_step", "square_view"]

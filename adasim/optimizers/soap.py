@@ -36,9 +36,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from adasim import ops
 from adasim.errors import AdasimError, check_range
 from adasim.optimizers.base import Definition, no_kernel, out
+from adasim.optimizers.shampoo import square_view
 
 
 class SOAPHyper(NamedTuple):
@@ -58,15 +58,6 @@ class SOAPState(NamedTuple):
     right: Any = 0.0  # R
     q_left: Any = 0.0  # Q_L
     q_right: Any = 0.0  # Q_R
-
-
-def _side(g: Any, blocks: Any) -> int:
-    size = int(np.shape(g)[-1]) if np.ndim(g) else 1
-    rows, cols = ops.matrix_shape(blocks, size)
-    if rows != cols:
-        raise AdasimError(f"soap keeps its statistics in W's shape: it needs a square matrix, got {rows} × {cols} "
-                          "(the problem's blocks are W's rows)")  # fmt: skip
-    return rows
 
 
 def eigenbasis(a: np.ndarray) -> np.ndarray:
@@ -93,16 +84,8 @@ def power_step(a: np.ndarray, q: np.ndarray, v: np.ndarray, axis: int) -> tuple[
 
 def soap_step(s: SOAPState, hp: SOAPHyper, g, t: int, alpha, x, blocks=None):
     """The module text's step, per lane."""
-    m = _side(g, blocks)
-    shape = (*np.shape(g)[:-1], m, m) if np.ndim(g) else (m, m)
-    G = np.reshape(g, shape)
-
-    def mat(value: Any) -> np.ndarray:
-        return np.broadcast_to(np.asarray(value, dtype=np.float64), (*shape[:-2], m * m)).reshape(shape)
-
-    def flat(a: np.ndarray) -> Any:
-        return a.reshape(np.shape(g)) if np.ndim(g) else float(a.reshape(-1)[0])
-
+    G, mat, flat = square_view(g, blocks, "soap")
+    shape = G.shape
     beta_s = hp.shampoo_beta
     Gt = np.swapaxes(G, -1, -2)
     left, right = mat(s.left), mat(s.right)

@@ -101,4 +101,35 @@ def linear_minimiser(M: np.ndarray, shape: tuple[int, int], ball: str, radius: A
     return np.where(np.any(M != 0, axis=-1, keepdims=True), -r * polar + 0.0, np.nan)
 
 
-__all__ = ["BALLS", "check_ball", "describe", "linear_minimiser", "project"]
+class MatrixParameter:
+    """What every matrix problem with a ball shares, written once: W ∈ ℝ^{m×n} is a lane's
+    coordinates row by row (its rows are the problem's blocks, what matrix optimizers read as the
+    matrix), and the optional ball's projection and linear minimiser. The dataclass that mixes it in
+    has the fields `size` (m), `ball` and `radius`, and `cols` (n; a problem with square W only
+    defines it as a property)."""
+
+    @property
+    def dim(self) -> int:
+        return self.size * self.cols  # type: ignore[attr-defined]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.size, self.cols  # type: ignore[attr-defined]
+
+    def block_sizes(self) -> tuple[int, ...]:
+        """W's rows."""
+        return (self.cols,) * self.size  # type: ignore[attr-defined]
+
+    def projection(self) -> str | None:
+        return describe(self.ball, self.radius)  # type: ignore[attr-defined]
+
+    def project_lanes(self, x: np.ndarray) -> np.ndarray:
+        return project(x, self.shape, self.ball, self.radius)  # type: ignore[attr-defined]
+
+    def linear_minimiser(self, M: np.ndarray) -> np.ndarray | None:
+        if self.ball == "none":  # type: ignore[attr-defined]
+            return None
+        return linear_minimiser(M, self.shape, self.ball, self.radius)  # type: ignore[attr-defined]
+
+
+__all__ = ["BALLS", "MatrixParameter", "check_ball", "describe", "linear_minimiser", "project"]

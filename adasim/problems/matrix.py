@@ -55,7 +55,7 @@ def orthogonal(m: int, seed: int) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class Matrix(Problem):
+class Matrix(balls.MatrixParameter, Problem):
     """W (m × m) with m copies of the base counterexample on its diagonal, optionally behind fixed
     orthogonal U, V (see the module text)."""
 
@@ -102,12 +102,9 @@ class Matrix(Problem):
                               "use --domain none")  # fmt: skip
 
     @property
-    def dim(self) -> int:  # type: ignore[override]
-        return self.size * self.size
-
-    def block_sizes(self) -> tuple[int, ...]:
-        """W's rows."""
-        return (self.size,) * self.size
+    def cols(self) -> int:
+        """n = m: W is square."""
+        return self.size
 
     @property
     def uses_seeds(self) -> bool:  # type: ignore[override]
@@ -165,15 +162,6 @@ class Matrix(Problem):
         out = np.zeros((value.shape[0], self.size, self.size))
         out[:, np.arange(self.size), np.arange(self.size)] = value[:, None]
         return out.reshape(value.shape[0], self.dim)
-
-    def projection(self) -> str | None:
-        return balls.describe(self.ball, self.radius)
-
-    def project_lanes(self, x: np.ndarray) -> np.ndarray:
-        return balls.project(x, (self.size, self.size), self.ball, self.radius)
-
-    def linear_minimiser(self, M: np.ndarray) -> np.ndarray | None:
-        return None if self.ball == "none" else balls.linear_minimiser(M, (self.size, self.size), self.ball, self.radius)
 
     def _ball_point(self, best: bool) -> np.ndarray:
         """−ρ sign(E s) U Vᵀ (best) or +ρ sign(E s) U Vᵀ per lane, ρ = r/√m (Frobenius) or r (spectral)."""

@@ -42,7 +42,7 @@ def matrix_quadratic_loss(q: MatrixQuadraticParams, x):
 
 
 @dataclass(frozen=True, eq=False)
-class MatrixQuadratic(Problem):
+class MatrixQuadratic(balls.MatrixParameter, Problem):
     """f(W) = ½‖W − W*‖²_F (see the module text)."""
 
     domain: Domain = field(default_factory=lambda: Domain(-math.inf, math.inf))
@@ -91,17 +91,6 @@ class MatrixQuadratic(Problem):
         check_range("vector_seed", self.vector_seed, 0, 2**32 - 1, integer=True)
         balls.check_ball(self.ball, self.radius, self.domain)
 
-    @property
-    def dim(self) -> int:  # type: ignore[override]
-        return self.size * self.cols
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.size, self.cols
-
-    def block_sizes(self) -> tuple[int, ...]:
-        return (self.cols,) * self.size
-
     def target_matrix(self) -> np.ndarray:
         """W* row by row, (m·n,): the given target, or standard normal draws from the generator
         seeded (vector_seed, 3)."""
@@ -118,12 +107,6 @@ class MatrixQuadratic(Problem):
 
     def mean_gradient(self) -> np.ndarray:
         return np.array(0.0)
-
-    def projection(self) -> str | None:
-        return balls.describe(self.ball, self.radius)
-
-    def project_lanes(self, x: np.ndarray) -> np.ndarray:
-        return balls.project(x, self.shape, self.ball, self.radius)
 
     def optimum(self) -> np.ndarray:
         """x* = Π(W*): W* unconstrained, clipped to a box, projected on a ball (per lane when the

@@ -123,8 +123,21 @@ def _read(x: np.ndarray, direction: np.ndarray) -> np.ndarray:
     return np.sum(np.asarray(x, dtype=np.float64) * direction, axis=-1)
 
 
+class SpikeLaw:
+    """The spike streams' law, shared by the rank-one and rank-two problems: each stream is Reddi's
+    stochastic problem with the dataclass's C, s and p (or δ; p defaults to DEFAULT_P)."""
+
+    def unit(self) -> Stochastic:
+        """The scalar problem each stream is (its C, s, p; validates them)."""
+        p = DEFAULT_P if self.p is None and self.delta is None else self.p  # type: ignore[attr-defined]
+        return Stochastic(C=self.C, s=self.s, p=p, delta=self.delta)  # type: ignore[attr-defined]
+
+    def probability(self) -> np.ndarray:
+        return self.unit().probability()
+
+
 @dataclass(frozen=True, eq=False)
-class RankOne(Problem):
+class RankOne(SpikeLaw, balls.MatrixParameter, Problem):
     """G_t = c_t u vᵀ on W ∈ ℝ^{m×n} (see the module text)."""
 
     domain: Domain = field(default_factory=lambda: Domain(-math.inf, math.inf))
@@ -168,26 +181,6 @@ class RankOne(Problem):
         balls.check_ball(self.ball, self.radius, self.domain)
         self.unit()
 
-    @property
-    def dim(self) -> int:  # type: ignore[override]
-        return self.size * self.cols
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.size, self.cols
-
-    def block_sizes(self) -> tuple[int, ...]:
-        """W's rows."""
-        return (self.cols,) * self.size
-
-    def unit(self) -> Stochastic:
-        """The scalar problem c_t is (its C, s, p; validates them)."""
-        p = DEFAULT_P if self.p is None and self.delta is None else self.p
-        return Stochastic(C=self.C, s=self.s, p=p, delta=self.delta)
-
-    def probability(self) -> np.ndarray:
-        return self.unit().probability()
-
     @functools.cached_property
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """(u, v), unit vectors: the given ones normalised, or standard normal draws from
@@ -214,15 +207,6 @@ class RankOne(Problem):
     def mean_gradient(self) -> np.ndarray:
         """E c, per lane."""
         return np.atleast_1d(self.unit().mean_gradient())
-
-    def projection(self) -> str | None:
-        return balls.describe(self.ball, self.radius)
-
-    def project_lanes(self, x: np.ndarray) -> np.ndarray:
-        return balls.project(x, self.shape, self.ball, self.radius)
-
-    def linear_minimiser(self, M: np.ndarray) -> np.ndarray | None:
-        return None if self.ball == "none" else balls.linear_minimiser(M, self.shape, self.ball, self.radius)
 
     def _extreme(self, best: bool) -> np.ndarray:
         mu = _lanes_column(self.mean_gradient())
@@ -263,7 +247,7 @@ class RankOne(Problem):
 
 
 @dataclass(frozen=True, eq=False)
-class RankTwo(Problem):
+class RankTwo(SpikeLaw, balls.MatrixParameter, Problem):
     """G_t = a_t u₁v₁ᵀ + b_t u₂v₂ᵀ, u₂ and v₂ at the angle θ from u₁ and v₁ (see the module text)."""
 
     domain: Domain = field(default_factory=lambda: Domain(-math.inf, math.inf))
@@ -298,25 +282,6 @@ class RankTwo(Problem):
         check_range("vector_seed", self.vector_seed, 0, 2**32 - 1, integer=True)
         balls.check_ball(self.ball, self.radius, self.domain)
         self.unit()
-
-    @property
-    def dim(self) -> int:  # type: ignore[override]
-        return self.size * self.cols
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.size, self.cols
-
-    def block_sizes(self) -> tuple[int, ...]:
-        return (self.cols,) * self.size
-
-    def unit(self) -> Stochastic:
-        """The scalar problem a_t and b_t each are."""
-        p = DEFAULT_P if self.p is None and self.delta is None else self.p
-        return Stochastic(C=self.C, s=self.s, p=p, delta=self.delta)
-
-    def probability(self) -> np.ndarray:
-        return self.unit().probability()
 
     @functools.cached_property
     def frame(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -369,15 +334,6 @@ class RankTwo(Problem):
         theta = np.asarray(self.theta, dtype=np.float64)
         mixed = 2 * p * (1 - p) * (C - s) * np.cos(theta) ** 2 / np.sqrt((C - s) ** 2 + 4 * C * s * np.sin(theta) ** 2)
         return np.atleast_1d(2 * p - 1 + mixed)
-
-    def projection(self) -> str | None:
-        return balls.describe(self.ball, self.radius)
-
-    def project_lanes(self, x: np.ndarray) -> np.ndarray:
-        return balls.project(x, self.shape, self.ball, self.radius)
-
-    def linear_minimiser(self, M: np.ndarray) -> np.ndarray | None:
-        return None if self.ball == "none" else balls.linear_minimiser(M, self.shape, self.ball, self.radius)
 
     def _extreme(self, best: bool) -> np.ndarray:
         d1, d2 = self.directions()
