@@ -453,7 +453,9 @@ def run_sweep(
         for name in dict.fromkeys(args[1] for args in todo):  # compile here once: the workers load it from the disk cache
             start = next(args[2] for args in todo if args[1] == name)
             run_chunk(plan, name, start, start + 1)
-        _in_pool(todo, workers, arrived)
+        in_pool(_worker, [(args, args) for args in todo], workers, lambda args, res: arrived(args, res[1]),
+                "a sweep worker process died (killed, or out of memory?); the finished chunks are kept: rerun with --resume, "
+                "with fewer --workers if memory is short")  # fmt: skip
     cols = plan.columns()
     parts = []
     for index, name, start, end in plan.chunks():
@@ -468,10 +470,12 @@ def run_sweep(
     return SweepResult(plan, table, reused=reused, computed=len(todo), rejected=rejected)
 
 
-def _in_pool(todo: list[tuple], workers: int, arrived: Callable[[tuple, dict[str, np.ndarray]], None]) -> None:
-    """Run the chunks in a local process pool. Workers die with this process (even on SIGKILL);
-    on Ctrl-C, SIGTERM or any error the pool is stopped at once, its workers terminated, and the
-    chunks that arrived are already on disk."""
+def in_pool(fn: Callable[[Any], Any], items: list[tuple[Any, Any]], workers: int, arrived: Callable[[Any, Any], None],
+            died: str) -> None:
+    """fn(item) for each (key, item) in a local process pool, `arrived(key, result)` as each finishes.
+    Workers die with this process (even on SIGKILL); on Ctrl-C, SIGTERM or any error the pool is
+    stopped at once, its workers terminated, and what arrived was already handed over. `died`: the
+    one-line error when a worker process dies."""
     from concurrent.futures.process import BrokenProcessPool
 
     from adasim.signals import worker_init
@@ -480,13 +484,12 @@ def _in_pool(todo: list[tuple], workers: int, arrived: Callable[[tuple, dict[str
                                initargs=(os.getpid(),))  # fmt: skip
     finished = False
     try:
-        futures = {pool.submit(_worker, args): args for args in todo}
+        futures = {pool.submit(fn, item): key for key, item in items}
         for fut in as_completed(futures):
-            arrived(futures[fut], fut.result()[1])
+            arrived(futures[fut], fut.result())
         finished = True
     except BrokenProcessPool:
-        raise AdasimError("a sweep worker process died (killed, or out of memory?); the finished chunks are kept: "
-                          "rerun with --resume, with fewer --workers if memory is short") from None  # fmt: skip
+        raise AdasimError(died) from None
     finally:
         if finished:
             pool.shutdown(wait=True)

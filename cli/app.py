@@ -167,6 +167,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                  "Where the closed-form drift of one optimizer (-o, default adam) changes sign as β2 or C varies."),
     "find-counterexample": ("counterexample", "find",
                             "Find a problem on which the optimizer (-o, default adam) moves away from the optimum."),
+    "discover": ("discover", "discover", "Search a typed grammar of v_t rules against the battery, attack survivors with "
+                 "counterexamples, judge on held-out families."),
     "dilution": ("dilution", "dilution_command", "For each k, share v over a block of k independent copies of the layered "
                  "problem's base (φ from --phi, mean here)."),
     "sweep": ("sweep", "sweep", "Sweep PROBLEM over a grid of settings (and seeds): final x, distance to x*, regret, "

@@ -187,6 +187,11 @@ class Quadratic(Problem):
     def dim(self) -> int:  # type: ignore[override]
         return int(self.size)
 
+    @property
+    def uses_seeds(self) -> bool:  # type: ignore[override]
+        """Without noise every seed sees the same gradients."""
+        return float(self.noise) != 0.0
+
     def curvature(self) -> np.ndarray:
         return np.geomspace(1.0, 1.0 / float(self.condition), self.dim)
 

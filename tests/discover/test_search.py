@@ -1,0 +1,124 @@
+"""The discovery loop: reproducible from its seed, resumable (a resumed search is the search that
+was not interrupted), its report's known answers, and the command line's bad input."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from adasim.cli.app import app
+from adasim.discover.search import Generation, Plan, run_search
+
+SMALL = {"budget": 24, "rounds": 1, "survivors": 3, "mutants": 2}
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    out = tmp_path_factory.mktemp("search")
+    return out, run_search(Plan(**SMALL), out)
+
+
+def test_generations_are_written_and_reproducible(searched):
+    out, outcome = searched
+    files = sorted(p.name for p in (out / "generations").glob("*.npz"))
+    assert files == ["generation-0.npz", "generation-1.npz", "generation-101.npz"]
+    gen = Generation.load(out / "generations" / "generation-0.npz", Plan(**SMALL).digest(), 0)
+    assert gen is not None
+    assert len(gen.genes) == len(outcome.generations[0].genes)
+    assert Generation.load(out / "generations" / "generation-0.npz", Plan(**{**SMALL, "seed": 1}).digest(), 0) is None
+    # the counterexamples of round 1 joined the battery of generation 1
+    assert set(outcome.counterexamples[0]) <= set(outcome.generations[1].battery)
+
+
+def test_resume_reads_back_and_gives_the_same_search(searched, tmp_path):
+    out, outcome = searched
+    again = run_search(Plan(**SMALL), out, resume=True)
+    assert again.reused == 3
+    for a, b in zip(outcome.generations, again.generations, strict=True):
+        assert a.battery == b.battery
+        for k in a.genes.values:
+            assert np.array_equal(a.genes.values[k], b.genes.values[k])
+        for n in a.battery:
+            assert np.array_equal(a.scores.by_case[n].status, b.scores.by_case[n].status)
+
+
+def test_report_places_built_ins_and_answers(searched, tmp_path):
+    pytest.importorskip("sklearn", reason="the real task needs scikit-learn: pip install 'adasim[discover]'")
+    from adasim.discover.report import build_report, write
+
+    _, outcome = searched
+    report = build_report(outcome, top=3)
+    adam = next(r for r in report.built_in_rows if r.name == "adam")
+    assert "consecutive-spikes" in adam.failed
+    assert "reddi-fig1-stochastic" in adam.failed
+    amsgrad = next(r for r in report.built_in_rows if r.name == "amsgrad")
+    assert amsgrad.battery[0] == amsgrad.battery[1] - len([n for n in amsgrad.failed])
+    assert abs(adam.real_ratio - 1.0) < 1e-3  # the grammar's Adam at ε = 0 is Adam on the real task
+    assert adam.certificate["agrees"]
+    files = write(report, tmp_path)
+    data = json.loads((tmp_path / "discover.json").read_text())
+    assert data["top"]
+    assert data["answers"]["adam_rejected"]["failed"]
+    assert "Found1" in (tmp_path / "found.py").read_text()
+    assert set(files) == {"json", "table", "rules", "figure"}
+
+
+@pytest.mark.parametrize("args", [
+    ["--budget", "0"],
+    ["--budget", "100000000"],
+    ["--rounds", "-1"],
+    ["--fix", "colour=red"],
+    ["--fix", "order=sideways"],
+    ["--beta1", "1.5"],
+    ["--resume"],
+    ["--workers", "0"],
+    ["--scheduler", "not-an-address"],
+])  # fmt: skip
+def test_bad_input_is_one_line(args):
+    res = CliRunner().invoke(app, ["discover", *args, "--no-real-task"])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output
+    assert len(res.output.strip().splitlines()) == 1
+
+
+def test_unwritable_and_foreign_folders(tmp_path, searched):
+    cli_runner = CliRunner()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    res = cli_runner.invoke(app, ["discover", "--budget", "5", "--rounds", "0", "--no-real-task", "--out", str(blocker / "o")])
+    assert res.exit_code == 2
+    assert "cannot write" in res.output
+    out, _ = searched
+    (out / "discover-plan.json").write_text(json.dumps({"digest": "another"}))
+    res = cli_runner.invoke(app, ["discover", "--budget", "24", "--rounds", "1", "--survivors", "3", "--no-real-task",
+                                  "--out", str(out), "--resume"])  # fmt: skip
+    assert res.exit_code == 2
+    assert "another search" in res.output
+    res = cli_runner.invoke(app, ["discover", "--budget", "24", "--no-real-task", "--out", str(out)])
+    assert res.exit_code == 2
+    assert "already holds" in res.output
+
+
+def test_an_interrupted_generation_keeps_its_finished_parts(tmp_path, monkeypatch):
+    from adasim.discover import search
+
+    monkeypatch.setattr(search, "PART", 8)
+    plan = Plan(budget=30, rounds=0, survivors=2)
+    whole = run_search(plan, tmp_path / "whole")
+    seen = []
+
+    def interrupt(n):
+        seen.append(n)
+        if len(seen) == 2:  # two parts of generation 0 finished
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_search(plan, tmp_path / "cut", progress=interrupt)
+    assert len(list((tmp_path / "cut" / "generations").glob("generation-0-part-*.npz"))) == 2
+    again = run_search(plan, tmp_path / "cut", resume=True)
+    assert again.reused_parts == 2
+    assert again.reused == 0
+    for n in whole.generations[0].battery:
+        assert np.array_equal(whole.generations[0].scores.by_case[n].status, again.generations[0].scores.by_case[n].status)
+    assert not list((tmp_path / "cut" / "generations").glob("generation-0-part-*.npz"))  # folded into the generation
