@@ -110,9 +110,15 @@ def _interrupted() -> int:
     from adasim import signals
 
     number = signals.received() or signal.SIGINT
-    error_line(f"interrupted by {signal.Signals(number).name}; no half-written file is left (a sweep keeps its finished "
-               "chunks: rerun it with --resume)")  # fmt: skip
+    command = next((a for a in sys.argv[1:] if not a.startswith("-")), "")
+    kept = RESUMABLE.get(command)
+    error_line(f"interrupted by {signal.Signals(number).name}; no half-written file is left"
+               + (f" ({kept}: rerun it with --resume)" if kept else ""))  # fmt: skip
     return 128 + int(number)
+
+
+# what an interrupted command keeps for --resume
+RESUMABLE = {"sweep": "a sweep keeps its finished chunks", "discover": "discover keeps its finished generations and parts"}
 
 
 _SEEN_WARNINGS: set[str] = set()

@@ -335,27 +335,42 @@ def figure(report: Report) -> Any:
     relative to Adam's, the found rules beside the built-ins."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7.5, 5.0), layout="constrained")
+    fig = Figure(figsize=(7.5, 5.4), layout="constrained")
     ax = fig.add_subplot()
 
     def point(r: Row) -> tuple[float, float]:
         return r.real_ratio, (r.battery[0] + r.held_out[0]) / (r.battery[1] + r.held_out[1])
 
-    for rows, style, label in ((report.rows, dict(color="C0", marker="o"), "found"),
-                               (report.built_in_rows, dict(color="C3", marker="s"), "built-in")):  # fmt: skip
-        pts = [point(r) for r in rows if math.isfinite(r.real_ratio)]
-        if pts:
-            ax.scatter([p[0] for p in pts], [p[1] for p in pts], label=label, zorder=3, **style)
-        for r in rows:
-            x, y = point(r)
-            if math.isfinite(x):
-                ax.annotate(r.name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    everything = [point(r) for r in (*report.rows, *report.built_in_rows) if math.isfinite(r.real_ratio)]
+    for rows, style, label in ((report.rows, dict(color="C0", marker="o"), "found by adasim discover"),
+                               (report.built_in_rows, dict(color="C3", marker="s"), "built-in, in the grammar")):  # fmt: skip
+        pts = [(r.name, *point(r)) for r in rows if math.isfinite(r.real_ratio)]
+        if not pts:
+            continue
+        ax.scatter([p[1] for p in pts], [p[2] for p in pts], label=label, zorder=3, **style)
+        for (x, y), names in _clusters(pts, everything).items():
+            text = ", ".join(names) if len(names) <= 2 else f"{names[0]} … {names[-1]} ({len(names)})"
+            ax.annotate(text, (x, y), textcoords="offset points", xytext=(5, -10 if style["marker"] == "o" else 4), fontsize=7,
+                        color=style["color"])  # fmt: skip
     ax.axvline(1.0, color="0.6", lw=0.8, ls="--")
     ax.set_xlabel("digits loss after the budget ÷ Adam's (lower is faster)")
     ax.set_ylabel("share of battery + held-out cases passed")
     ax.set_title("Discovered scale rules: robustness against speed", fontsize=10)
-    ax.legend(loc="lower right")
+    fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     return fig
+
+
+def _clusters(pts: list[tuple[str, float, float]], everything: list[tuple[float, float]]) -> dict[tuple[float, float], list[str]]:
+    """Points whose labels would print over each other (within 8 % of the x range and 3 % of the y
+    range of every point drawn), grouped under the first one's position."""
+    xs = [p[0] for p in everything] or [0.0]
+    ys = [p[1] for p in everything] or [0.0]
+    dx, dy = 0.08 * (max(xs) - min(xs) or 1.0), 0.03 * (max(ys) - min(ys) or 1.0)
+    groups: dict[tuple[float, float], list[str]] = {}
+    for name, x, y in pts:
+        anchor = next((a for a in groups if abs(a[0] - x) < dx and abs(a[1] - y) < dy), (x, y))
+        groups.setdefault(anchor, []).append(name)
+    return groups
 
 
 def write(report: Report, out_dir: Path) -> dict[str, str]:

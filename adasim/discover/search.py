@@ -45,7 +45,7 @@ from adasim.errors import AdasimError, check_range
 from adasim.schedules import Schedule
 
 MAX_BUDGET = 1_000_000
-SEARCH_VERSION = 1  # raise when what a generation holds changes: an older folder is then not resumed
+SEARCH_VERSION = 2  # raise when what a generation holds changes: an older folder is then not resumed
 PART = 1024  # candidates per unit of work (a process, a Dask task, a file of a generation)
 
 
@@ -124,9 +124,10 @@ def evaluate(genes: Genes, cases: Sequence[Case], engine: str = "auto", workers:
 
         client = _dask_client(scheduler)
         try:
-            futures = {client.submit(_score_part, p, pure=False): i for i, p in todo}
-            for fut in dask_completed(list(futures)):
-                arrived(futures[fut], fut.result())
+            with client.as_current():
+                futures = {client.submit(_score_part, p, pure=False): i for i, p in todo}
+                for fut in dask_completed(list(futures)):
+                    arrived(futures[fut], fut.result())
         finally:
             client.close()
     elif workers <= 1 or len(todo) <= 1:
@@ -151,12 +152,15 @@ def _pool(todo: list, workers: int, arrived: Callable[[int, dict], None]) -> Non
 
 
 # -- the attack: find-counterexample's screen, the survivors as lanes -----------------------------
+LONG_PERIODS = (1000, 3000, 10_000)
+
+
 def attack_cases() -> list[Case]:
     """The problems a round attacks with: find-counterexample's simulation screen of the online
     family (adasim.analysis.synthesis: SCREEN_PERIODS × SCREEN_SPIKES × SCREEN_C, s = 1, spikes just
-    large enough that x* = −1 holds with the margin, times a factor) and a grid of the stochastic
-    family, each run at a constant α for whole periods (expect = drift: its factors must drive x
-    toward x*)."""
+    large enough that x* = −1 holds with the margin, times a factor), long periods (LONG_PERIODS: the
+    memories of β2 = 0.999 and 0.9999) and a grid of the stochastic family, each run at a constant α
+    for 40 whole periods (expect = drift: its factors must drive x toward x*)."""
     from adasim.analysis.synthesis import SCREEN_C, SCREEN_PERIODS, SCREEN_SPIKES, _c_min
     from adasim.problems import Domain, Online, Stochastic
 
@@ -168,11 +172,14 @@ def attack_cases() -> list[Case]:
                 continue
             for factor in SCREEN_C:
                 C = _c_min(d, k) * factor
-                steps = 2 * d * math.ceil(max(40 * d, 4000) / (2 * d))
-                out.append(Case(f"online-d{d}-k{k}-C{C:.4g}", Online(C=C, s=1.0, d=d, k=k, domain=free),
-                                "find-counterexample's online screen (adasim.analysis.synthesis)",
-                                f"online, {k} gradient(s) {C:.4g} then {d - k} of −1", steps=steps, n_seeds=1, lr=1e-3,
-                                schedule=Schedule("constant"), expect="drift"))  # fmt: skip
+                out.append(_periodic_case(f"online-d{d}-k{k}-C{C:.4g}", Online(C=C, s=1.0, d=d, k=k, domain=free),
+                                          "find-counterexample's online screen (adasim.analysis.synthesis)"))  # fmt: skip
+    for d in LONG_PERIODS:  # periods near 1/(1 − β2) for the long memories (β2 = 0.999, 0.9999) that short ones miss
+        for k in (1, 8):
+            for factor in (2.0, 20.0):
+                C = _c_min(d, k) * factor
+                out.append(_periodic_case(f"online-d{d}-k{k}-C{C:.4g}", Online(C=C, s=1.0, d=d, k=k, domain=free),
+                                          "a long-period screen beside find-counterexample's"))  # fmt: skip
     for C in (3.0, 10.0, 30.0, 100.0, 1000.0):
         for share in (1.2, 2.0, 5.0):
             p = share / (C + 1.0)  # p·C − (1 − p) = share − 1 > 0: x* = −1
@@ -400,7 +407,10 @@ def run_search(plan: Plan, out_dir: Path | None = None, *, resume: bool = False,
         attack_now = {**attack, **{c.name: c for c in closed_form_attack(survivors)}}
         known.update(attack_now)
         hit = generation(100 + r, survivors, list(attack_now))
-        defeated = np.stack([hit.scores.by_case[n].status != PASS for n in attack_now], axis=1)
+        # a counterexample drives a survivor the wrong way (or not toward x* at all); failing only by moving too
+        # little against SGD's path, which huge spikes inflate, does not make one
+        defeated = np.stack([(hit.scores.by_case[n].status != PASS) & ~(hit.scores.by_case[n].value > 0) for n in attack_now],
+                            axis=1)  # fmt: skip
         chosen = [list(attack_now)[j] for j in choose_counterexamples(defeated, list(attack_now))]
         for n in chosen:
             cases[n] = attack_now[n]

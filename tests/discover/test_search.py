@@ -56,6 +56,16 @@ def test_report_places_built_ins_and_answers(searched, tmp_path):
     assert amsgrad.battery[0] == amsgrad.battery[1] - len([n for n in amsgrad.failed])
     assert abs(adam.real_ratio - 1.0) < 1e-3  # the grammar's Adam at ε = 0 is Adam on the real task
     assert adam.certificate["agrees"]
+    from adasim.discover.report import figure
+
+    fig = figure(report)
+    ax = fig.axes[0]
+    assert ax.get_xlabel()
+    assert ax.get_ylabel()
+    assert ax.get_title()
+    labels = [t.get_text() for t in ax.texts]
+    assert "amsgrad" in " ".join(labels)
+    assert len(labels) == len(set(labels))
     files = write(report, tmp_path)
     data = json.loads((tmp_path / "discover.json").read_text())
     assert data["top"]
@@ -122,3 +132,48 @@ def test_an_interrupted_generation_keeps_its_finished_parts(tmp_path, monkeypatc
     for n in whole.generations[0].battery:
         assert np.array_equal(whole.generations[0].scores.by_case[n].status, again.generations[0].scores.by_case[n].status)
     assert not list((tmp_path / "cut" / "generations").glob("generation-0-part-*.npz"))  # folded into the generation
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_matches_local_processes():
+    distributed = pytest.importorskip("distributed", reason="the Dask path needs adasim[dask]")
+    from adasim.checks.cases import ALL_CASES
+    from adasim.discover import search
+    from adasim.discover.grammar import sample
+
+    genes = sample(np.random.default_rng(5), 12)
+    cases = [ALL_CASES["reddi-thm1-C10"], ALL_CASES["skewed-noise"]]
+    local = search.evaluate(genes, cases, workers=1)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                                  processes=True) as cluster:  # fmt: skip
+        remote = search.evaluate(genes, cases, scheduler=cluster.scheduler_address)
+    for c in cases:
+        np.testing.assert_array_equal(remote.by_case[c.name].status, local.by_case[c.name].status)
+        np.testing.assert_array_equal(remote.by_case[c.name].value, local.by_case[c.name].value)
+
+
+def test_sigterm_keeps_the_finished_parts(tmp_path):
+    """A real process, terminated once the first part of its first generation is on disk: one line,
+    exit 143, the part kept (and no temporary file), ready for --resume."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "adasim", "discover", "--budget", "1100", "--rounds", "0", "--no-real-task", "--workers", "2",
+            "--out", str(out)]  # fmt: skip
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while not list((out / "generations").glob("generation-0-part-*.npz")) and time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"discover ended before a part was written: {proc.communicate()}")
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert err.count("\n") == 1
+    assert "interrupted by SIGTERM" in err
+    assert "discover keeps its finished generations" in err
+    assert list((out / "generations").glob("generation-0-part-*.npz"))
+    assert not list(out.rglob(".*.part")), "a temporary file was left"
