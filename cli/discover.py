@@ -63,7 +63,7 @@ def discover(
 
     from adasim.discover.grammar import parse_fixed
     from adasim.discover.report import build_report, table_markdown, write
-    from adasim.discover.search import Plan, run_search
+    from adasim.discover.search import Plan, run_search, work_units
     from adasim.io import prepare_out_dir, write_json
     from adasim.sweep import check_scheduler_address, check_workers
 
@@ -90,8 +90,7 @@ def discover(
         _check_folder(out_dir, plan.digest(), resume)
         write_json(out_dir / PLAN_FILE, {"digest": plan.digest(), "plan": {**plan.__dict__, "fixed": dict(plan.fixed)}})
     workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
-    work = (plan.budget + 10) * 10 + plan.rounds * plan.survivors * 40  # candidate-runs of a case, roughly
-    with progress_bar(work, "discover", enabled=not json_out, lanes=10_000) as tick:
+    with progress_bar(work_units(plan), "discover", enabled=not json_out, lanes=10_000) as tick:
         outcome = run_search(plan, out_dir, resume=resume, workers=workers, scheduler=scheduler, progress=tick)
     report = build_report(outcome, top=top, workers=workers, scheduler=scheduler, real_task=not no_real_task)
     files = write(report, out_dir) if out_dir is not None else {}

@@ -90,6 +90,16 @@ def memory_needed(plan: Plan) -> float:
     return float(lanes * per_lane + population)
 
 
+def work_units(plan: Plan) -> int:
+    """About how many (candidate, case) runs the search makes — what `progress` is told of — for a
+    progress bar: the screen, then per round the attack and the next generation on the grown battery."""
+    attack = len(attack_cases()) + CLOSED_FORM_ATTACKS
+    total = (plan.budget + 10) * len(SEARCH)
+    for r in range(1, plan.rounds + 1):
+        total += plan.survivors * attack + (plan.survivors * (plan.mutants + 1) + 10) * (len(SEARCH) + 4 * r)
+    return total
+
+
 # -- evaluating a population: parts in processes (or on Dask), each part the battery as lanes ----
 def _score_part(args: tuple[dict[str, np.ndarray], list[Case], str]) -> dict[str, dict[str, np.ndarray]]:
     values, cases, engine = args
