@@ -498,9 +498,12 @@ def in_pool(fn: Callable[[Any], Any], items: list[tuple[Any, Any]], workers: int
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
-    """Cancel what has not started and terminate the workers (no waiting for running chunks)."""
-    pool.shutdown(wait=False, cancel_futures=True)
+    """Cancel what has not started and terminate the workers (no waiting for running chunks). The
+    workers are listed before the shutdown, which forgets them (ProcessPoolExecutor sets _processes
+    to None): listed after it, none was terminated and the interpreter's exit waited for every
+    running chunk."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
     for p in processes:
         with contextlib.suppress(Exception):
             p.terminate()

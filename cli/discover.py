@@ -55,14 +55,15 @@ def discover(
 ) -> None:
     """Search a typed grammar of v_t rules against the battery, attack survivors with counterexamples, judge on held-out families.
 
-    Every rule is scale-invariant by construction (v is homogeneous of degree 2 in the gradients). The screen runs
+    Every rule is scale-invariant by construction (v is homogeneous of degree 2 in the gradients). The screen runs the
     --budget rules through the search battery as lanes of one compiled step; each round attacks the survivors with
-    find-counterexample's screen and adds what defeats them to the battery. docs/REFERENCE.md §9 has the grammar.
+    find-counterexample's screen and closed-form search and adds what defeats them to the battery. --scheduler needs
+    adasim[dask], the real task adasim[discover]. docs/REFERENCE.md §9 has the grammar.
     """
     import os
 
     from adasim.discover.grammar import parse_fixed
-    from adasim.discover.report import build_report, table_markdown, write
+    from adasim.discover.report import build_report, summary, table_markdown, write
     from adasim.discover.search import Plan, run_search, work_units
     from adasim.io import prepare_out_dir, write_json
     from adasim.sweep import check_scheduler_address, check_workers
@@ -73,6 +74,10 @@ def discover(
         check_workers(workers)
     if scheduler is not None:
         check_scheduler_address(scheduler)
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise AdasimError("--scheduler needs Dask: pip install 'adasim[dask]' (dask and distributed)") from None
     if top < 1 or top > 100:
         raise AdasimError(f"--top must lie in [1, 100], got {top}")
     if survivors < 1 or survivors > 10_000:
@@ -85,6 +90,8 @@ def discover(
 
         digits()  # one line now, not after the search, when scikit-learn is missing
     out_dir = None
+    if resume and out is not None and not (out / PLAN_FILE).exists():
+        raise AdasimError(f"--resume: {out} holds no discover search to continue ({PLAN_FILE} is missing)")
     if out is not None:
         out_dir = prepare_out_dir(out, record="discover.json")
         _check_folder(out_dir, plan.digest(), resume)
@@ -103,22 +110,16 @@ def discover(
         return
     console = stdout()
     cases = len(outcome.generations[-1].battery)
-    console.print(f"[bold]adasim discover[/]: {len(outcome.genes):,} distinct rules; battery {cases} "
+    console.print(f"[bold]adasim discover[/]: {len(outcome.genes):,} distinct rules (the screen's draws, the built-ins and the "
+                  f"rounds' mutants); battery {cases} "
                   f"cases after {plan.rounds} round(s) (counterexamples added: "
                   f"{', '.join(n for r in outcome.counterexamples for n in r) or 'none'})")  # fmt: skip
     if outcome.reused:
         console.print(f"[dim]resumed: {outcome.reused} finished generation(s) read back from {out_dir}[/]")
     console.print(table_markdown(report), markup=False, soft_wrap=True)
-    a = report.answers
-    shift = a["shift_vs_runs_of_spikes"]
-    console.print(f"runs of 2 spikes: the smallest shift whose pure-shift rules pass consecutive-spikes is "
-                  f"{shift['smallest_shift_that_passes']} (by shift: "
-                  + ", ".join(f"n={n}: {r['pass_consecutive_spikes']:.0%} of {r['rules']}" for n, r in shift["by_shift"].items())
-                  + ")", markup=False, soft_wrap=True)  # fmt: skip
-    q = a["multi_step_shift_beta1_0.9"]
-    console.print(f"the post's multi-step shift with a moving average of the left-out band, β1 = 0.9: "
-                  f"{q['any_accumulator']['pass_all']} of {q['any_accumulator']['rules']} such rules pass the whole search "
-                  f"battery" + (f"; the best of them: {q['best_passing']}" if q.get("best_passing") else ""),
-                  markup=False, soft_wrap=True)  # fmt: skip
+    for line in summary(report):
+        console.print(line, markup=False, soft_wrap=True)
+    if no_real_task and out_dir is not None:
+        console.print("[dim]no discover.png: its x axis is the real task (--no-real-task)[/]")
     if files:
         console.print(f"[dim]wrote {', '.join(Path(f).name for f in files.values())} in {out_dir}[/]")

@@ -299,6 +299,35 @@ def answers(outcome: Outcome, built_rows: list[Row]) -> dict[str, Any]:
     }
 
 
+LEGEND = ("battery: cases passed of the final battery (the search cases and the rounds' counterexamples); held out: of the "
+          "four families the search never saw; rounds: attacks survived; digits loss ÷ Adam's: the real task (< 1 is faster); "
+          "nearest built-in: by the fingerprint's RMS distance; (+k alike): k more rules with the same fingerprint; "
+          "certificate: the closed-form drift beside the simulated one (\"no case settled\": a closed form exists, but v's "
+          "time constant is too long for the battery's runs to reach it).")
+
+
+def summary(report: Report) -> list[str]:
+    """The answers in sentences (printed by the command and written under the table)."""
+    a = report.answers
+    shift = a["shift_vs_runs_of_spikes"]
+    by = ", ".join(f"n={n}: {r['pass_consecutive_spikes']:.0%} of {r['rules']}" for n, r in shift["by_shift"].items())
+    lines = [f"Runs of 2 spikes: the smallest shift drawn whose pure-shift rules pass consecutive-spikes is "
+             f"{shift['smallest_shift_that_passes']} (by shift: {by})."]  # fmt: skip
+    paired = a["amsgrad_type_max"].get("paired", {})
+    zero = paired.get("v_init zero")
+    if zero:
+        fixed, broken = zero["fixed_by_the_max"], zero["broken_by_the_max"]
+        lines.append(f"AMSGrad's maximum added to {paired['pairs']} EMA rules: over an uncorrected v it fixes {fixed} of "
+                     f"{zero['failing_before']} failing rules and breaks {broken} of {zero['passing_before']} passing "
+                     "ones.")  # fmt: skip
+    q = a["multi_step_shift_beta1_0.9"]
+    lines.append(f"The post's multi-step shift with a moving average of the left-out band, β1 = 0.9: "
+                 f"{q['any_accumulator']['pass_all']} of {q['any_accumulator']['rules']} such rules pass the whole search battery"
+                 + (f"; the best of them: {q['best_passing']}." if q.get("best_passing") else "."))  # fmt: skip
+    lines.append(f"Adam's v: the grammar's Adam fails {', '.join(a['adam_rejected']['failed']) or 'nothing'}.")
+    return lines
+
+
 def table_markdown(report: Report) -> str:
     head = ("| rank | rule | battery | held out | rounds | digits loss ÷ Adam's | nearest built-in | certificate |\n"
             "|---:|---|---:|---:|---:|---:|---|---|")  # fmt: skip
@@ -380,14 +409,16 @@ def write(report: Report, out_dir: Path) -> dict[str, str]:
     files = {}
     files["json"] = str(write_json(out_dir / "discover.json", report.as_dict()))
     with atomic_file(out_dir / "discover.md", "w") as fh:
-        fh.write("# adasim discover\n\n" + table_markdown(report) + "\n")
+        fh.write("# adasim discover\n\n" + table_markdown(report) + "\n\n" + LEGEND + "\n\n"
+                 + "\n".join(f"- {line}" for line in summary(report)) + "\n")  # fmt: skip
     files["table"] = str(out_dir / "discover.md")
     notes = [(r.name, r.genes, f"battery {r.battery[0]}/{r.battery[1]}, held out {r.held_out[0]}/{r.held_out[1]}, "
               f"rounds {r.rounds}, nearest built-in {r.nearest}") for r in report.rows]  # fmt: skip
     with atomic_file(out_dir / "found.py", "w") as fh:
         fh.write(source_file(notes))
     files["rules"] = str(out_dir / "found.py")
-    files["figure"] = str(write_figure(out_dir / "discover.png", figure(report), dpi=130))
+    if any(math.isfinite(r.real_ratio) for r in (*report.rows, *report.built_in_rows)):  # its x axis is the real task
+        files["figure"] = str(write_figure(out_dir / "discover.png", figure(report), dpi=130))
     return files
 
 

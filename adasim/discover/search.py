@@ -46,7 +46,7 @@ from adasim.schedules import Schedule
 
 MAX_BUDGET = 1_000_000
 SEARCH_VERSION = 2  # raise when what a generation holds changes: an older folder is then not resumed
-PART = 1024  # candidates per unit of work (a process, a Dask task, a file of a generation)
+PART = 512  # candidates per unit of work (a process, a Dask task, a file of a generation): what an interrupt can lose
 
 
 @dataclass(frozen=True)
@@ -128,11 +128,11 @@ def evaluate(genes: Genes, cases: Sequence[Case], engine: str = "auto", workers:
             arrived(i, res, fresh=False)
     todo = [(i, p) for i, p in enumerate(parts) if results[i] is None]
     if scheduler is not None and todo:
-        from distributed import as_completed as dask_completed
-
         from adasim.sweep import _dask_client
 
-        client = _dask_client(scheduler)
+        client = _dask_client(scheduler)  # one line naming adasim[dask] when Dask is missing
+        from distributed import as_completed as dask_completed
+
         try:
             with client.as_current():
                 futures = {client.submit(_score_part, p, pure=False): i for i, p in todo}

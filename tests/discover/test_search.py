@@ -177,3 +177,34 @@ def test_sigterm_keeps_the_finished_parts(tmp_path):
     assert "discover keeps its finished generations" in err
     assert list((out / "generations").glob("generation-0-part-*.npz"))
     assert not list(out.rglob(".*.part")), "a temporary file was left"
+
+
+def test_scheduler_without_dask_and_resume_into_nothing(tmp_path, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_dask(name, *args, **kwargs):
+        if name.startswith("distributed"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_dask)
+    res = CliRunner().invoke(app, ["discover", "--scheduler", "tcp://127.0.0.1:9", "--no-real-task"])
+    assert res.exit_code == 2
+    assert "adasim[dask]" in res.output
+    monkeypatch.undo()
+    missing = tmp_path / "missing"
+    res = CliRunner().invoke(app, ["discover", "--resume", "--out", str(missing), "--no-real-task"])
+    assert res.exit_code == 2
+    assert not missing.exists()  # a refused resume makes no folder
+
+
+def test_no_real_task_writes_no_empty_figure(searched, tmp_path):
+    from adasim.discover.report import build_report, write
+
+    _, outcome = searched
+    files = write(build_report(outcome, top=2, real_task=False), tmp_path)
+    assert "figure" not in files
+    assert not (tmp_path / "discover.png").exists()
+    assert "(+k alike)" in (tmp_path / "discover.md").read_text()
