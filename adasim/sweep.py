@@ -303,6 +303,21 @@ def check_scheduler_address(address: str) -> str:
     return address
 
 
+def check_parallel(resume: bool, out: Any, workers: int | None, scheduler: str | None, what: str) -> None:
+    """The options a resumable, parallel command shares, checked before any work: --resume needs
+    --out, --workers a count this machine can run, --scheduler an address and Dask installed."""
+    if resume and out is None:
+        raise AdasimError(f"--resume needs --out (the folder of the interrupted {what})")
+    if workers is not None:
+        check_workers(workers)
+    if scheduler is not None:
+        check_scheduler_address(scheduler)
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise AdasimError("--scheduler needs Dask: pip install 'adasim[dask]' (dask and distributed)") from None
+
+
 def max_workers() -> int:
     """The most local worker processes a sweep starts: four per core."""
     return 4 * (os.cpu_count() or 1)

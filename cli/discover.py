@@ -66,18 +66,9 @@ def discover(
     from adasim.discover.report import build_report, summary, table_markdown, write
     from adasim.discover.search import Plan, run_search, work_units
     from adasim.io import prepare_out_dir, write_json
-    from adasim.sweep import check_scheduler_address, check_workers
+    from adasim.sweep import check_parallel
 
-    if resume and out is None:
-        raise AdasimError("--resume needs --out (the folder of the interrupted search)")
-    if workers is not None:
-        check_workers(workers)
-    if scheduler is not None:
-        check_scheduler_address(scheduler)
-        try:
-            import distributed  # noqa: F401
-        except ImportError:
-            raise AdasimError("--scheduler needs Dask: pip install 'adasim[dask]' (dask and distributed)") from None
+    check_parallel(resume, out, workers, scheduler, "search")
     if top < 1 or top > 100:
         raise AdasimError(f"--top must lie in [1, 100], got {top}")
     if survivors < 1 or survivors > 10_000:

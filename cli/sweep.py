@@ -11,7 +11,7 @@ from adasim.cli.options import SpecOptions, with_spec_options
 from adasim.cli.output import print_json
 from adasim.cli.run import describe
 from adasim.io import prepare_out_dir, write_figure, write_record
-from adasim.sweep import DEFAULT_LIMIT, SweepPlan, check_scheduler_address, check_workers, make_plan, run_sweep, write_table
+from adasim.sweep import DEFAULT_LIMIT, SweepPlan, check_parallel, make_plan, run_sweep, write_table
 
 
 def sweep_title(plan: SweepPlan) -> str:
@@ -48,14 +48,7 @@ def sweep(
 
     Each finished chunk is written to OUT/chunks at once; --resume continues an interrupted sweep.
     """
-    from adasim.errors import AdasimError
-
-    if resume and out is None:
-        raise AdasimError("--resume needs --out (the folder of the interrupted sweep)")
-    if workers is not None:
-        check_workers(workers)
-    if scheduler is not None:
-        check_scheduler_address(scheduler)
+    check_parallel(resume, out, workers, scheduler, "sweep")
     plan = make_plan(spec.problem, grid, rule=rule, force=force, with_drift=not no_drift, **spec.spec_kwargs())
     out_dir = prepare_out_dir(out, record="sweep.json") if out is not None else None
     total = plan.cells * len(plan.spec.optimizers)

@@ -550,8 +550,6 @@ def _factor_drift(case: Case, seed: np.ndarray, g: np.ndarray, kappa: np.ndarray
     """E[κ g] = Σ_v P(g = v)·κ̄_v·v from the twins' factors and the problem's law: estimated per seed
     (the seeds are independent; a seed's twins share its history), then the mean over seeds with
     its 95 % Student-t interval."""
-    from scipy.special import stdtrit  # Student t's quantile (scipy.stats.t.ppf's own; scipy.stats takes ~1 s to import)
-
     law = case.problem.law()
     if law is None or len(kappa) == 0:
         return math.nan, (math.nan, math.nan)
@@ -563,12 +561,20 @@ def _factor_drift(case: Case, seed: np.ndarray, g: np.ndarray, kappa: np.ndarray
         if set(values.tolist()) != set(probs):
             continue  # this seed's twins missed a value
         per_seed.append(sum(probs[float(v)] * float(np.mean(kappa[pick & (g == v)])) * float(v) for v in values))
-    n = len(per_seed)
-    if n < 2:
+    if len(per_seed) < 2:
         return math.nan, (math.nan, math.nan)
-    mean = float(np.mean(per_seed))
-    half = float(stdtrit(n - 1, 0.975) * np.std(per_seed, ddof=1) / math.sqrt(n))
-    return mean, (mean - half, mean + half)
+    mean, lo, hi = student_interval(np.asarray(per_seed))
+    return float(mean), (float(lo), float(hi))
+
+
+def student_interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Over the last axis (the seeds, n ≥ 2): the mean and its 95 % Student-t interval."""
+    from scipy.special import stdtrit  # Student t's quantile (scipy.stats.t.ppf's own; scipy.stats takes ~1 s to import)
+
+    n = values.shape[-1]
+    mean = np.mean(values, axis=-1)
+    half = stdtrit(n - 1, 0.975) * np.std(values, axis=-1, ddof=1) / math.sqrt(n)
+    return mean, mean - half, mean + half
 
 
 @functools.cache

@@ -17,7 +17,6 @@ per-seed Student-t interval, at no extra lanes.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from adasim.checks.cases import ALL_CASES, Case
-from adasim.checks.runner import MOVE_SHARE, PROGRESS_SHARE, progress, sgd_baseline, width
+from adasim.checks.runner import MOVE_SHARE, PROGRESS_SHARE, expected, progress, sgd_baseline, student_interval
 from adasim.discover.grammar import Genes
 from adasim.discover.rule import ScaleRule
 from adasim.errors import AdasimError
@@ -122,18 +121,6 @@ class Tally:
             self.count[1] += (~is_a).sum(axis=0)
 
 
-def _student(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row: mean and the 95 % Student-t interval over the columns (seeds)."""
-    from scipy.special import stdtrit
-
-    n = values.shape[1]
-    mean = values.mean(axis=1)
-    if n < 2:
-        return mean, np.full_like(mean, np.nan), np.full_like(mean, np.nan)
-    half = stdtrit(n - 1, 0.975) * values.std(axis=1, ddof=1) / math.sqrt(n)
-    return mean, mean - half, mean + half
-
-
 def score_case(case: Case, genes: Genes, engine: str = "auto") -> CaseScore:
     """Run every candidate on the case (grouped by φ, the one convention; in chunks of CHUNK) and judge."""
     import time
@@ -182,7 +169,10 @@ def _run(case: Case, genes: Genes, phi: str, engine: str) -> tuple[np.ndarray, n
             with np.errstate(all="ignore"):
                 kappa = tally.mass / tally.count
                 per_lane = p * a * kappa[0] + (1 - p) * b * kappa[1]
-            mean, lo, hi = _student(per_lane.reshape(P, S))
+            if S < 2:
+                mean, lo, hi = per_lane, np.full(P, np.nan), np.full(P, np.nan)
+            else:
+                mean, lo, hi = student_interval(per_lane.reshape(P, S))
             near, far = (-hi, -lo) if toward > 0 else (lo, hi)
             value = -toward * mean / abs(_mean_gradient(case))
         else:  # a periodic problem: the run's own drift over whole periods, one seed
@@ -193,10 +183,7 @@ def _run(case: Case, genes: Genes, phi: str, engine: str) -> tuple[np.ndarray, n
         status = np.where(np.isfinite(near) & np.isfinite(far) | ~moves, status, INCONCLUSIVE)
     else:
         prog = np.median(progress(x_bar, x_start, x_star), axis=1)
-        if case.expect == "toward":
-            reached = prog >= 0.25
-        else:
-            reached = np.median(np.linalg.norm(x_bar - x_star, axis=-1), axis=1) <= case.tol * width(case.problem)
+        reached = np.array([expected(case, x_bar[i], x_start[i]) for i in range(P)], dtype=bool)
         status = np.where(reached & (prog >= PROGRESS_SHARE * sgd_progress), PASS, FAIL)
         value = prog
     status = np.where(bad, TROUBLE, status)
