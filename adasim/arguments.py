@@ -32,6 +32,7 @@ def require_optimizer(optimizer: Any) -> Any:
 def takes_records(fn: Any) -> Any:
     """Decorate a public `fn(problem, optimizer, ...)` so that anything else in those two places
     is a one-line AdasimError, not an AttributeError deep inside."""
+
     @functools.wraps(fn)
     def checked(problem: Any, optimizer: Any, *args: Any, **kwargs: Any) -> Any:
         return fn(require_problem(problem), require_optimizer(optimizer), *args, **kwargs)

@@ -45,6 +45,7 @@ def where(c: Any, a: Any, b: Any) -> Any:
         return a if c else b
     return np.where(c, a, b)
 
+
 # ln 2 = LN2_HI + LN2_LO: LN2_HI is ln 2 with the last 12 bits of its significand cleared, so
 # k·LN2_HI is exact for |k| < 2^12; LN2_LO is the rest, rounded (computed with 50 decimal digits).
 LN2_HI = 0.693147180559663  # 0x1.62e42fefa3000p-1

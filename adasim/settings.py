@@ -55,8 +55,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sampling", "sampling", PROBLEM, str, "Finite-sum sampling: cyclic | shuffle | iid."),
     Setting("blocks", "blocks", PROBLEM, str, "Layered: block sizes and gradient scales, '4:1,4:1e-3'."),
     Setting("base", "base", PROBLEM, str, "Layered and rotated: stochastic | online copies."),
-    Setting("theta", "theta", PROBLEM, float,
-            "Rotated: the angle θ (radians) of the 2-D embedding; rank-two: (u₂, v₂)'s angle from (u₁, v₁).", sweep=True),
+    Setting(
+        "theta",
+        "theta",
+        PROBLEM,
+        float,
+        "Rotated: the angle θ (radians) of the 2-D embedding; rank-two: (u₂, v₂)'s angle from (u₁, v₁).",
+        sweep=True,
+    ),
     Setting("dim", "size", PROBLEM, int, "Quadratic: number of coordinates; matrix: m (W is m × m)."),
     Setting("mu", "mu", PROBLEM, float, "Symmetry: the mean μ of X (the minimiser)."),
     Setting("sigma", "sigma", PROBLEM, float, "Symmetry: the standard deviation σ of X.", sweep=True),
@@ -101,9 +107,7 @@ SETTINGS: tuple[Setting, ...] = (
         sweep=True,
         shown=True,
     ),
-    Setting(
-        "form", "form", OPTIMIZER, str, "Whose arithmetic: pytorch | optax (NAdam, RAdam, Adafactor, Muon).", shown=True
-    ),
+    Setting("form", "form", OPTIMIZER, str, "Whose arithmetic: pytorch | optax (NAdam, RAdam, Adafactor, Muon).", shown=True),
     Setting("momentum_decay", "momentum_decay", OPTIMIZER, float, "NAdam's ψ in μ_t = β1(1 − ½·0.96^(tψ))."),
     Setting("eps_root", "eps_root", OPTIMIZER, float, "AdaBelief's ε added to s every step."),
     Setting("v0", "v0", OPTIMIZER, float, "Yogi's initial m and v."),
@@ -196,8 +200,13 @@ class RunSettings:
 
     def __repr__(self) -> str:
         x0 = self.x0 if not isinstance(self.x0, np.ndarray) else f"array{self.x0.shape}"
-        seeds = None if self.seeds is None else self.seeds.tolist() if len(self.seeds) <= 6 else (
-            f"[{self.seeds[0]} … {self.seeds[-1]}] ({len(self.seeds)})")
+        seeds = (
+            None
+            if self.seeds is None
+            else self.seeds.tolist()
+            if len(self.seeds) <= 6
+            else (f"[{self.seeds[0]} … {self.seeds[-1]}] ({len(self.seeds)})")
+        )
         return (f"RunSettings(steps={self.steps}, seeds={seeds}, x0={x0}, warmup={self.warmup}, "
                 f"engine={self.engine!r})")  # fmt: skip
 

@@ -485,8 +485,9 @@ def run_sweep(
     return SweepResult(plan, table, reused=reused, computed=len(todo), rejected=rejected)
 
 
-def in_pool(fn: Callable[[Any], Any], items: list[tuple[Any, Any]], workers: int, arrived: Callable[[Any, Any], None],
-            died: str) -> None:
+def in_pool(
+    fn: Callable[[Any], Any], items: list[tuple[Any, Any]], workers: int, arrived: Callable[[Any, Any], None], died: str
+) -> None:
     """fn(item) for each (key, item) in a local process pool, `arrived(key, result)` as each finishes.
     Workers die with this process (even on SIGKILL); on Ctrl-C, SIGTERM or any error the pool is
     stopped at once, its workers terminated, and what arrived was already handed over. `died`: the

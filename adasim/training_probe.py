@@ -251,8 +251,9 @@ class ProbeReport:
         """Per layer: the correlation beside its i.i.d. value and the shifted one, the factors' correlation with
         |g|, the counterfactual step's cosine, decoupled and spiking shares."""
         iid = self.settings.get("iid_pearson")
-        head = (f"{'layer':<28} {'r(g²,v)':>8} {'i.i.d.':>7} {'shifted':>8} {'r(κ,|g|)':>9} {'cos':>6} {'decoupled':>9} "
-                f"{'spikes':>7}")
+        head = (
+            f"{'layer':<28} {'r(g²,v)':>8} {'i.i.d.':>7} {'shifted':>8} {'r(κ,|g|)':>9} {'cos':>6} {'decoupled':>9} {'spikes':>7}"
+        )
         lines = [head]
         for row in self.layers:
             lines.append(f"{row['layer'][:28]:<28} {_f(row['pearson_g2_v']):>8} {_f(iid):>7} "

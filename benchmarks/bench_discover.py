@@ -52,8 +52,10 @@ def main() -> None:
 
     per_candidate = lanes / args.candidates
     print(f"search battery: {len(cases)} cases")
-    print(f"lanes:  {args.candidates} candidates in {lanes:.1f} s on {args.workers} process(es): "
-          f"{args.candidates / lanes:.1f} candidates/s ({per_candidate * 1e3:.1f} ms each)")
+    print(
+        f"lanes:  {args.candidates} candidates in {lanes:.1f} s on {args.workers} process(es): "
+        f"{args.candidates / lanes:.1f} candidates/s ({per_candidate * 1e3:.1f} ms each)"
+    )
     print(f"alone:  one candidate through adasim check's runner: {alone:.2f} s")
     print(f"ratio:  {alone / per_candidate:.0f}× more candidates per second as lanes")
     print(f"10^4 candidates through the battery: about {1e4 * per_candidate / 60:.1f} min at this rate")

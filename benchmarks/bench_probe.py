@@ -51,9 +51,11 @@ def main() -> None:
     off2, _ = train(args.steps, None)
     base = min(off, off2)
     own = probe.report().settings["probe_seconds_per_step"]
-    print(f"tiny transformer, {args.steps} steps, one thread: {base * 1e3:.2f} ms per step without the probe, "
-          f"{on * 1e3:.2f} ms with it (sample {args.sample}): overhead {100 * (on / base - 1):.1f} % (target ≤ 5 %); "
-          f"time inside the probe's hooks {own * 1e3:.2f} ms per step = {100 * own / base:.1f} % of a step")
+    print(
+        f"tiny transformer, {args.steps} steps, one thread: {base * 1e3:.2f} ms per step without the probe, "
+        f"{on * 1e3:.2f} ms with it (sample {args.sample}): overhead {100 * (on / base - 1):.1f} % (target ≤ 5 %); "
+        f"time inside the probe's hooks {own * 1e3:.2f} ms per step = {100 * own / base:.1f} % of a step"
+    )
     print(probe.report())
 
 

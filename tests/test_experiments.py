@@ -151,8 +151,13 @@ def claims_adopt_toy(results):
     for label in ("adam", "amsgrad", "adopt", "adopt, no clip"):
         reached = [key for key, cell in numbers.items() if key.startswith("k=") and cell[label]["median_final_x"] < -0.5]
         said = title.split(f"; {label} reaches x* in " if label != "adam" else f"{label} reaches x* in ")[1].split(";")[0]
-        assert said == ("nowhere" if not reached else "every panel" if len(reached) == 6 else
-                        ", ".join(k.replace("beta2", "β2").replace(",", " ") for k in reached)), (label, said)
+        assert said == (
+            "nowhere"
+            if not reached
+            else "every panel"
+            if len(reached) == 6
+            else ", ".join(k.replace("beta2", "β2").replace(",", " ") for k in reached)
+        ), (label, said)
 
 
 def claims_critical_c(results):

@@ -84,7 +84,9 @@ def test_the_dilution_figure_gives_every_quantity_its_own_labelled_axis():
     from adasim.plots.nuf import figure_dilution
     from adasim.problems.layered import Layered
 
-    rows = dilution(Layered(base="stochastic", C=10.0, p=0.2), Adam(beta1=0.0, beta2=0.9, lr=0.01, phi="mean"), ks=(1, 4), steps=2000)
+    rows = dilution(
+        Layered(base="stochastic", C=10.0, p=0.2), Adam(beta1=0.0, beta2=0.9, lr=0.01, phi="mean"), ks=(1, 4), steps=2000
+    )
     fig = figure_dilution(rows, "adam", "mean")
     for ax in fig.axes:
         assert ax.get_ylabel(), ax.get_title()

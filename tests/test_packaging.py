@@ -11,10 +11,21 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_python_dash_m():
-    result = subprocess.run([sys.executable, "-m", "adasim", "--help"], capture_output=True, text=True, check=False)
-    assert result.returncode == 0
+def test_python_dash_m_from_the_checkout_root():
+    """From the checkout's root the local adasim/ comes first on sys.path, ahead of the install: the CLI
+    must live inside it (adasim/cli/), or `python -m adasim` and `import adasim.cli` fail there."""
+    result = subprocess.run([sys.executable, "-m", "adasim", "--help"], capture_output=True, text=True, check=False, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-1000:]
     assert "run" in result.stdout
+    imported = subprocess.run(
+        [sys.executable, "-c", "import adasim, adasim.cli.app; print(adasim.__file__)"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert imported.returncode == 0, imported.stderr[-1000:]
+    assert Path(imported.stdout.strip()).parent == ROOT / "adasim"
 
 
 def test_wheel_installs_cli_under_the_package(tmp_path):
@@ -30,7 +41,9 @@ def test_wheel_installs_cli_under_the_package(tmp_path):
     wanted = tuple(int(x) for x in re.findall(r"\d+", need.split(">=")[1])[:2]) if ">=" in need else (0,)
     have = tuple(int(x) for x in re.findall(r"\d+", importlib.metadata.version("setuptools"))[:2])
     if have < wanted:  # building without isolation uses the installed one; the test extra brings a new enough one
-        pytest.skip(f"building the wheel needs {need} (installed: setuptools {'.'.join(map(str, have))}; pip install -e '.[test]')")
+        pytest.skip(
+            f"building the wheel needs {need} (installed: setuptools {'.'.join(map(str, have))}; pip install -e '.[test]')"
+        )
     source = tmp_path / "src"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", "build", "*.egg-info", "__pycache__", ".venv", "venv",
                                                                   ".pytest_cache", ".hypothesis", "out", "results"))  # fmt: skip

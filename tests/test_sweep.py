@@ -56,7 +56,9 @@ def test_shi_transition_in_a_sweep(tmp_path):
 
 
 def test_pool_resume_and_outputs(tmp_path):
-    plan = make_plan("reddi-thm1", ["beta2=0.001:0.5:6", "seed=0,1"], optimizers=["adam", "adashift"], run=RunSettings(steps=2000))
+    plan = make_plan(
+        "reddi-thm1", ["beta2=0.001:0.5:6", "seed=0,1"], optimizers=["adam", "adashift"], run=RunSettings(steps=2000)
+    )
     plan = dataclasses.replace(plan, chunk=4)  # 12 cells per optimizer → 3 chunks each
     first = run_sweep(plan, tmp_path, workers=2)
     assert first.computed == 6

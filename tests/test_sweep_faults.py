@@ -23,7 +23,9 @@ from adasim.sweep import make_plan, run_sweep, write_table
 
 
 def small_plan(**kw):
-    plan = make_plan("online", ["beta2=0.1:0.9:40"], optimizers=["adam", "amsgrad"], **kw, run=RunSettings(steps=200, engine="numpy"))
+    plan = make_plan(
+        "online", ["beta2=0.1:0.9:40"], optimizers=["adam", "amsgrad"], **kw, run=RunSettings(steps=200, engine="numpy")
+    )
     return dataclasses.replace(plan, chunk=8)  # 5 chunks per optimizer
 
 

@@ -85,28 +85,39 @@ def _muon_lr_scale(value: Any) -> dict[str, Any]:
 
 # library-specific names: (module's top package, class or function name) → {key: translation}
 LIBRARY = {
-    ("torch", "Muon"): {"momentum": lambda v: {"beta1": float(v)}, "ns_coefficients": _ns_coefficients,
-                        "adjust_lr_fn": _muon_lr_scale},
-    ("optax", "muon"): {"beta": lambda v: {"beta1": float(v)}, "ns_coeffs": _ns_coefficients,
-                        "nesterov": lambda v: {"nesterov": bool(v), "form": "optax"},  # its bias-corrected Nesterov
-                        # settings for the leaves Muon does not orthogonalise (AdamW there), or their defaults
-                        "adaptive": lambda v: None if v else {}, "preconditioning": lambda v: {} if v == "frobenius" else None,
-                        "weight_decay_mask": lambda v: {} if v is None else None,
-                        "muon_weight_dimension_numbers": lambda v: {} if v is None else None,
-                        "consistent_rms": lambda v: {} if v is None else None,
-                        **{k: (lambda v: {}) for k in ("adam_b1", "adam_b2", "adam_eps_root", "adam_weight_decay",
-                                                         "adam_learning_rate")}},
-    ("pytorch_optimizer", "AdaShift"): {"keep_num": lambda v: {"n": int(v)},
-                                        "reduce_func": lambda v: {}},  # one lane, one coordinate: φ is the identity
+    ("torch", "Muon"): {
+        "momentum": lambda v: {"beta1": float(v)},
+        "ns_coefficients": _ns_coefficients,
+        "adjust_lr_fn": _muon_lr_scale,
+    },
+    ("optax", "muon"): {
+        "beta": lambda v: {"beta1": float(v)},
+        "ns_coeffs": _ns_coefficients,
+        "nesterov": lambda v: {"nesterov": bool(v), "form": "optax"},  # its bias-corrected Nesterov
+        # settings for the leaves Muon does not orthogonalise (AdamW there), or their defaults
+        "adaptive": lambda v: None if v else {},
+        "preconditioning": lambda v: {} if v == "frobenius" else None,
+        "weight_decay_mask": lambda v: {} if v is None else None,
+        "muon_weight_dimension_numbers": lambda v: {} if v is None else None,
+        "consistent_rms": lambda v: {} if v is None else None,
+        **{k: (lambda v: {}) for k in ("adam_b1", "adam_b2", "adam_eps_root", "adam_weight_decay", "adam_learning_rate")},
+    },
+    ("pytorch_optimizer", "AdaShift"): {
+        "keep_num": lambda v: {"n": int(v)},
+        "reduce_func": lambda v: {},
+    },  # one lane, one coordinate: φ is the identity
     ("pytorch_optimizer", "ADOPT"): {"clip_lambda": _adopt_clip},
-    ("pytorch_optimizer", "SOAP"): {"precondition_frequency": lambda v: {"refresh": int(v)},
-                                    "correct_bias": lambda v: {"bias_correction": bool(v)},
-                                    "shampoo_beta": lambda v: {} if v is None else {"shampoo_beta": float(v)},
-                                    # a lane's W is 4 × 4: below any max_precondition_dim; 2-D, so never merged
-                                    "max_precondition_dim": lambda v: {} if int(v) >= 4 else None,
-                                    "merge_dims": lambda v: {}, "precondition_1d": lambda v: {},
-                                    "data_format": lambda v: {},
-                                    "normalize_gradient": lambda v: None if v else {}},
+    ("pytorch_optimizer", "SOAP"): {
+        "precondition_frequency": lambda v: {"refresh": int(v)},
+        "correct_bias": lambda v: {"bias_correction": bool(v)},
+        "shampoo_beta": lambda v: {} if v is None else {"shampoo_beta": float(v)},
+        # a lane's W is 4 × 4: below any max_precondition_dim; 2-D, so never merged
+        "max_precondition_dim": lambda v: {} if int(v) >= 4 else None,
+        "merge_dims": lambda v: {},
+        "precondition_1d": lambda v: {},
+        "data_format": lambda v: {},
+        "normalize_gradient": lambda v: None if v else {},
+    },
 }
 
 
@@ -114,12 +125,16 @@ LIBRARY = {
 # (measured: torch.optim.Muon against adasim's muon, the matrix battery's quick cases, 2 000 steps,
 # 4 seeds: largest |Δx| 0.017 and 0.031)
 LIBRARY_TOL = {
-    ("torch", "Muon"): (0.05, "torch.optim.Muon runs Newton–Schulz in bfloat16 (8 bits of mantissa: about 0.4 % of "
-                              "each update); adasim in float64"),
+    ("torch", "Muon"): (
+        0.05,
+        "torch.optim.Muon runs Newton–Schulz in bfloat16 (8 bits of mantissa: about 0.4 % of each update); adasim in float64",
+    ),
     # measured: pytorch-optimizer's SOAP against adasim's soap, matrix-reddi-thm1-C10 and matrix-skewed-noise,
     # 2 000 steps, 4 seeds: largest |Δx| 9.2e-08 and 6.3e-08
-    ("pytorch_optimizer", "SOAP"): (1e-6, "pytorch-optimizer's SOAP refreshes its eigenbases with a QR in float32 "
-                                          "(torch's QR has no bfloat16); adasim in float64"),
+    ("pytorch_optimizer", "SOAP"): (
+        1e-6,
+        "pytorch-optimizer's SOAP refreshes its eigenbases with a QR in float32 (torch's QR has no bfloat16); adasim in float64",
+    ),
 }
 
 

@@ -1,8 +1,8 @@
 """The check's entry point from Python (`adasim.check`) and its report: a table, JSON, Markdown.
 
-    report = adasim.check("adam", cases=["reddi-fig1-stochastic"])
-    report.passed                                  # False: Adam fails Reddi's Fig. 1 problem
-    assert adasim.check("my_opt.py:Mine").passed   # one line in an optimizer's test suite
+report = adasim.check("adam", cases=["reddi-fig1-stochastic"])
+report.passed                                  # False: Adam fails Reddi's Fig. 1 problem
+assert adasim.check("my_opt.py:Mine").passed   # one line in an optimizer's test suite
 """
 
 from __future__ import annotations

@@ -298,7 +298,7 @@ def source_file(rules: Sequence[tuple[str, Mapping[str, Any], str]]) -> str:
     """A Python file that defines each rule as an adasim optimizer (`-o file.py:Name`)."""
     lines = [
         '"""Scale rules found by `adasim discover` (docs/REFERENCE.md §9). Use one as',
-        "`adasim run -o found.py:Name` or `adasim check found.py:Name`.\"\"\"",
+        '`adasim run -o found.py:Name` or `adasim check found.py:Name`."""',
         "",
         "import dataclasses",
         "",

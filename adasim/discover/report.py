@@ -173,6 +173,7 @@ def build_report(outcome: Outcome, top: int = TOP, engine: str = "auto", workers
     losses_all = realtask.rule_losses(pooled) if real_task else np.full(len(pooled), np.nan)
     adam = realtask.adam_loss() if real_task else math.nan
     loss_of = {k: float(x) for k, x in zip(keys(pooled), losses_all, strict=True)}
+
     def rank_key(j: int) -> tuple[float, float, float]:
         real = loss_of[keys(outcome.genes[j : j + 1])[0]]
         return -share[j], -outcome.rounds[j], real if math.isfinite(real) else math.inf
@@ -299,11 +300,13 @@ def answers(outcome: Outcome, built_rows: list[Row]) -> dict[str, Any]:
     }
 
 
-LEGEND = ("battery: cases passed of the final battery (the search cases and the rounds' counterexamples); held out: of the "
-          "four families the search never saw; rounds: attacks survived; digits loss ÷ Adam's: the real task (< 1 is faster); "
-          "nearest built-in: by the fingerprint's RMS distance; (+k alike): k more rules with the same fingerprint; "
-          "certificate: the closed-form drift beside the simulated one (\"no case settled\": a closed form exists, but v's "
-          "time constant is too long for the battery's runs to reach it).")
+LEGEND = (
+    "battery: cases passed of the final battery (the search cases and the rounds' counterexamples); held out: of the "
+    "four families the search never saw; rounds: attacks survived; digits loss ÷ Adam's: the real task (< 1 is faster); "
+    "nearest built-in: by the fingerprint's RMS distance; (+k alike): k more rules with the same fingerprint; "
+    'certificate: the closed-form drift beside the simulated one ("no case settled": a closed form exists, but v\'s '
+    "time constant is too long for the battery's runs to reach it)."
+)
 
 
 def summary(report: Report) -> list[str]:

@@ -209,5 +209,3 @@ def _compile_error(layout: Layout, err: BaseException) -> AdasimError:
     if isinstance(err, getattr(errors, "TypingError", ()) | getattr(errors, "UnsupportedError", ())):
         return UserCodeError(f"{who(d)}: numba cannot compile its step ({text}); run with --engine numpy")
     return UserCodeError(f"{who(d)}: the compiled run failed: {type(err).__name__}: {text}")
-
-

@@ -49,7 +49,6 @@ def unavailable_reason() -> str:
     return "" if not isinstance(err, BaseException) else f"numba could not be imported ({type(err).__name__}: {err})"
 
 
-
 def cache_dir() -> Path:
     """Where generated kernels (and numba's machine code beside them) are kept."""
     root = os.environ.get("ADASIM_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "adasim")
@@ -248,5 +247,3 @@ def compile_once(function: Any, *args: Any) -> None:
 def need_numba() -> None:
     if isinstance(numba_module(), BaseException):
         raise AdasimError(f"the compiled engine needs numba: {unavailable_reason()} (use --engine numpy)")
-
-

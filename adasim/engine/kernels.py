@@ -34,6 +34,7 @@ def unsupported(layout: Layout) -> str | None:
         return f"{layout.optimizer.name} shares values over blocks of coordinates{how}"
     return None
 
+
 # -- the generated kernel ----------------------------------------------------------------------
 
 
@@ -308,4 +309,3 @@ def filler_for(layout: Layout) -> Any:
     names = {"GRAD": compiled_function(layout.problem.gradient_kernel, parts), f"{plan.params_cls.__name__}_": plan.params_cls}
     return generated("fill", layout.problem.name, f"the gradients of the {layout.problem.name} problem", plan.filler_source(),
                       names, parts)  # fmt: skip
-

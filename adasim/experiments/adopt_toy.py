@@ -31,9 +31,16 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
             ax = grid[row, col]
             runs = build_spec(f"adopt-toy-k{k}", hyper={"beta2": beta2}, run=RunSettings(steps=steps, seeds=range(seeds))).run()
             unclipped = build_spec(
-                f"adopt-toy-k{k}", optimizers=["adopt"], hyper={"beta2": beta2, "clip": False}, run=RunSettings(steps=steps, seeds=range(seeds))).run()
+                f"adopt-toy-k{k}",
+                optimizers=["adopt"],
+                hyper={"beta2": beta2, "clip": False},
+                run=RunSettings(steps=steps, seeds=range(seeds)),
+            ).run()
             cell = {}
-            drawn = [*((r, r.optimizer.name, STYLES[i % len(STYLES)]) for i, r in enumerate(runs)), (unclipped[0], "adopt, no clip", ":")]
+            drawn = [
+                *((r, r.optimizer.name, STYLES[i % len(STYLES)]) for i, r in enumerate(runs)),
+                (unclipped[0], "adopt, no clip", ":"),
+            ]
             for r, label, style in drawn:
                 x = r.trace.x[:, :, 0]
                 c = COLORS[r.optimizer.name]
@@ -61,7 +68,9 @@ def verdicts(numbers: dict[str, Any]) -> str:
     cells = {key: cell for key, cell in numbers.items() if key.startswith("k=")}
     words = []
     for label in next(iter(cells.values())):
-        reached = [key.replace("beta2", "β2").replace(",", " ") for key, cell in cells.items() if cell[label]["median_final_x"] < -0.5]
+        reached = [
+            key.replace("beta2", "β2").replace(",", " ") for key, cell in cells.items() if cell[label]["median_final_x"] < -0.5
+        ]
         where = "every panel" if len(reached) == len(cells) else "nowhere" if not reached else ", ".join(reached)
         words.append(f"{label} reaches x* in {where}")
     return "; ".join(words)

@@ -24,7 +24,11 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
                       **common)  # fmt: skip
     nuf = nuf_report(spec)
     corr = correlation_report(spec, per_shift(spec.optimizers, [0, 1, 2, 4, 8]))
-    numbers = {"settings": {**common, "steps": steps, "seeds": seeds}, "nuf": nuf.as_dict()["results"], "correlation": [c.as_dict() for c in corr.results]}
+    numbers = {
+        "settings": {**common, "steps": steps, "seeds": seeds},
+        "nuf": nuf.as_dict()["results"],
+        "correlation": [c.as_dict() for c in corr.results],
+    }
     figures = {
         NAME: figure_nuf(nuf, "g = 10 w.p. 0.2 else −1, β1 = 0, β2 = 0.9"),
         f"{NAME}-shift": figure_correlation(corr, "Pearson(g², v) against the shift n (◇: closed form)"),

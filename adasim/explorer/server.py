@@ -435,8 +435,10 @@ def serve(host: str, port: int, open_browser: bool, optimizers: Sequence[str], s
     """Bind host:port, compile and warm the engine on the start view, then serve until
     interrupted (Ctrl-C, SIGTERM: running views stop at their next block of steps)."""
     sockets = bind(host, port)
-    say(f"adasim explore: preparing the engine ({len(start.optimizers)} optimizers, {steps:,} steps; "
-        "the first start compiles for a minute) ...")
+    say(
+        f"adasim explore: preparing the engine ({len(start.optimizers)} optimizers, {steps:,} steps; "
+        "the first start compiles for a minute) ..."
+    )
     view(start)
     phase(start)
 

@@ -44,8 +44,10 @@ X_POINTS = 240  # log-spaced points of x_t sent to the page
 GV_STEPS = 48  # the last steps' (g_t, v_t) pairs
 FAMILIES = ("online", "stochastic")
 CRITICAL_POINTS = 48  # grid of critical_value's bracketing scan (the root is then refined by brentq)
-LIMIT_NOTE = ("the closed form is the limit t → ∞ (docs/REFERENCE.md §3): bias corrections → 1 and ADOPT's clip bound "
-              "t^(1/4) → ∞ are not in it, and a stochastic run's factors are sample means")
+LIMIT_NOTE = (
+    "the closed form is the limit t → ∞ (docs/REFERENCE.md §3): bias corrections → 1 and ADOPT's clip bound "
+    "t^(1/4) → ∞ are not in it, and a stochastic run's factors are sample means"
+)
 # what no closed form depends on (κ = k/α and the drift are in units of α; the limit has no seeds):
 # the caches of closed forms, critical values and maps are keyed without them
 INDEPENDENT = ("lr", "schedule", "seeds", "steps")
@@ -107,23 +109,53 @@ class Control:
 
 
 CONTROLS: tuple[Control, ...] = (
-    Control("family", "problem", (), "online", choices=FAMILIES,
-            note="online: g = C once every d steps, else −1; stochastic: g = C w.p. p, else −1"),
-    Control("C", "C", _stops([*np.arange(2.5, 50.01, 0.5), *np.arange(52, 201, 2), 101]), "10", lo=0.0, hi=1e6, lo_open=True,
-            defaults=(("stochastic", "101"),), note="the large gradient"),
+    Control(
+        "family",
+        "problem",
+        (),
+        "online",
+        choices=FAMILIES,
+        note="online: g = C once every d steps, else −1; stochastic: g = C w.p. p, else −1",
+    ),
+    Control(
+        "C",
+        "C",
+        _stops([*np.arange(2.5, 50.01, 0.5), *np.arange(52, 201, 2), 101]),
+        "10",
+        lo=0.0,
+        hi=1e6,
+        lo_open=True,
+        defaults=(("stochastic", "101"),),
+        note="the large gradient",
+    ),
     Control("d", "period d", _stops(range(2, 31)), "3", ("online",), lo=2, hi=1000, integer=True),
-    Control("k", "spikes k", _stops(range(1, 30)), "1", ("online",), lo=1, hi=999, integer=True,
-            note="gradients C per period"),
-    Control("p", "p", _stops(np.geomspace(0.001, 0.5, 91)), "0.0101", ("stochastic",), lo=0.0, hi=1.0, lo_open=True, hi_open=True,
-            note="probability of C (p = 0.0101 with C = 101 is δ = 0.02, the AdaShift paper's)"),
+    Control("k", "spikes k", _stops(range(1, 30)), "1", ("online",), lo=1, hi=999, integer=True, note="gradients C per period"),
+    Control(
+        "p",
+        "p",
+        _stops(np.geomspace(0.001, 0.5, 91)),
+        "0.0101",
+        ("stochastic",),
+        lo=0.0,
+        hi=1.0,
+        lo_open=True,
+        hi_open=True,
+        note="probability of C (p = 0.0101 with C = 101 is δ = 0.02, the AdaShift paper's)",
+    ),
     Control("seeds", "seeds", _stops(range(1, 9)), "4", ("stochastic",), lo=1, hi=64, integer=True),
     Control("beta1", "β1", _stops(np.arange(0.0, 0.991, 0.01)), "0", lo=0.0, hi=1.0, hi_open=True),
     Control("beta2", "β2", _stops(np.geomspace(1e-3, 0.999, 241)), "0.0099", lo=0.0, hi=1.0, hi_open=True),
     Control("n", "shift n", _stops(range(0, 11)), "1", lo=0, hi=1000, integer=True, note="AdaShift's v_t uses g_{t−n}"),
     Control("lr", "α", _stops(10.0 ** np.arange(-3.0, 0.001, 0.05)), "0.5", lo=0.0, hi=1e6, lo_open=True),
     Control("schedule", "schedule", (), "inv-sqrt", choices=("inv-sqrt", "constant"), note="α_t = α/√t or α"),
-    Control("eps", "ε", (), "default", choices=("default", "0", "1e-12", "1e-08"),
-            note="added to the scale; default: each optimizer's own"),
+    Control(
+        "eps",
+        "ε",
+        (),
+        "default",
+        choices=("default", "0", "1e-12", "1e-08"),
+        note="added to the scale; default: each optimizer's own",
+    ),
 )
 BY_NAME = {c.name: c for c in CONTROLS}
 

@@ -80,7 +80,6 @@ def adam_step(s: AdamState, hp: AdamHyper, g, t: int, alpha, clock: Corrections,
     return AdamState(m, v), out(alpha * post * m, m=m, v=v, post=post)
 
 
-
 def _limit(hp: AdamHyper) -> ScaleLimit:
     form = "inside" if hp.eps_mode == "inside" else "outside"
     return ScaleLimit("ema", beta2=float(hp.beta2), eps=float(hp.eps), form=form, phi=hp.phi)

@@ -30,7 +30,6 @@ def adamax_step(s: AdamaxState, hp: AdamaxHyper, g, t: int, alpha, clock: Correc
     return AdamaxState(m, u), out(alpha * post * m, m=m, v=u, post=post)
 
 
-
 Adamax = Definition(
     "adamax",
     AdamaxHyper,

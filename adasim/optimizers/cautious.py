@@ -43,7 +43,6 @@ def cautious_step(s: AdamState, hp: CautiousHyper, g, t: int, alpha, clock: Corr
     return state, out(alpha * post * o.m, m=o.m, v=o.v, post=post)
 
 
-
 CautiousAdam = Definition(
     "cautious-adam",
     CautiousHyper,

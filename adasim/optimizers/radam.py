@@ -64,7 +64,6 @@ def radam_step(s: RAdamState, hp: RAdamHyper, g, t: int, alpha, clock: RAdamCloc
     return RAdamState(m, v), out(alpha * post * m, m=m, v=v, post=post)
 
 
-
 RAdam = Definition(
     "radam",
     RAdamHyper,

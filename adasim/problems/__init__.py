@@ -22,8 +22,21 @@ from adasim.problems.symmetry import Symmetry
 
 PROBLEMS: dict[str, type[Problem]] = {
     cls.name: cls
-    for cls in (Online, Stochastic, FiniteSum, Periodic, Layered, Quadratic, Rotated, Matrix, Symmetry, RankOne, RankTwo,
-                SignStall, MatrixQuadratic)
+    for cls in (
+        Online,
+        Stochastic,
+        FiniteSum,
+        Periodic,
+        Layered,
+        Quadratic,
+        Rotated,
+        Matrix,
+        Symmetry,
+        RankOne,
+        RankTwo,
+        SignStall,
+        MatrixQuadratic,
+    )
 }
 
 

@@ -37,6 +37,7 @@ def period_of_C(q: Mapping[str, Any]) -> Any:
     """Shi et al.'s problem: the period is C."""
     return whole(q["C"])
 
+
 DEFAULT_OPTIMIZERS = ("adam", "amsgrad", "adashift", "adopt")
 
 

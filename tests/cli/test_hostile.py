@@ -50,7 +50,9 @@ def test_overflow_is_exit_3_on_every_engine(engine):
 
 def test_a_sweep_whose_chunk_holds_one_cell(tmp_path):
     """2049 cells: the last chunk has one cell (it used to reach float() of a 1-element array)."""
-    result = CliRunner().invoke(app, ["sweep", "--steps", "100", "-g", "beta2=0.1:0.9:2049", "--no-drift", "--out", str(tmp_path)])
+    result = CliRunner().invoke(
+        app, ["sweep", "--steps", "100", "-g", "beta2=0.1:0.9:2049", "--no-drift", "--out", str(tmp_path)]
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "sweep.csv").read_text().count("\n") == 1 + 2049 * 4  # a header and a row per optimizer and cell
 
@@ -160,7 +162,7 @@ def test_as_a_subprocess_bad_input_is_one_line_on_stderr_and_exit_2(tmp_path, ar
 
 # -- user code fails in every way, in every command that runs it ------------------------------------
 
-USER_HEADER = '''
+USER_HEADER = """
 import sys
 from typing import NamedTuple
 from adasim import Definition, out
@@ -170,8 +172,10 @@ class H(NamedTuple):
 
 class S(NamedTuple):
     m: float = 0.0
-'''
-USER_FILE = USER_HEADER + '''
+"""
+USER_FILE = (
+    USER_HEADER
+    + """
 def raises(s, hp, g, t, alpha):
     raise ValueError("boom")
 
@@ -194,7 +198,8 @@ Interrupts = Definition("Interrupts", H, S, interrupts)
 AString = Definition("AString", H, S, a_string)
 WrongShape = Definition("WrongShape", H, S, wrong_shape)
 NotADefinition = 3
-'''
+"""
+)
 
 USER_FAILURES = {
     "Raises": "raises (line 13) failed: ValueError: boom",
@@ -225,13 +230,16 @@ def test_failing_user_code_is_one_line_naming_the_file_and_function(tmp_path, co
 
 def test_a_user_step_that_returns_nan_is_reported_as_nan_exit_3(tmp_path):
     path = tmp_path / "nan.py"
-    path.write_text(USER_FILE + '''
+    path.write_text(
+        USER_FILE
+        + """
 def nan(s, hp, g, t, alpha):
     m = g * float("nan")
     return S(m), out(alpha * m, m=m, v=m, post=m)
 
 Nan = Definition("Nan", H, S, nan)
-''')
+"""
+    )
     for engine in ("numpy", "compiled"):
         result = CliRunner().invoke(app, ["run", "-o", f"{path}:Nan", "--steps", "20", "--engine", engine])
         assert result.exit_code == 3, result.output
@@ -268,7 +276,9 @@ def test_sgd_has_no_squares_and_its_closed_form_stands_at_huge_C():
     assert "closed form -3.3333e+299" in result.stdout
 
 
-DECLARATIONS = USER_HEADER + '''
+DECLARATIONS = (
+    USER_HEADER
+    + """
 def step(s, hp, g, t, alpha):
     return S(g), out(alpha * g, m=g, v=g * g, post=1.0 + 0 * g)
 
@@ -278,7 +288,8 @@ def fails(hp):
 History = Definition("History", H, S, step, history=fails)
 KernelFails = Definition("KernelFails", H, S, step, kernel=fails)
 Init = Definition("Init", H, S, step, init=fails)
-'''
+"""
+)
 
 
 @pytest.mark.parametrize(("name", "command"), [("History", "run"), ("KernelFails", "nuf"), ("Init", "run")])
@@ -338,7 +349,9 @@ def test_a_run_does_not_clean_a_subfolder_another_live_process_writes(tmp_path):
         holder.wait()
 
 
-ODD_OUTPUTS = USER_HEADER + '''
+ODD_OUTPUTS = (
+    USER_HEADER
+    + """
 import numpy as np
 
 def seven(s, hp, g, t, alpha):
@@ -349,7 +362,8 @@ def complex_step(s, hp, g, t, alpha):
 
 Seven = Definition("Seven", H, S, seven)
 Complex = Definition("Complex", H, S, complex_step)
-'''
+"""
+)
 
 
 @pytest.mark.parametrize("engine", ["python", "numpy", "compiled"])

@@ -48,7 +48,9 @@ def test_a_rule_that_does_not_move_fails():
 
     from adasim.checks.cases import ALL_CASES
 
-    cases = [dataclasses.replace(ALL_CASES[n], name=f"short-{n}", steps=1000) for n in ("reddi-thm1-C10", "reddi-fig1-stochastic")]
+    cases = [
+        dataclasses.replace(ALL_CASES[n], name=f"short-{n}", steps=1000) for n in ("reddi-thm1-C10", "reddi-fig1-stochastic")
+    ]
     s = score(Genes.of([{"beta1": 0.0, "shift": 1000, "beta2": 0.9}, {"beta1": 0.0, "shift": 1, "beta2": 0.9}]), cases)
     assert not s.by_case["short-reddi-thm1-C10"].passed[0]
     assert not s.by_case["short-reddi-fig1-stochastic"].passed[0]

@@ -41,8 +41,15 @@ def _rule(name: str, **extra):
 def test_built_in_is_a_point_of_the_grammar(name, reference, engine):
     if name == "stale-rmsprop" and engine == "compiled":
         pytest.skip("Shampoo is a matrix step: NumPy and Python engines only")
-    a = simulate(PROBLEM, reference.replace(lr=0.01), 400, seeds=[0, 1, 2], x0=0.0, record=("x",),
-                 engine="numpy" if name == "stale-rmsprop" else engine).trace.x
+    a = simulate(
+        PROBLEM,
+        reference.replace(lr=0.01),
+        400,
+        seeds=[0, 1, 2],
+        x0=0.0,
+        record=("x",),
+        engine="numpy" if name == "stale-rmsprop" else engine,
+    ).trace.x
     b = simulate(PROBLEM, _rule(name, lr=0.01), 400, seeds=[0, 1, 2], x0=0.0, record=("x",), engine=engine).trace.x
     np.testing.assert_allclose(b, a, rtol=0, atol=1e-12)
 
@@ -57,8 +64,9 @@ def test_adam_mini_block_mean():
 def test_shift_step_by_hand():
     """n = 2, β1 = 0, v an uncorrected EMA: hand-computed first steps on gradients 3, −1, −1, 3 …"""
     prob = Online(C=3.0, s=1.0, d=3, k=1)
-    run = simulate(prob, ScaleRule(beta1=0.0, shift=2, beta2=0.5, v_init=0, lr=1.0), 5, seeds=0, x0=0.0,
-                   record=("step",), engine="python")
+    run = simulate(
+        prob, ScaleRule(beta1=0.0, shift=2, beta2=0.5, v_init=0, lr=1.0), 5, seeds=0, x0=0.0, record=("step",), engine="python"
+    )
     g = [3.0, -1.0, -1.0, 3.0, -1.0]
     v, steps = 0.0, []
     for t in range(1, 6):

@@ -200,8 +200,24 @@ def _extreme(lo_exp: int, hi_exp: int):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    name=st.sampled_from(["sgd", "momentum", "adagrad", "rmsprop", "adam", "amsgrad", "adamnc", "adashift", "adopt", "signum", "lion",
-                          "adamax", "yogi", "adabelief"]),
+    name=st.sampled_from(
+        [
+            "sgd",
+            "momentum",
+            "adagrad",
+            "rmsprop",
+            "adam",
+            "amsgrad",
+            "adamnc",
+            "adashift",
+            "adopt",
+            "signum",
+            "lion",
+            "adamax",
+            "yogi",
+            "adabelief",
+        ]
+    ),
     C=_extreme(0, 308),
     s=_extreme(-300, 308),
     lr=_extreme(-300, 300),
@@ -434,8 +450,13 @@ def test_the_cell_loop_of_amsgrad_adafactor_and_nadam_is_vectorised(tmp_path):
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-c", VECTORISED], capture_output=True, text=True, check=False,
-                          env={**os.environ, "ADASIM_CACHE_DIR": str(tmp_path)})  # fmt: skip  (a fresh cache: IR only when compiled)
+    done = subprocess.run(
+        [sys.executable, "-c", VECTORISED],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "ADASIM_CACHE_DIR": str(tmp_path)},
+    )  # fmt: skip  (a fresh cache: IR only when compiled)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.splitlines()
     assert len(lines) == 3, done.stdout

@@ -56,7 +56,8 @@ class Page:
 
     def factors(self, name: str) -> list[tuple[float, float]]:
         cells = self.page.eval_on_selector_all(
-            f"table.nuf tr[data-optimizer={name}]", "rows => rows.map(r => [r.querySelector('.measured').textContent, r.querySelector('.closed').textContent])"
+            f"table.nuf tr[data-optimizer={name}]",
+            "rows => rows.map(r => [r.querySelector('.measured').textContent, r.querySelector('.closed').textContent])",
         )
         return [(float(m), float(c)) for m, c in cells]
 

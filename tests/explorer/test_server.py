@@ -77,7 +77,9 @@ def test_the_api_returns_the_view_of_its_query(server):
     assert status == 200
     assert kind == "application/json"
     data = json.loads(body)
-    assert data == json.loads(json.dumps(view(parse_position({"C": "5", "beta2": "0.2", "optimizers": "adam,amsgrad"}, steps=STEPS))))
+    assert data == json.loads(
+        json.dumps(view(parse_position({"C": "5", "beta2": "0.2", "optimizers": "adam,amsgrad"}, steps=STEPS)))
+    )
     status, _, body = get(server[0] + "api/phase?C=5&optimizers=adam")
     assert status == 200
     assert json.loads(body)["optimizers"][0]["critical_beta2"] > 0
@@ -185,8 +187,17 @@ def test_an_optimizer_without_factors_is_drawn_beside_adam(server):
 
 @pytest.mark.parametrize(
     ("host", "code"),
-    [("evil.example", 403), ("evil.example:80", 403), ("192.168.1.7:8050", 403), ("localhost", 200), ("LOCALHOST:1", 200),
-     ("127.0.0.1:9", 200), ("127.1.2.3", 200), ("[::1]:8050", 200), ("app.localhost", 200)],
+    [
+        ("evil.example", 403),
+        ("evil.example:80", 403),
+        ("192.168.1.7:8050", 403),
+        ("localhost", 200),
+        ("LOCALHOST:1", 200),
+        ("127.0.0.1:9", 200),
+        ("127.1.2.3", 200),
+        ("[::1]:8050", 200),
+        ("app.localhost", 200),
+    ],
 )
 def test_a_host_header_of_another_machine_is_refused(server, host, code):
     """DNS rebinding: a page of evil.example whose name now resolves to 127.0.0.1 sends Host:

@@ -230,7 +230,9 @@ def test_the_compiled_executor_refuses_a_problem_that_projects():
     pytest.importorskip("numba")
     problem = BallStochastic(C=10.0, s=1.0, p=0.2)
     layout = Layout.build(problem, SGD(lr=0.1), [0], 0.0)
-    with pytest.raises(AdasimError, match=r"compiled engine cannot run this: the problem .stochastic. projects every step on") as err:
+    with pytest.raises(
+        AdasimError, match=r"compiled engine cannot run this: the problem .stochastic. projects every step on"
+    ) as err:
         make_executor(layout, "compiled")
     assert "\n" not in str(err.value)
     run = simulate(problem, SGD(lr=0.1), 200, engine="numpy")  # the NumPy executor applies it

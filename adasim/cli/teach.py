@@ -78,7 +78,11 @@ def animate(
     if resolved.problem.dim != 1:
         raise AdasimError("animations show one-dimensional problems")
     anim = build_animation(
-        resolved.problem, resolved.optimizers[0], resolved.run_settings.steps, frames=frames, window=bar_window,
+        resolved.problem,
+        resolved.optimizers[0],
+        resolved.run_settings.steps,
+        frames=frames,
+        window=bar_window,
         title=describe(resolved),
     )
     path = save_animation(anim, out, fps=fps)

@@ -21,8 +21,10 @@ EXIT_FAILED = 1
 def check_command(
     spec: Annotated[
         str | None,
-        typer.Argument(help="torch:torch.optim.AdamW | optax:optax.adam | file.py:Name | a built-in name. "
-        "Loading it runs its code.", show_default=False),
+        typer.Argument(
+            help="torch:torch.optim.AdamW | optax:optax.adam | file.py:Name | a built-in name. Loading it runs its code.",
+            show_default=False,
+        ),
     ] = None,
     kw: Annotated[
         list[str] | None,
@@ -31,13 +33,16 @@ def check_command(
     case: Annotated[list[str] | None, typer.Option("--case", help="Run only this case (repeatable; see --list).")] = None,
     quick: Annotated[
         bool,
-        typer.Option("--quick", help="Only the cases marked quick in --list, each run in full: the same verdicts as the "
-                     "full battery on those cases."),
+        typer.Option(
+            "--quick",
+            help="Only the cases marked quick in --list, each run in full: the same verdicts as the full battery on those cases.",
+        ),
     ] = False,
     against: Annotated[
         str | None,
-        typer.Option("--against", help="Compare with adasim's definition of NAME instead: "
-        "largest deviation of x_t, first step they part."),
+        typer.Option(
+            "--against", help="Compare with adasim's definition of NAME instead: largest deviation of x_t, first step they part."
+        ),
     ] = None,
     against_kw: Annotated[
         list[str] | None,
@@ -45,16 +50,24 @@ def check_command(
     ] = None,
     twins: Annotated[
         int | None,
-        typer.Option("--twins", min=0, max=256, help="Twin lanes per seed for the model-free factors (default 12; 2 or 1 when "
-                     "lanes are separate torch tensors or instances). The drift cases run at least 256 (16, 4)."),
+        typer.Option(
+            "--twins",
+            min=0,
+            max=256,
+            help="Twin lanes per seed for the model-free factors (default 12; 2 or 1 when "
+            "lanes are separate torch tensors or instances). The drift cases run at least 256 (16, 4).",
+        ),
     ] = None,
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", min=1, max=64, help="Processes for the cases (default 2; 1 with --quick).")
     ] = None,
     timeout: Annotated[
         float | None,
-        typer.Option("--timeout", min=1.0, help="Seconds each case may take (it then errors and the others go on); "
-                     "cases run in worker processes."),
+        typer.Option(
+            "--timeout",
+            min=1.0,
+            help="Seconds each case may take (it then errors and the others go on); cases run in worker processes.",
+        ),
     ] = None,
     out: Annotated[
         Path | None,
@@ -79,6 +92,7 @@ def check_command(
 
     if against_kw and against is None:
         raise AdasimError("--against-kw sets the reference's keyword arguments: give the reference with --against")
+
     # with --json, stdout carries the JSON and nothing else: what the optimizer prints goes to stderr
     def quiet() -> Any:
         return _stdout_to_stderr() if json_out else contextlib.nullcontext()
@@ -136,8 +150,10 @@ def _list(cases: dict, json_out: bool) -> None:
         return
     from rich.table import Table
 
-    table = Table(title="adasim check: the battery (--quick runs the cases marked q, in full; an optimizer that acts on "
-                        "matrices runs the matrix-… cases instead of the others)")
+    table = Table(
+        title="adasim check: the battery (--quick runs the cases marked q, in full; an optimizer that acts on "
+        "matrices runs the matrix-… cases instead of the others)"
+    )
     for col in ("case", "problem", "settings", "a pass needs", "source"):
         table.add_column(col, overflow="fold")
     for name, c in cases.items():

@@ -11,8 +11,9 @@ from adasim.io import prepare_out_dir, write_figure
 
 
 def probe_command(
-    report: Annotated[Path, typer.Argument(help="A report written by adasim.probe(...).report().write(PATH).",
-                                           show_default=False)],
+    report: Annotated[
+        Path, typer.Argument(help="A report written by adasim.probe(...).report().write(PATH).", show_default=False)
+    ],
     out: Annotated[Path | None, typer.Option("--out", help="Write probe.png and probe.svg here.")] = None,
 ) -> None:
     """Show what adasim.probe measured in a training run: per layer, v's correlation with g² beside its i.i.d. and shifted

@@ -28,8 +28,11 @@ def explore(
     ] = None,
     grid: Annotated[
         list[str] | None,
-        typer.Option("--grid", help="With --export: the values of one control, as NAME=V1,V2,... (repeatable; default: "
-                     "C=3,5,10,20 beta1=0,0.5,0.9 and 17 values of beta2)."),
+        typer.Option(
+            "--grid",
+            help="With --export: the values of one control, as NAME=V1,V2,... (repeatable; default: "
+            "C=3,5,10,20 beta1=0,0.5,0.9 and 17 values of beta2).",
+        ),
     ] = None,
 ) -> None:
     """The explorer in the browser: sliders for β1, β2, C, d, k, p, the shift n, α and the schedule.
@@ -77,8 +80,10 @@ def _export(out: Path, grid: list[str], optimizers: tuple[str, ...], steps: int)
     grid_values = {k: list(v) for k, v in done.grid.items()}
     record = {"views": done.views, "bytes": done.bytes, "steps": steps, "optimizers": list(optimizers), "grid": grid_values}
     write_record(out_dir, "explore.json", record)
-    stdout().print(f"wrote {done.path} ({done.views} views, {done.bytes / 1e6:.1f} MB) and explore.json; "
-                   "open index.html in a browser: no server, no network")
+    stdout().print(
+        f"wrote {done.path} ({done.views} views, {done.bytes / 1e6:.1f} MB) and explore.json; "
+        "open index.html in a browser: no server, no network"
+    )
 
 
 def _check_writable(out: Path) -> None:
