@@ -12,11 +12,38 @@ if TYPE_CHECKING:
 
 
 class AdasimError(ValueError):
-    """Invalid input: the message is one line that says what is wrong and what is allowed."""
+    """Invalid input: the message is one line that says what is wrong and what is allowed.
+
+    Examples
+    --------
+    A mistyped name is refused with the closest known one; `AdasimError` is a `ValueError`.
+
+    >>> from adasim import AdasimError, make_problem
+    >>> try:
+    ...     make_problem("onlien")
+    ... except AdasimError as err:
+    ...     print(err)  # doctest: +ELLIPSIS
+    unknown problem 'onlien'; did you mean 'online'? (known: ...)
+    >>> issubclass(AdasimError, ValueError)
+    True
+    """
 
 
 class AdasimWarning(UserWarning):
-    """Something the user should know that did not stop the run (a fallback, a dropped lane)."""
+    """Something the user should know that did not stop the run (a fallback, a dropped lane).
+
+    Examples
+    --------
+    It is a `UserWarning`, so the `warnings` filters apply to it:
+
+    >>> import warnings
+    >>> from adasim import AdasimWarning
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("the compiled engine cannot run this problem: NumPy instead", AdasimWarning)
+    >>> [issubclass(w.category, UserWarning) for w in caught]
+    [True]
+    """
 
 
 class NumericalError(AdasimError):

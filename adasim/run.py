@@ -19,7 +19,15 @@ VERDICT_TOLERANCE = 0.05
 @dataclass(frozen=True, eq=False, repr=False)
 class Trace(Shown):
     """Recorded rows (R) of a run: t (R,), per-lane arrays (R, L, D) and R_t/t (R, L). A field
-    that was not asked for (simulate's `record`) is None."""
+    that was not asked for (simulate's `record`) is None.
+
+    Examples
+    --------
+    >>> from adasim import SGD, Online, Trace, simulate
+    >>> run = simulate(Online(C=2.0), SGD(lr=0.1), steps=3, x0=0.5, record=["x", "g"], engine="numpy")
+    >>> isinstance(run.trace, Trace), run.trace.t.tolist(), run.trace.g[:, 0, 0].tolist(), run.trace.v is None
+    (True, [1, 2, 3], [2.0, -1.0, -1.0], True)
+    """
 
     t: np.ndarray
     x: np.ndarray | None
@@ -78,7 +86,17 @@ def _median(values: np.ndarray) -> float | None:
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Run(Shown, Tabular):
-    """A finished run: its configuration, final state, health per lane and trace."""
+    """A finished run: its configuration, final state, health per lane and trace.
+
+    Examples
+    --------
+    >>> from adasim import Adam, Online, Run, simulate
+    >>> run = simulate(Online(C=10.0), Adam(lr=0.1), steps=100, seeds=[0, 1], engine="numpy")
+    >>> isinstance(run, Run), run.lanes, run.final_x.shape, run.status.tolist()  # two lanes, one coordinate
+    (True, 2, (2, 1), ['ok', 'ok'])
+    >>> run.summary()["optimizer"], run.steps
+    ('adam', 100)
+    """
 
     problem: Problem
     optimizer: Optimizer

@@ -34,7 +34,17 @@ def schedule_factor(kind: str, c: float, t: Any) -> Any:
 @dataclass(frozen=True)
 class Schedule:
     """σ(t) with α_t = lr·σ(t): `constant` (1), `inv-sqrt` (1/√t), `inv` (1/t), `inv-sqrt-affine`
-    (1/√(1 + c·t))."""
+    (1/√(1 + c·t)).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from adasim import Schedule
+    >>> Schedule("inv-sqrt")(np.array([1, 4, 100])).tolist()  # σ(t) = 1/√t
+    [1.0, 0.5, 0.1]
+    >>> Schedule("inv-sqrt-affine", c=0.01).describe()
+    'α_t = α/√(1 + 0.01·t)'
+    """
 
     kind: str = "constant"
     c: float = 0.01

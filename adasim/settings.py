@@ -163,6 +163,9 @@ class RunSettings:
 
     A field left None is "the preset's or the default" until `resolve` fills it.
 
+    Examples
+    --------
+    >>> from adasim import RunSettings
     >>> RunSettings.from_options({"steps": 500, "seeds": 3, "seed": 7}).resolve()
     RunSettings(steps=500, seeds=[7, 8, 9], x0=None, warmup=0, engine='auto')
     """

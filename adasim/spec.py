@@ -122,7 +122,17 @@ def build_spec(
     """Resolve a problem or preset name with overrides (None = keep the preset's or default value).
     A setting that no chosen optimizer (or the problem) has is an error. `run`: the run settings
     (its fields left None take the preset's value, else the default), e.g.
-    `RunSettings(steps=1000, seeds=range(3))`."""
+    `RunSettings(steps=1000, seeds=range(3))`.
+
+    Examples
+    --------
+    The `reddi-thm1` preset with C = 3: its optimizers get β2 = 1/(1 + C²) = 0.1, as in the theorem.
+
+    >>> from adasim import RunSettings, build_spec
+    >>> spec = build_spec("reddi-thm1", problem={"C": 3}, run=RunSettings(steps=1000))
+    >>> [o.name for o in spec.optimizers], spec.optimizers[0].beta2, spec.run_settings.steps
+    (['adam', 'amsgrad', 'adashift', 'adopt'], 0.1, 1000)
+    """
     if run is None:
         run = RunSettings()
     elif not isinstance(run, RunSettings):

@@ -36,7 +36,21 @@ def _torch() -> Any:
 
 def as_torch(optimizer: Any, params: Iterable[Any], lr: float | None = None) -> Any:
     """A torch.optim.Optimizer stepping `params` with adasim's `optimizer` (see the module text);
-    `lr` defaults to the adasim optimizer's own."""
+    `lr` defaults to the adasim optimizer's own.
+
+    Examples
+    --------
+    Needs torch (`pip install adasim[torch]`). Adam's first step is lr whatever the gradient:
+
+    >>> import torch
+    >>> from adasim import Adam, as_torch
+    >>> w = torch.nn.Parameter(torch.tensor([0.5], dtype=torch.float64))
+    >>> opt = as_torch(Adam(lr=0.1), [w])
+    >>> w.grad = torch.tensor([2.0], dtype=torch.float64)
+    >>> opt.step()
+    >>> round(w.item(), 6)
+    0.4
+    """
     from adasim.arguments import require_optimizer
 
     require_optimizer(optimizer)

@@ -60,7 +60,21 @@ def simulate(
     make) or as steps, seeds (default 0), x0 (default: the problem's start), warmup and `engine`:
     "auto" (compiled when it can run the problem), "compiled", "numpy" or "python", the same
     floats on each. `record`: the trace fields to keep (default all of TRACE_FIELDS and
-    average_regret); the others are None in the trace (sweeps keep only x)."""
+    average_regret); the others are None in the trace (sweeps keep only x).
+
+    Examples
+    --------
+    Reddi et al. 2018, Theorem 1 (C = 10, β1 = 0, β2 = 1/(1 + C²), α_t = α/√t): Adam ends at the worst
+    point +1 of [−1, 1], AMSGrad at x* = −1.
+
+    >>> from adasim import Adam, AMSGrad, Online, Schedule, simulate
+    >>> for opt in (Adam, AMSGrad):
+    ...     run = simulate(Online(C=10.0), opt(beta1=0.0, beta2=1 / 101, lr=0.5, schedule=Schedule("inv-sqrt")),
+    ...                    steps=3000, x0=0.0, engine="numpy")
+    ...     print(opt.name, round(float(run.final_x[0, 0]), 2), run.summary()["verdict"])
+    adam 1.0 worst point
+    amsgrad -1.0 optimum
+    """
     run = run_settings(run, steps=steps, seeds=seeds, x0=x0, warmup=warmup, engine=engine).resolve()
     steps, warmup = run.steps, run.warmup
     if stride is None:

@@ -148,7 +148,17 @@ def iterate(
     blocks well above k).
     `prefetch`: run the next block in a second thread while the caller reads this one (the
     compiled kernel releases the GIL, so an analysis overlaps the simulation on two cores; other
-    executors ignore it)."""
+    executors ignore it).
+
+    Examples
+    --------
+    Six SGD steps in blocks of three on g = 2, −1, −1, …: the blocks follow each other.
+
+    >>> from adasim import SGD, Online, iterate
+    >>> blocks = iterate(Online(C=2.0), SGD(lr=0.1), steps=6, x0=0.5, engine="numpy", block=3)
+    >>> [(b.t.tolist(), b.x[:, 0, 0].round(6).tolist()) for b in blocks]
+    [([1, 2, 3], [0.3, 0.4, 0.5]), ([4, 5, 6], [0.3, 0.4, 0.5])]
+    """
     run = run_settings(run, steps=steps, seeds=seeds, x0=x0, warmup=warmup, engine=engine).resolve()
     steps, warmup = run.steps, run.warmup
     if executor is None:

@@ -49,7 +49,20 @@ def definition(name: str) -> Definition:
 
 def make_optimizer(name: str, **settings: Any) -> Optimizer:
     """Build an optimizer by name (or `file.py:Name` for your own definition). None means
-    "the default"; a setting the optimizer does not have is an error that names the closest."""
+    "the default"; a setting the optimizer does not have is an error that names the closest.
+
+    Examples
+    --------
+    >>> from adasim import AdasimError, make_optimizer
+    >>> adam = make_optimizer("adam", lr=0.1, beta2=None)  # None: Adam's default β2
+    >>> adam.name, adam.lr, adam.beta2
+    ('adam', 0.1, 0.999)
+    >>> try:
+    ...     make_optimizer("adam", beta3=0.9)
+    ... except AdasimError as err:
+    ...     print(err)  # doctest: +ELLIPSIS
+    adam: unknown adam setting 'beta3'; did you mean 'beta1'? (known: beta1, ...)
+    """
     d = definition(name)
     settings = {k: v for k, v in settings.items() if v is not None}
     try:

@@ -51,3 +51,15 @@ AdaBelief = Definition(
     kernel=lambda hp: Kernel("ema", beta1=hp.beta1),
     validate=_check,
 )
+"""AdaBelief: m_t = β1 m_{t−1} + (1−β1) g_t;  s_t = β2 s_{t−1} + (1−β2)(g_t − m_t)² + ε;
+x ← Π(x − α_t m̂_t/(√ŝ_t + ε)) (Zhuang et al. 2020): the scale is the spread of g around m.
+
+Examples
+--------
+ŝ_1 = (g_1 − m_1)² = (2 − 0.2)² = 3.24, so the first step is α·2/1.8.
+
+>>> from adasim import AdaBelief, Online, simulate
+>>> run = simulate(Online(C=2.0), AdaBelief(lr=0.1), steps=1, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> round(float(run.final_x[0, 0]), 6)  # 0.5 − 0.1/0.9
+0.388889
+"""

@@ -126,3 +126,15 @@ Adafactor = Definition(
     conventions={"form": FORMS},
     lr=1e-2,
 )
+"""Adafactor: β̂_t = 1 − t^(−c);  v̂ = EMA_β̂(g² + ε1) (factored R C/mean R on matrices);  u = g/√v̂ clipped to
+RMS ≤ d;  x ← Π(x − ρ_t max(ε2, RMS(x)) u) (Shazeer & Stern 2018).
+
+Examples
+--------
+The step is relative to the parameter's size: u_1 = g_1/|g_1| = 1, times ρ·RMS(x_1) = 0.1·0.5.
+
+>>> from adasim import Adafactor, Online, simulate
+>>> run = simulate(Online(C=2.0), Adafactor(lr=0.1), steps=1, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> round(float(run.final_x[0, 0]), 6)  # 0.5 − 0.1·0.5·1
+0.45
+"""

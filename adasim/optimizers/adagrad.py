@@ -40,3 +40,14 @@ Adagrad = Definition(
     conventions={"eps_mode": {k: v for k, v in {"outside": "α·g/(√v + ε)", "inside": "α·g/√(v + ε)"}.items()}},
     lr=1e-2,
 )
+"""AdaGrad: v_t = v_{t−1} + g_t²;  x ← Π(x − α_t g_t/(√v_t + ε)).
+
+Examples
+--------
+v sums every g²: after g = 2 and −1, v_2 = 5.
+
+>>> from adasim import Adagrad, Online, simulate
+>>> run = simulate(Online(C=2.0), Adagrad(lr=0.1), steps=2, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> run.trace.x[:, 0, 0].round(6).tolist()  # 0.5 − 0.1·2/2, then + 0.1/√5
+[0.4, 0.444721]
+"""

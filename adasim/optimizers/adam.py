@@ -104,6 +104,19 @@ Adam = Definition(
     source="Kingma & Ba 2015; Reddi et al. 2018 (no correction, no ε)",
     **COMMON,
 )
+"""Adam: m_t = β1 m_{t−1} + (1−β1) g_t;  v_t = β2 v_{t−1} + (1−β2) φ(g_t²);  x ← Π(x − α_t m̂_t/(√v̂_t + ε)),
+m̂ = m/(1−β1^t), v̂ = v/(1−β2^t) (Kingma & Ba 2015; Reddi et al.'s analysed Adam is
+`bias_correction=False, eps=0`).
+
+Examples
+--------
+The first bias-corrected step is α whatever the gradient: m̂_1 = g_1 and √v̂_1 = |g_1|.
+
+>>> from adasim import Adam, Online, simulate
+>>> run = simulate(Online(C=2.0), Adam(lr=0.1), steps=1, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> round(float(run.final_x[0, 0]), 6)  # 0.5 − 0.1·2/(2 + 1e-8)
+0.4
+"""
 
 RMSProp = Definition(
     "rmsprop",
@@ -116,3 +129,15 @@ RMSProp = Definition(
     fixed={"beta1": 0.0},
     **COMMON,
 )
+"""RMSProp: Adam's step with β1 fixed at 0 and no bias correction (β2 = 0.99 as PyTorch's alpha):
+v_t = β2 v_{t−1} + (1−β2) g_t²;  x ← Π(x − α_t g_t/(√v_t + ε)).
+
+Examples
+--------
+Without bias correction the first step is α·g_1/√((1−β2)g_1²) = α/√(1−β2) = 10·α.
+
+>>> from adasim import RMSProp, Online, simulate
+>>> run = simulate(Online(C=2.0), RMSProp(lr=0.1), steps=1, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> round(float(run.final_x[0, 0]), 6)  # 0.5 − 0.1·2/√(0.01·4)
+-0.5
+"""

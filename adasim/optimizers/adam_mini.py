@@ -23,3 +23,16 @@ AdamMini = Definition(
     fixed={"phi": "mean"},
     **COMMON,
 )
+"""Adam-mini: Adam with one v per block: v_b = β2 v_b + (1−β2) mean_{i∈b} g_i² (Zhang et al. 2025; the blocks
+are the problem's).
+
+Examples
+--------
+Two coordinates in one block see g_1 = (2, −1): Adam moves each by α, Adam-mini divides both by
+√mean(4, 1) = √2.5.
+
+>>> from adasim import Adam, AdamMini, Layered, simulate
+>>> problem = Layered(blocks=((2, 1.0),), base="online", C=2.0)
+>>> [simulate(problem, o(lr=0.1), steps=1, x0=0.0, engine="numpy").final_x[0].round(6).tolist() for o in (Adam, AdamMini)]
+[[-0.1, 0.1], [-0.126491, 0.063246]]
+"""

@@ -43,3 +43,15 @@ Adamax = Definition(
     validate=check_moments,
     lr=2e-3,
 )
+"""Adamax: m_t = β1 m_{t−1} + (1−β1) g_t;  u_t = max(β2 u_{t−1}, |g_t| + ε);  x ← Π(x − α_t m_t/((1−β1^t) u_t))
+(Kingma & Ba 2015, §7.1).
+
+Examples
+--------
+u is a decaying maximum of |g|: after g = 2, −1 it is max(0.999·2, 1) (the trace's v column).
+
+>>> from adasim import Adamax, Online, simulate
+>>> run = simulate(Online(C=2.0), Adamax(lr=0.1), steps=2, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> run.trace.v[:, 0, 0].round(6).tolist()
+[2.0, 1.998]
+"""

@@ -63,3 +63,14 @@ AdamNC = Definition(
     validate=_check,
     conventions={"eps_mode": EPS_MODES},
 )
+"""AdamNC: β2t = 1 − 1/t (v_t the mean of g²), β1t = β1 λ^(t−1);  x ← Π(x − α_t m_t/(√v_t + ε)) (Reddi et al. 2018, §5).
+
+Examples
+--------
+v_t is the running mean of g_t²: (4 + 1)/2 = 2.5 after two steps.
+
+>>> from adasim import AdamNC, Online, simulate
+>>> run = simulate(Online(C=2.0), AdamNC(lr=0.1), steps=2, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> run.trace.v[:, 0, 0].tolist()
+[4.0, 2.5]
+"""

@@ -55,3 +55,14 @@ AdamW = Definition(
     source="Loshchilov & Hutter 2019 (ICLR); torch.optim.AdamW 2.13 (λ 0.01), optax.adamw 0.2 (λ 1e-4)",
     **{**COMMON, "kernel": _kernel, "scale_limit": _limit, "validate": _check},
 )
+"""AdamW: Adam's u_t = m̂_t/(√v̂_t + ε);  x ← Π(x − α_t (u_t + λx)) (Loshchilov & Hutter 2019; λ 0.01 as PyTorch).
+
+Examples
+--------
+Adam's first step α plus the decoupled decay α·λ·x_1.
+
+>>> from adasim import AdamW, Online, simulate
+>>> run = simulate(Online(C=2.0), AdamW(lr=0.1), steps=1, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> round(float(run.final_x[0, 0]), 6)  # 0.5 − 0.1·(1 + 0.01·0.5)
+0.3995
+"""

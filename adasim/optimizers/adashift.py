@@ -115,3 +115,15 @@ AdaShift = Definition(
     prepare=_prepare,
     conventions={"eps_mode": EPS_MODES, "phi": PHI, "v_rule": V_RULES},
 )
+"""AdaShift: m_t = the window average of g_{t−w+1..t};  v_t = β2 v_{t−1} + (1−β2) φ(g_{t−n}²);
+x ← Π(x − α_t m_t/(√v̂_t + ε)) (Zhou et al. 2019): v sees the gradients n steps late.
+
+Examples
+--------
+With n = 1 there is no v at step 1 (x stays); step 2 divides g_2 = −1 by √v̂ built from g_1² = 4 only.
+
+>>> from adasim import AdaShift, Online, simulate
+>>> run = simulate(Online(C=2.0), AdaShift(lr=0.1, n=1), steps=2, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> run.trace.x[:, 0, 0].round(6).tolist()  # 0.5 + 0.1·1/2
+[0.5, 0.55]
+"""

@@ -54,3 +54,15 @@ AdEMAMix = Definition(
     kernel=no_kernel,
     validate=_check,
 )
+"""AdEMAMix: m1 = β1 m1 + (1−β1) g;  m2 = β3 m2 + (1−β3) g;  x ← Π(x − α_t (m̂1 + a·m2)/(√v̂ + ε))
+(Pagliardini et al. 2025; a = mix, m2 not bias-corrected).
+
+Examples
+--------
+The slow EMA starts near 0: m2_1 = 1e-4·2, so step 1 is α(2 + 5·2e-4)/2.
+
+>>> from adasim import AdEMAMix, Online, simulate
+>>> run = simulate(Online(C=2.0), AdEMAMix(lr=0.1), steps=1, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> round(float(run.trace.step[0, 0, 0]), 6)  # 0.1·2.001/2
+0.10005
+"""

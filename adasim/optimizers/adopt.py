@@ -82,3 +82,15 @@ ADOPT = Definition(
     validate=_check,
     conventions={"clip_base": CLIP_BASES},
 )
+"""ADOPT: ĝ_t = clip(g_t/max(√v_{t−1}, ε), ±t^(1/4));  m_t = β1 m_{t−1} + (1−β1) ĝ_t;  x ← Π(x − α_t m_t);
+v_t = β2 v_{t−1} + (1−β2) g_t² (Taniguchi et al. 2024): g_t is scaled by a v that has not seen it.
+
+Examples
+--------
+Step 1 only sets v_1 = g_1² = 4; step 2 moves by α(1−β1)·g_2/√v_1.
+
+>>> from adasim import ADOPT, Online, simulate
+>>> run = simulate(Online(C=2.0), ADOPT(lr=0.1), steps=2, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> run.trace.x[:, 0, 0].round(6).tolist()  # 0.5 + 0.1·0.1·1/2
+[0.5, 0.505]
+"""

@@ -81,3 +81,15 @@ AMSGrad = Definition(
     validate=_check,
     conventions={"eps_mode": EPS_MODES, "convention": AMSGRAD_CONVENTIONS, "phi": PHI},
 )
+"""AMSGrad: Adam's m and v, v̂_t = max(v̂_{t−1}, v_t);  x ← Π(x − α_t m_t/(√v̂_t + ε)) (Reddi et al. 2018,
+Algorithm 2; the `paper` convention has no bias correction).
+
+Examples
+--------
+Without bias correction: m_1 = 0.1·2 = 0.2, v_1 = 0.001·4 = 0.004.
+
+>>> from adasim import AMSGrad, Online, simulate
+>>> run = simulate(Online(C=2.0), AMSGrad(lr=0.1), steps=1, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> round(float(run.final_x[0, 0]), 6)  # 0.5 − 0.1·0.2/√0.004
+0.183772
+"""

@@ -44,7 +44,21 @@ from adasim.usercode import call_user
 
 class Out(NamedTuple):
     """What one step did: x_t = Π(x_{t−1} − step); m and v the moments that made it (NaN where
-    an optimizer has none); pre = Q_s and post = P_t of the net update factor (docs/REFERENCE.md §3)."""
+    an optimizer has none); pre = Q_s and post = P_t of the net update factor (docs/REFERENCE.md §3).
+
+    Examples
+    --------
+    Reddi et al.'s Adam (no correction, no ε) at step 1 on g = 2 with α = 0.1: m = 0.2, v = 0.004, and
+    step = α·post·m with post = 1/√v.
+
+    >>> from adasim import Adam, Out
+    >>> adam = Adam(bias_correction=False, eps=0.0)
+    >>> state, o = Adam.step(adam.initial_state(), adam.hp, 2.0, 1, 0.1, adam.initial_clock())
+    >>> isinstance(o, Out), o._fields
+    (True, ('step', 'm', 'v', 'pre', 'post'))
+    >>> round(o.m, 6), round(o.v, 6), round(float(o.post), 4), round(float(o.step), 6)
+    (0.2, 0.004, 15.8114, 0.316228)
+    """
 
     step: Any
     m: Any
@@ -54,7 +68,14 @@ class Out(NamedTuple):
 
 
 def out(step: Any, m: Any = math.nan, v: Any = math.nan, pre: Any = 1.0, post: Any = 1.0) -> Out:
-    """An `Out` with the usual defaults: no m or v, pre = post = 1."""
+    """An `Out` with the usual defaults: no m or v, pre = post = 1.
+
+    Examples
+    --------
+    >>> from adasim import out
+    >>> out(0.25, m=0.5)  # what SGD-like steps return
+    Out(step=0.25, m=0.5, v=nan, pre=1.0, post=1.0)
+    """
     return Out(step, m, v, pre, post)
 
 
@@ -63,7 +84,20 @@ class Kernel(NamedTuple):
     β1_r = β1·λ^(r−1), λ = 1 for a constant β1), `window` (K = β1^(t−s)/Σ_{i<w} β1^i for t − s < w)
     or `none`: the step is not of the form α_t·P_t·Σ_s K(t, s)·Q_s·g_s (Lion's sign of a mix of two
     EMAs, a decay term in x, schedule-free's averaging), so it has no exact net update factors;
-    `adasim check` measures them model-free."""
+    `adasim check` measures them model-free.
+
+    Examples
+    --------
+    Momentum SGD's m_t = Σ_s (1−β1)β1^(t−s) g_s is the `ema` kernel; Lion has no such form.
+
+    >>> from adasim import Kernel, Lion, Momentum
+    >>> Momentum(beta1=0.5).kernel() == Kernel("ema", beta1=0.5)
+    True
+    >>> Momentum(beta1=0.5).kernel()
+    Kernel(kind='ema', beta1=0.5, window=1, lam=1.0)
+    >>> Lion().kernel().kind
+    'none'
+    """
 
     kind: str
     beta1: Any = 0.0
@@ -86,7 +120,18 @@ class ScaleLimit(NamedTuple):
     that EMA; of its bias-corrected values when `corrected_max`), `mean` (the mean of g², AdamNC)
     or `sum` (AdaGrad: no limit). It enters as the post-scale P or the pre-scale Q with the form
     1/(√v + ε) (`outside`), 1/√(v + ε) (`inside`) or 1/max(√v, ε) (`max`). Bias corrections tend
-    to 1 and ADOPT's clip bound t^(1/4) to ∞, so neither appears in the limit."""
+    to 1 and ADOPT's clip bound t^(1/4) to ∞, so neither appears in the limit.
+
+    Examples
+    --------
+    >>> from adasim import Adagrad, Adam, AMSGrad, ScaleLimit
+    >>> Adam(beta2=0.5, eps=0.0).scale_limit() == ScaleLimit("ema", beta2=0.5)  # v_t = β2 v + (1−β2) g², P = 1/√v
+    True
+    >>> [opt().scale_limit().statistic for opt in (Adam, AMSGrad, Adagrad)]
+    ['ema', 'max-ema', 'sum']
+    >>> Adam(beta2=0.5).scale_limit().beta2
+    0.5
+    """
 
     statistic: str = "none"
     beta2: float = 0.0
@@ -160,7 +205,25 @@ class Definition:
     `defaults` override the hyper-parameter record's defaults for this definition, `fixed` are
     values it does not let be set (RMSProp is Adam's step with β1 fixed at 0), `conventions` the
     allowed values of each `str` field with their meaning, `prepare` fills derived values (None
-    = "follow another setting") before the record is built."""
+    = "follow another setting") before the record is built.
+
+    Examples
+    --------
+    A definition of your own: SGD with half the step. Calling it with values gives an `Optimizer`.
+
+    >>> from typing import NamedTuple
+    >>> from adasim import Definition, Online, out, simulate
+    >>> class Hyper(NamedTuple):
+    ...     c: float = 0.5
+    >>> class State(NamedTuple):
+    ...     pass
+    >>> def step(s, hp, g, t, alpha):
+    ...     return s, out(alpha * hp.c * g)
+    >>> Half = Definition("half-sgd", Hyper, State, step, rule="x ← Π(x − α_t c g_t)")
+    >>> run = simulate(Online(C=2.0), Half(lr=0.1), steps=1, x0=0.5, engine="numpy")
+    >>> round(float(run.final_x[0, 0]), 6)  # 0.5 − 0.1·0.5·2
+    0.4
+    """
 
     name: str
     hyper: type
@@ -301,7 +364,19 @@ class Optimizer:
     lane), the step size lr (α, scalar or per lane), the schedule σ(t) (α_t = lr·σ(t)) and, for
     optimizers that share a scale over blocks of coordinates, the block sizes (default: the
     problem's). `settings` are the hyper-parameters as given (None = the default, or a value that
-    follows another setting); `hp` is the resolved record the step receives."""
+    follows another setting); `hp` is the resolved record the step receives.
+
+    Examples
+    --------
+    >>> from adasim import Adam, Optimizer
+    >>> adam = Adam(beta2=0.99, lr=0.1)
+    >>> isinstance(adam, Optimizer)
+    True
+    >>> adam.beta2, adam.hp.beta1, adam.replace(lr=0.2).lr  # a setting, a default, a changed copy
+    (0.99, 0.9, 0.2)
+    >>> Adam(beta2=[0.9, 0.99]).lanes()  # one value per lane: two runs in one
+    2
+    """
 
     definition: Definition
     settings: Mapping[str, Any]

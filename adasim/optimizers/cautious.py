@@ -58,6 +58,17 @@ CautiousAdam = Definition(
     conventions={"eps_mode": EPS_MODES, "mask_scale": MASK_SCALES},
     fixed={"phi": "identity"},
 )
+"""Cautious Adam (C-Adam): u = m̂/(√v̂ + ε);  φ = 1[u·g > 0];  x ← Π(x − α_t u φ d/(Σφ + 1)) (Liang et al. 2024).
+
+Examples
+--------
+Step 1 agrees with g (one coordinate: d/(Σφ + 1) = 1/2); at step 2 u > 0 but g < 0, so it is masked.
+
+>>> from adasim import CautiousAdam, Online, simulate
+>>> run = simulate(Online(C=2.0), CautiousAdam(lr=0.1), steps=2, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> run.trace.x[:, 0, 0].round(6).tolist()  # 0.5 − 0.1/2, then no move
+[0.45, 0.45]
+"""
 
 
 def grams_step(s: AdamState, hp: AdamHyper, g, t: int, alpha, clock: Corrections):
@@ -82,3 +93,14 @@ Grams = Definition(
     conventions={"eps_mode": EPS_MODES},
     fixed={"phi": "identity"},
 )
+"""Grams: u = m̂/(√v̂ + ε);  x ← Π(x − α_t sign(g_t)|u_t|) (Cao et al. 2024): Adam's size, the gradient's sign.
+
+Examples
+--------
+Adam's step 2 is +0.026634 (m is still positive); Grams takes its size with the sign of g_2 = −1.
+
+>>> from adasim import Grams, Online, simulate
+>>> run = simulate(Online(C=2.0), Grams(lr=0.1), steps=2, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> run.trace.x[:, 0, 0].round(6).tolist()
+[0.4, 0.426634]
+"""

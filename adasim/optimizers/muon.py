@@ -180,6 +180,21 @@ Muon = Definition(
     conventions={"polar": POLAR, "lr_scale": LR_SCALES, "scale_by": SCALE_BY, "form": FORMS},
     lr=1e-3,
 )
+"""Muon: B = μB + (1−μ)g;  Ũ = g + μ(B − g) (Nesterov);  x ← Π(x − α_t (s·NS₅(Ũ) + λx)), NS₅ ≈ U Vᵀ, five
+Newton–Schulz steps (Jordan et al. 2024). W is a problem's m × m matrix, its entries row by row.
+
+Examples
+--------
+The polar factor of G_1 = diag(2, −1) is diag(1, −1): the exact one moves both directions by α; five
+Newton–Schulz steps land near it, not on it (0.69 and 1.11 here).
+
+>>> from adasim import Muon, Matrix, simulate
+>>> problem = Matrix(size=2, base="online", C=2.0)  # G_1 = diag(2, −1)
+>>> for polar in ("exact", "newton-schulz"):
+...     print(simulate(problem, Muon(lr=0.1, polar=polar), steps=1, x0=0.0, engine="numpy").final_x[0].round(6).tolist())
+[-0.1, 0.0, 0.0, 0.1]
+[-0.068876, 0.0, 0.0, 0.111416]
+"""
 
 PolarGrad = dataclasses.replace(  # Muon's definition with other defaults: one step, one set of conventions
     Muon,
@@ -189,6 +204,18 @@ PolarGrad = dataclasses.replace(  # Muon's definition with other defaults: one s
     "adasim's Muon step with scale_by = nuclear, the exact polar factor, no Nesterov and no shape scaling",
     defaults={"beta1": 0.9, "nesterov": False, "polar": "exact", "lr_scale": "none", "scale_by": "nuclear"},
 )
+"""PolarGrad: B = μB + (1−μ)g;  x ← Π(x − α_t (‖B‖_* msign(B) + λx)), msign(B) = U Vᵀ of B = U Σ Vᵀ
+(Lau, Long & Su 2025): the exact polar factor scaled by the nuclear norm.
+
+Examples
+--------
+B_1 = 0.1·diag(2, −1) has ‖B_1‖_* = 0.3 and polar factor diag(1, −1).
+
+>>> from adasim import PolarGrad, Matrix, simulate
+>>> run = simulate(Matrix(size=2, base="online", C=2.0), PolarGrad(lr=0.1), steps=1, x0=0.0, engine="numpy")  # G_1 = diag(2, −1)
+>>> run.final_x[0].round(6).tolist()  # −0.1·0.3·diag(1, −1)
+[-0.03, 0.0, 0.0, 0.03]
+"""
 
 EFMuon = dataclasses.replace(
     Muon,
@@ -198,6 +225,19 @@ EFMuon = dataclasses.replace(
     "the repair Parshakova et al. 2026 (arXiv 2605.08980) prove convergent on convex Lipschitz functions",
     defaults={"feedback": True, "lr_scale": "none"},
 )
+"""EF-Muon: B = μB + (1−μ)g;  P = α_t Ũ + e;  Δ = (‖P‖_*/r) NS₅(P);  e ← P − Δ;  x ← Π(x − Δ − α_t λx):
+error feedback on Muon's polar factor (r the rank).
+
+Examples
+--------
+Ũ_1 = (1 − 0.95²)·G_1 with Nesterov, so P = 0.1·0.0975·diag(2, −1), ‖P‖_* = 0.02925 and r = 2:
+Δ = 0.014625·diag(1, −1); the rest of P is kept in e for the next step.
+
+>>> from adasim import EFMuon, Matrix, simulate
+>>> run = simulate(Matrix(size=2, base="online", C=2.0), EFMuon(lr=0.1, polar="exact"), steps=1, x0=0.0, engine="numpy")
+>>> run.final_x[0].round(6).tolist()  # −Δ
+[-0.014625, 0.0, 0.0, 0.014625]
+"""
 
 
 class NorMuonHyper(NamedTuple):
@@ -265,6 +305,18 @@ NorMuon = Definition(
     conventions={"polar": POLAR, "lr_scale": LR_SCALES, "update_scale": UPDATE_SCALES},
     lr=2e-2,
 )
+"""NorMuon: O = NS₅(Ũ) as Muon;  v_i = β2 v_i + (1−β2) mean_j O_ij²;  Ô = O/(√v + ε);
+x ← Π(x − α_t (s Ô ‖O‖_F/‖Ô‖_F + λx)) (Li et al. 2025): Muon's update with its rows' sizes evened out.
+
+Examples
+--------
+With the exact polar factor diag(1, −1) the rows are already even: the step is Muon's α·U Vᵀ.
+
+>>> from adasim import NorMuon, Matrix, simulate
+>>> run = simulate(Matrix(size=2, base="online", C=2.0), NorMuon(lr=0.1, polar="exact"), steps=1, x0=0.0, engine="numpy")
+>>> run.final_x[0].round(6).tolist()  # as Muon(polar="exact")
+[-0.1, 0.0, 0.0, 0.1]
+"""
 
 __all__ = [
     "FORMS",

@@ -78,3 +78,16 @@ NAdam = Definition(
     conventions={"form": FORMS},
     lr=2e-3,
 )
+"""NAdam: Adam's m and v;  x ← Π(x − α_t [(1−μ_t)/(1−Πμ) g_t + μ_{t+1}/(1−Πμ·μ_{t+1}) m_t]/(√v̂_t + ε)) with
+μ_t = β1(1 − ½·0.96^(tψ)) (Dozat 2016; PyTorch's form, ψ = momentum_decay).
+
+Examples
+--------
+The first step, and the same step from the formula (m_1 = 0.2, √v̂_1 = 2):
+
+>>> from adasim import NAdam, Online, simulate
+>>> run = simulate(Online(C=2.0), NAdam(lr=0.1), steps=1, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> mu1, mu2 = (0.9 * (1 - 0.5 * 0.96 ** (0.004 * t)) for t in (1, 2))
+>>> round(float(run.trace.step[0, 0, 0]), 6), round(0.1 * (2 + mu2 / (1 - mu1 * mu2) * 0.2) / 2, 6)
+(0.105645, 0.105645)
+"""

@@ -79,3 +79,14 @@ RAdam = Definition(
     validate=check_moments,
     conventions={"form": FORMS},
 )
+"""RAdam: Adam's m and v;  x ← Π(x − α_t m̂_t) while ρ_t ≤ 5, then x ← Π(x − α_t r_t m̂_t/(√v̂_t + ε)) (Liu et al. 2020).
+
+Examples
+--------
+Early on (ρ_t ≤ 5) the variance of v̂ is not trusted: the step is momentum SGD's α·m̂_1 = α·g_1.
+
+>>> from adasim import RAdam, Online, simulate
+>>> run = simulate(Online(C=2.0), RAdam(lr=0.1), steps=1, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> round(float(run.final_x[0, 0]), 6)  # 0.5 − 0.1·2
+0.3
+"""

@@ -81,3 +81,15 @@ ScheduleFreeAdamW = Definition(
     validate=_check,
     lr=2.5e-3,
 )
+"""Schedule-free AdamW: z ← z − α_t ĝ with ĝ = g/(√v̂ + ε);  x = a weighted average of z;  the gradient is taken
+at y = (1−β1) z + β1 x (Defazio et al. 2024).
+
+Examples
+--------
+At step 1 the average is z_1 = z_0 − α·g_1/√v̂_1 = 0.5 − 0.1.
+
+>>> from adasim import ScheduleFreeAdamW, Online, simulate
+>>> run = simulate(Online(C=2.0), ScheduleFreeAdamW(lr=0.1), steps=1, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> round(float(run.final_x[0, 0]), 6)  # 0.5 − 0.1·2/2
+0.4
+"""

@@ -29,6 +29,18 @@ SGD = Definition(
     source="Robbins & Monro 1951",
     scale_limit=lambda hp: ScaleLimit("none"),
 )
+"""Plain SGD: x ← Π(x − α_t g_t).
+
+Examples
+--------
+Every gradient moves x by α·g: on Reddi et al.'s periodic gradients with C = 2 (mean 0) SGD is back
+at x_1 after one period.
+
+>>> from adasim import SGD, Online, simulate
+>>> run = simulate(Online(C=2.0), SGD(lr=0.1), steps=3, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> run.trace.x[:, 0, 0].round(6).tolist()
+[0.3, 0.4, 0.5]
+"""
 
 
 class MomentumHyper(NamedTuple):
@@ -60,3 +72,14 @@ Momentum = Definition(
     scale_limit=lambda hp: ScaleLimit("none"),
     validate=_check_momentum,
 )
+"""Momentum SGD (EMA form): m_t = β1 m_{t−1} + (1−β1) g_t;  x ← Π(x − α_t m_t).
+
+Examples
+--------
+The first step is α·(1−β1)·g_1.
+
+>>> from adasim import Momentum, Online, simulate
+>>> run = simulate(Online(C=2.0), Momentum(lr=0.1), steps=1, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> round(float(run.final_x[0, 0]), 6)  # 0.5 − 0.1·0.1·2
+0.48
+"""

@@ -115,5 +115,18 @@ Shampoo = Definition(
     validate=_check,
     lr=1e-3,
 )
+"""Shampoo: L = β2 L + (1−β2) GGᵀ, R = β2 R + (1−β2) GᵀG;  every k steps P = (· + εI)^(−1/4);
+x ← Π(x − α_t P_L M P_R), M = β1 M + (1−β1) G (Gupta, Koren & Singer 2018, EMA statistics).
+
+Examples
+--------
+For a diagonal G, (GGᵀ)^(−1/4) G (GᵀG)^(−1/4) = sign(G): with the EMA's (1−β2) = 0.01 the first
+step is α·sign(G)/√0.01 = 10·α per direction (here to the box's edge).
+
+>>> from adasim import Shampoo, Matrix, simulate
+>>> run = simulate(Matrix(size=2, base="online", C=2.0), Shampoo(lr=0.1), steps=1, x0=0.0, engine="numpy")  # G_1 = diag(2, −1)
+>>> run.final_x[0].round(6).tolist()  # −0.1·10·diag(1, −1)
+[-1.0, 0.0, 0.0, 1.0]
+"""
 
 __all__ = ["Shampoo", "ShampooHyper", "ShampooState", "inverse_root", "shampoo_step", "square_view"]

@@ -34,6 +34,17 @@ SignSGD = Definition(
     source="Bernstein et al. 2018 (ICML); optax.sign_sgd 0.2",
     sign_weights=lambda hp: SignWeights(1.0),
 )
+"""signSGD: x ← Π(x − α_t sign(g_t)) (Bernstein et al. 2018).
+
+Examples
+--------
+Only the sign counts: the one large gradient 2 weighs no more than each −1, so x drifts up.
+
+>>> from adasim import SignSGD, Online, simulate
+>>> run = simulate(Online(C=2.0), SignSGD(lr=0.1), steps=3, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> run.trace.x[:, 0, 0].round(6).tolist()
+[0.4, 0.5, 0.6]
+"""
 
 
 class SignumHyper(NamedTuple):
@@ -66,6 +77,17 @@ Signum = Definition(
     sign_weights=lambda hp: SignWeights(1.0 - hp.beta1, (1.0 - hp.beta1) * hp.beta1, hp.beta1),
     validate=_check_signum,
 )
+"""Signum: m_t = β1 m_{t−1} + (1−β1) g_t;  x ← Π(x − α_t sign(m_t)) (Bernstein et al. 2018, EMA form).
+
+Examples
+--------
+m = 0.2, 0.08, −0.028: the momentum keeps the sign of the large gradient one step longer.
+
+>>> from adasim import Signum, Online, simulate
+>>> run = simulate(Online(C=2.0), Signum(lr=0.1), steps=3, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> run.trace.x[:, 0, 0].round(6).tolist()
+[0.4, 0.3, 0.4]
+"""
 
 
 class LionHyper(NamedTuple):
@@ -111,3 +133,15 @@ Lion = Definition(
     validate=_check_lion,
     lr=1e-4,
 )
+"""Lion: c_t = sign(β1 m_{t−1} + (1−β1) g_t);  x ← Π(x − α_t (c_t + λx));  m_t = β2 m_{t−1} + (1−β2) g_t
+(Chen et al. 2023, Algorithm 2).
+
+Examples
+--------
+The sign of 0.9·m_1 + 0.1·g_2 = 0.9·0.02 − 0.1 < 0: unlike Signum, Lion follows g_2 at once.
+
+>>> from adasim import Lion, Online, simulate
+>>> run = simulate(Online(C=2.0), Lion(lr=0.1), steps=3, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> run.trace.x[:, 0, 0].round(6).tolist()  # same as SignSGD here
+[0.4, 0.5, 0.6]
+"""

@@ -150,5 +150,18 @@ SOAP = Definition(
     prepare=_prepare,
     lr=3e-3,
 )
+"""SOAP: L, R = EMA of GGᵀ, GᵀG (β_s);  Q = their eigenbases (a power step every k);  Adam in them:
+v = EMA of (Q_LᵀGQ_R)²,  x ← (x − η Q_L (Q_Lᵀ m Q_R/(√v + ε)) Q_Rᵀ)(1 − αλ) (Vyas et al. 2024).
+
+Examples
+--------
+Step 1 only seeds the bases; step 2 is Adam's first bias-corrected step, α per direction, against
+G_2 = diag(−1, −1).
+
+>>> from adasim import SOAP, Matrix, simulate
+>>> run = simulate(Matrix(size=2, base="online", C=2.0), SOAP(lr=0.1), steps=2, x0=0.0, engine="numpy")  # G_1 = diag(2, −1)
+>>> run.trace.x[:, 0].round(6).tolist()
+[[0.0, 0.0, 0.0, 0.0], [0.1, 0.0, 0.0, 0.1]]
+"""
 
 __all__ = ["SOAP", "SOAPHyper", "SOAPState", "eigenbasis", "power_step", "soap_step"]

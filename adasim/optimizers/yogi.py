@@ -58,3 +58,15 @@ Yogi = Definition(
     validate=_check,
     lr=1e-2,
 )
+"""Yogi: m_t = β1 m_{t−1} + (1−β1) g_t;  v_t = v_{t−1} − (1−β2) sign(v_{t−1} − g_t²) g_t²;
+x ← Π(x − α_t m̂_t/(√v̂_t + ε)) (Zaheer et al. 2018; optax's ε 1e-3 and v_0 = 1e-6).
+
+Examples
+--------
+v_1 = 1e-6 + 0.001·4, so the first step is α·2/(√4.001 + 0.001), just under Adam's α.
+
+>>> from adasim import Yogi, Online, simulate
+>>> run = simulate(Online(C=2.0), Yogi(lr=0.1), steps=1, x0=0.5, engine="numpy")  # g_t = 2, −1, −1, 2, …
+>>> round(float(run.final_x[0, 0]), 6)  # 0.5 − 0.2/(√4.001 + 0.001)
+0.400062
+"""

@@ -41,7 +41,18 @@ PROBLEMS: dict[str, type[Problem]] = {
 
 
 def make_problem(name: str, domain: Domain | None = None, **params: Any) -> Problem:
-    """Build a problem by name (None means "default"; a parameter it has no field for is an error)."""
+    """Build a problem by name (None means "default"; a parameter it has no field for is an error).
+
+    Examples
+    --------
+    Reddi et al.'s online problem with C = 3 (the `reddi-thm1` preset's problem): its mean gradient
+    (3 − 1 − 1)/3 is positive, so x* is the lower end of [−1, 1].
+
+    >>> from adasim import make_problem
+    >>> problem = make_problem("online", C=3.0, d=None)  # None: the default d = 3
+    >>> problem.optimum().tolist()
+    [[-1.0]]
+    """
     if name not in PROBLEMS:
         raise unknown_name("problem", name, PROBLEMS)
     cls = PROBLEMS[name]

@@ -27,7 +27,17 @@ from adasim.random import STREAM_GRADIENT, lane_keys
 
 @dataclass(frozen=True)
 class Domain:
-    """The box [lo, hi] (per coordinate); ±inf for an unbounded side. Π_F is clipping onto it."""
+    """The box [lo, hi] (per coordinate); ±inf for an unbounded side. Π_F is clipping onto it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from adasim import Domain
+    >>> Domain(-1.0, 1.0).project(np.array([2.0, -3.0, 0.5])).tolist()  # Π_F clips
+    [1.0, -1.0, 0.5]
+    >>> Domain.parse("-inf,1")  # the command line's --domain
+    Domain(lo=-inf, hi=1.0)
+    """
 
     lo: float = -1.0
     hi: float = 1.0
@@ -116,7 +126,18 @@ def lane_column(value: Any, dtype: type = float) -> Any:
 
 @dataclass(frozen=True, eq=False)
 class Problem:
-    """Base record. Subclasses give the gradient kernel and its parameters, and their structure."""
+    """Base record. Subclasses give the gradient kernel and its parameters, and their structure.
+
+    Examples
+    --------
+    Every registered problem is one; analysis asks a problem for its declared structure:
+
+    >>> from adasim import PROBLEMS, Online, Problem, Stochastic
+    >>> all(issubclass(cls, Problem) for cls in PROBLEMS.values())
+    True
+    >>> Online(C=3.0).pattern().c.tolist(), Stochastic().law() is not None  # periodic; i.i.d.
+    ([3.0, -1.0, -1.0], True)
+    """
 
     domain: Domain = dataclasses.field(default_factory=Domain)
 

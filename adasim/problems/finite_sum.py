@@ -40,7 +40,17 @@ def finite_sum_gradient(q: FiniteSumParams, key, t):
 @dataclass(frozen=True, eq=False)
 class FiniteSum(Problem):
     """f(x) = Σ_i f_i(x), f_0(x) = n·x, f_i(x) = −x otherwise; one f_i per step, sampled
-    cyclically, reshuffled per epoch, or i.i.d. Optimum x* = −1."""
+    cyclically, reshuffled per epoch, or i.i.d. Optimum x* = −1.
+
+    Examples
+    --------
+    With n = 10 one gradient in ten is 10 and nine are −1: the mean is (10 − 9)/10 > 0, so x* = −1.
+
+    >>> from adasim import FiniteSum
+    >>> problem = FiniteSum(n=10, sampling="shuffle")
+    >>> round(float(problem.mean_gradient()), 4), problem.optimum().tolist()
+    (0.1, [[-1.0]])
+    """
 
     n: Any = 10
     sampling: str = "cyclic"

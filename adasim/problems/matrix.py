@@ -57,7 +57,19 @@ def orthogonal(m: int, seed: int) -> np.ndarray:
 @dataclass(frozen=True, eq=False)
 class Matrix(balls.MatrixParameter, Problem):
     """W (m × m) with m copies of the base counterexample on its diagonal, optionally behind fixed
-    orthogonal U, V (see the module text)."""
+    orthogonal U, V (see the module text).
+
+    Examples
+    --------
+    W is 2 × 2 (four coordinates, row by row); unrotated, G_t is diagonal with the online copies,
+    the second's phase shifted by one step:
+
+    >>> import numpy as np
+    >>> from adasim import Matrix
+    >>> problem = Matrix(size=2, base="online", C=2.0)
+    >>> problem.dim, problem.gradient(np.zeros((1, 4)), 1, np.array([0])).tolist()  # G_1 = diag(2, −1)
+    (4, [[2.0, 0.0, 0.0, -1.0]])
+    """
 
     domain: Domain | None = None  # type: ignore[assignment]  # None: [−1, 1] per entry, unconstrained when rotated
     size: int = 4

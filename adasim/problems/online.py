@@ -30,6 +30,18 @@ class Online(Problem):
 
     Reddi et al. 2018 Theorem 1: d = 3, k = 1, s = 1, C > 2; Fig. 1: C = 1010, s = 10, d = 101;
     Shi et al. 2021: k = 2, d = C.
+
+    Examples
+    --------
+    With C = 3 the gradients are 3, −1, −1, … with mean (3 − 2)/3 > 0, so the optimum is x* = −1:
+
+    >>> import numpy as np
+    >>> from adasim import Online
+    >>> problem = Online(C=3.0)
+    >>> problem.gradients(np.arange(1, 7), np.array([0]))[:, 0, 0].tolist()
+    [3.0, -1.0, -1.0, 3.0, -1.0, -1.0]
+    >>> round(float(problem.mean_gradient()), 4), problem.optimum().tolist()
+    (0.3333, [[-1.0]])
     """
 
     C: Any = 10.0

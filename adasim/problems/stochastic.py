@@ -38,6 +38,18 @@ class Stochastic(Problem):
 
     Reddi Thm 3: s = 1, p = (1+δ)/(C+1), so E g = δ; Fig. 1: C = 1010, s = 10, p = 0.01;
     AdaShift paper: C = 101, δ = 0.02, unconstrained; ADOPT toy: C = k², s = k, p = 1/k.
+
+    Examples
+    --------
+    With C = 101 and the default δ = 0.02, p = 1.02/102 = 0.01 and E g = δ > 0, so x* = −1:
+
+    >>> from adasim import Stochastic
+    >>> problem = Stochastic(C=101.0)
+    >>> law = problem.law()
+    >>> law.values.tolist(), law.probs.round(4).tolist()
+    ([101.0, -1.0], [0.01, 0.99])
+    >>> round(float(problem.mean_gradient()), 4), problem.optimum().tolist()
+    (0.02, [[-1.0]])
     """
 
     C: Any = 101.0
