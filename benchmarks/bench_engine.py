@@ -156,7 +156,7 @@ def main() -> None:
     parser.add_argument("--sweep-cells", type=int, default=10_000)
     parser.add_argument("--sweep-steps", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--markdown", action="store_true", help="print the README's table")
+    parser.add_argument("--markdown", action="store_true", help="print the table of docs/performance.md")
     args = parser.parse_args()
     L, T = args.lanes, args.steps
     rows: list[tuple[str, str, str, str, str]] = []

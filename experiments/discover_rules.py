@@ -1,9 +1,9 @@
-"""Reproduce the README's table of discovered scale rules (docs/REFERENCE.md §9):
+"""Reproduce the table of discovered scale rules (docs/REFERENCE.md §9):
 
     python experiments/discover_rules.py --out DIR [--budget 10000] [--rounds 3] [--seed 0]
 
-It is `adasim discover` with the README's settings: the same seed gives the same search, and
-DIR/discover.md is the table the README shows (DIR/discover.json holds every number in it).
+It is `adasim discover` with the settings of docs/how-to/discover-rules.md: the same seed gives the same search, and
+DIR/discover.md is the table that page shows (DIR/discover.json holds every number in it).
 """
 
 import sys

@@ -1,4 +1,6 @@
-"""The examples in the docstrings and the README run and say what they claim."""
+"""The documentation runs as written: the docstrings' examples, every Python block of the README and
+of the pages in docs/, every `adasim` command in them (parsed against the CLI), and every relative
+link (checked offline). The site's build is tests/test_docs_site.py."""
 
 import doctest
 import re
@@ -10,7 +12,13 @@ import pytest
 import adasim
 import adasim.analysis
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+PAGES = [README, *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+def _name(page: Path) -> str:
+    return page.relative_to(ROOT).as_posix()
 
 
 def test_package_docstring_examples():
@@ -20,44 +28,50 @@ def test_package_docstring_examples():
         assert result.failed == 0
 
 
-def test_readme_python_example_runs():
-    block = re.search(r"### From Python\n\n```python\n(.*?)```", README.read_text(), re.S).group(1)
-    block = block.replace("steps=10**6", "steps=10**4")  # same code, shorter
+def test_readme_starts_with_the_two_commands_and_is_short():
+    lines = README.read_text().splitlines()
+    fence = lines.index("```bash")
+    assert fence <= 3  # the set-up comes first
+    assert lines[fence + 1].startswith("pip install -e . && adasim run")
+    assert lines[fence + 2].startswith('pip install -e ".[test]" && pytest')
+    assert len(lines) <= 150, "the README is a front page: the manual belongs in docs/"
+    assert len(re.findall(r"!\[[^\]]*\]\(docs/[^)]+\.png\)", README.read_text())) >= 1  # one picture
+
+
+def _page_block(page: str, heading: str) -> str:
+    return re.search(heading + r"\n\n```python\n(.*?)```", (ROOT / page).read_text(), re.S).group(1)
+
+
+def test_getting_started_python_example_runs():
+    block = _page_block("docs/getting-started.md", "## From Python").replace("steps=10**6", "steps=10**4")
     scope: dict = {}
-    exec(compile(block, "README.md", "exec"), scope)
+    exec(compile(block, "getting-started.md", "exec"), scope)
     assert scope["run"].final_x[0, 0] > 0.99
     assert scope["sweep"].lanes == 4
     assert np.all(scope["sweep"].ok)
 
 
-def test_readme_starts_with_the_two_commands():
-    lines = README.read_text().splitlines()
-    fence = lines.index("```bash")
-    assert lines[fence + 1].startswith("pip install -e . && adasim run")
-    assert lines[fence + 2].startswith('pip install -e ".[test]" && pytest')
-
-
-def test_readme_nuf_example_runs():
-    block = re.search(r"From Python:\n\n```python\n(.*?)```", README.read_text(), re.S).group(1)
+def test_net_update_factor_example_runs():
+    block = _page_block("docs/guide/net-update-factors.md", "From Python:")
     scope: dict = {}
-    exec(compile(block, "README.md", "exec"), scope)
+    exec(compile(block, "net-update-factors.md", "exec"), scope)
     np.testing.assert_allclose([g.mean for g in scope["measured"].groups], scope["closed"].kappa, rtol=1e-9)
     assert scope["closed"].drift > 0
 
 
-def _blocks(kind: str) -> list[tuple[int, str]]:
-    """(line, text) of every ```kind block of the README."""
-    text = README.read_text()
+def _blocks(page: Path, kind: str) -> list[tuple[int, str]]:
+    """(line, text) of every ```kind block of a page."""
+    text = page.read_text()
     return [(text[: m.start()].count("\n") + 1, m.group(1)) for m in re.finditer(rf"```{kind}\n(.*?)```", text, re.S)]
 
 
-def _commands() -> list[tuple[int, list[str]]]:
-    """Every `adasim ...` command of the README's bash and console blocks, as its arguments."""
+def _commands(page: Path) -> list[tuple[int, list[str]]]:
+    """Every `adasim ...` command of a page's bash and console blocks, as its arguments."""
     import shlex
 
     out = []
     for kind in ("bash", "console"):
-        for line, block in _blocks(kind):
+        for line, block in _blocks(page, kind):
             for k, row in enumerate(block.splitlines()):
                 if kind == "console" and not row.startswith("$ "):
                     continue  # what a command printed
@@ -67,8 +81,18 @@ def _commands() -> list[tuple[int, list[str]]]:
     return out
 
 
-@pytest.mark.parametrize(("line", "block"), _blocks("python"), ids=lambda v: str(v) if isinstance(v, int) else "")
-def test_every_python_block_of_the_readme_runs_as_written(line, block, tmp_path, monkeypatch):
+PYTHON_BLOCKS = [(_name(p), line, block) for p in PAGES for line, block in _blocks(p, "python")]
+COMMANDS = [(_name(p), line, args) for p in PAGES for line, args in _commands(p)]
+
+
+def test_the_pages_hold_what_the_tests_below_run():
+    assert len(PYTHON_BLOCKS) >= 7
+    assert len(COMMANDS) >= 60
+    assert {page for page, _, _ in COMMANDS} >= {"README.md", "docs/getting-started.md", "docs/how-to/check-your-optimizer.md"}
+
+
+@pytest.mark.parametrize(("page", "line", "block"), PYTHON_BLOCKS, ids=[f"{p}:{n}" for p, n, _ in PYTHON_BLOCKS])
+def test_every_python_block_runs_as_written(page, line, block, tmp_path, monkeypatch):
     """Each block on its own, in a fresh scope and an empty folder (long runs shortened: the same code)."""
     import ast
     import importlib.util
@@ -80,20 +104,26 @@ def test_every_python_block_of_the_readme_runs_as_written(line, block, tmp_path,
             names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
         for name in names:
             if importlib.util.find_spec(name.split(".")[0]) is None:
-                pytest.skip(f"README.md:{line} needs {name.split('.')[0]} (an optional package)")
+                pytest.skip(f"{page}:{line} needs {name.split('.')[0]} (an optional package)")
     monkeypatch.chdir(tmp_path)
     block = block.replace("steps=10**6", "steps=10**4").replace("steps=100_000", "steps=10_000")
-    exec(compile(block, f"README.md:{line}", "exec"), {"__name__": "readme"})
+    scope = {"__name__": "docs"}
+    exec(compile(block, f"{page}:{line}", "exec"), scope)
+    for name, test in [(k, v) for k, v in scope.items() if k.startswith("test_") and callable(v)]:
+        if "adasim_check" in test.__code__.co_varnames[: test.__code__.co_argcount]:  # the plugin's fixture is adasim.check
+            test(adasim.check)
+        else:
+            pytest.fail(f"{page}:{line} defines {name} with fixtures this test does not provide")
 
 
-@pytest.mark.parametrize(("line", "args"), _commands(), ids=lambda v: str(v) if isinstance(v, int) else "")
-def test_every_adasim_command_of_the_readme_parses(line, args):
-    """Each `adasim …` line of the README names a command and options it has, with values of their
-    types (parsed, not run: some take minutes or need a network)."""
-    _parse(args, line)
+@pytest.mark.parametrize(("page", "line", "args"), COMMANDS, ids=[f"{p}:{n}" for p, n, _ in COMMANDS])
+def test_every_adasim_command_parses(page, line, args):
+    """Each `adasim …` line names a command and options it has, with values of their types (parsed,
+    not run: some take minutes or need a network; tests/cli runs the commands themselves)."""
+    _parse(args, f"{page}:{line}")
 
 
-def _parse(args: list[str], line: int) -> None:
+def _parse(args: list[str], where: str) -> None:
     from typer.main import get_command
 
     from adasim.cli.app import app as whole
@@ -101,14 +131,58 @@ def _parse(args: list[str], line: int) -> None:
     group = get_command(whole)
     ctx = group.make_context("adasim", [], resilient_parsing=True)
     command = group.get_command(ctx, args[0])
-    assert command is not None, f"README.md:{line}: no command {args[0]!r}"
+    assert command is not None, f"{where}: no command {args[0]!r}"
     command.make_context(args[0], args[1:], parent=ctx)
 
 
-def test_a_command_the_readme_got_wrong_would_not_parse():
+def test_a_command_the_docs_got_wrong_would_not_parse():
     with pytest.raises(Exception, match="No such option: --nosuch"):  # click's UsageError (typer's own copy)
-        _parse(["run", "--nosuch", "1"], 0)
+        _parse(["run", "--nosuch", "1"], "")
     with pytest.raises(Exception, match="valid integer"):
-        _parse(["run", "--steps", "many"], 0)
+        _parse(["run", "--steps", "many"], "")
     with pytest.raises(AssertionError, match="no command"):
-        _parse(["runn"], 0)
+        _parse(["runn"], "")
+
+
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)|!\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def _broken_links(page: Path) -> list[str]:
+    """The relative links and images of a page that name no file (or, with #anchor, no heading of it)."""
+    missing = []
+    for m in LINK.finditer(page.read_text()):
+        target = m.group(1) or m.group(2)
+        if re.match(r"[a-z]+:", target):
+            continue  # http:, https:, mailto: are not fetched
+        path, _, anchor = target.partition("#")
+        file = (page.parent / path).resolve() if path else page
+        if not file.exists():
+            missing.append(target)
+        elif anchor and file.suffix == ".md":
+            headings = re.findall(r"(?m)^#+ (.*)$", file.read_text())
+            if anchor not in {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}:
+                missing.append(target)
+    return missing
+
+
+@pytest.mark.parametrize("page", PAGES, ids=_name)
+def test_every_relative_link_resolves(page):
+    """Offline: every relative link and image of the README and of every page names a file that exists."""
+    assert not _broken_links(page), f"{_name(page)}: {_broken_links(page)}"
+
+
+def test_the_link_check_would_catch_a_broken_link(tmp_path):
+    (tmp_path / "there.md").write_text("# A heading\n")
+    page = tmp_path / "page.md"
+    page.write_text("[a](nosuch.md) ![b](img.png) [c](there.md) [d](there.md#a-heading) [e](there.md#nothing) [f](https://x.org)")
+    assert _broken_links(page) == ["nosuch.md", "img.png", "there.md#nothing"]
+
+
+def test_one_version_everywhere():
+    """adasim.__version__ is the version of the package's metadata, CITATION.cff and the changelog's newest entry."""
+    import importlib.metadata
+
+    version = adasim.__version__
+    assert importlib.metadata.version("adasim") == version
+    assert re.search(r'(?m)^version: "?([^"\n]+)"?$', (ROOT / "CITATION.cff").read_text()).group(1) == version
+    assert re.search(r"(?m)^## (\S+)", (ROOT / "CHANGELOG.md").read_text()).group(1) == version

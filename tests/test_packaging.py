@@ -76,7 +76,7 @@ def test_version_license_and_the_reference_the_code_cites():
     assert "MIT License" in (ROOT / "LICENSE").read_text()
     reference = (ROOT / "docs" / "REFERENCE.md").read_text()
     cited = set()
-    for path in [*(ROOT / "adasim").rglob("*.py"), ROOT / "README.md"]:
+    for path in [*(ROOT / "adasim").rglob("*.py"), ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]:
         text = path.read_text()
         assert "REFERENCE §" not in text.replace("docs/REFERENCE.md §", ""), f"{path} cites a reference that is not in the repo"
         cited |= {int(n) for n in __import__("re").findall(r"docs/REFERENCE\.md §(\d)", text)}

@@ -1,5 +1,7 @@
 """Analysis on runs and on closed forms: net update factors, drift, critical values, correlation.
 
+Examples
+--------
 >>> from adasim import Online, Adam
 >>> from adasim.analysis import analytic_nuf, empirical_nuf
 >>> problem, adam = Online(C=10.0, d=3, k=1), Adam(beta1=0.0, beta2=1 / 101, eps=0.0, lr=1e-3)

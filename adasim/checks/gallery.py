@@ -1,7 +1,7 @@
 """What the battery says about other people's optimizers: one row per SPEC (passed/total, the
 result of every case, the lanes' layout, seconds, library versions), as a Markdown table.
 
-    python -m adasim.checks.gallery                       # the README's table (torch.optim, optax)
+    python -m adasim.checks.gallery                       # the table of docs/how-to/check-your-optimizer.md (torch.optim, optax)
     python -m adasim.checks.gallery --library pytorch_optimizer --out docs/pytorch-optimizer.md
 
 `--library pytorch_optimizer` puts every optimizer the library builds for a 1-D parameter
@@ -120,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from adasim.io import atomic_file
 
     parser = argparse.ArgumentParser(prog="python -m adasim.checks.gallery", description=__doc__.splitlines()[0])
-    parser.add_argument("specs", nargs="*", help="SPECs (default: the README's list)")
+    parser.add_argument("specs", nargs="*", help="SPECs (default: the list of docs/how-to/check-your-optimizer.md)")
     parser.add_argument("--library", help="every optimizer of this library (pytorch_optimizer)")
     parser.add_argument("--jobs", type=int, default=2, help="optimizers checked at once (each in its own process)")
     parser.add_argument("--quick", action="store_true", help="the quick cases (the full battery's verdicts on them)")

@@ -3,7 +3,7 @@ which of `adasim check`'s cases defeat it at its default settings (each case's o
 
 The verdicts (the whole battery, 10 000 steps per case) take minutes to compute, so they are stored with the package
 (`adasim/optimizers/verdicts.json`, with the command and the version that made them) and shown by
-`adasim list` and the README's optimizer table; regenerate them after changing a definition:
+`adasim list` and the optimizer table of docs/guide/optimizers.md; regenerate them after changing a definition:
 
     python -m adasim.checks.verdicts [--jobs 2]
 
@@ -112,7 +112,7 @@ def knowledge() -> dict[str, dict[str, Any]]:
 
 
 def markdown_table() -> str:
-    """The README's optimizer table: every built-in with its rule, conventions, closed form,
+    """The optimizer table of docs/guide/optimizers.md: every built-in with its rule, conventions, closed form,
     the cases that defeat it at its defaults, and its source."""
     from adasim.optimizers import OPTIMIZERS
 

@@ -1,4 +1,4 @@
-"""The stored verdicts that `adasim list` and the README show (adasim/optimizers/verdicts.json)."""
+"""The stored verdicts that `adasim list` and the optimizers page (docs/guide/optimizers.md) show (adasim/optimizers/verdicts.json)."""
 
 from typer.testing import CliRunner
 
@@ -48,16 +48,16 @@ def test_list_shows_what_adasim_knows():
     assert optimizers["radam"]["closed_form"] == knowledge()["radam"]["closed_form"]
 
 
-def test_readme_optimizer_table_is_generated_from_them():
+def test_the_optimizers_page_table_is_generated_from_them():
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert markdown_table() in readme, "paste adasim.checks.verdicts.markdown_table() into the README's Optimizers section"
+    page = (Path(__file__).resolve().parents[2] / "docs" / "guide" / "optimizers.md").read_text()
+    assert markdown_table() in page, "paste adasim.checks.verdicts.markdown_table() into docs/guide/optimizers.md"
 
 
 def test_a_matrix_optimizer_is_stored_with_the_matrix_battery():
     """adasim's own Muon runs the matrix cases (the vector cases cannot exercise it): its stored row
-    and the README's table say which battery ran."""
+    and the optimizers page's table say which battery ran."""
     row = stored()["optimizers"]["muon"]
     assert sorted(row["passed"] + row["defeated_by"] + row["errored"] + row["inconclusive"]) == sorted(MATRIX_CASES)
     assert "matrix cases" in markdown_table().split("`muon`")[1].split("\n")[0]
