@@ -1,7 +1,8 @@
 """The interactive explorer behind `adasim demo`: sliders for β1, β2, C, d, the shift n and α,
 toggles for the optimizers; every move re-simulates the online problem and redraws x_t, v_t
 against g_t, and the per-phase net update factors beside their closed forms. The numbers are the
-browser explorer's (`adasim.explorer.view.view`); this module only draws them with matplotlib."""
+browser explorer's (`adasim.explorer.view.view`); this module only draws them with matplotlib, each
+optimizer in the browser explorer's colour, dash and marker (`adasim.explorer.style`)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 from matplotlib.widgets import CheckButtons, Slider
 
+from adasim.explorer.style import styles
 from adasim.explorer.view import DEFAULT_OPTIMIZERS, Position, view
-from adasim.plots.run import COLORS
 
 OPTIMIZERS = DEFAULT_OPTIMIZERS  # the toggles: the four of every problem's default
+STYLES = styles(OPTIMIZERS)  # the browser explorer's look of each
 
 SLIDERS = {
     # name: (label, lo, hi, start, step)
@@ -36,9 +38,9 @@ class Explorer:
         self.steps = steps
         self.fig = fig if fig is not None else Figure(figsize=(13, 8))
         fig = self.fig
-        self.ax_x = fig.add_axes((0.05, 0.56, 0.40, 0.35))
+        self.ax_x = fig.add_axes((0.065, 0.56, 0.385, 0.35))  # room on the left for its y label
         self.ax_v = fig.add_axes((0.52, 0.56, 0.30, 0.35))
-        self.ax_k = fig.add_axes((0.05, 0.25, 0.77, 0.24))
+        self.ax_k = fig.add_axes((0.05, 0.25, 0.77, 0.22))  # room above for x_t's x label
         self.sliders: dict[str, Slider] = {}
         for i, (name, (label, lo, hi, init, step)) in enumerate(SLIDERS.items()):
             col, row = divmod(i, 3)
@@ -47,7 +49,7 @@ class Explorer:
             self.sliders[name] = Slider(ax, label, lo, hi, valinit=value, valstep=step)
             self.sliders[name].on_changed(self._changed)
         ax_check = fig.add_axes((0.85, 0.62, 0.13, 0.25))
-        colors = [COLORS[name] for name in OPTIMIZERS]  # each toggle in its optimizer's colour, as its lines
+        colors = [STYLES[name].color for name in OPTIMIZERS]  # each toggle in its optimizer's colour, as its lines
         self.checks = CheckButtons(ax_check, list(OPTIMIZERS), [True] * len(OPTIMIZERS),
                                    label_props={"color": colors}, frame_props={"edgecolor": colors},
                                    check_props={"facecolor": colors})  # fmt: skip
@@ -111,6 +113,8 @@ class Explorer:
         self.ax_x.xaxis.set_minor_formatter(NullFormatter())
         self.ax_x.set_ylim(-1.1, 1.1)
         self.ax_x.set_title("x_t (x* = −1; drift > 0 climbs to the worst point)", fontsize=9)
+        self.ax_x.set_xlabel("step t", fontsize=8)
+        self.ax_x.set_ylabel("x_t", fontsize=8)
         self.ax_v.set_yscale("log")
         self.ax_v.yaxis.set_major_formatter(plain)
         self.ax_v.yaxis.set_minor_formatter(NullFormatter())
@@ -119,11 +123,12 @@ class Explorer:
         self.ax_v.set_title("v_t against the g_t it scales (last steps)", fontsize=9)
         self.ax_k.set_title("net update factor per phase κ_j = k/α (bars: measured, ◇: closed form)", fontsize=9)
         self.ax_k.set_xlabel("phase j (phase 0 is the spike C)", fontsize=8)
+        self.ax_k.set_ylabel("κ_j = k/α", fontsize=8)
         self.ax_k.axhline(0.0, color="black", lw=0.6)
         for name in OPTIMIZERS:
-            color = COLORS[name]
-            (self.lines[f"x:{name}"],) = self.ax_x.plot([], [], color=color, lw=1.4)
-            (self.lines[f"v:{name}"],) = self.ax_v.plot([], [], "o", ms=4, alpha=0.6, color=color)
+            st = STYLES[name]
+            (self.lines[f"x:{name}"],) = self.ax_x.plot([], [], color=st.color, ls=st.linestyle(), lw=1.4)
+            (self.lines[f"v:{name}"],) = self.ax_v.plot([], [], st.marker, ms=4, alpha=0.6, color=st.color)
         self._k_artists: list[Any] = []
         self._title = self.fig.suptitle("", fontsize=10, y=0.985)
 
@@ -141,7 +146,7 @@ class Explorer:
             for i, name in enumerate(names):
                 offset = (i - (len(names) - 1) / 2) * width
                 x = np.arange(p["d"]) + offset
-                bars = self.ax_k.bar(x, np.zeros(p["d"]), width=width, color=COLORS[name], alpha=0.7)
+                bars = self.ax_k.bar(x, np.zeros(p["d"]), width=width, color=STYLES[name].color, alpha=0.7)
                 (marks,) = self.ax_k.plot(x, np.zeros(p["d"]), "D", ms=5, mfc="none", color="black")
                 self._bars[name], self._marks[name] = bars, marks
                 self._k_artists.extend([*bars.patches, marks])

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
-from adasim.explorer.view import CONTROLS, FAMILIES, Control, Position
+from adasim.explorer.style import styles
+from adasim.explorer.view import CONTROLS, FAMILIES, MAX_OPTIMIZERS, Control, Position
 from adasim.io import provenance
-from adasim.plots.run import COLORS
 
 
 def asset(name: str) -> str:
@@ -24,13 +24,15 @@ def config(
     optimizers: Sequence[str], start: Position, controls: Sequence[Control] = CONTROLS, mode_note: str = ""
 ) -> dict[str, Any]:
     """What the page needs to build its controls: every control with its stops and per-family
-    defaults, the optimizers it may toggle (with their colours) and the position it starts at."""
+    defaults, the optimizers it may toggle (with their styles: adasim.explorer.style, and how many
+    may be on at once) and the position it starts at."""
     return {
         "provenance": provenance(),
         "controls": [c.as_dict() for c in controls],
         "families": list(FAMILIES),
         "optimizers": list(optimizers),
-        "colors": {name: COLORS[name] for name in optimizers if name in COLORS},
+        "styles": {name: st.as_dict() for name, st in styles(optimizers).items()},
+        "max_optimizers": MAX_OPTIMIZERS,
         "start": start.query(),
         "mode_note": mode_note,
     }

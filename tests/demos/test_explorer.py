@@ -73,7 +73,25 @@ def test_each_update_records_its_time(explorer):
 def test_the_v_panel_is_labelled_and_each_toggle_wears_its_optimizers_colour(explorer):
     from matplotlib.colors import to_hex
 
+    from adasim.explorer.style import styles
     from adasim.plots.run import COLORS
 
     assert explorer.ax_v.get_ylabel().startswith("v_t")
-    assert [to_hex(t.get_color()) for t in explorer.checks.labels] == [COLORS[n] for n in OPTIMIZERS]
+    assert [to_hex(t.get_color()) for t in explorer.checks.labels] == [styles()[n].color for n in OPTIMIZERS]
+    assert [to_hex(t.get_color()) for t in explorer.checks.labels] == [COLORS[n] for n in OPTIMIZERS]  # the static figures' too
+
+
+def test_lines_and_points_are_drawn_in_the_browser_explorers_styles(explorer):
+    """One definition of each optimizer's look (adasim.explorer.style) for both explorers."""
+    from matplotlib.colors import to_hex
+    from matplotlib.lines import Line2D
+
+    from adasim.explorer.style import styles
+
+    for name in OPTIMIZERS:
+        want = styles()[name]
+        line, points = explorer.lines[f"x:{name}"], explorer.lines[f"v:{name}"]
+        assert to_hex(line.get_color()) == to_hex(points.get_color()) == want.color
+        reference = Line2D([], [], ls=want.linestyle(), lw=line.get_linewidth())
+        assert line.get_linestyle() == reference.get_linestyle()
+        assert points.get_marker() == want.marker

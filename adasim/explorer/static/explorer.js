@@ -5,7 +5,6 @@
 // here; the page only draws what adasim computed.
 
 const SVGNS = "http://www.w3.org/2000/svg";
-const DASHES = ["", "7 3", "2 3", "9 3 2 3", "4 4", "1 2"];
 const AWAY = "#E69F00", TOWARD = "#0072B2", NONE = "#bbbbbb"; // Okabe–Ito orange / blue
 
 function el(tag, attrs = {}, ...children) {
@@ -20,6 +19,38 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 const s = (tag, attrs, ...children) => el("svg:" + tag, attrs, ...children);
+
+// -- each optimizer's look: the page's config carries it (adasim/explorer/style.py, the one definition
+// the matplotlib explorer draws with too): a colour, a dash (in line widths; [] solid) and a marker
+export function styler(styles) {
+  const fallback = { color: "#000000", dash: [], marker: "o" };
+  return (name) => {
+    const st = styles[name] || fallback;
+    return { color: st.color, marker: st.marker, dashes: st.dash };
+  };
+}
+const dashArray = (dash, width) => dash.map((v) => +(v * width).toFixed(2)).join(" ");
+// a short line in the optimizer's colour and dash: the key of the toggles and the tables
+function swatch(st) {
+  return s("svg", { class: "swatch", viewBox: "0 0 26 10", "aria-hidden": "true", "data-color": st.color, "data-dash": st.dashes.join(" ") },
+           s("line", { x1: 1, x2: 25, y1: 5, y2: 5, stroke: st.color, "stroke-width": 3, "stroke-dasharray": dashArray(st.dashes, 3) || null }));
+}
+// a point of the (g_t, v_t) scatter in the optimizer's marker (o circle, s square, ^ triangle, D diamond)
+function mark(marker, x, y, r = 3.4) {
+  if (marker === "s") return s("rect", { x: x - 0.9 * r, y: y - 0.9 * r, width: 1.8 * r, height: 1.8 * r, opacity: 0.7 });
+  if (marker === "^") return s("path", { d: `M${x},${y - 1.2 * r}L${x + 1.1 * r},${y + 0.8 * r}L${x - 1.1 * r},${y + 0.8 * r}Z`, opacity: 0.7 });
+  if (marker === "D") return s("path", { d: `M${x},${y - 1.3 * r}L${x + 1.1 * r},${y}L${x},${y + 1.3 * r}L${x - 1.1 * r},${y}Z`, opacity: 0.7 });
+  return s("circle", { cx: x, cy: y, r, opacity: 0.7 });
+}
+// a table in a box of its own that scrolls sideways when the table is wider than the page, and says
+// so ("overflowing" and a visible cue) instead of hiding the last columns
+function tableBox(table, cls) {
+  const box = el("div", { class: "scroll", tabindex: 0, role: "region", "aria-label": table.getAttribute("aria-label") + " (scrolls sideways)" }, table);
+  const wrap = el("div", { class: "table-box " + cls }, box, el("p", { class: "scroll-cue", "aria-hidden": "true", text: "⇠ more columns: scroll the table sideways ⇢" }));
+  const check = () => wrap.classList.toggle("overflowing", box.scrollWidth > box.clientWidth + 1);
+  if (typeof ResizeObserver !== "undefined") new ResizeObserver(check).observe(box);
+  return wrap;
+}
 
 export function fmt(v, digits = 4) {
   if (v === null || v === undefined) return "—";
@@ -99,10 +130,11 @@ function figureX(view, shown, style) {
     f.svg.append(s("line", { x1: f.m.l, x2: f.width - f.m.r, y1: p, y2: p, class: "optimum" }));
     f.svg.append(s("text", { x: f.m.l + 4, y: p + (view.optimum < 0 ? -5 : 13), class: "note", text: "x* (optimum)" }));
   }
-  for (const o of shown) {
-    const d = o.t.map((t, i) => `${i ? "L" : "M"}${f.sx(t).toFixed(1)},${f.sy(o.x[i]).toFixed(1)}`).join("");
-    f.svg.append(s("path", { d, stroke: style(o.name).color, "stroke-dasharray": style(o.name).dash, class: "line", "data-optimizer": o.name }));
-  }
+  shown.forEach((o, i) => {  // the first drawn widest, under the others: lines that coincide (at x*) all stay in sight
+    const d = o.t.map((t, j) => `${j ? "L" : "M"}${f.sx(t).toFixed(1)},${f.sy(o.x[j]).toFixed(1)}`).join("");
+    const width = 1.8 + (shown.length - 1 - i) * Math.min(0.8, 2.4 / Math.max(shown.length - 1, 1)), st = style(o.name);
+    f.svg.append(s("path", { d, stroke: st.color, "stroke-width": width, "stroke-dasharray": dashArray(st.dashes, width) || null, class: "line", "data-optimizer": o.name }));
+  });
   endLabels(f, shown.map((o) => ({ y: o.x[o.x.length - 1], color: style(o.name).color, text: o.name })));
   return f.svg;
 }
@@ -117,10 +149,8 @@ function figureV(view, shown, style) {
                   { kind: "log", domain: [vlo / ratio, vhi * ratio], label: "v_t (the scale of step t)" });
   shown.forEach((o, i) => {
     const jitter = (i - (shown.length - 1) / 2) * 0.012 * (ghi - glo || 1);
-    const group = s("g", { fill: style(o.name).color, "data-optimizer": o.name });
-    o.g.forEach((g, j) => { if (o.v[j] > 0) group.append(s(i % 2 ? "rect" : "circle", i % 2
-      ? { x: f.sx(g + jitter) - 3, y: f.sy(o.v[j]) - 3, width: 6, height: 6, opacity: 0.7 }
-      : { cx: f.sx(g + jitter), cy: f.sy(o.v[j]), r: 3.4, opacity: 0.7 })); });
+    const group = s("g", { fill: style(o.name).color, "data-optimizer": o.name, "data-marker": style(o.name).marker });
+    o.g.forEach((g, j) => { if (o.v[j] > 0) group.append(mark(style(o.name).marker, f.sx(g + jitter), f.sy(o.v[j]))); });
     f.svg.append(group);
   });
   endLabels(f, shown.filter((o) => o.v.some((v) => v > 0)).map((o) => ({ y: Math.max(...o.v.filter((v) => v > 0)), color: style(o.name).color, text: o.name })));
@@ -142,29 +172,32 @@ function figureNUF(view, all, style) {
                   { kind: "linear", domain: [0, top], label: "κ = Σ step sizes / α" });
   const width = 0.8 / shown.length;
   shown.forEach((o, i) => {
-    const c = style(o.name).color;
+    const { color: c, dashes } = style(o.name);  // a dashed optimizer's bars: light, with a dashed outline
+    const look = dashes.length ? { "fill-opacity": 0.3, stroke: c, "stroke-width": 1.5, "stroke-dasharray": dashArray(dashes, 1.5) } : { opacity: 0.75 };
     o.nuf.forEach((r, j) => {
       const x0 = f.sx(j - 0.4 + i * width), x1 = f.sx(j - 0.4 + (i + 1) * width);
-      if (r.measured !== null) f.svg.append(s("rect", { x: x0, width: Math.max(x1 - x0 - 1, 1), y: f.sy(r.measured), height: f.sy(0) - f.sy(r.measured), fill: c, opacity: 0.75 }));
+      if (r.measured !== null) f.svg.append(s("rect", { x: x0, width: Math.max(x1 - x0 - 1, 1), y: f.sy(r.measured), height: f.sy(0) - f.sy(r.measured),
+                                                        fill: c, "data-optimizer": o.name, ...look }));
       if (r.closed !== null) f.svg.append(s("path", { d: `M${(x0 + x1) / 2},${f.sy(r.closed) - 6}l6,6l-6,6l-6,-6z`, fill: "black", stroke: "white" }));
     });
   });
   return f.svg;
 }
 
-function tableNUF(view, shown) {
+function tableNUF(view, shown, style) {
   const head = el("tr", {}, el("th", { text: "optimizer" }), el("th", { text: view.grouped_by }), el("th", { text: "κ measured" }),
                   el("th", { text: "κ closed form" }), el("th", { text: "steps counted" }));
   const rows = shown.flatMap((o) => o.nuf.length ? o.nuf.map((r) => el("tr", { "data-optimizer": o.name },
-    el("td", { text: o.name }), el("td", { text: groupName(view, r) }), el("td", { class: "measured", text: fmt(r.measured) }),
+    el("td", {}, swatch(style(o.name)), o.name), el("td", { text: groupName(view, r) }), el("td", { class: "measured", text: fmt(r.measured) }),
     el("td", { class: "closed", text: fmt(r.closed) }), el("td", { text: String(r.count) })))
-    : [el("tr", { "data-optimizer": o.name, class: "no-closed-form" }, el("td", { text: o.name }),
+    : [el("tr", { "data-optimizer": o.name, class: "no-closed-form" }, el("td", {}, swatch(style(o.name)), o.name),
           el("td", { colspan: 4, class: "no-closed-form", title: o.factors, text: "no closed form (and no factors to measure)" }))]);
   const notes = [
     ...shown.filter((o) => o.closed_note).map((o) => el("p", { class: "note", "data-optimizer": o.name, text: `${o.name}: measured ≠ closed form: ${o.closed_note}` })),
     ...shown.filter((o) => o.factors).map((o) => el("p", { class: "note no-closed-form", "data-optimizer": o.name, text: o.factors }))];
   return el("div", { class: "nuf-box" },
-            el("table", { class: "nuf", "aria-label": "net update factors" }, el("caption", { text: "κ over the second half of the run, and in closed form" }), head, ...rows),
+            el("p", { class: "caption", text: "κ over the second half of the run, and in closed form" }),
+            tableBox(el("table", { class: "nuf", "aria-label": "net update factors" }, head, ...rows), "nuf-scroll"),
             ...notes);
 }
 
@@ -172,12 +205,12 @@ function tableDrift(view, shown, style) {
   const head = el("tr", {}, el("th", { text: "optimizer" }), el("th", { text: "drift, closed form" }), el("th", { text: "drift, measured" }),
                   el("th", { text: "direction" }), el("th", { text: "x at T" }));
   const rows = shown.map((o) => el("tr", { "data-optimizer": o.name, class: o.drift.wrong_way === null ? "no-closed-form" : o.drift.wrong_way > 0 ? "away" : "toward" },
-    el("td", {}, el("span", { class: "swatch", style: `background:${style(o.name).color}` }), o.name),
+    el("td", {}, swatch(style(o.name)), o.name),
     el("td", { class: "drift", text: signed(o.drift.closed) }), el("td", { class: "drift-measured", text: signed(o.drift.measured) }),
     el("td", { class: "verdict", text: o.drift.verdict }), el("td", { text: fmt(o.final_x) })));
   const sign = view.mean_gradient > 0 ? "x* is the lower end: a positive drift moves away from it" : "x* is the upper end: a negative drift moves away from it";
-  return el("table", { class: "drift-table", "aria-label": "drift" },
-            el("caption", { text: `drift E[Δx]/α per step = −(1/d) Σ c_j κ_j; ${sign}` }), head, ...rows);
+  return el("div", { class: "drift-box" }, el("p", { class: "caption", text: `drift E[Δx]/α per step = −(1/d) Σ c_j κ_j; ${sign}` }),
+            tableBox(el("table", { class: "drift-table", "aria-label": "drift" }, head, ...rows), "drift-scroll"));
 }
 
 function figureMap(phase, current, style) {
@@ -223,18 +256,27 @@ function fractionOf(stops, value) {  // where `value` sits along the slider (sto
   return 1;
 }
 
+// the index of `text` among a slider's stops (compared as numbers); a number that is not a stop is
+// inserted in order, so that the slider holds exactly the value a link carries or the user typed
+// (unless `fixed`: a static export's stops are its grid). null when `text` is not a number.
+export function hold(stops, text, fixed = false) {
+  const t = String(text ?? "").trim(), v = Number(t);
+  if (t === "" || !Number.isFinite(v)) return null;
+  const at = stops.findIndex((x) => Number(x) === v);
+  if (at >= 0 || fixed) return at >= 0 ? at : null;
+  const after = stops.findIndex((x) => Number(x) > v), i = after < 0 ? stops.length : after;
+  stops.splice(i, 0, String(v));
+  return i;
+}
+
 export function mount(root, backend) {
   const config = backend.config;
   const state = { ...config.start };
-  const palette = config.colors, fallback = ["#000000", "#56B4E9", "#009E73", "#CC79A7", "#D55E00", "#F0E442"];
-  const style = (name) => {  // a colour per optimizer; a dash per place among the chosen ones (the first solid)
-    const i = config.optimizers.indexOf(name);
-    const chosen = config.optimizers.filter((n) => inputs["opt:" + n] ? inputs["opt:" + n].checked : n === name);
-    return { color: palette[name] || fallback[i % fallback.length], dash: DASHES[Math.max(chosen.indexOf(name), 0) % DASHES.length] };
-  };
+  const style = styler(config.styles || {});
+  const limit = config.max_optimizers || config.optimizers.length;  // optimizers drawn at once
   root.classList.add("adasim-explorer");
   if (state.large === "1") root.classList.add("large");
-  const inputs = {}, outputs = {}, rows = {}, markers = {};
+  const inputs = {}, outputs = {}, rows = {}, markers = {}, stops = {}, snapped = [];
   const panel = el("form", { class: "controls", "aria-label": "settings", onsubmit: (e) => e.preventDefault() });
   for (const c of config.controls) {
     const id = `adasim-${c.name}`;
@@ -242,12 +284,24 @@ export function mount(root, backend) {
     if (c.kind === "select") {
       input = el("select", { id, name: c.name }, ...c.stops.map((v) => el("option", { value: v, text: v })));
       input.value = state[c.name];
+      outputs[c.name] = el("output", { for: id, class: "value" });
     } else {
-      input = el("input", { id, name: c.name, type: "range", min: 0, max: c.stops.length - 1, step: 1,
-                            value: nearest(c.stops, Number(state[c.name])), disabled: c.stops.length < 2 });
+      stops[c.name] = [...c.stops];
+      let at = hold(stops[c.name], state[c.name], backend.fixedStops);
+      if (at === null) {  // not a number, or (static export) not on the grid: the nearest stop, said so
+        const given = String(state[c.name] ?? "").trim();
+        const fallback = given !== "" && Number.isFinite(Number(given)) ? Number(given) : Number(c.default[state.family] ?? c.default);
+        at = nearest(stops[c.name], fallback);
+        if (state[c.name] !== undefined && state[c.name] !== stops[c.name][at]) snapped.push(`${c.label} = ${state[c.name]} → ${stops[c.name][at]}`);
+      }
+      input = el("input", { id, name: c.name, type: "range", min: 0, max: stops[c.name].length - 1, step: 1, value: at, disabled: c.stops.length < 2 });
+      const field = el("input", { type: "text", id: `${id}-value`, class: "exact", inputmode: "decimal", autocomplete: "off", spellcheck: "false",
+                                  readonly: backend.fixedStops || c.stops.length < 2,
+                                  title: backend.fixedStops ? "the values of this export's grid: move the slider" : `type any value of ${c.label}, then Enter` });
+      field.addEventListener("change", () => typed(c, field));
+      outputs[c.name] = el("label", { for: field.id, class: "value" }, el("span", { class: "sr-only", text: `${c.label}, exact value` }), field);
     }
     inputs[c.name] = input;
-    outputs[c.name] = el("output", { for: id, class: "value" });
     markers[c.name] = el("div", { class: "markers", "aria-hidden": "true" });
     const wrap = el("div", { class: "track" }, input, markers[c.name]);
     rows[c.name] = el("div", { class: "control", "data-control": c.name },
@@ -256,14 +310,14 @@ export function mount(root, backend) {
     input.addEventListener("input", () => changed(c.name));
     panel.append(rows[c.name]);
   }
-  const toggles = el("fieldset", { class: "optimizers" }, el("legend", { text: "optimizers" }));
+  const count = el("span", { class: "count" });
+  const toggles = el("fieldset", { class: "optimizers" }, el("legend", {}, `optimizers: pick up to ${limit} `, count));
   const chosen = new Set(state.optimizers.split(",").filter(Boolean));
   for (const name of config.optimizers) {
     const box = el("input", { type: "checkbox", id: `adasim-opt-${name}`, value: name, checked: chosen.has(name) });
     box.addEventListener("change", () => changed("optimizers"));
     inputs["opt:" + name] = box;
-    toggles.append(el("label", { for: box.id, class: "toggle" }, box,
-                      el("span", { class: "swatch", style: `background:${style(name).color}` }), name));
+    toggles.append(el("label", { for: box.id, class: "toggle" }, box, swatch(style(name)), name));
   }
   panel.append(toggles);
   const large = el("button", { type: "button", "aria-pressed": String(root.classList.contains("large")), text: "Large type" });
@@ -277,23 +331,26 @@ export function mount(root, backend) {
     catch { document.execCommand && document.execCommand("copy"); copied.textContent = "selected: press Ctrl+C to copy"; }
   });
   const error = el("div", { class: "error", role: "alert" });
+  const snappedNote = el("p", { class: "note snapped", text: !snapped.length ? "" : (backend.fixedStops ? "not on this export's grid, shown at the nearest value: "
+                                                                                                  : "not a number, shown at the default: ") + snapped.join(", ") });
   const status = el("div", { class: "status", role: "status", "aria-live": "polite" });
   const figs = el("div", { class: "figures" });
   const phaseBox = el("div", { class: "phase" });
   root.append(
     el("header", {}, el("h1", { text: "adasim explorer" }), el("p", { class: "mode", text: config.mode_note }), large),
     el("div", { class: "layout" }, panel,
-       el("main", {}, error, el("div", { class: "commandline" }, command, copy, copied), status, figs, phaseBox)));
+       el("main", {}, error, snappedNote, el("div", { class: "commandline" }, command, copy, copied), status, figs, phaseBox)));
 
   function current() {
     const q = {};
-    for (const c of config.controls) q[c.name] = c.kind === "select" ? inputs[c.name].value : c.stops[Number(inputs[c.name].value)];
+    for (const c of config.controls) q[c.name] = c.kind === "select" ? inputs[c.name].value : stops[c.name][Number(inputs[c.name].value)];
     q.optimizers = config.optimizers.filter((n) => inputs["opt:" + n].checked).join(",");
     return q;
   }
   function showControls(q) {
     for (const c of config.controls) {
-      outputs[c.name].textContent = c.kind === "select" ? q[c.name] : fmt(Number(q[c.name]));
+      if (c.kind === "select") outputs[c.name].textContent = q[c.name];
+      else { const field = outputs[c.name].lastChild; field.value = q[c.name]; field.removeAttribute("aria-invalid"); }
       if (c.kind !== "select") inputs[c.name].setAttribute("aria-valuetext", `${c.label} = ${q[c.name]}`);
       rows[c.name].hidden = !c.families.includes(q.family);
     }
@@ -302,15 +359,38 @@ export function mount(root, backend) {
   function changed(name) {
     if (name === "family") {  // each family's own defaults for the settings it reads differently
       for (const c of config.controls) if (c.kind !== "select" && c.default[inputs.family.value] !== c.default[state.family])
-        inputs[c.name].value = nearest(c.stops, Number(c.default[inputs.family.value]));
+        inputs[c.name].value = hold(stops[c.name], c.default[inputs.family.value]) ?? nearest(stops[c.name], Number(c.default[inputs.family.value]));
       state.family = inputs.family.value;
     }
     if (name === "d" || name === "k") {  // k < d: keep the spikes below the period
-      const d = Number(current().d), kc = config.controls.find((c) => c.name === "k");
-      if (kc && Number(current().k) >= d) inputs.k.value = nearest(kc.stops, d - 1);
+      const d = Number(current().d);
+      if (stops.k && Number(current().k) >= d) inputs.k.value = nearest(stops.k, d - 1);
     }
+    if (name === "optimizers") limitToggles();
     began = performance.now();
     request(current());
+  }
+  function typed(c, field) {  // a value typed in a slider's field: the slider holds it exactly
+    const at = hold(stops[c.name], field.value, backend.fixedStops);
+    if (at === null) {
+      field.setAttribute("aria-invalid", "true");
+      error.textContent = `${c.label} must be a number, got ${JSON.stringify(field.value.trim())}`;
+      return;
+    }
+    inputs[c.name].max = stops[c.name].length - 1;
+    inputs[c.name].value = at;
+    changed(c.name);
+  }
+  function limitToggles() {  // at most `limit` optimizers: the other toggles are disabled, and say why
+    const on = config.optimizers.filter((n) => inputs["opt:" + n].checked).length;
+    count.textContent = `(${on} chosen)`;
+    for (const n of config.optimizers) {
+      const box = inputs["opt:" + n], full = on >= limit && !box.checked;
+      box.disabled = full;
+      box.parentElement.classList.toggle("full", full);
+      const why = full ? `at most ${limit} optimizers at once: untick one to choose ${n}` : null;
+      for (const node of [box, box.parentElement]) why ? node.setAttribute("title", why) : node.removeAttribute("title");
+    }
   }
   async function request(q) {
     showControls(q);
@@ -349,7 +429,7 @@ export function mount(root, backend) {
       ...shown.filter((o) => o.trouble).map((o) => el("p", { class: "trouble", text: o.trouble })),
       ...(ok.length ? [tableDrift(view, ok, style),
                        el("div", { class: "row" }, el("figure", {}, figureX(view, ok, style)), el("figure", {}, figureV(view, ok, style))),
-                       el("div", { class: "row" }, el("figure", {}, figureNUF(view, ok, style)), tableNUF(view, ok))] : []));
+                       el("div", { class: "row" }, el("figure", {}, figureNUF(view, ok, style)), tableNUF(view, ok, style))] : []));
     if (backend.hash) history.replaceState(null, "", "#" + new URLSearchParams({ ...q, ...(root.classList.contains("large") ? { large: "1" } : {}) }));
     const ms = performance.now() - began;
     root.dataset.redrawMs = ms.toFixed(1);
@@ -362,10 +442,10 @@ export function mount(root, backend) {
     lastPhase = res;
     for (const m of Object.values(markers)) m.replaceChildren();
     if (res.error) { phaseBox.replaceChildren(el("p", { class: "note", text: res.error })); return; }
-    const ph = res.data, b2 = config.controls.find((c) => c.name === "beta2");
+    const ph = res.data;
     const crit = ph.optimizers.filter((o) => o.critical_beta2 !== null && o.critical_beta2 !== undefined && q.optimizers.split(",").includes(o.name));
     for (const o of crit) {
-      const at = fractionOf(b2.stops, o.critical_beta2);
+      const at = fractionOf(stops.beta2, o.critical_beta2);
       if (at === null) continue;
       markers.beta2.append(el("span", { class: "marker", style: `left:calc(${(at * 100).toFixed(2)}% + ${(8 - 16 * at).toFixed(1)}px);background:${style(o.name).color}`,
                                         title: `critical β2 of ${o.name}: ${fmt(o.critical_beta2)}` }));
@@ -375,6 +455,7 @@ export function mount(root, backend) {
     items.push(el("figure", {}, figureMap(ph, { ...q, beta1: Number(q.beta1), beta2: Number(q.beta2), optimizers: q.optimizers.split(",") }, style)));
     phaseBox.replaceChildren(...items);
   }
+  limitToggles();
   began = performance.now();
   request(current());
   return { current, inputs, get view() { return last; } };
@@ -398,7 +479,7 @@ export function staticBackend(config, data) {
     const hit = table[key(q)];
     return hit ? { data: hit } : { error: `this view (${key(q)}) is not in the export's grid` };
   };
-  return { config, hash: true, view: async (q) => find(data.views, q), phase: async (q) => find(data.phases, q) };
+  return { config, hash: true, fixedStops: true, view: async (q) => find(data.views, q), phase: async (q) => find(data.phases, q) };
 }
 
 export function widgetBackend(model) {
