@@ -60,14 +60,77 @@ def _labelled(ax, axis: str) -> bool:
     return any(getattr(a, get)() for a in shared.get_siblings(ax))
 
 
+# Viénot, Brettel & Mollon 1999: dichromat vision simulated on linear RGB (protanope, deuteranope)
+DICHROMATS = {
+    "protan": np.array([[0.11238, 0.88762, 0.0], [0.11238, 0.88762, 0.0], [0.00401, -0.00401, 1.0]]),
+    "deutan": np.array([[0.29275, 0.70725, 0.0], [0.29275, 0.70725, 0.0], [-0.02234, 0.02234, 1.0]]),
+}
+
+
+def _lab(rgb) -> np.ndarray:
+    """CIE L*a*b* (D65) of an sRGB colour."""
+    c = np.asarray(rgb, dtype=float)[:3]
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ lin
+    f = np.where(
+        xyz / [0.95047, 1.0, 1.08883] > 0.008856,
+        np.cbrt(xyz / [0.95047, 1.0, 1.08883]),
+        7.787 * xyz / [0.95047, 1.0, 1.08883] + 16 / 116,
+    )
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def dichromat_contrast(c0, c1) -> float:
+    """The smaller CIE76 distance between two colours as a protanope and a deuteranope see them."""
+    to_lin = lambda c: np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)  # noqa: E731
+    to_srgb = lambda v: np.where(v <= 0.0031308, 12.92 * v, 1.055 * np.clip(v, 0, 1) ** (1 / 2.4) - 0.055)  # noqa: E731
+    seen = [[to_srgb(np.clip(m @ to_lin(np.asarray(c, dtype=float)[:3]), 0, 1)) for c in (c0, c1)] for m in DICHROMATS.values()]
+    return min(float(np.linalg.norm(_lab(a) - _lab(b))) for a, b in seen)
+
+
+def test_dichromat_contrast_tells_red_green_from_colour_blind_safe_maps():
+    from matplotlib import colormaps
+
+    ends = {name: (colormaps[name](0.0), colormaps[name](1.0)) for name in ("RdYlGn", "RdYlGn_r", "viridis", "cividis", "PuOr_r")}
+    assert max(dichromat_contrast(*ends[n]) for n in ("RdYlGn", "RdYlGn_r")) < 30
+    assert min(dichromat_contrast(*ends[n]) for n in ("viridis", "cividis", "PuOr_r")) > 30
+
+
+def _texts_overlap(fig, renderer) -> list:
+    """Pairs of texts (figure title, panel titles, axis labels, panel texts) whose boxes overlap."""
+    texts = [fig._suptitle] if fig._suptitle is not None else []
+    for ax in fig.axes:
+        texts += [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
+    texts = list({id(t): t for t in texts if t.get_visible() and t.get_text().strip()}.values())
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    return [
+        (texts[i].get_text(), texts[j].get_text())
+        for i in range(len(texts))
+        for j in range(i + 1, len(texts))
+        if min(boxes[i].x1, boxes[j].x1) - max(boxes[i].x0, boxes[j].x0) > 1
+        and min(boxes[i].y1, boxes[j].y1) - max(boxes[i].y0, boxes[j].y0) > 1
+    ]
+
+
 def referees_structure(figures):
     """Not pixels: every panel with data names both axes (or shares a labelled one) and has a
-    title, the figure has a title, a log axis drops no data (no value ≤ 0 on it), and no tick
-    reads like 2×10⁰."""
+    title, the figure has a title, no two texts overlap, no panel is empty, every colour map's ends
+    stay apart for red–green colour blindness, a log axis drops no data (no value ≤ 0 on it), and
+    no tick reads like 2×10⁰."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     for stem, fig in figures.items():
-        FigureCanvasAgg(fig).draw()
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        assert _texts_overlap(fig, renderer) == [], stem
+        for ax in fig.axes:  # a label longer than its panel runs into the titles above it
+            assert ax.yaxis.label.get_window_extent(renderer).height <= ax.bbox.height + 2, (stem, ax.get_ylabel())
+            assert ax.xaxis.label.get_window_extent(renderer).width <= ax.bbox.width + 2, (stem, ax.get_xlabel())
+        assert all(_has_data(ax) or ax.texts for ax in fig.axes if ax.get_visible()), (stem, "an empty panel")
+        mappables = (c for ax in fig.axes for c in (*ax.collections, *ax.images) if c.get_array() is not None)
+        for mappable in (m for m in mappables if m.cmap.N > 1):  # a contour drawn in one colour has a map of one
+            assert dichromat_contrast(mappable.cmap(0.0), mappable.cmap(1.0)) > 30, (stem, mappable.cmap.name)
         panels = [ax for ax in fig.axes if _has_data(ax) and ax.get_label() != "<colorbar>"]
         titled = fig._suptitle is not None and fig._suptitle.get_text()
         for ax in panels:
@@ -105,6 +168,8 @@ def claims_reddi_fig1(results):
 
 def claims_shi_phase(results):
     numbers = results["shi-phase"][0]
+    (mesh,) = results["shi-phase"][2]["shi-phase"].axes[0].collections[:1]
+    assert dichromat_contrast(mesh.cmap(0.0), mesh.cmap(1.0)) > 30  # was red/green (RdYlGn): one colour to a deuteranope
     assert 0.63 < numbers["critical_beta2_C10"] < 0.64  # Shi et al. 2021: between 0.63 and 0.64
     row = numbers["converged"][numbers["settings"]["C"].index(10.0)]
     b2 = numbers["settings"]["beta2"]
@@ -189,6 +254,16 @@ def claims_sign_methods(results):
 
 def claims_block_scales(results):
     numbers = results["block-scales"][0]
+    fig = results["block-scales"][2]["block-scales"]
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    assert _texts_overlap(fig, renderer) == []
+    for ax in fig.axes:  # its y labels, longer than the panels, ran into the titles (in the full run)
+        assert ax.yaxis.label.get_window_extent(renderer).height <= ax.bbox.height
+    assert fig.axes[1].get_shared_y_axes().joined(fig.axes[1], fig.axes[2])  # both show the median x_T
     closed = numbers["closed_form_pearson"]
     rows = numbers["C = 30, p = 0.05"]["results"]
     for name, expected in (("adam", closed["adam"]), ("adam-mini", closed["block of 8"]), ("adashift n=1, φ=mean", 0.0)):

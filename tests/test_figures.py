@@ -111,3 +111,232 @@ def test_log_axes_of_narrow_ranges_read_as_plain_numbers():
     assert shown
     assert all("times" not in t and "^" not in t for t in shown)
     assert {"5", "10", "20"} <= set(shown)
+
+
+# -- a referee's structure: no text over text or data, labelled axes, no empty axes ------------------
+
+
+def _renderer(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def _data(ax) -> list:
+    """The axes' data artists (lines, patches, collections, images), not its background or spines."""
+    return [a for a in (*ax.lines, *ax.patches, *ax.collections, *ax.images) if a.get_visible()]
+
+
+def _panels(fig) -> list:
+    return [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>"]
+
+
+def _texts(fig, panels: list) -> list:
+    """The figure's text artists: its title, each panel's titles, axis labels and texts (tick labels left out)."""
+    texts = [t for t in (fig._suptitle, *fig.texts) if t is not None]
+    for ax in panels:
+        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
+    return list({id(t): t for t in texts if t.get_visible() and t.get_text().strip()}.values())
+
+
+def _overlap(a, b, slack: float = 1.0) -> bool:
+    """Whether two display boxes share more than `slack` pixels in both directions."""
+    return min(a.x1, b.x1) - max(a.x0, b.x0) > slack and min(a.y1, b.y1) - max(a.y0, b.y0) > slack
+
+
+def _labelled_axis(ax, axis: str) -> bool:
+    """The axes' own label, or that of an axes it shares this axis with."""
+    shared = ax.get_shared_x_axes() if axis == "x" else ax.get_shared_y_axes()
+    return any(getattr(a, f"get_{axis}label")() for a in shared.get_siblings(ax))
+
+
+def referee(fig, panels: list | None = None) -> None:
+    """No text cut off by the figure's edge, no two texts overlap, every panel with data names both
+    axes (or shares a named one), no panel is empty (neither data nor a note). `panels`: the axes to judge (default: all but colour bars)."""
+    renderer = _renderer(fig)
+    panels = _panels(fig) if panels is None else panels
+    texts = _texts(fig, panels)
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    page = fig.bbox
+    for text, box in zip(texts, boxes, strict=True):  # nothing cut off at the figure's edges
+        assert page.x0 - 1 <= box.x0, text.get_text()
+        assert box.x1 <= page.x1 + 1, text.get_text()
+        assert page.y0 - 1 <= box.y0, text.get_text()
+        assert box.y1 <= page.y1 + 1, text.get_text()
+    for i in range(len(texts)):
+        for j in range(i + 1, len(texts)):
+            assert not _overlap(boxes[i], boxes[j]), (texts[i].get_text(), texts[j].get_text())
+    for ax in panels:
+        assert _data(ax) or ax.texts, f"empty axes: {ax.get_title()!r}"
+        if _data(ax) and ax.axison:
+            assert _labelled_axis(ax, "x"), ax.get_title()
+            assert _labelled_axis(ax, "y"), ax.get_title()
+
+
+def test_points_on_scale_are_even_on_the_axis_and_span_it():
+    from matplotlib.figure import Figure
+
+    from adasim.plots.nuf import points_on_scale
+
+    ax = Figure().subplots()
+    ax.set_xscale("log")
+    np.testing.assert_allclose(
+        points_on_scale(ax.xaxis, 1e-3, 0.999, 4), [1e-3, 1e-2 * 0.999 ** (1 / 3), 0.1 * 0.999 ** (2 / 3), 0.999]
+    )
+    np.testing.assert_allclose(points_on_scale(ax.yaxis, 0.0, 0.9, 4), [0.0, 0.3, 0.6, 0.9])
+
+
+@pytest.fixture(scope="module")
+def beta_map():
+    """reddi-thm1's four optimizers over β1 × β2 (β2 log-spaced down to 10⁻³)."""
+    plan = make_plan("reddi-thm1", ["beta1=0:0.9:4", "beta2=log:0.001:0.999:5"], run=RunSettings(steps=300, engine="numpy"))
+    return figure_sweep(run_sweep(plan, workers=1))
+
+
+def test_beta1_sqrt_beta2_is_drawn_from_points_even_on_the_log_axis(beta_map):
+    """A line from linearly spaced β2 bent into a flat step below β2 ≈ 5·10⁻³ on the log axis."""
+    panels = [ax for ax in _panels(beta_map)]
+    assert len(panels) == 4
+    for ax in panels:
+        assert (ax.get_xscale(), ax.get_xlabel(), ax.get_ylabel()) == ("log", "beta2", "beta1")
+        (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "β1 = √β2"]
+        beta2, beta1 = (np.asarray(v, dtype=float) for v in line.get_data())
+        np.testing.assert_allclose(beta1, np.sqrt(beta2))
+        shown = ax.transData.transform(np.column_stack([beta2, beta1]))[:, 0]  # display x of each point
+        steps = np.diff(shown)
+        np.testing.assert_allclose(steps, steps[0], rtol=1e-6)
+        lo, hi = ax.transData.transform([(ax.get_xlim()[0], 0.5), (ax.get_xlim()[1], 0.5)])[:, 0]
+        assert (shown[0], shown[-1]) == pytest.approx((lo, hi))  # covers the axis
+
+
+def test_panels_on_one_colour_scale_share_one_colour_bar_in_a_sensible_width(beta_map):
+    from matplotlib.collections import QuadMesh
+
+    colour_bars = [ax for ax in beta_map.axes if ax.get_label() == "<colorbar>"]
+    assert len(colour_bars) == 1  # was one per panel, four identical ones
+    meshes = [c for ax in _panels(beta_map) for c in ax.collections if isinstance(c, QuadMesh)]
+    assert len(meshes) == 4
+    assert len({m.get_clim() for m in meshes}) == 1
+    assert beta_map.get_figwidth() * 110 <= 1600  # sweep.png is written at 110 dpi: was 2 288 px wide
+    rows = {round(ax.get_position().y0, 3) for ax in _panels(beta_map)}
+    assert len(rows) == 2  # wrapped to 2 × 2
+    referee(beta_map)
+
+
+def test_a_note_on_a_missing_closed_form_stays_clear_of_the_data():
+    """AMSGrad on the i.i.d. problem has no closed form: the note said so across its violins."""
+    spec = build_spec("stochastic", optimizers=["adam", "amsgrad"], run=RunSettings(steps=20_000))
+    fig = figure_nuf(nuf_report(spec))
+    renderer = _renderer(fig)
+    notes = [t for ax in fig.axes for t in ax.texts if "no closed form" in t.get_text()]
+    assert len(notes) == 1
+    box = notes[0].get_window_extent(renderer)
+    for ax in _panels(fig):
+        assert not _overlap(box, ax.bbox)  # outside every panel's data area
+        for artist in _data(ax):
+            assert not _overlap(box, artist.get_window_extent(renderer)), artist
+    referee(fig)
+
+
+def test_nuf_panels_of_one_quantity_share_their_y_axis():
+    report = nuf_report(build_spec("reddi-thm1", run=RunSettings(steps=3000)))
+    fig = figure_nuf(report)
+    panels = _panels(fig)
+    assert len(panels) == len(report.results) == 4  # the fifth and sixth slots are removed, not hidden
+    assert all(panels[0].get_shared_y_axes().joined(panels[0], ax) for ax in panels[1:])
+    referee(fig)
+
+
+def _unbounded_runs():
+    """Reddi's stochastic problem without a domain (the AdaShift paper's setting): no regret is defined."""
+    spec = build_spec("stochastic", problem={"C": 101.0, "delta": 0.02}, optimizers=["adam", "amsgrad"], domain="none",
+                      run=RunSettings(steps=2000))  # fmt: skip
+    return spec.run()
+
+
+def test_an_unbounded_run_has_no_empty_regret_panel():
+    runs = _unbounded_runs()
+    assert not any(np.isfinite(r.trace.average_regret).any() for r in runs)  # no regret to draw
+    fig = figure_run(runs)
+    assert len(_panels(fig)) == 1
+    assert "regret" in fig.axes[0].get_title()  # the title says why there is no second panel
+    referee(fig)
+    bounded = figure_run(build_spec("reddi-thm1", run=RunSettings(steps=2000)).run())
+    assert [ax.get_ylabel() for ax in _panels(bounded)] == ["x_t", "R_t / t"]
+    referee(bounded)
+
+
+def test_cells_not_computed_are_grey_and_named_not_white_as_rho_0():
+    from types import SimpleNamespace
+
+    from matplotlib.collections import QuadMesh
+
+    from adasim.plots.nuf import figure_wrong_way
+
+    periods, C = np.geomspace(2.0, 200.0, 6), np.geomspace(1.0, 1e5, 6)
+    ratio = np.full((6, 6), 1e-4)  # ρ ≈ 0: white
+    ratio[0], ratio[1:, 0], ratio[5, 5] = np.nan, -0.5, 0.9  # d = 2 not computed; toward x* at small C
+    cx = SimpleNamespace(problem=None, optimizer=SimpleNamespace(name="adam"))
+    fig = figure_wrong_way(cx, {"periods": periods, "C": C, "ratio": ratio, "k": 2})
+    renderer = _renderer(fig)
+    ax = fig.axes[0]
+    (mesh,) = [c for c in ax.collections if isinstance(c, QuadMesh)]
+    pixels = np.asarray(renderer.buffer_rgba())[..., :3].astype(float)
+
+    def colour(d, c):
+        x, y = ax.transData.transform((d, c))
+        return pixels[round(fig.bbox.height - y), round(x)]
+
+    blank, zero = colour(periods[0], C[3]), colour(periods[3], C[3])
+    assert np.abs(blank - zero).max() > 60  # not computed is told apart from ρ = 0 on the rendered figure
+    assert np.ptp(blank) < 10  # grey: no hue of its own
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("not computed") for t in legend)
+    assert mesh.cmap.get_bad()[:3] != pytest.approx(mesh.cmap(mesh.norm(0.0))[:3], abs=0.2)
+    referee(fig)
+
+
+def test_every_time_series_of_the_demo_names_its_x_axis():
+    from matplotlib.figure import Figure
+
+    from adasim.demos.explorer import Explorer
+
+    explorer = Explorer(Figure(figsize=(13, 8)), steps=300)
+    panels = (explorer.ax_x, explorer.ax_v, explorer.ax_k)
+    assert explorer.ax_x.get_xlabel() == "step t"  # x_t had none
+    for ax in panels:
+        assert ax.get_xlabel(), ax.get_title()
+        assert ax.get_ylabel(), ax.get_title()
+    referee(explorer.fig, list(panels))  # the sliders' and toggles' axes are widgets
+
+
+@pytest.mark.parametrize("which", ["run", "nuf-iid", "correlation", "drift", "dilution", "sweep-1d", "sweep-2d"])
+def test_the_main_figures_pass_a_referees_structure(which, heat_map):
+    """No text over another text, every panel with data labelled on both axes, no empty panel."""
+    from adasim.analysis import critical_value
+
+    if which == "run":
+        fig = figure_run([simulate(Online(), Adam(), 500)])
+    elif which == "nuf-iid":
+        fig = figure_nuf(nuf_report(build_spec("stochastic", optimizers=["adam", "adashift", "adopt", "amsgrad"],
+                                               run=RunSettings(steps=5000))))  # fmt: skip
+    elif which == "correlation":
+        spec = build_spec("stochastic", optimizers=["adam", "adashift"], run=RunSettings(steps=2000))
+        fig = figure_correlation(correlation_report(spec, per_shift(spec.optimizers, [0, 1, 2])), "Pearson against n")
+    elif which == "drift":
+        fig = figure_drift(critical_value(Online(), Adam(beta1=0.0)), "adam")
+    elif which == "dilution":
+        from adasim.analysis.dilution import dilution
+        from adasim.plots.nuf import figure_dilution
+        from adasim.problems.layered import Layered
+
+        opt = Adam(beta1=0.0, beta2=0.9, lr=0.01, phi="mean")
+        fig = figure_dilution(dilution(Layered(base="stochastic", C=10.0, p=0.2), opt, ks=(1, 4), steps=1000), "adam", "mean")
+    elif which == "sweep-1d":
+        plan = make_plan("reddi-thm1", ["beta2=log:0.001:0.999:4"], optimizers=["adam", "amsgrad"], run=RunSettings(steps=200, engine="numpy"))  # fmt: skip
+        fig = figure_sweep(run_sweep(plan, workers=1), "a one-axis sweep")
+    else:
+        fig = heat_map
+    referee(fig)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from adasim.analysis.empirical import empirical_nuf
 from adasim.engine import simulate
 from adasim.errors import AdasimError
 from adasim.optimizers.base import Optimizer
-from adasim.plots.run import COLORS
+from adasim.plots.run import COLORS, wrap_text
 from adasim.problems.base import Problem
 
 UP, DOWN = "#E69F00", "#0072B2"  # Okabe–Ito orange and blue
@@ -52,9 +53,12 @@ def build_animation(
     if np.isfinite(opt):
         lo, hi = min(lo, opt), max(hi, opt)
     ax_x.set_ylim(lo - 0.1 * (hi - lo + 1e-9), hi + 0.1 * (hi - lo + 1e-9))
+    ax_x.set_xlabel("step t")
     ax_x.set_ylabel("x_t")
     named = f"{optimizer.name}: x_t and each gradient's net contribution"
-    ax_x.set_title(f"{named} — {title}" if title else named, fontsize=10)
+    ax_x.set_title(
+        wrap_text(f"{named} — {title}" if title else named, fig.get_figwidth() - 0.6, 10), fontsize=10
+    )  # fits the figure
     ax_c.set_ylabel("−α_s κ_s g_s")
     ax_c.set_xlabel("step s")
     ax_c.set_title("each bar: how far step s's gradient moves x over the whole run (its net update factor κ_s × α_s × g_s)",
@@ -97,16 +101,19 @@ def check_target(path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def save_animation(anim: FuncAnimation, path: str | os.PathLike[str], fps: int = 12) -> Path:
+def save_animation(
+    anim: FuncAnimation, path: str | os.PathLike[str], fps: int = 12, progress: Callable[[int, int], None] | None = None
+) -> Path:
     """GIF through Pillow (no system tools); MP4 through ffmpeg, with a clear error when it is
-    missing. Written to a temporary file and renamed, so no half-written animation is left."""
+    missing. Written to a temporary file and renamed, so no half-written animation is left.
+    `progress(done, total)` is told of the frames drawn."""
     target = check_target(path)
     suffix = target.suffix.lower()
     writer = PillowWriter(fps=fps) if suffix == ".gif" else writers["ffmpeg"](fps=fps)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=suffix, dir=target.parent)
     os.close(fd)
     try:
-        anim.save(tmp, writer=writer)
+        anim.save(tmp, writer=writer, progress_callback=None if progress is None else lambda i, n: progress(i + 1, n))
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     finally:

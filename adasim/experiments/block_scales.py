@@ -47,6 +47,7 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
     steps, seeds = (4_000, 2) if quick else (100_000, 32)
     fig = Figure(figsize=(15, 4.8), layout="constrained")
     axes = fig.subplots(1, 3)
+    axes[2].sharey(axes[1])  # both show the median x_T: one scale, labelled once
     ax_r = axes[0]
     numbers: dict[str, Any] = {"settings": {"steps": steps, "runs": seeds, "beta1": 0.0, "beta2": BETA2, "lr": 0.01}}
     names = list(_optimizers())
@@ -74,7 +75,10 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
             rows[name] = row
         ax_x.axhline(-1.0, color="black", ls="--", lw=0.8)
         ax_x.set_ylim(-1.05, 1.05)
-        ax_x.set_ylabel(f"median x_T over the layer (T = {steps:,}; −1 is the optimum)")
+        if col == 0:
+            ax_x.set_ylabel(f"median x_T over the layer\n(T = {steps:,}; x* = −1)")
+        else:
+            ax_x.tick_params(labelleft=False)
         ax_x.set_title(f"where each layer ends: g = {C:g} w.p. {p:g}, else −1 (E g = {C * p - (1 - p):.2f})", fontsize=9)
         ax_x.legend(fontsize=7)
         numbers[label] = {"problem": problem.params(), "results": rows}

@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from adasim.analysis.drift import critical_value
 from adasim.optimizers import make_optimizer
@@ -19,6 +21,7 @@ from adasim.sweep import make_plan, run_sweep
 NAME = "shi-phase"
 TITLE = "Shi et al. 2021, Fig. 1: RMSProp's convergence map over (C, β2) and its closed-form boundary"
 SOURCE = "Shi, Li, Hong & Sun 2021 (ICLR), Fig. 1; docs/REFERENCE.md §4"
+OUTCOMES = ListedColormap(["#0072B2", "#E69F00"], name="not-converged-converged")  # Okabe–Ito blue, orange: colour-blind safe
 
 
 def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
@@ -38,14 +41,18 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
     c10 = critical_value(Online(C=10.0, d=10, k=2), make_optimizer("rmsprop", eps=0.0)).critical
     fig = Figure(figsize=(6.5, 4.8), layout="constrained")
     ax = fig.subplots()
-    ax.pcolormesh(b2_axis, C_axis, conv, shading="nearest", cmap="RdYlGn", vmin=0, vmax=1)
+    ax.pcolormesh(b2_axis, C_axis, conv, shading="nearest", cmap=OUTCOMES, vmin=0, vmax=1)
     ax.plot(boundary, boundary_C, "k-", lw=1.5, label="closed form: drift = 0")
     ax.plot([c10], [10], "o", color="black", label=f"C = 10: β2* = {c10:.4f} (paper: 0.63–0.64)")
     ax.set_yscale("log")
     ax.set_xlabel("β2")
     ax.set_ylabel("C (period C, two spikes)")
-    ax.set_title("green: converged (simulated), red: not", fontsize=10)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title("orange: converged (simulated), blue: not", fontsize=10)
+    cells = [
+        Patch(color=OUTCOMES.colors[1], label="converged (simulated)"),
+        Patch(color=OUTCOMES.colors[0], label="not converged"),
+    ]
+    ax.legend(handles=ax.get_legend_handles_labels()[0] + cells, fontsize=8, loc="upper left")
     fig.suptitle(TITLE, fontsize=9)
     numbers = {
         "settings": {

@@ -60,7 +60,7 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
     ax_n.plot([], [], "*", color="black", mfc="none", ms=10, label="ADOPT, no clip (at n = 1)")
     ax_n.axhline(0.0, color="black", lw=0.8)
     ax_n.set_xlabel("shift n (0: Adam's own v)")
-    ax_n.set_ylabel("closed-form drift E[Δx]/α per step (> 0: toward the worst point)")
+    ax_n.set_ylabel("closed-form drift E[Δx]/α per step\n(> 0: toward the worst point)")
     ax_n.set_title(f"drift against the shift, β2 = {BETA2}", fontsize=9)
     ax_n.legend(fontsize=8)
     ax_n.grid(alpha=0.3)

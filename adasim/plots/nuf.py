@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 
 from adasim.analysis.drift import Critical
 from adasim.analysis.report import CorrelationReport, NUFReport
-from adasim.plots.run import COLORS, suptitle
+from adasim.plots.run import COLORS, suptitle, wrap_text
 
 
 def _settings(cfg: dict) -> str:
@@ -55,17 +55,10 @@ def figure_nuf(report: NUFReport, title: str = "") -> Figure:
         ax.set_xticks(x, labels, fontsize=8 if len(groups) > 6 else 9)
         if len(groups) > 12:
             ax.set_xticks(x[:: max(1, len(groups) // 12)])
-        if res.reason:
-            ax.text(
-                0.5,
-                0.02,
-                "no closed form: " + res.reason.split(": ", 1)[-1][:70] + "…",
-                transform=ax.transAxes,
-                ha="center",
-                va="bottom",
-                fontsize=7,
-                wrap=True,
-            )
+        if res.reason:  # a caption under the x label, clear of the data
+            note = wrap_text("no closed form: " + res.reason.split(": ", 1)[-1], 4.4, 7)
+            ax.annotate(note, xy=(0.5, 0.0), xycoords=ax.xaxis.label, xytext=(0, -3), textcoords="offset points",
+                        ha="center", va="top", fontsize=7, color="0.25")  # fmt: skip
         drift = res.as_dict()["drift"]
         closed = "" if drift["analytic"] is None else f", closed form {drift['analytic']:+.3g}"
         head = f"{res.optimizer.name} ({_settings(res.optimizer.config())})"
@@ -74,7 +67,7 @@ def figure_nuf(report: NUFReport, title: str = "") -> Figure:
         ax.grid(alpha=0.3, axis="y")
         ax.legend(fontsize=7)
     for ax in axes[len(results) :]:
-        ax.set_visible(False)
+        ax.remove()  # no empty slot
     suptitle(fig, title)
     return fig
 
@@ -132,10 +125,16 @@ def figure_drift(res: Critical, optimizer: str, title: str = "") -> Figure:
     return fig
 
 
+NOT_COMPUTED = "#8c8c8c"  # cells without a ratio: mid grey, apart from the white of ρ ≈ 0
+
+
 def figure_wrong_way(cx, region: dict, title: str = "") -> Figure:
     """The wrong-way ratio ρ over (d, C) for the counterexample's k (red: away from the optimum,
-    blue: toward it, blank: x* = −1 does not hold with the margin), the returned problem marked."""
+    blue: toward it, white: ρ ≈ 0, grey: not computed, where x* = −1 does not hold with the margin
+    or d ≤ k), the returned problem marked."""
+    from matplotlib import colormaps
     from matplotlib.colors import TwoSlopeNorm
+    from matplotlib.patches import Patch
 
     fig = Figure(figsize=(7.5, 5), layout="constrained")
     ax = fig.subplots()
@@ -143,7 +142,8 @@ def figure_wrong_way(cx, region: dict, title: str = "") -> Figure:
     finite = ratio[np.isfinite(ratio)]
     lim = float(np.max(np.abs(finite))) if finite.size else 1.0
     norm = TwoSlopeNorm(vmin=-max(lim, 1e-9), vcenter=0.0, vmax=max(lim, 1e-9))
-    mesh = ax.pcolormesh(region["periods"], region["C"], ratio.T, cmap="RdBu_r", norm=norm, shading="nearest")
+    cmap = colormaps["RdBu_r"].with_extremes(bad=NOT_COMPUTED)
+    mesh = ax.pcolormesh(region["periods"], region["C"], np.ma.masked_invalid(ratio.T), cmap=cmap, norm=norm, shading="nearest")
     fig.colorbar(mesh, ax=ax, label="wrong-way ratio ρ = drift/ḡ")
     if np.any(finite > 0) and np.any(finite < 0):
         ax.contour(region["periods"], region["C"], ratio.T, levels=[0.0], colors="black", linewidths=0.8)
@@ -157,7 +157,11 @@ def figure_wrong_way(cx, region: dict, title: str = "") -> Figure:
             mec="black",
             label=f"returned (k = {int(cx.problem.k)})",
         )
-        ax.legend(fontsize=8, loc="lower right")
+    handles = ax.get_legend_handles_labels()[0]
+    if not np.isfinite(ratio).all():
+        handles.append(Patch(facecolor=NOT_COMPUTED, label="not computed (x* = −1 not assured, or d ≤ k)"))
+    if handles:
+        ax.legend(handles=handles, fontsize=8, loc="lower right")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("period d")
@@ -215,16 +219,35 @@ def is_geometric(values: np.ndarray) -> bool:
     return bool(np.allclose(steps, steps[0], rtol=1e-6))
 
 
+def points_on_scale(axis, lo: float, hi: float, num: int = 200) -> np.ndarray:
+    """`num` values from lo to hi spaced evenly on the axis's own scale (geometrically on a log
+    axis, linearly on a linear one), so that a curve drawn through them is smooth on that axis."""
+    scale = axis.get_transform()
+    return scale.inverted().transform(np.linspace(*scale.transform(np.array([lo, hi], dtype=float)), num))
+
+
+def sweep_grid(panels: int) -> tuple[int, int]:
+    """(rows, columns) of a sweep figure's panels: one row up to three, 2 × 2 for four, then rows of three."""
+    cols = 2 if panels == 4 else min(panels, 3)
+    return -(-panels // cols), cols
+
+
 def figure_sweep(result, title: str = "") -> Figure:
     """A heat map of the final distance |x_T − x*| per optimizer over the first two swept axes
-    (medians over the others, seeds included), the analytic boundary (drift = 0) where there is a
-    closed form, and β1 = √β2 when the axes are β1 and β2."""
+    (medians over the others, seeds included), on one colour scale with one colour bar, the
+    analytic boundary (drift = 0) where there is a closed form, and β1 = √β2 when the axes are β1
+    and β2. Up to three panels in a row, four as 2 × 2, more in rows of three (≤ ~1 600 px at 110 dpi)."""
     table = result.table
     axes = [a for a in result.plan.axes if a != "seed"]
     names = list(dict.fromkeys(table["optimizer"].tolist()))
     top = np.nanmax(table["distance"]) if np.isfinite(table["distance"]).any() else 1.0  # one colour scale for every panel
-    fig = Figure(figsize=(max(7.0, 5.2 * len(names)), 4.6), layout="constrained")
-    panels = np.atleast_1d(fig.subplots(1, len(names), squeeze=False)).ravel()
+    rows, cols = sweep_grid(len(names))
+    fig = Figure(figsize=(max(6.5, 4.3 * cols + 1.0), 3.7 * rows + 0.6), layout="constrained")
+    grid = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    for ax in grid[len(names) :]:
+        ax.remove()  # no empty slot
+    panels = grid[: len(names)]
+    mesh = None
     for ax, name in zip(panels, names, strict=True):
         mine = table["optimizer"] == name
         if len(axes) == 1:
@@ -248,7 +271,6 @@ def figure_sweep(result, title: str = "") -> Figure:
                     dist[i, j] = np.nanmedian(table["distance"][cell])
                     drift[i, j] = np.nanmedian(table["drift"][cell]) if np.isfinite(table["drift"][cell]).any() else np.nan
         mesh = ax.pcolormesh(xb, xa, dist, shading="nearest", cmap="viridis", vmin=0.0, vmax=top)  # colour-blind safe
-        fig.colorbar(mesh, ax=ax, label="median |x_T − x*|")
         if is_geometric(xb):
             ax.set_xscale("log")
         if is_geometric(xa):
@@ -261,15 +283,20 @@ def figure_sweep(result, title: str = "") -> Figure:
             boundary.set(path_effects=edge)
             ax.plot([], [], color="white", lw=1.2, path_effects=edge, label="drift = 0 (closed form)")
         if {a, b} == {"beta1", "beta2"}:
-            b2 = np.linspace(0, max(xa.max(), xb.max()), 200)
-            curve = (np.sqrt(b2), b2) if a == "beta1" else (b2, np.sqrt(b2))
-            ax.plot(curve[1], curve[0], "--", color="red", label="β1 = √β2")
             ax.set_xlim(xb.min(), xb.max())
             ax.set_ylim(xa.min(), xa.max())
+            if b == "beta2":  # β2 across, β1 up: β2 spaced on the x axis's scale
+                beta2 = points_on_scale(ax.xaxis, xb.min(), xb.max())
+                ax.plot(beta2, np.sqrt(beta2), "--", color="red", label="β1 = √β2")
+            else:
+                beta2 = points_on_scale(ax.yaxis, xa.min(), xa.max())
+                ax.plot(np.sqrt(beta2), beta2, "--", color="red", label="β1 = √β2")
         ax.set_xlabel(b)
         ax.set_ylabel(a)
         ax.set_title(name, fontsize=10)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7, loc="upper left")
+    if mesh is not None:  # every panel on the same scale: one colour bar for all
+        fig.colorbar(mesh, ax=list(panels), label="median |x_T − x*|", shrink=0.9 if rows == 1 else 0.6)
     suptitle(fig, title)
     return fig

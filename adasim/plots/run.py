@@ -22,12 +22,17 @@ COLORS = {
 }
 
 
+def wrap_text(text: str, width: float, fontsize: float) -> str:
+    """`text` broken into lines that fit `width` inches at `fontsize` points (a character is about
+    0.55 em wide)."""
+    return "\n".join(textwrap.wrap(text, max(10, int(width * 72 / (0.55 * fontsize)))))
+
+
 def suptitle(fig: Figure, title: str, fontsize: float = 10) -> None:
     """The figure's title, wrapped to the figure's width (long run descriptions would be cut off)."""
     if not title:
         return
-    width = int(fig.get_figwidth() * 72 / (0.55 * fontsize))  # characters per line at this size
-    fig.suptitle("\n".join(textwrap.wrap(title, width)), fontsize=fontsize)
+    fig.suptitle(wrap_text(title, fig.get_figwidth(), fontsize), fontsize=fontsize)
 
 
 STYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)))
@@ -72,11 +77,20 @@ def _band(ax, t: np.ndarray, values: np.ndarray, color: str, label: str, style: 
         ax.fill_between(t, lo, hi, color=color, alpha=0.2, lw=0)
 
 
+def has_regret(run: Run) -> bool:
+    """Whether any healthy lane of the run has a finite average regret to draw (an unbounded domain has none)."""
+    ok = run.ok
+    return bool(ok.any() and np.isfinite(run.trace.average_regret[:, ok]).any())
+
+
 def figure_run(runs: list[Run], title: str = "") -> Figure:
-    """Two panels: x_t and the average regret R_t/t, one colour per optimizer. Lanes that hit
-    NaN or overflow are left out and named in the legend."""
-    fig = Figure(figsize=(10, 4.2), layout="constrained")
-    ax_x, ax_r = fig.subplots(1, 2)
+    """x_t and the average regret R_t/t, one colour per optimizer; the regret panel only when
+    some run has a regret (an unbounded domain has none: the title of x_t says so). Lanes that
+    hit NaN or overflow are left out and named in the legend."""
+    regret_drawn = any(has_regret(run) for run in runs)
+    fig = Figure(figsize=(10, 4.2) if regret_drawn else (6.5, 4.2), layout="constrained")
+    panels = np.atleast_1d(fig.subplots(1, 2 if regret_drawn else 1))
+    ax_x, ax_r = panels[0], (panels[1] if regret_drawn else None)
     regret_min = np.inf
     for i, run in enumerate(runs):
         style = STYLES[i % len(STYLES)]
@@ -95,8 +109,8 @@ def figure_run(runs: list[Run], title: str = "") -> Figure:
             _band(ax_x, t, dist, color, label, style)
         else:
             _band(ax_x, t, run.trace.x[:, ok, 0], color, label, style)
-        regret = run.trace.average_regret[:, ok]
-        if np.isfinite(regret).any():
+        if ax_r is not None and has_regret(run):
+            regret = run.trace.average_regret[:, ok]
             regret_min = min(regret_min, float(np.nanmin(regret[len(regret) // 10 :])))
             _band(ax_r, t, regret, color, label, style)
     problem = runs[0].problem
@@ -109,24 +123,23 @@ def figure_run(runs: list[Run], title: str = "") -> Figure:
     ax_x.set_xlabel("step t")
     if problem.dim == 1:
         ax_x.set_ylabel("x_t")
-    ax_x.set_title("iterate x_t" + (" (median, 25–75 % over seeds)" if runs[0].lanes > 1 else ""))
+    head = "iterate x_t" + (" (median, 25–75 % over seeds)" if runs[0].lanes > 1 else "")
+    ax_x.set_title(head if regret_drawn else head + "\n(no regret panel: R_t is undefined on an unbounded domain)")
     ax_x.legend(fontsize=8, loc="best")
-    ax_r.set_xlabel("step t")
-    ax_r.set_ylabel("R_t / t")
-    ax_r.set_title("average regret R_t / t")
-    if np.isfinite(regret_min):
+    if ax_r is not None:
+        ax_r.set_xlabel("step t")
+        ax_r.set_ylabel("R_t / t")
+        ax_r.set_title("average regret R_t / t")
         if regret_min > 0:
             ax_r.set_yscale("log")
         else:
             ax_r.axhline(0.0, color="black", lw=0.6)
             ax_r.set_yscale("symlog", linthresh=1e-3)
-    else:
-        ax_r.text(0.5, 0.5, "regret is undefined:\nthe domain is unbounded", ha="center", va="center", transform=ax_r.transAxes)
-    for ax in (ax_x, ax_r):
+    for ax in panels:
         ax.grid(alpha=0.3)
         if runs[0].steps >= 1000:
             ax.set_xscale("log")
-    for ax in (ax_x, ax_r):
+    for ax in panels:
         label_ends(ax, [ln for ln in ax.get_lines() if ln.get_label() in {r.optimizer.name for r in runs}])
     suptitle(fig, title)
     return fig

@@ -31,9 +31,30 @@ def test_the_animation_names_its_optimizer_and_explains_its_bars():
     anim = build_animation(Online(C=10.0), opt, 60, frames=3, window=20, title="online C = 10")
     ax_x, ax_c = anim._fig.axes
     assert ax_x.get_title().startswith("adashift: ")
-    assert ax_x.get_title().endswith("online C = 10")
+    assert " ".join(ax_x.get_title().split()).endswith("online C = 10")
     assert "each bar" in ax_c.get_title()
     assert [t.get_text() for t in ax_c.get_legend().get_texts()] == ["moves x up", "moves x down"]
+
+
+@pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")  # its figure is drawn, not its frames
+def test_the_animation_title_fits_inside_the_figure():
+    """`adasim animate`'s title names the run's settings: a long line was cut off at both sides."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    opt = make_optimizer("adam", beta1=0.0, beta2=1 / 101, lr=0.5, schedule=Schedule("inv-sqrt"))
+    settings = "reddi-thm1: C=10, s=1, d=3, k=1, domain [-1, 1]; α_t = 0.5/√t; T = 300, seed 0"  # describe(...) of the default
+    anim = build_animation(Online(C=10.0), opt, 60, frames=3, window=20, title=settings)
+    fig = anim._fig
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    ax_x = fig.axes[0]
+    box = ax_x.title.get_window_extent(canvas.get_renderer())
+    assert fig.bbox.x0 <= box.x0  # the line ran past both sides of the 800 px figure
+    assert box.x1 <= fig.bbox.x1
+    assert fig.bbox.y0 <= box.y0
+    assert box.y1 <= fig.bbox.y1
+    assert " ".join(ax_x.title.get_text().split()).endswith(settings)  # wrapped, not shortened
+    assert ax_x.get_xlabel() == "step t"
 
 
 def test_animation_targets():
