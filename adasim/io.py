@@ -157,7 +157,10 @@ def _umask() -> int:
 def atomic_file(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
     """Open a temporary sibling of `path`; on success it replaces `path`, on error it is removed."""
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    except OSError as err:  # name the file asked for, not the hidden temporary one
+        raise AdasimError(f"cannot write '{target}': {_no_folder(target) or err.strerror or err}") from None
     try:
         with os.fdopen(fd, mode) as handle:
             yield handle
@@ -175,6 +178,16 @@ def atomic_file(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[A
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _no_folder(target: Path) -> str | None:
+    """Why `target` cannot be made because of its folder: it does not exist, or is not a folder."""
+    folder = target.parent
+    if not folder.exists():
+        return f"the folder '{folder}' does not exist"
+    if not folder.is_dir():
+        return f"'{folder}' is not a folder"
+    return None
 
 
 def jsonable(obj: Any) -> Any:

@@ -66,3 +66,20 @@ def test_a_full_disk_is_one_error_naming_the_file_and_leaves_no_temporary(tmp_pa
         write_json(tmp_path / "summary.json", {"a": 1})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.json"]
     assert (tmp_path / "summary.json").read_text() == "the earlier run's\n"
+
+
+def test_a_csv_into_a_missing_folder_names_the_path_given_not_its_temporary(tmp_path):
+    from adasim import SGD, Online, simulate
+
+    run = simulate(Online(C=2.0), SGD(lr=0.1), steps=5, engine="numpy")
+    target = tmp_path / "missing" / "run.csv"
+    with pytest.raises(AdasimError) as caught:
+        run.to_csv(target)
+    message = str(caught.value)
+    assert f"'{target}'" in message
+    assert f"the folder '{target.parent}' does not exist" in message
+    assert ".part" not in message
+    assert not target.parent.exists()
+    (tmp_path / "file").write_text("")
+    with pytest.raises(AdasimError, match="is not a folder"):
+        run.to_csv(tmp_path / "file" / "run.csv")

@@ -10,7 +10,7 @@ together with what it does to convergence (how many coordinates reach the optimu
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -65,9 +65,11 @@ def dilution(
     *,
     run: RunSettings | None = None,
     burn_in: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[DilutionRow]:
     """For each k: one block of k copies of the problem's base counterexample, v shared over it.
-    The run settings come as `run` or as steps (default 20 000) and seeds."""
+    The run settings come as `run` or as steps (default 20 000) and seeds. `progress(done, total)`
+    is told of the coordinate-steps done (a run of k coordinates counts k per step)."""
     run = run_settings(run, steps=steps, seeds=seeds).resolve({"steps": 20_000})
     steps, warmup = int(run.steps), int(run.warmup)  # type: ignore[arg-type]
     if not ks or min(ks) < 1:
@@ -78,12 +80,14 @@ def dilution(
     iid = problem.base == "stochastic"
     require_finite_squares([problem.C, problem.s], "dilution")
     rows = []
+    count = _Count(progress, (steps + warmup) * sum(int(k) for k in ks))
     for k in ks:
         prob = problem.replace(blocks=((int(k), 1.0),))
         opt = optimizer.replace(blocks=(int(k),))
         pairs, nuf = _Pairs(burn), NUFObserver(prob, opt, steps, warmup=warmup, burn_in=burn, samples=0)
         blocks = iterate(prob, opt, run=run, fields=(*NUF_FIELDS, "v"), min_block=nuf.min_block, prefetch=True)
-        last = observe(blocks, [pairs, nuf], warmup)  # one pass per k: the correlation, the factors and where x ends
+        # one pass per k: the correlation, the factors and where x ends
+        last = observe(blocks, [pairs, nuf], warmup, count.weighted(int(k)))
         assert last is not None
         nuf_k = nuf.result()
         g, v = pairs.arrays()
@@ -105,6 +109,25 @@ def dilution(
             )
         )
     return rows
+
+
+class _Count:
+    """The coordinate-steps done so far, told to `progress(done, total)`."""
+
+    def __init__(self, progress: Callable[[int, int], None] | None, total: int) -> None:
+        self.progress, self.total, self.done = progress, total, 0
+
+    def weighted(self, k: int) -> Callable[[int], None] | None:
+        """observe's callback for a run of k coordinates (None without a progress)."""
+        if self.progress is None:
+            return None
+        report = self.progress
+
+        def tick(n: int) -> None:
+            self.done += n * k
+            report(self.done, self.total)
+
+        return tick
 
 
 class _Pairs:

@@ -137,14 +137,25 @@ def critical_value(
     lo: float | None = None,
     hi: float | None = None,
     points: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Critical:
     """The value of β2 (β1, or C) where the analytic drift changes sign, other settings fixed
-    (β1 for the sign methods, whose drift depends on the memory of the EMA they take the sign of)."""
+    (β1 for the sign methods, whose drift depends on the memory of the EMA they take the sign of).
+    `progress(done, total)` is told of the drifts evaluated: the grid's, then about
+    ROOT_EVALUATIONS per sign change to refine it."""
     if points is None:
         points = 160 if is_periodic(problem) else 24
     grid = _grid(solve_for, problem, points, lo, hi)
+    count = {"done": 0, "total": len(grid)}
 
     def wrong_way(x: float) -> float:
+        if progress is not None:
+            count["done"] += 1
+            count["total"] = max(count["total"], count["done"] + 1)
+            progress(count["done"], count["total"])
+        return _wrong_way(x)
+
+    def _wrong_way(x: float) -> float:
         if solve_for in ("beta1", "beta2"):
             if not optimizer.definition.accepts(solve_for):
                 raise AdasimError(f"{optimizer.name} has no {solve_for} it can be solved for")
@@ -154,7 +165,11 @@ def critical_value(
         return analytic_drift(prob, opt) * mean_gradient_sign(prob)
 
     values = np.array([wrong_way(x) for x in grid])
+    changes = int(np.sum(np.isfinite(values[:-1]) & np.isfinite(values[1:]) & (values[:-1] * values[1:] < 0)))
+    count["total"] = len(grid) + ROOT_EVALUATIONS * changes
     roots = _roots(wrong_way, grid, values)
+    if progress is not None:
+        progress(count["done"], count["done"])
     critical = None
     below = None
     if roots:
@@ -162,6 +177,9 @@ def critical_value(
         i = int(np.searchsorted(grid, critical))
         below = bool(values[max(i - 1, 0)] > 0)
     return Critical(solve_for, critical, tuple(roots), (float(grid[0]), float(grid[-1])), below, grid, values)
+
+
+ROOT_EVALUATIONS = 12  # drifts brentq evaluates to refine one sign change (to xtol 1e-12), for a progress bar's total
 
 
 def _roots(fn: Callable[[float], float], grid: np.ndarray, values: np.ndarray) -> list[float]:

@@ -201,8 +201,16 @@ class CriticalReport:
         return out
 
 
-def critical_report(spec: Spec, solve_for: str, lo: float | None = None, hi: float | None = None) -> CriticalReport:
+def critical_report(
+    spec: Spec,
+    solve_for: str,
+    lo: float | None = None,
+    hi: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> CriticalReport:
+    """Where the closed-form drift of the spec's one optimizer changes sign (`progress(done, total)`:
+    the drifts evaluated, as critical_value tells them)."""
     if len(spec.optimizers) != 1:
         raise AdasimError("critical takes one optimizer (-o NAME)")
     opt = spec.optimizers[0]
-    return CriticalReport(spec, opt, critical_value(spec.problem, opt, solve_for, lo=lo, hi=hi))
+    return CriticalReport(spec, opt, critical_value(spec.problem, opt, solve_for, lo=lo, hi=hi, progress=progress))

@@ -8,9 +8,11 @@ assert adasim.check("my_opt.py:Mine").passed   # one line in an optimizer's test
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ import numpy as np
 
 from adasim.checks.adapters import Loaded, load
 from adasim.checks.cases import MATRIX_CASES, MATRIX_QUICK, QUICK, Case, get_cases, is_matrix
-from adasim.checks.runner import PROGRESS_SHARE, CaseResult, joint_groups, run_cases
+from adasim.checks.runner import PROGRESS_SHARE, CaseResult, joint_groups, run_cases, work
 from adasim.errors import AdasimError
 
 
@@ -99,13 +101,15 @@ def check(
     jobs: int = 1,
     engine: str = "auto",
     timeout: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Put `optimizer` (a SPEC string: `torch:torch.optim.AdamW`, `optax:optax.adam`, `file.py:Name`
     or a built-in name; or a Loaded) through the cases named (default: the whole battery; `quick`:
     the cases marked quick, run in full, so their verdicts are the full battery's; an optimizer that
     acts on matrices gets the matrix battery, cases.MATRIX_CASES, instead). `jobs` > 1
     runs the cases in that many processes (each loads the SPEC again); `timeout` (seconds) gives
-    each case at most that long, in a worker process (a case past it errors, and the check goes on)."""
+    each case at most that long, in a worker process (a case past it errors, and the check goes on).
+    `progress(done, total)` is told of the work done (runner.work: lane-steps of the finished cases)."""
     if quick and cases:
         raise AdasimError("--quick chooses the cases itself: give --case or --quick, not both")
     chosen: list[Case] = get_cases(list(QUICK) if quick else (list(cases) if cases else None))
@@ -117,18 +121,42 @@ def check(
         if loaded.not_exercised is not None and not cases:  # a matrix optimizer: the matrix battery instead
             chosen = get_cases(list(MATRIX_QUICK) if quick else list(MATRIX_CASES))
         report = Report(loaded.describe(), quick=quick)
+        tally = _Tally(chosen, progress)
         idle = loaded.not_exercised is not None and not any(is_matrix(c) for c in chosen)  # nothing to run
         if idle or jobs <= 1 or len(chosen) <= 1:
-            report.results = run_cases(loaded, chosen, twins=twins, engine=engine)
+            report.results = run_cases(loaded, chosen, twins=twins, engine=engine, progress=tally.add)
         elif timeout is not None:
-            report.results = _pooled(loaded, chosen, twins, engine, max(1, min(jobs, len(chosen))), timeout)
+            report.results = _pooled(loaded, chosen, twins, engine, max(1, min(jobs, len(chosen))), timeout, tally)
         else:
             helpers = helpers or _Helpers(loaded.spec, loaded.kwargs, jobs - 1)
-            report.results = helpers.share(loaded, chosen, twins, engine)
+            report.results = helpers.share(loaded, chosen, twins, engine, tally)
     finally:
         if helpers is not None:
             helpers.close()
     return report
+
+
+class _Tally:
+    """The battery's work done, told to `progress(done, total)` as cases finish (here or in a
+    worker process: a future's callback runs in the pool's thread, hence the lock)."""
+
+    def __init__(self, cases: list[Case], progress: Callable[[int, int], None] | None) -> None:
+        self.total = sum(work(c) for c in cases)
+        self.done = 0
+        self.progress = progress
+        self.lock = threading.Lock()
+        self.add(0)
+
+    def add(self, n: int) -> None:
+        if self.progress is None:
+            return
+        with self.lock:
+            self.done += n
+            self.progress(self.done, self.total)
+
+    def group(self, future: Any, group: list[Case]) -> None:
+        """A worker's group finished (a failed one counts too: its cases are over)."""
+        self.add(sum(work(c) for c in group))
 
 
 def _groups(loaded: Loaded, chosen: list[Case]) -> list[list[Case]]:
@@ -152,8 +180,7 @@ class _Helpers:
         self.workers = workers
         self.warm = [self.pool.submit(_warm, spec, kwargs) for _ in range(workers)] if isinstance(spec, str) else []
 
-    def share(self, loaded: Loaded, chosen: list[Case], twins: int | None, engine: str) -> list[CaseResult]:
-        import threading
+    def share(self, loaded: Loaded, chosen: list[Case], twins: int | None, engine: str, tally: _Tally) -> list[CaseResult]:
         from collections import deque
         from concurrent.futures import wait
         from concurrent.futures.process import BrokenProcessPool
@@ -174,6 +201,7 @@ class _Helpers:
                     queue.appendleft(group)
                     return
                 futures.append(future)
+            future.add_done_callback(functools.partial(tally.group, group=group))
             future.add_done_callback(give)
 
         for _ in range(self.workers):
@@ -184,7 +212,8 @@ class _Helpers:
                     if not queue:
                         break
                     group = queue.pop()
-                results.update((r.case.name, r) for r in run_cases(loaded, group, twins=twins, engine=engine))
+                results.update((r.case.name, r) for r in run_cases(loaded, group, twins=twins, engine=engine,
+                                                                   progress=tally.add))  # fmt: skip
         while True:
             with lock:
                 running = [f for f in futures if not f.done()]
@@ -230,7 +259,7 @@ def _warm(spec: str, kwargs: dict[str, Any]) -> None:
 
 
 def _pooled(loaded: Loaded, chosen: list[Case], twins: int | None, engine: str, jobs: int,
-            timeout: float | None) -> list[CaseResult]:  # fmt: skip
+            timeout: float | None, tally: _Tally | None = None) -> list[CaseResult]:  # fmt: skip
     """The cases in `jobs` worker processes, a group of cases that share one optimizer run
     (runner.joint_groups) at a time, each group given at most `timeout` seconds per case: a group
     past it errors ("did not finish"), the workers are killed (a running step cannot be stopped
@@ -256,8 +285,10 @@ def _pooled(loaded: Loaded, chosen: list[Case], twins: int | None, engine: str, 
                     running[future] = (group, time.monotonic())
                 done, _ = wait(running, timeout=None if timeout is None else 0.5, return_when=FIRST_COMPLETED)
                 for future in done:
-                    running.pop(future)
+                    group, _ = running.pop(future)
                     results.update((r.case.name, r) for r in future.result())
+                    if tally is not None:
+                        tally.add(sum(work(c) for c in group))
                 now = time.monotonic()
                 late = [f for f, (g, began) in running.items() if timeout is not None and now - began > timeout * len(g)]
                 for future in late:
@@ -267,6 +298,8 @@ def _pooled(loaded: Loaded, chosen: list[Case], twins: int | None, engine: str, 
                     for case in group:
                         results[case.name] = CaseResult(case, passed=None, error=f"did not finish within {allowed} (--timeout)",
                                                         seconds=now - began)  # fmt: skip
+                    if tally is not None:
+                        tally.add(sum(work(c) for c in group))
                 if late:  # kill the workers; the groups still running with the late one start again
                     pending = [group for group, _ in running.values()] + pending
                     running = {}

@@ -60,6 +60,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -293,20 +294,32 @@ def run_case(loaded: Loaded, case: Case, twins: int | None = None, lr: float | N
     return run.finish(last)
 
 
+def work(case: Case) -> int:
+    """A case's share of the battery's work, in lane-steps (seeds × steps): what a progress bar counts."""
+    return case.n_seeds * case.steps
+
+
 def run_cases(loaded: Loaded, cases: list[Case], twins: int | None = None, lr: float | None = None,
-              engine: str = "auto", baseline: bool = True) -> list[CaseResult]:  # fmt: skip
+              engine: str = "auto", baseline: bool = True, progress: Callable[[int], None] | None = None,
+              ) -> list[CaseResult]:  # fmt: skip
     """Run the cases, those `joint_groups` puts together side by side in one run of the optimizer
     (adasim.engine.foreign.Joint): the same results as run_case one by one — the lanes are
     independent — with one optimizer step per t for the group. A group whose joint run fails
-    (the optimizer raised) runs again case by case, so that each error is its own case's."""
+    (the optimizer raised) runs again case by case, so that each error is its own case's.
+    `progress(n)` is told of the `work` of each case (or group) as it finishes."""
     out: dict[str, CaseResult] = {}
     for group in joint_groups(loaded, cases, lr):
         if len(group) > 1:
             joint = _run_joint(loaded, group, twins, lr, baseline)
             if joint is not None:
                 out.update((r.case.name, r) for r in joint)
+                if progress is not None:
+                    progress(sum(work(c) for c in group))
                 continue
-        out.update((c.name, run_case(loaded, c, twins, lr, engine, baseline)) for c in group)
+        for c in group:
+            out[c.name] = run_case(loaded, c, twins, lr, engine, baseline)
+            if progress is not None:
+                progress(work(c))
     if baseline:
         for c in cases:
             if c.expect == "invariant":

@@ -210,8 +210,31 @@ def build(names: Sequence[str] | None = None, stubs: bool = False) -> typer.Type
 
             app.command(name, help=short)(stub)
         else:
-            app.command(name)(getattr(importlib.import_module(f"adasim.cli.{module}"), function))
+            command = getattr(importlib.import_module(f"adasim.cli.{module}"), function)
+            app.command(name)(command if name in NO_COMPILE_STATUS else _with_compile_status(command))
     return app
+
+
+NO_COMPILE_STATUS = {"explore", "demo"}  # a server and a window: their kernels compile while they answer
+
+
+def _with_compile_status(command: Any) -> Any:
+    """The command with adasim.engine.jit's compile hook set to console.compile_status (not with
+    --json: stderr then carries errors and warnings only); installed when the command runs, not
+    when its help is shown, so that help loads no NumPy."""
+    import functools
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("json_out"):
+            return command(*args, **kwargs)
+        from adasim.cli.console import compile_status
+        from adasim.engine.jit import compile_hook
+
+        with compile_hook(compile_status):
+            return command(*args, **kwargs)
+
+    return run
 
 
 def __getattr__(name: str) -> Any:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from adasim.cli.console import stdout
+from adasim.cli.console import progress_count, stdout
 from adasim.cli.options import parse_assignments
 from adasim.cli.output import print_json
 from adasim.errors import AdasimError
@@ -115,8 +115,8 @@ def check_command(
         if not result["agree"]:
             raise typer.Exit(EXIT_FAILED)
         return
-    with quiet():
-        report = check(loaded, case, quick=quick, twins=twins, jobs=jobs or (1 if quick else 2), timeout=timeout)
+    with quiet(), progress_count("checking the battery", enabled=not json_out) as tick:
+        report = check(loaded, case, quick=quick, twins=twins, jobs=jobs or (1 if quick else 2), timeout=timeout, progress=tick)
     written = write_outputs(report, out_dir) if out_dir is not None else []
     if json_out:
         print_json(report.as_dict())

@@ -1,5 +1,6 @@
 """`adasim correlate`: how strongly v_t depends on the gradient it scales, for each shift n."""
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
@@ -7,7 +8,8 @@ import typer
 from rich.table import Table
 
 from adasim.analysis.report import correlation_report, parse_shifts, per_shift
-from adasim.cli.console import fmt, progress_bar, stdout
+from adasim.cli.console import fallback_warnings, fmt, progress_bar, stdout
+from adasim.cli.estimate import refuse_long
 from adasim.cli.options import SpecOptions, with_spec_options
 from adasim.cli.output import finish
 from adasim.cli.run import describe
@@ -21,6 +23,7 @@ def correlate(
     out: Annotated[Path | None, typer.Option("--out", help="Write correlation.json and correlation.png/.svg here.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print correlation.json to stdout and nothing else.")] = False,
     burn_in: Annotated[int | None, typer.Option("--burn-in", help="Steps left out at the start.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Start even when the run is estimated to take over an hour.")] = False,
 ) -> None:
     """Pearson and Spearman correlation of g_t (and g_t²) with v_t and 1/√v_t, with 95 % intervals.
 
@@ -32,10 +35,13 @@ def correlate(
     resolved = spec.build()
     shift_list = parse_shifts(shifts, resolved.run_settings.steps)
     optimizers = per_shift(resolved.optimizers, shift_list)  # AdaShift at every shift n (n = 0 is Adam's own v)
+    shifted = dataclasses.replace(resolved, optimizers=tuple(optimizers))
+    refuse_long(shifted, yes, lower_bound=True)
     out_dir = prepare_out_dir(out, record="correlation.json") if out is not None else None
     run = resolved.run_settings
     with progress_bar(run.steps * len(optimizers), "correlations", enabled=not json_out, lanes=run.lanes) as tick:
         report = correlation_report(resolved, optimizers, burn_in=burn_in, progress=tick)
+    fallback_warnings(shifted)  # after the work: a run that fails says only why
     data = report.as_dict()
 
     def figures() -> dict:

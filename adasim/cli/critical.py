@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from adasim.analysis.report import critical_report
-from adasim.cli.console import fmt, stdout
+from adasim.cli.console import fmt, progress_count, stdout
 from adasim.cli.options import SpecOptions, with_closed_form_options
 from adasim.cli.output import finish
 from adasim.cli.run import describe
@@ -32,7 +32,8 @@ def critical(
         spec.optimizer = ["adam"]
     resolved = spec.build()
     out_dir = prepare_out_dir(out, record="critical.json") if out is not None else None
-    report = critical_report(resolved, solve_for, lo, hi)
+    with progress_count(f"solving for the critical {solve_for}", enabled=not json_out) as tick:
+        report = critical_report(resolved, solve_for, lo, hi, progress=tick)
     data = report.as_dict()
 
     def figures() -> dict:

@@ -7,7 +7,7 @@ import typer
 from rich.table import Table
 
 from adasim.analysis.dilution import dilution
-from adasim.cli.console import fmt, stdout
+from adasim.cli.console import fmt, progress_count, stdout
 from adasim.cli.options import SpecOptions, with_spec_options
 from adasim.cli.output import finish
 from adasim.errors import AdasimError
@@ -43,7 +43,8 @@ def dilution_command(
     assert isinstance(resolved.problem, Layered)
     opt = resolved.optimizers[0]
     out_dir = prepare_out_dir(out, record="dilution.json") if out is not None else None
-    rows = dilution(resolved.problem, opt, k_values, run=resolved.run_settings)
+    with progress_count("dilution over k", enabled=not json_out) as tick:
+        rows = dilution(resolved.problem, opt, k_values, run=resolved.run_settings, progress=tick)
     data = {"problem": resolved.config(), "optimizer": opt.name, "config": opt.config(), "results": [r.as_dict() for r in rows]}
 
     def figures() -> dict:

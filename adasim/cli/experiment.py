@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from adasim.cli.console import stdout
+from adasim.cli.console import progress_count, stdout
 from adasim.experiments import EXPERIMENTS, load, run_experiment
 
 
@@ -23,5 +23,6 @@ def experiment(
         return
     load(name)  # unknown names fail before any work
     folder = out if out is not None else Path("out") / name
-    numbers = run_experiment(name, folder, quick=quick)
+    with progress_count(f"experiment {name}") as tick:
+        numbers = run_experiment(name, folder, quick=quick, progress=tick)
     console.print(f"wrote {folder}/: {', '.join(numbers['files'])}")

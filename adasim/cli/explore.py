@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from adasim.cli.console import stdout
+from adasim.cli.console import progress_count, stdout
 from adasim.errors import AdasimError, check_range
 
 
@@ -74,7 +74,8 @@ def _export(out: Path, grid: list[str], optimizers: tuple[str, ...], steps: int)
     todo = plan(parse_grid(grid), optimizers, steps)  # every view checked before anything is computed
     _check_writable(out)
     stdout().print(f"computing {len(todo.positions)} views of {steps:,} steps ...")
-    views = compute(todo)
+    with progress_count("computing the views") as tick:
+        views = compute(todo, tick)
     out_dir = prepare_out_dir(out, record="explore.json")
     done = write(out_dir, todo, views)
     grid_values = {k: list(v) for k, v in done.grid.items()}

@@ -7,7 +7,8 @@ import typer
 from rich.table import Table
 
 from adasim.analysis.report import nuf_report
-from adasim.cli.console import EXIT_NUMERICAL, fmt, progress_bar, stdout, warning_line
+from adasim.cli.console import EXIT_NUMERICAL, fallback_warnings, fmt, progress_bar, stdout, warning_line
+from adasim.cli.estimate import refuse_long
 from adasim.cli.options import SpecOptions, with_spec_options
 from adasim.cli.output import finish
 from adasim.cli.run import describe
@@ -23,6 +24,7 @@ def nuf(
         int | None, typer.Option("--burn-in", help="Steps left out at the start (default: the transient).")
     ] = None,
     tol: Annotated[float, typer.Option("--tol", help="Kernel mass a factor may still miss at the end of the run.")] = 1e-12,
+    yes: Annotated[bool, typer.Option("--yes", help="Start even when the run is estimated to take over an hour.")] = False,
 ) -> None:
     """Net update factors κ = k_s/α_s of every gradient: measured on the run and in closed form.
 
@@ -31,10 +33,12 @@ def nuf(
     Drift is the expected change of x per step divided by α (positive: x moves up).
     """
     resolved = spec.build()
+    refuse_long(resolved, yes, lower_bound=True)
     out_dir = prepare_out_dir(out, record="nuf.json") if out is not None else None
     lanes = resolved.run_settings.lanes
     with progress_bar(resolved.total_steps, "net update factors", enabled=not json_out, lanes=lanes) as tick:
         report = nuf_report(resolved, burn_in=burn_in, tol=tol, progress=tick)
+    fallback_warnings(resolved)  # after the work: a run that fails says only why
     data = report.as_dict()
 
     def figures() -> dict:

@@ -6,10 +6,13 @@ from typing import Annotated
 
 import typer
 
-from adasim.cli.console import EXIT_NUMERICAL, progress_bar, results_table, stdout, warning_line
+from adasim.cli.console import EXIT_NUMERICAL, fallback_warnings, progress_bar, results_table, stdout, warning_line
+from adasim.cli.estimate import refuse_long
 from adasim.cli.options import SpecOptions, with_spec_options
 from adasim.io import dumps, prepare_out_dir, provenance, runs_to_arrays, write_figure, write_npz, write_record
 from adasim.spec import Spec
+
+ONE_SEED = "verdict from one seed; --seeds N for a median and quartiles"  # under the table of a noisy problem's run
 
 
 def describe(spec: Spec, run: bool = True, swept: Sequence[str] = ()) -> str:
@@ -37,6 +40,7 @@ def run(
     spec: SpecOptions,
     out: Annotated[Path | None, typer.Option("--out", help="Write trace.npz, summary.json and run.png/.svg here.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout and nothing else.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Start even when the run is estimated to take over an hour.")] = False,
 ) -> None:
     """Run PROBLEM (default: Reddi et al.'s Theorem 1 with C = 10) with each optimizer.
 
@@ -45,9 +49,11 @@ def run(
     Exit codes: 2 for bad input, 3 when a run hit NaN or overflow.
     """
     resolved = spec.build()
+    refuse_long(resolved, yes)
     out_dir = prepare_out_dir(out, record="summary.json") if out is not None else None
     with progress_bar(resolved.total_steps, "simulating", enabled=not json_out, lanes=resolved.run_settings.lanes) as tick:
         runs = resolved.run(progress=tick)
+    fallback_warnings(resolved)  # after the work: a run that fails says only why
     summary = {"problem": resolved.config(), "results": [r.summary() for r in runs], "provenance": provenance()}
     if out_dir is not None:
         write_npz(out_dir / "trace.npz", runs_to_arrays(runs, summary))
@@ -65,6 +71,8 @@ def run(
         if resolved.source:
             console.print(f"[dim]source: {resolved.source}[/]")
         console.print(results_table(summary))
+        if resolved.run_settings.lanes == 1 and resolved.problem.uses_seeds:
+            console.print(f"[dim]{ONE_SEED}[/]")
         if out_dir is not None:
             console.print(f"wrote {out_dir}/trace.npz, summary.json, run.png, run.svg")
     failed = [r for r in runs if r.failed]

@@ -7,11 +7,20 @@ import typer
 from rich.table import Table
 
 from adasim.cli.console import progress_bar, stdout
+from adasim.cli.estimate import refuse_long
 from adasim.cli.options import SpecOptions, with_spec_options
 from adasim.cli.output import print_json
 from adasim.cli.run import describe
 from adasim.io import prepare_out_dir, write_figure, write_record
 from adasim.sweep import DEFAULT_LIMIT, SweepPlan, check_parallel, make_plan, run_sweep, write_table
+
+
+def parallel_workers(workers: int | None, scheduler: str | None) -> int:
+    """How many cells run at once, for the estimate: the processes asked for, else every core (a Dask
+    cluster's size is not known here: counted as this machine's)."""
+    import os
+
+    return max(1, workers if workers is not None else (os.cpu_count() or 1))
 
 
 def sweep_title(plan: SweepPlan) -> str:
@@ -43,6 +52,7 @@ def sweep(
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="A Dask scheduler address, tcp://host:port.")] = None,
     force: Annotated[bool, typer.Option("--force", help=f"Allow grids over {DEFAULT_LIMIT:,} cells.")] = False,
     no_drift: Annotated[bool, typer.Option("--no-drift", help="Skip the closed-form drift per cell.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Start even when the run is estimated to take over an hour.")] = False,
 ) -> None:
     """Sweep PROBLEM over a grid of settings (and seeds): final x, distance to x*, regret, converged, closed-form drift per cell.
 
@@ -50,6 +60,7 @@ def sweep(
     """
     check_parallel(resume, out, workers, scheduler, "sweep")
     plan = make_plan(spec.problem, grid, rule=rule, force=force, with_drift=not no_drift, **spec.spec_kwargs())
+    refuse_long(plan.spec, yes, "this sweep", repeats=plan.cells / parallel_workers(workers, scheduler))
     out_dir = prepare_out_dir(out, record="sweep.json") if out is not None else None
     total = plan.cells * len(plan.spec.optimizers)
     with progress_bar(total * plan.spec.run_settings.steps, "sweeping", enabled=not json_out) as tick:

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from adasim.cli.console import stdout
+from adasim.cli.console import progress_count, stdout
 from adasim.cli.options import SpecOptions, with_spec_options
 from adasim.cli.run import describe
 from adasim.errors import AdasimError, check_range
@@ -85,7 +85,8 @@ def animate(
         window=bar_window,
         title=describe(resolved),
     )
-    path = save_animation(anim, out, fps=fps)
+    with progress_count("drawing the frames") as tick:
+        path = save_animation(anim, out, fps=fps, progress=tick)
     stdout().print(f"wrote {path}")
 
 

@@ -17,6 +17,8 @@ import sys
 import tempfile
 import textwrap
 import types
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -120,11 +122,15 @@ def jit(fn: Any) -> Any:
     @functools.wraps(fn)
     def call(*args: Any) -> Any:
         if not compiled:
-            if available():
-                _helpers(fn, [])
-                compiled.append(numba_module().njit(cache=True, error_model="numpy", nogil=True)(fn))
-            else:
+            if not available():
                 compiled.append(fn)
+                return fn(*args)
+            _helpers(fn, [])
+            jitted = numba_module().njit(cache=True, error_model="numpy", nogil=True)(fn)
+            with compiling():  # the first call compiles it (or loads it from the disk cache)
+                out = jitted(*args)
+            compiled.append(jitted)
+            return out
         return compiled[0](*args)
 
     call.python = fn  # type: ignore[attr-defined]
@@ -224,6 +230,26 @@ def generated(kind: str, label: str, about: str, body: str, names: dict[str, Any
     return jitted
 
 
+_COMPILE_HOOKS: list[Callable[[], AbstractContextManager[Any]]] = []
+
+
+@contextmanager
+def compile_hook(hook: Callable[[], AbstractContextManager[Any]]) -> Iterator[None]:
+    """While this context is open, every first call of a kernel (numba compiles it, or loads it
+    from its disk cache) runs inside `hook()`: how a front end shows "compiling" (the library
+    itself prints nothing)."""
+    _COMPILE_HOOKS.append(hook)
+    try:
+        yield
+    finally:
+        _COMPILE_HOOKS.remove(hook)
+
+
+def compiling() -> AbstractContextManager[Any]:
+    """The context a first call runs in: the innermost compile hook's, or nothing."""
+    return _COMPILE_HOOKS[-1]() if _COMPILE_HOOKS else nullcontext()
+
+
 def compile_once(function: Any, *args: Any) -> None:
     """Call a generated function for the first time — which compiles it — while holding its lock
     file, so that processes that need the same function at once (pytest workers, a sweep's pool)
@@ -233,15 +259,16 @@ def compile_once(function: Any, *args: Any) -> None:
         import fcntl
     except ImportError:  # not POSIX: compile without the lock
         fcntl = None  # type: ignore[assignment]
-    if lock is None or fcntl is None:
-        function(*args)
-        return
-    with open(lock, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
+    with compiling():
+        if lock is None or fcntl is None:
             function(*args)
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            return
+        with open(lock, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                function(*args)
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def need_numba() -> None:

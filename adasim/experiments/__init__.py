@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +37,21 @@ def load(name: str) -> Any:
     return importlib.import_module(EXPERIMENTS[name])
 
 
-def run_experiment(name: str, out: str | Path, quick: bool = False, figures: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_experiment(
+    name: str,
+    out: str | Path,
+    quick: bool = False,
+    figures: dict[str, Any] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Run one experiment and write its files; returns its numbers, and under "files" the names
     of the files written (figures first, the JSON record last). A `figures` dict receives the
-    Figure objects (the tests check their structure)."""
+    Figure objects (the tests check their structure). `progress(done, total)` is passed to the
+    experiment's `run` when it takes one (it counts its own units of work)."""
     module = load(name)
     out_dir = prepare_out_dir(out, record=f"{name}.json")
-    made, numbers = module.run(quick=quick)
+    takes = progress is not None and "progress" in inspect.signature(module.run).parameters
+    made, numbers = module.run(quick=quick, progress=progress) if takes else module.run(quick=quick)
     if figures is not None:
         figures.update(made)
     figures = made
@@ -54,6 +63,18 @@ def run_experiment(name: str, out: str | Path, quick: bool = False, figures: dic
         files += [f"{stem}.png", f"{stem}.svg"]
     write_record(out_dir, f"{name}.json", numbers)
     return {**numbers, "files": [*files, f"{name}.json"]}
+
+
+def counter(progress: Callable[[int, int], None] | None, total: int) -> Callable[[], None]:
+    """A tick per unit of an experiment's work, told to `progress(done, total)` (nothing without one)."""
+    done = [0]
+
+    def tick() -> None:
+        done[0] += 1
+        if progress is not None:
+            progress(done[0], total)
+
+    return tick
 
 
 def main(name: str, argv: Sequence[str] | None = None) -> int:

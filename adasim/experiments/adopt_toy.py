@@ -6,11 +6,13 @@ compiled engine); the quick version 16 × 2·10^4."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
+from adasim.experiments import counter
 from adasim.plots.run import COLORS, STYLES, suptitle
 from adasim.settings import RunSettings
 from adasim.spec import build_spec
@@ -20,9 +22,10 @@ TITLE = "ADOPT toy problem: Adam fails for small β2; whether ADOPT converges de
 SOURCE = "Taniguchi et al. 2024 (NeurIPS), toy problem; docs/REFERENCE.md §4"
 
 
-def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
+def run(quick: bool = False, progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, Figure], dict[str, Any]]:
     steps, seeds = (20_000, 16) if quick else (2_000_000, 1000)
     beta2s = (0.1, 0.5, 0.999)
+    tick = counter(progress, 2 * len(beta2s))
     fig = Figure(figsize=(13, 7), layout="constrained")
     grid = fig.subplots(2, 3, sharex=True, sharey=True)
     numbers: dict[str, Any] = {"settings": {"steps": steps, "runs": seeds}}
@@ -48,6 +51,7 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
                 ax.fill_between(r.trace.t, *np.quantile(x, [0.25, 0.75], axis=1), color=c, alpha=0.15, lw=0)
                 cell[label] = {"median_final_x": float(np.median(r.final_x[:, 0]))}
             numbers[f"k={k},beta2={beta2}"] = cell
+            tick()
             ax.axhline(-1.0, color="black", ls="--", lw=0.8)
             ax.set_xscale("log")
             ax.set_title(f"k = {k}, β2 = {beta2}", fontsize=10)

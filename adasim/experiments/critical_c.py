@@ -4,6 +4,7 @@ p = (1+δ)/(C+1)), all from adasim's closed forms."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ from matplotlib.figure import Figure
 
 from adasim.analysis.drift import critical_value
 from adasim.errors import AdasimError
+from adasim.experiments import counter
 from adasim.optimizers import make_optimizer
 from adasim.plots.run import plain_log_ticks
 from adasim.problems.online import Online
@@ -29,9 +31,10 @@ def _critical(problem: Any, beta1: float, beta2: float, points: int) -> float | 
     return res.critical
 
 
-def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
+def run(quick: bool = False, progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, Figure], dict[str, Any]]:
     beta2s = np.array([0.01, 0.1, 0.5, 0.9]) if quick else 1.0 - np.geomspace(0.99, 1e-3, 12)
     beta1s = (0.0, 0.9) if quick else (0.0, 0.5, 0.9)
+    tick = counter(progress, 2 * len(beta1s))
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     axes = fig.subplots(1, 2)
     numbers: dict[str, Any] = {"beta2": beta2s.tolist(), "sequential": {}, "stochastic": {}}
@@ -42,6 +45,7 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
             else:
                 crit = [_critical(Stochastic(C=10.0, delta=0.02), beta1, b2, 10 if quick else 16) for b2 in beta2s]
             numbers[family][str(beta1)] = crit
+            tick()
             ax.plot(1.0 - beta2s, [np.nan if c is None else c for c in crit], "o-", label=f"β1 = {beta1}")
         ax.set_xscale("log")
         if any(c is not None for c in numbers[family].values() for c in c):

@@ -4,11 +4,13 @@ state α, T or x_1: adasim uses α_t = 0.5/√t, x_1 = 0 and T = 10^6 (its prese
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
+from adasim.experiments import counter
 from adasim.plots.run import COLORS, STYLES, label_ends
 from adasim.settings import RunSettings
 from adasim.spec import build_spec
@@ -18,12 +20,15 @@ TITLE = "Reddi et al. 2018, Fig. 1: Adam goes to +1 on both problems, AMSGrad to
 SOURCE = "Reddi, Kale & Kumar 2018 (ICLR), Fig. 1; docs/REFERENCE.md §4"
 
 
-def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
+def run(quick: bool = False, progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, Figure], dict[str, Any]]:
     steps = 100_000 if quick else 1_000_000
     seeds = 4 if quick else 16
     opts = ["adam", "amsgrad", "adashift"]
+    tick = counter(progress, 2)
     online = build_spec("reddi-fig1-online", optimizers=opts, run=RunSettings(steps=steps)).run()
+    tick()
     stoch = build_spec("reddi-fig1-stochastic", optimizers=opts, run=RunSettings(steps=steps, seeds=range(seeds))).run()
+    tick()
     fig = Figure(figsize=(14, 4), layout="constrained")
     ax_r, ax_x, ax_s = fig.subplots(1, 3)
     numbers: dict[str, Any] = {

@@ -304,3 +304,19 @@ def test_the_symmetry_case_separates_the_mean_from_the_median(spec, status):
     assert result.status == status, result.verdict
     if status == "FAIL":
         assert 0.09 < result.distance < 0.11
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_progress_counts_every_case_s_lane_steps_up_to_the_total(jobs):
+    """check(progress=...) is told (done, total) as cases finish, here or in a worker process."""
+    from adasim.checks.runner import work
+
+    told = []
+    report = check("sgd", ["reddi-thm1-C3", "reddi-thm1-C10", "quadratic"], jobs=jobs, progress=lambda d, t: told.append((d, t)))
+    total = sum(work(CASES[name]) for name in ("reddi-thm1-C3", "reddi-thm1-C10", "quadratic"))
+    assert len(report.results) == 3
+    assert told[0] == (0, total)
+    assert told[-1] == (total, total)
+    assert all(t == total for _, t in told)
+    assert [d for d, _ in told] == sorted(d for d, _ in told)
+    assert len(told) == 4  # 0 before any case, then one call as each case ends (adasim's own: a group each)
