@@ -186,3 +186,27 @@ def test_one_version_everywhere():
     assert importlib.metadata.version("adasim") == version
     assert re.search(r'(?m)^version: "?([^"\n]+)"?$', (ROOT / "CITATION.cff").read_text()).group(1) == version
     assert re.search(r"(?m)^## (\S+)", (ROOT / "CHANGELOG.md").read_text()).group(1) == version
+
+
+# The README's tour is run for real, as written, in an empty folder: each command but those named here.
+NOT_RUN = {
+    "check": "needs torch and about a minute; tests/check runs adasim check",
+    "discover": "takes minutes; tests/discover runs adasim discover on small budgets",
+    "explore": "starts a server and a browser; tests/explorer drives it",
+}
+TOUR = [args for page, _, args in COMMANDS if page == "README.md"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", TOUR, ids=[" ".join(a) for a in TOUR])
+def test_the_readme_tour_runs_as_written(args, tmp_path):
+    import subprocess
+    import sys
+
+    if args[0] in NOT_RUN:
+        pytest.skip(f"adasim {args[0]}: {NOT_RUN[args[0]]}")
+    result = subprocess.run([sys.executable, "-m", "adasim", *args], cwd=tmp_path, capture_output=True, text=True, check=False,
+                            timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "error" not in result.stderr
+    assert result.stdout.strip()
