@@ -104,3 +104,17 @@ def test_all_lists_exactly_the_lazy_names_and_the_functions():
     import adasim
 
     assert sorted(adasim.__all__) == sorted([*adasim._EXPORTS, "check", "explore", "ops", "probe"])
+
+
+def test_nothing_below_the_command_line_imports_it():
+    """The CLI is an edge: no module of adasim outside adasim/cli/ (but `python -m adasim`'s __main__) imports it."""
+    import re
+
+    importers = [
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "adasim").rglob("*.py")
+        if "cli" not in p.relative_to(ROOT / "adasim").parts[:1]
+        and p.name != "__main__.py"
+        and re.search(r"^\s*(from adasim\.cli\b|import adasim\.cli\b|from adasim import cli\b)", p.read_text(), re.M)
+    ]
+    assert not importers, importers

@@ -1,1 +1,1 @@
-"""The `adasim` command (installed as adasim.cli): front ends only, no mathematics."""
+"""The `adasim` command (Typer): front ends only, no mathematics. Nothing else in adasim imports it."""
