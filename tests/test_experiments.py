@@ -27,7 +27,9 @@ class _Runs(dict):
 
     def __missing__(self, name: str):
         figures: dict = {}
-        self[name] = (run_experiment(name, self.out / name, quick=True, figures=figures), self.out / name, figures)
+        told: list[tuple[int, int]] = []  # every progress(done, total) the experiment made
+        numbers = run_experiment(name, self.out / name, quick=True, figures=figures, progress=lambda d, t: told.append((d, t)))
+        self[name] = (numbers, self.out / name, figures, told)
         return self[name]
 
 
@@ -40,13 +42,35 @@ def results(tmp_path_factory):
 def test_each_experiment_writes_its_files_shows_its_claims_and_a_referees_figure(results, name):
     """One test per experiment, so that its quick run is made once (pytest-xdist would send two
     tests of one experiment to two workers, each making it)."""
-    numbers, folder, figures = results[name]
+    numbers, folder, figures, told = results[name]
     assert (folder / f"{name}.png").exists()
     assert (folder / f"{name}.svg").exists()
     assert json.loads((folder / f"{name}.json").read_text())["experiment"] == name
     assert numbers["quick"] is True
     CLAIMS[name](results)
     referees_structure(figures)
+    progress_reaches_its_total(name, told)
+
+
+def progress_reaches_its_total(name, told):
+    """The bar of `adasim experiment NAME` has an estimate: the experiment states one total up
+    front and ticks up to it exactly — never past it, never stopping short, never backwards."""
+    assert told, (name, "no progress: the bar pulses with no estimate")
+    totals = {t for _, t in told}
+    assert len(totals) == 1, (name, totals)
+    (total,) = totals
+    done = [d for d, _ in told]
+    assert all(b > a for a, b in zip([0, *done[:-1]], done, strict=True)), (name, done)  # each tick adds work
+    assert max(done) <= total, (name, done, total)
+    assert done[-1] == total, (name, done, total)
+
+
+def test_progress_check_fails_a_short_an_overshooting_and_a_pulsing_count():
+    """progress_reaches_its_total can fail."""
+    progress_reaches_its_total("fine", [(1, 3), (3, 3)])
+    for told in ([], [(1, 3), (2, 3)], [(2, 3), (4, 3)], [(1, 2), (3, 3)], [(2, 3), (2, 3), (3, 3)]):
+        with pytest.raises(AssertionError):
+            progress_reaches_its_total("bad", told)
 
 
 def _has_data(ax) -> bool:
@@ -177,6 +201,46 @@ def claims_shi_phase(results):
     # near the boundary the drift is small: Shi's strict rule (mean log10 distance < −2) is not met there
     # within 10^5 steps; with α_t = 1/√t the distance at β2 > 0.8 is ≈ 0.013 after 2·10^4 steps, 0.006 after 10^5
     assert all(c == 1.0 for c, b in zip(row, b2, strict=True) if b > 0.8)
+    shi_phase_map_names_what_was_not_simulated(results["shi-phase"][2]["shi-phase"], b2)
+
+
+def shi_phase_map_names_what_was_not_simulated(fig, b2):
+    """β2 < 0.3 was not simulated: it was white, like the background (and like nothing). It is a
+    named, hatched grey region from β2 = 0 to the first simulated cell; the closed-form boundary,
+    which runs to β2 = 0, shows whole; the legend sits outside the axes, over no data."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import to_rgb
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    (ax,) = fig.axes
+    mesh = ax.collections[0]
+    first_cell = float(mesh.get_coordinates()[..., 0].min())
+    assert first_cell == pytest.approx(b2[0] - (b2[1] - b2[0]) / 2)  # the simulated map starts half a cell before β2 = 0.3
+    assert ax.get_xlim() == (0.0, 1.0)
+    skipped = [p for p in ax.patches if p.get_label().startswith("not simulated")]
+    assert len(skipped) == 1
+    (span,) = skipped
+    corners = span.get_transform().transform(span.get_path().vertices)  # display coordinates
+    lo, hi = ax.transData.inverted().transform([[corners[:, 0].min(), 0], [corners[:, 0].max(), 0]])[:, 0]
+    assert lo == pytest.approx(0.0, abs=1e-9)
+    assert hi == pytest.approx(first_cell)
+    grey = to_rgb(span.get_facecolor())
+    assert span.get_hatch()
+    assert min(abs(a - b) for a, b in zip(grey, to_rgb(fig.get_facecolor()), strict=True)) > 0.05  # not the background's white
+    assert min(dichromat_contrast(grey, mesh.cmap(v)) for v in (0.0, 1.0)) > 30  # nor either outcome
+    boundary = next(line for line in ax.lines if line.get_label() == "closed form: drift = 0")
+    assert min(boundary.get_xdata()) == pytest.approx(0.0, abs=1e-9)  # the curve runs to β2 = 0 and the axis shows it
+    assert ax.get_xlim()[0] <= min(boundary.get_xdata())
+    assert ax.get_legend() is None
+    (legend,) = fig.legends
+    assert any(t.get_text().startswith("not simulated") for t in legend.get_texts())
+    box, area = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
+    assert box.y1 < area.y0 or box.x0 > area.x1 or box.x1 < area.x0 or box.y0 > area.y1, (box, area)  # clear of the map
+    assert fig.bbox.x0 <= box.x0  # not cut off
+    assert box.x1 <= fig.bbox.x1
+    assert fig.bbox.y0 <= box.y0
 
 
 def claims_nuf_correlation(results):

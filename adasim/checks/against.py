@@ -19,7 +19,7 @@ on that case, and the report names the ones with which the two agree (`hint`).
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -222,8 +222,17 @@ def translate(kwargs: dict[str, Any], name: str = "", loaded: Loaded | None = No
     return out, untranslated
 
 
-def _compare(loaded: Loaded, reference: Loaded, case: Any, steps: int, n_seeds: int, tol: float) -> dict[str, Any]:
-    """The two executors on one stream of the case: largest deviation, first parting step, error."""
+def _compare(
+    loaded: Loaded,
+    reference: Loaded,
+    case: Any,
+    steps: int,
+    n_seeds: int,
+    tol: float,
+    advance: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """The two executors on one stream of the case: largest deviation, first parting step, error.
+    `advance(n)` is told of n more steps compared (`steps` in all, an error's remainder included)."""
     import dataclasses
 
     from adasim.engine.layout import Layout
@@ -233,6 +242,7 @@ def _compare(loaded: Loaded, reference: Loaded, case: Any, steps: int, n_seeds: 
     lr = loaded.user_lr if loaded.user_lr is not None else case.lr
     seeds_ = np.arange(n_seeds, dtype=np.uint64)
     worst, parted, error = 0.0, None, None
+    compared = 0
     try:
         runs = []
         for side in (reference, loaded):
@@ -248,8 +258,14 @@ def _compare(loaded: Loaded, reference: Loaded, case: Any, steps: int, n_seeds: 
             worst = max(worst, float(per_step.max()))
             if parted is None and (per_step > tol).any():
                 parted = int(ours.t[np.argmax(per_step > tol)])
+            told = min(len(ours.t), steps - compared)
+            if advance is not None and told > 0:
+                advance(told)
+            compared += told
     except AdasimError as err:
         error = str(err)
+    if advance is not None and compared < steps:  # a run that stopped early: the rest of the case counts as done
+        advance(steps - compared)
     return {"case": case.name, "steps": steps, "seeds": list(range(n_seeds)), "max_deviation": worst,
             "first_parting_step": parted, "agree": error is None and parted is None, "error": error}  # fmt: skip
 
@@ -282,11 +298,13 @@ def conform(
     steps: int = 2_000,
     n_seeds: int = 4,
     tol: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Run `loaded` and adasim's `name` side by side (see the module text). `cases`: DEFAULT_CASES,
     or the matrix battery's quick cases for an optimizer that acts on matrices. `tol`: 1e-10, or
     the documented gap of a reference that does not compute in float64 (LIBRARY_TOL, said in the
-    result's `tol_why`)."""
+    result's `tol_why`). `progress(done, total)` counts the steps compared: `steps` per case, and
+    when they part, `steps` more for each alternative tried (the total grows by those then)."""
     from adasim.checks.cases import MATRIX_QUICK
 
     if cases is None:  # (invariance cases compare runs with each other, not with a reference)
@@ -300,7 +318,15 @@ def conform(
         settings, untranslated = translate(loaded.kwargs, name, loaded)
     settings = {**settings, **(adasim_kwargs or {})}
     reference = load(name, settings)
-    rows = [_compare(loaded, reference, case, steps, n_seeds, tol) for case in get_cases(list(cases))]
+    chosen = get_cases(list(cases))
+    count = {"done": 0, "total": steps * len(chosen)}
+
+    def advance(n: int) -> None:
+        count["done"] += n
+        if progress is not None:
+            progress(count["done"], count["total"])
+
+    rows = [_compare(loaded, reference, case, steps, n_seeds, tol, advance) for case in chosen]
     out: dict[str, Any] = {"against": name, "adasim_settings": {k: repr(v) for k, v in settings.items()}, "tol": tol,
                            "untranslated": untranslated, "cases": rows, "agree": all(r["agree"] for r in rows)}  # fmt: skip
     if why is not None:
@@ -309,10 +335,13 @@ def conform(
     if parted is not None:
         case = get_cases([parted["case"]])[0]
         found = []
-        for change in _alternatives(name, settings, loaded):
+        alternatives = _alternatives(name, settings, loaded)
+        count["total"] += steps * len(alternatives)
+        for change in alternatives:
             try:
-                row = _compare(loaded, load(name, {**settings, **change}), case, steps, n_seeds, tol)
-            except AdasimError:
+                row = _compare(loaded, load(name, {**settings, **change}), case, steps, n_seeds, tol, advance)
+            except AdasimError:  # refused before its first step (by load or the case's set-up): counted as done
+                advance(steps)
                 continue
             if row["agree"]:
                 found.append(change)

@@ -103,8 +103,8 @@ def check_command(
     if against is not None:
         from adasim.checks.against import conform
 
-        with quiet():
-            result = conform(loaded, against, parse_assignments(against_kw, "--against-kw"), cases=case or None)
+        with quiet(), progress_count(f"comparing with adasim's {against}", enabled=not json_out) as tick:
+            result = conform(loaded, against, parse_assignments(against_kw, "--against-kw"), cases=case or None, progress=tick)
         result["optimizer"] = loaded.describe()
         if out_dir is not None:
             write_record(out_dir, "against.json", result)

@@ -28,8 +28,9 @@ def build_animation(
     problem: Problem, optimizer: Optimizer, steps: int, frames: int = 120, window: int = 60, title: str = ""
 ) -> FuncAnimation:
     """Frames sweep over the first `steps` steps: top, x_t so far; bottom, the last `window`
-    contributions −α_s κ_s g_s (orange: pushes x up, blue: down; colour-blind safe) and their
-    running sum. The title names the optimizer (and `title`, the run's settings)."""
+    contributions −α_s κ_s g_s (orange: pushes x up, blue: down; colour-blind safe). The key (x*,
+    the bars' colours) and the running sum of the contributions sit in a strip under the axes,
+    over no data. The title names the optimizer (and `title`, the run's settings)."""
     run = simulate(problem, optimizer, steps, stride=1)
     nuf = empirical_nuf(problem, optimizer, steps, burn_in=0, keep_all=True, samples=0)
     if nuf.all_steps is None:
@@ -40,14 +41,15 @@ def build_animation(
     t = run.trace.t
     x = run.trace.x[:, 0, 0]
     color = COLORS.get(optimizer.name, "black")
-    fig = Figure(figsize=(8, 5.5), layout="constrained")
-    ax_x, ax_c = fig.subplots(2, 1, height_ratios=[1.2, 1])
+    fig = Figure(figsize=(8, 6.2), layout="constrained")
+    panels, strip = fig.subfigures(2, 1, height_ratios=[1, 0.1])  # the strip: the key and the running sum
+    ax_x, ax_c = panels.subplots(2, 1, height_ratios=[1.2, 1])
     (line,) = ax_x.plot([], [], color=color, lw=1.5)
     (dot,) = ax_x.plot([], [], "o", color=color)
     opt = float(np.atleast_2d(problem.optimum())[0, 0])
+    key = [Patch(color=UP, label="moves x up"), Patch(color=DOWN, label="moves x down")]
     if np.isfinite(opt):
-        ax_x.axhline(opt, color="black", ls="--", lw=0.8, label=f"x* = {opt:g}")
-        ax_x.legend(loc="upper left", fontsize=8)
+        key.insert(0, ax_x.axhline(opt, color="black", ls="--", lw=0.8, label=f"x* = {opt:g}"))
     ax_x.set_xlim(1, steps)
     lo, hi = float(np.min(x)), float(np.max(x))
     if np.isfinite(opt):
@@ -63,10 +65,9 @@ def build_animation(
     ax_c.set_xlabel("step s")
     ax_c.set_title("each bar: how far step s's gradient moves x over the whole run (its net update factor κ_s × α_s × g_s)",
                    fontsize=8)  # fmt: skip
-    ax_c.legend(handles=[Patch(color=UP, label="moves x up"), Patch(color=DOWN, label="moves x down")], loc="lower left",
-                fontsize=8)  # fmt: skip
+    strip.legend(handles=key, loc="upper center", ncols=len(key), fontsize=8)
     ax_c.axhline(0.0, color="black", lw=0.6)
-    text = ax_c.text(0.01, 0.95, "", transform=ax_c.transAxes, va="top", fontsize=8)
+    text = strip.text(0.5, 0.04, "", ha="center", va="bottom", fontsize=8)
     ends = np.unique(np.linspace(1, len(t_k), frames).astype(int))
 
     def frame(i: int) -> tuple:

@@ -65,16 +65,22 @@ def run_experiment(
     return {**numbers, "files": [*files, f"{name}.json"]}
 
 
-def counter(progress: Callable[[int, int], None] | None, total: int) -> Callable[[], None]:
-    """A tick per unit of an experiment's work, told to `progress(done, total)` (nothing without one)."""
+def counter(progress: Callable[[int, int], None] | None, total: int) -> Callable[..., None]:
+    """`tick(n=1)`: n more units of an experiment's work done, told to `progress(done, total)`
+    (nothing without one). An experiment states its `total` before the work and ticks it exactly."""
     done = [0]
 
-    def tick() -> None:
-        done[0] += 1
+    def tick(n: int = 1) -> None:
+        done[0] += int(n)
         if progress is not None:
             progress(done[0], total)
 
     return tick
+
+
+def sweep_cells(plan: Any) -> int:
+    """The cells `run_sweep(plan, progress=...)` reports over the whole sweep (every optimizer's)."""
+    return sum(end - start for _, _, start, end in plan.chunks())
 
 
 def main(name: str, argv: Sequence[str] | None = None) -> int:

@@ -6,11 +6,14 @@ over seeds (the script shows one run: Adam ends near +32.9, AMSGrad −6.5, AdaS
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
+from adasim.engine import simulate
+from adasim.experiments import counter
 from adasim.plots.run import COLORS
 from adasim.settings import RunSettings
 from adasim.spec import build_spec
@@ -28,12 +31,21 @@ def _band(ax, run, label, color, style="-"):
     ax.fill_between(t, *np.quantile(x, [0.25, 0.75], axis=1), color=color, alpha=0.2, lw=0)
 
 
-def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
+def run(quick: bool = False, progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, Figure], dict[str, Any]]:
+    """`progress(done, total)` counts the optimizer runs (each `seeds` lanes × `steps`)."""
     steps, seeds = (200_000, 8) if quick else (10_000_000, 32)
-    left = build_spec("adashift-stochastic", run=RunSettings(steps=steps, seeds=range(seeds))).run()
+    left_spec = build_spec("adashift-stochastic", run=RunSettings(steps=steps, seeds=range(seeds)))
     right_settings = [(0.9, 0.999), (0.9, 0.9999), (0.9999, 0.999)]
-    right = [build_spec("adashift-stochastic", optimizers=["adam"], hyper={"beta1": b1, "beta2": b2}, run=RunSettings(steps=steps, seeds=range(seeds))).run()[0]
-             for b1, b2 in right_settings]  # fmt: skip
+    tick = counter(progress, len(left_spec.optimizers) + len(right_settings))
+    left = []
+    for opt in left_spec.optimizers:  # what left_spec.run() does, one optimizer at a time
+        left.append(simulate(left_spec.problem, opt, run=left_spec.run_settings))
+        tick()
+    right = []
+    for b1, b2 in right_settings:
+        right += build_spec("adashift-stochastic", optimizers=["adam"], hyper={"beta1": b1, "beta2": b2},
+                            run=RunSettings(steps=steps, seeds=range(seeds))).run()  # fmt: skip
+        tick()
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     ax_l, ax_r = fig.subplots(1, 2)
     numbers: dict[str, Any] = {"settings": {"steps": steps, "seeds": seeds, "warmup": 10_000}, "left": {}, "right": {}}

@@ -6,6 +6,7 @@ divides the variance by b; the rare spike becomes a frequent, smaller one, and t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -13,15 +14,18 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from adasim import Adam, Schedule, Stochastic, simulate
+from adasim.experiments import counter
 
 NAME = "batch-phase"
 TITLE = "Adam's convergent (β1, β2) region grows with the mini-batch: the ADOPT toy problem (k = 10)"
 SOURCE = "adasim (issue 16); problem: Taniguchi et al. 2024 (NeurIPS), toy problem with k = 10; docs/REFERENCE.md §4"
 
 
-def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
+def run(quick: bool = False, progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, Figure], dict[str, Any]]:
+    """`progress(done, total)` counts the mini-batch sizes (each a run of every cell's seeds)."""
     steps, seeds = (20_000, 2) if quick else (200_000, 8)
     batches = (1, 8) if quick else (1, 2, 4, 8)
+    tick = counter(progress, len(batches))
     beta1 = np.array([0.0, 0.5, 0.9]) if quick else np.array([0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99])
     one_minus_beta2 = np.logspace(-0.3, -4, 4 if quick else 10)  # 1 − β2 from 0.5 to 10⁻⁴: log-spaced
     B1, OM = np.meshgrid(beta1, one_minus_beta2, indexing="xy")  # rows: β2, columns: β1
@@ -39,6 +43,7 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
         opt = Adam(lr=0.01, schedule=Schedule("inv-sqrt-affine"), beta1=lanes_b1, beta2=lanes_b2)
         final = simulate(problem, opt, steps, seeds=np.arange(cells * seeds)).final_x[:, 0]
         median = np.median(final.reshape(cells, seeds), axis=1).reshape(B1.shape)
+        tick()
         image = ax.pcolormesh(np.arange(beta1.size + 1) - 0.5, np.arange(one_minus_beta2.size + 1) - 0.5, median,
                               cmap="PuOr_r", norm=norm, shading="flat")  # fmt: skip
         ax.contour(np.arange(beta1.size), np.arange(one_minus_beta2.size), median, levels=[0.0], colors="black",

@@ -11,6 +11,7 @@ first problem (Adam fails) and not on the second; the shift rescues AdaShift on 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from matplotlib.figure import Figure
 
 from adasim import Adam, AdamMini, AdaShift, Layered, simulate
 from adasim.analysis.correlation import measure_correlation
+from adasim.experiments import counter
 
 NAME = "block-scales"
 TITLE = "Adam-mini dilutes the v–g correlation over a block, AdaShift removes it: a layered problem with two scales"
@@ -43,7 +45,8 @@ COLORS = ("#1f77b4", "#ff7f0e")
 LAYERS = ("layer 1 (scale 1)", "layer 2 (scale 10⁻³)")
 
 
-def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
+def run(quick: bool = False, progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, Figure], dict[str, Any]]:
+    """`progress(done, total)` counts the runs: every optimizer on both problems, and its correlation measured on the first."""
     steps, seeds = (4_000, 2) if quick else (100_000, 32)
     fig = Figure(figsize=(15, 4.8), layout="constrained")
     axes = fig.subplots(1, 3)
@@ -51,6 +54,7 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
     ax_r = axes[0]
     numbers: dict[str, Any] = {"settings": {"steps": steps, "runs": seeds, "beta1": 0.0, "beta2": BETA2, "lr": 0.01}}
     names = list(_optimizers())
+    tick = counter(progress, (len(PROBLEMS) + 1) * len(names))
     width = 0.38
     for col, (label, (C, p)) in enumerate(PROBLEMS.items()):
         problem = Layered(blocks=((SIZE, 1.0), (SIZE, 1e-3)), base="stochastic", C=C, s=1.0, p=p)
@@ -58,6 +62,7 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
         rows = {}
         for i, (name, opt) in enumerate(_optimizers().items()):
             final = simulate(problem, opt, steps, seeds=np.arange(seeds)).final_x  # (lanes, 16)
+            tick()
             per_layer = [float(np.median(final[:, :SIZE])), float(np.median(final[:, SIZE:]))]
             row: dict[str, Any] = {"median_final_x_per_layer": per_layer, "settings": opt.config()}
             for layer in range(2):
@@ -65,6 +70,7 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
                          label=LAYERS[layer] if i == 0 else None)  # fmt: skip
             if col == 0:  # the correlation does not depend on C and p's balance: measured on the first problem
                 corr = measure_correlation(problem, opt, steps, seeds=np.arange(seeds))
+                tick()
                 r = [b["pearson_g2_v"] for b in corr.per_block]
                 ci = np.array([b["pearson_g2_v_ci"] for b in corr.per_block])
                 for layer in range(2):

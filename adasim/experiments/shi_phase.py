@@ -5,6 +5,7 @@ between β2 = 0.63 and 0.64."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from adasim.analysis.drift import critical_value
+from adasim.experiments import counter, sweep_cells
 from adasim.optimizers import make_optimizer
+from adasim.plots.run import plain_log_ticks
 from adasim.problems.online import Online
 from adasim.settings import RunSettings
 from adasim.sweep import make_plan, run_sweep
@@ -22,38 +25,27 @@ NAME = "shi-phase"
 TITLE = "Shi et al. 2021, Fig. 1: RMSProp's convergence map over (C, β2) and its closed-form boundary"
 SOURCE = "Shi, Li, Hong & Sun 2021 (ICLR), Fig. 1; docs/REFERENCE.md §4"
 OUTCOMES = ListedColormap(["#0072B2", "#E69F00"], name="not-converged-converged")  # Okabe–Ito blue, orange: colour-blind safe
+NOT_SIMULATED = "0.88"  # light grey, hatched: apart from the white background and from both outcomes
 
 
-def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
+def run(quick: bool = False, progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, Figure], dict[str, Any]]:
+    """`progress(done, total)` counts the simulated cells, then the closed-form boundary's points."""
     Cs, b2s, steps = ("4,10,20,40", "0.3:0.95:8", 100_000) if quick else ("log:3:100:24", "0.3:0.99:24", 100_000)
     plan = make_plan("shi-two-spike", [f"C={Cs}", f"beta2={b2s}"], run=RunSettings(steps=steps))
-    result = run_sweep(plan, workers=1 if quick else None)
-    table = result.table
     C_axis, b2_axis = plan.axes["C"], plan.axes["beta2"]
+    boundary_C = np.unique(np.round(np.geomspace(C_axis.min(), C_axis.max(), 40)))
+    tick = counter(progress, sweep_cells(plan) + len(boundary_C) + 1)
+    table = run_sweep(plan, workers=1 if quick else None, progress=tick).table
     conv = np.zeros((len(C_axis), len(b2_axis)))
     for i, c in enumerate(C_axis):
         for j, b in enumerate(b2_axis):
             conv[i, j] = float(table["converged"][(table["C"] == c) & (table["beta2"] == b)][0])
-    boundary_C = np.unique(np.round(np.geomspace(C_axis.min(), C_axis.max(), 40)))
-    boundary = [
-        critical_value(Online(C=float(c), d=int(c), k=2), make_optimizer("rmsprop", eps=0.0)).critical for c in boundary_C
-    ]
-    c10 = critical_value(Online(C=10.0, d=10, k=2), make_optimizer("rmsprop", eps=0.0)).critical
-    fig = Figure(figsize=(6.5, 4.8), layout="constrained")
-    ax = fig.subplots()
-    ax.pcolormesh(b2_axis, C_axis, conv, shading="nearest", cmap=OUTCOMES, vmin=0, vmax=1)
-    ax.plot(boundary, boundary_C, "k-", lw=1.5, label="closed form: drift = 0")
-    ax.plot([c10], [10], "o", color="black", label=f"C = 10: β2* = {c10:.4f} (paper: 0.63–0.64)")
-    ax.set_yscale("log")
-    ax.set_xlabel("β2")
-    ax.set_ylabel("C (period C, two spikes)")
-    ax.set_title("orange: converged (simulated), blue: not", fontsize=10)
-    cells = [
-        Patch(color=OUTCOMES.colors[1], label="converged (simulated)"),
-        Patch(color=OUTCOMES.colors[0], label="not converged"),
-    ]
-    ax.legend(handles=ax.get_legend_handles_labels()[0] + cells, fontsize=8, loc="upper left")
-    fig.suptitle(TITLE, fontsize=9)
+    boundary = []
+    for c in boundary_C:
+        boundary.append(_critical_beta2(float(c)))
+        tick()
+    c10 = _critical_beta2(10.0)
+    tick()
     numbers = {
         "settings": {
             "steps": steps,
@@ -66,4 +58,54 @@ def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
         "paper_transition_C10": [0.63, 0.64],
         "boundary": {"C": boundary_C.tolist(), "beta2": boundary},
     }
-    return {NAME: fig}, numbers
+    return {NAME: figure(C_axis, b2_axis, conv, boundary_C, boundary, c10)}, numbers
+
+
+def _critical_beta2(C: float) -> float | None:
+    """The β2 at which RMSProp's closed-form drift on the two-spike problem of period C changes sign."""
+    return critical_value(Online(C=C, d=int(C), k=2), make_optimizer("rmsprop", eps=0.0)).critical
+
+
+def _edges(centres: np.ndarray, log: bool = False) -> np.ndarray:
+    """The cells' edges around their centres: midpoints (geometric ones on a log axis), the ends a half cell out."""
+    v = np.log(centres) if log else np.asarray(centres, dtype=float)
+    inner = (v[1:] + v[:-1]) / 2
+    edges = np.concatenate([[2 * v[0] - inner[0]], inner, [2 * v[-1] - inner[-1]]])
+    return np.exp(edges) if log else edges
+
+
+def figure(
+    C_axis: np.ndarray,
+    b2_axis: np.ndarray,
+    conv: np.ndarray,
+    boundary_C: np.ndarray,
+    boundary: list[float | None],
+    c10: float | None,
+) -> Figure:
+    """The map over β2 ∈ [0, 1] (x) and C (y, log): simulated cells orange (converged) or blue, the
+    β2 range left of the simulated cells hatched grey and named "not simulated", the closed-form
+    boundary over all of it; the legend below the axes, over no data."""
+    fig = Figure(figsize=(6.5, 5.2), layout="constrained")
+    ax = fig.subplots()
+    b2_edges = np.clip(_edges(b2_axis), 0.0, 1.0)
+    ax.pcolormesh(b2_edges, _edges(C_axis, log=True), conv, shading="flat", cmap=OUTCOMES, vmin=0, vmax=1)
+    skipped = ax.axvspan(0.0, b2_edges[0], facecolor=NOT_SIMULATED, edgecolor="none", hatch="//", hatchcolor="0.6",
+                         zorder=0.5, label=f"not simulated (β2 < {b2_axis[0]:g})")  # fmt: skip
+    drawn = [(b, c) for b, c in zip(boundary, boundary_C, strict=True) if b is not None]
+    ax.plot([b for b, _ in drawn], [c for _, c in drawn], "k-", lw=1.5, label="closed form: drift = 0")
+    if c10 is not None:
+        ax.plot([c10], [10], "o", color="black", label=f"C = 10: β2* = {c10:.4f} (paper: 0.63–0.64)")
+    ax.set_xlim(0.0, 1.0)
+    ax.set_yscale("log")
+    plain_log_ticks(ax.yaxis)  # C = 2, 5, 10, 20, ... (not 2×10⁰)
+    ax.set_xlabel("β2")
+    ax.set_ylabel("C (period C, two spikes)")
+    ax.set_title("orange: converged (simulated), blue: not", fontsize=10)
+    cells = [
+        Patch(color=OUTCOMES.colors[1], label="converged (simulated)"),
+        Patch(color=OUTCOMES.colors[0], label="not converged"),
+        skipped,
+    ]
+    fig.legend(handles=[*ax.get_lines(), *cells], fontsize=8, loc="outside lower center", ncols=2)
+    fig.suptitle(TITLE, fontsize=9)
+    return fig

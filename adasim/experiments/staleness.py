@@ -15,6 +15,7 @@ x_t over the second half of runs at each k, beside the mix."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from matplotlib.ticker import NullFormatter
 
 from adasim import Adam, AdaShift, Domain, Shampoo, Stochastic, simulate
 from adasim.analysis import analytic_drift
+from adasim.experiments import counter
 
 NAME = "staleness"
 TITLE = "Staleness as a shift: refreshing v every k steps mixes Adam's drift with AdaShift n = 1's"
@@ -55,15 +57,18 @@ def measured_drift(k: int, steps: int, seeds: int) -> tuple[float, float]:
     return float(per_lane.mean()), float(per_lane.std() / np.sqrt(seeds))
 
 
-def run(quick: bool = False) -> tuple[dict[str, Figure], dict[str, Any]]:
+def run(quick: bool = False, progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, Figure], dict[str, Any]]:
+    """`progress(done, total)` counts the refresh intervals k measured."""
     ks = [1, 2, 8] if quick else [1, 2, 3, 4, 6, 8, 16, 32]
     steps, seeds = (20_000, 8) if quick else (200_000, 16)
+    tick = counter(progress, len(ks))
     adam, shift = closed_forms()
     k_star = 1.0 - adam / shift if shift < 0 < adam else None
     rows = {}
     for k in ks:
         drift, se = measured_drift(k, steps, seeds)
         rows[str(k)] = {"measured": drift, "se": se, "closed_form": adam / k + (1 - 1 / k) * shift}
+        tick()
     fig = Figure(figsize=(7.5, 4.2), layout="constrained")
     ax = fig.subplots()
     grid = np.geomspace(1, max(ks), 200)

@@ -38,6 +38,7 @@ def commands(tmp_path):
         "run": (["run", "--steps", "300", "-o", "adam"], "simulating"),
         "nuf": (["nuf", "--steps", "3000", "-o", "adam"], "net update factors"),
         "check": (["check", "sgd", "--case", "reddi-thm1-C3", "--case", "reddi-thm1-C10", "--jobs", "1"], "checking the battery"),
+        "against": (["check", "adam", "--kw", "eps=1e-6", "--against", "adam"], "comparing with adasim's adam"),
         "dilution": (["dilution", "--ks", "1,2", "--steps", "2000", "--seeds", "1"], "dilution over k"),
         "animate": (["animate", "--out", tmp_path / "a.gif", "--steps", "30", "--frames", "3"], "drawing the frames"),
         "critical": (["critical", "-o", "adam"], "solving for the critical beta2"),
@@ -47,10 +48,10 @@ def commands(tmp_path):
     }  # fmt: skip
 
 
-JSON_COMMANDS = ("run", "nuf", "check", "dilution", "critical")
+JSON_COMMANDS = ("run", "nuf", "check", "against", "dilution", "critical")
 
 
-@pytest.mark.parametrize("name", ["run", "nuf", "check", "dilution", "animate", "critical", "experiment", "explore"])
+@pytest.mark.parametrize("name", ["run", "nuf", "check", "against", "dilution", "animate", "critical", "experiment", "explore"])
 def test_each_long_command_shows_its_bar_on_a_terminal(name, terminal, tmp_path):
     args, description = commands(tmp_path)[name]
     result = invoke(*args)
@@ -60,7 +61,7 @@ def test_each_long_command_shows_its_bar_on_a_terminal(name, terminal, tmp_path)
     assert "%" in shown  # the percentage column (then the elapsed and remaining times)
 
 
-@pytest.mark.parametrize("name", ["run", "check", "dilution", "animate", "critical", "experiment", "explore"])
+@pytest.mark.parametrize("name", ["run", "check", "against", "dilution", "animate", "critical", "experiment", "explore"])
 def test_nothing_is_printed_to_a_pipe(name, tmp_path, monkeypatch):
     monkeypatch.setattr(console, "PROGRESS_MIN_WORK", 0)
     monkeypatch.setattr(console, "PROGRESS_AFTER", 0.0)
@@ -79,6 +80,38 @@ def test_nothing_is_shown_with_json(name, terminal, tmp_path):
     assert description not in terminal.getvalue()
     assert terminal.getvalue() == ""
     json.loads(result.stdout)  # stdout is the JSON and nothing else
+
+
+def _counts_up_to_its_total(told):
+    """Each tick adds work, none passes the total it was told with, and the last is full."""
+    assert told
+    done = [d for d, _ in told]
+    assert all(b > a for a, b in zip([0, *done[:-1]], done, strict=True)), done
+    assert all(d <= t for d, t in told), told
+    assert told[-1][0] == told[-1][1], told[-1]
+
+
+def test_check_against_counts_the_steps_it_compares():
+    """`adasim check SPEC --against NAME` had no bar: conform counts the steps it compares, each
+    case's, and when the two part, the total grows by the alternatives it then tries."""
+    from adasim.checks import load
+    from adasim.checks.against import DEFAULT_CASES, conform
+
+    told = []
+    agreed = conform(load("sgd", {}), "sgd", steps=500, progress=lambda d, t: told.append((d, t)))
+    assert agreed["agree"]
+    _counts_up_to_its_total(told)
+    assert {t for _, t in told} == {500 * len(DEFAULT_CASES)}
+    told.clear()
+    parted = conform(load("adam", {"eps": 1e-6}), "adam", {"eps": 1e-8}, steps=500, progress=lambda d, t: told.append((d, t)))
+    assert not parted["agree"]
+    assert "eps=1e-06" in parted["hint"]  # the alternatives ran
+    _counts_up_to_its_total(told)
+    totals = sorted({t for _, t in told})
+    assert totals[0] == 500 * len(DEFAULT_CASES)
+    assert len(totals) == 2
+    assert totals[1] > totals[0]
+    assert (totals[1] - totals[0]) % 500 == 0  # 500 steps per alternative
 
 
 def test_a_bar_counted_in_cases_waits_before_it_shows(terminal, monkeypatch):

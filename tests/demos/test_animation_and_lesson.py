@@ -26,6 +26,7 @@ def test_gif_animation(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["run.gif"]
 
 
+@pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")  # its figure is inspected, not saved
 def test_the_animation_names_its_optimizer_and_explains_its_bars():
     opt = make_optimizer("adashift", n=1, beta1=0.0, beta2=1 / 101, lr=0.5, schedule=Schedule("inv-sqrt"))
     anim = build_animation(Online(C=10.0), opt, 60, frames=3, window=20, title="online C = 10")
@@ -33,7 +34,65 @@ def test_the_animation_names_its_optimizer_and_explains_its_bars():
     assert ax_x.get_title().startswith("adashift: ")
     assert " ".join(ax_x.get_title().split()).endswith("online C = 10")
     assert "each bar" in ax_c.get_title()
-    assert [t.get_text() for t in ax_c.get_legend().get_texts()] == ["moves x up", "moves x down"]
+    (key,) = _keys_and_texts(anim._fig)[0]
+    assert [t.get_text() for t in key.get_texts()] == ["x* = -1", "moves x up", "moves x down"]
+
+
+def _keys_and_texts(fig):
+    """Every legend of the figure (its own, its subfigures', its axes') and every free text (not a
+    title, axis label or tick label)."""
+    from matplotlib.legend import Legend
+
+    legends = fig.findobj(match=Legend)
+    texts = [t for holder in (fig, *fig.subfigs, *fig.axes) for t in holder.texts]
+    return legends, texts
+
+
+def _covered_data(box, fig, renderer) -> list[str]:
+    """What of the axes' bars and lines (x_t, its dot, x*, the zero line) lies under `box` (display pixels)."""
+    from matplotlib.transforms import Bbox
+
+    covered = []
+    for ax in fig.axes:
+        region = Bbox.intersection(box, ax.bbox)  # data outside its axes is clipped away: not drawn
+        if region is None or region.width <= 1 or region.height <= 1:
+            continue
+        covered += [f"bar at s = {bar.get_x():g}" for bar in ax.patches if bar.get_window_extent(renderer).overlaps(region)]
+        for line in ax.lines:
+            path = line.get_transform().transform_path(line.get_path())
+            (x0, y0), (x1, y1) = region.get_points()
+            x, y = path.vertices.T
+            inside = (x0 <= x) & (x <= x1) & (y0 <= y) & (y <= y1)  # a marker's lone point too
+            if inside.any() or (len(x) > 1 and path.intersects_bbox(region, filled=False)):
+                covered.append(f"line {line.get_label()!r}")
+    return covered
+
+
+@pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")  # its figure is inspected, not saved
+def test_the_animation_s_key_and_running_sum_cover_no_bar_or_line():
+    """The bars' legend and the running sum were drawn inside the bars' axes, over the bars (and
+    x*'s legend inside x_t's): on a few frames, no legend or text box overlaps a bar or a line."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    opt = make_optimizer("adam", beta1=0.0, beta2=1 / 101, lr=0.5, schedule=Schedule("inv-sqrt"))
+    anim = build_animation(Online(C=10.0), opt, 120, frames=6, window=40, title="online C = 10")
+    fig = anim._fig
+    canvas = FigureCanvasAgg(fig)
+    for i in (0, 3, 5):
+        anim._func(i)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        assert [len(ax.patches) for ax in fig.axes][1] > 0  # the bars are drawn
+        legends, texts = _keys_and_texts(fig)
+        assert any("moves x up" in [t.get_text() for t in key.get_texts()] for key in legends)
+        assert any(t.get_text().startswith("sum of contributions so far") for t in texts)
+        for artist in (*legends, *texts):
+            box = artist.get_window_extent(renderer)
+            assert _covered_data(box, fig, renderer) == [], (i, artist)
+            assert fig.bbox.x0 <= box.x0  # inside the figure: not cut off
+            assert box.x1 <= fig.bbox.x1
+            assert fig.bbox.y0 <= box.y0
+            assert box.y1 <= fig.bbox.y1
 
 
 @pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")  # its figure is drawn, not its frames
