@@ -46,6 +46,12 @@ def received() -> int | None:
     return _state["received"]
 
 
+def forget() -> None:
+    """The interruption was the expected way to stop (Ctrl-C ends `adasim explore`'s server): the
+    command then exits as finished, not as interrupted."""
+    _state["received"] = None
+
+
 def raised_by_user_code(err: BaseException) -> bool:
     """Whether a SystemExit or KeyboardInterrupt came from the code that raised it rather than
     from a signal: SystemExit always; KeyboardInterrupt only when adasim's handlers are installed

@@ -75,6 +75,13 @@ def parse_axis(name: str, text: str) -> np.ndarray:
     return values
 
 
+def axis_spacing(text: str) -> str:
+    """How an axis's values were given: 'log' (log:lo:hi:count), 'linear' (lo:hi:count) or 'list' (a,b,c).
+    The figure draws log cells, equal linear cells, or one equal cell per listed value."""
+    text = text.strip()
+    return "log" if text.startswith("log:") else "linear" if ":" in text else "list"
+
+
 def parse_grid(items: Sequence[str]) -> dict[str, np.ndarray]:
     """['beta2=0:0.99:10', 'C=10,20'] into ordered axes."""
     axes: dict[str, np.ndarray] = {}
@@ -129,6 +136,17 @@ class SweepPlan:
     rule: str = "shi"
     chunk: int = CHUNK_LANES
     with_drift: bool = True
+    spacing: dict[str, str] = dataclasses.field(default_factory=dict)  # axis → axis_spacing (the figure's cells only)
+
+    def spacing_of(self, name: str) -> str:
+        """How the axis `name` was given (see axis_spacing); an axis built in code: 'log' when its values
+        are geometric over a decade, 'linear' when evenly spaced (three or more), else 'list'."""
+        if name in self.spacing:
+            return self.spacing[name]
+        v = np.asarray(self.axes[name], dtype=float)
+        if v.size >= 3 and np.all(v > 0) and v.max() / v.min() >= 10 and np.allclose(np.diff(np.log(v)), np.log(v[1] / v[0])):
+            return "log"
+        return "linear" if v.size >= 3 and np.allclose(np.diff(v), v[1] - v[0]) else "list"
 
     @property
     def cells(self) -> int:
@@ -554,7 +572,9 @@ def make_plan(
     spec = build_spec(name, **spec_kwargs)
     if "seed" not in axes and spec.run_settings.lanes > 1:  # --seeds N becomes a seed axis
         axes["seed"] = spec.run_settings.seeds.copy()
-    plan = SweepPlan(spec, axes, rule=rule, with_drift=with_drift)
+    spacing = {item.partition("=")[0].strip().replace("-", "_"): axis_spacing(item.partition("=")[2]) for item in grid}
+    spacing.setdefault("seed", "list")
+    plan = SweepPlan(spec, axes, rule=rule, with_drift=with_drift, spacing=spacing)
     check_axes(plan)
     total = plan.cells * len(spec.optimizers)
     if total > limit and not force:

@@ -49,7 +49,18 @@ def test_each_experiment_writes_its_files_shows_its_claims_and_a_referees_figure
     assert numbers["quick"] is True
     CLAIMS[name](results)
     referees_structure(figures)
+    says_it_is_quick(figures)
     progress_reaches_its_total(name, told)
+
+
+def says_it_is_quick(figures):
+    """A quick figure says so above its title: the title states the full run's claim (reddi-fig1's
+    '… AMSGrad to −1' stood over a quick AMSGrad ending near 0)."""
+    assert figures
+    for stem, fig in figures.items():
+        assert fig._suptitle is not None, stem
+        title = " ".join(fig._suptitle.get_text().split())
+        assert title.startswith("quick version (fewer steps): see the full run, without --quick, for the claim"), (stem, title)
 
 
 def progress_reaches_its_total(name, told):

@@ -340,3 +340,216 @@ def test_the_main_figures_pass_a_referees_structure(which, heat_map):
     else:
         fig = heat_map
     referee(fig)
+
+
+# -- a new user's figures (issue #32): cells as the axes were given, titles that say what varies --------
+
+
+def _cell_sizes(ax, mesh) -> tuple[np.ndarray, np.ndarray]:
+    """The display widths and heights of a heat map's cells (one row and one column of them)."""
+    corners = np.asarray(np.ma.getdata(mesh.get_coordinates()), dtype=float)  # (rows + 1, columns + 1, 2), data coordinates
+    shown = ax.transData.transform(corners.reshape(-1, 2)).reshape(corners.shape)
+    return np.diff(shown[0, :, 0]), np.diff(shown[:, 0, 1])
+
+
+def _heat_panels(fig) -> list:
+    from matplotlib.collections import QuadMesh
+
+    return [(ax, next(c for c in ax.collections if isinstance(c, QuadMesh))) for ax in _panels(fig)]
+
+
+def _shown_ticks(axis) -> list[str]:
+    """The tick labels inside the axis's view."""
+    lo, hi = sorted(axis.get_view_interval())
+    return [t.get_text() for t, v in zip(axis.get_ticklabels(), axis.get_ticklocs(), strict=True) if lo <= v <= hi]
+
+
+def test_listed_values_get_one_equal_cell_each_ticked_with_the_values():
+    """-g beta2=0.9,0.99,0.999 -g C=10,101: the C axis ran from −25 to 145, β2 to 1.003, and the 0.9
+    cell was 16× taller than the 0.999 one (cells at the arithmetic midpoints)."""
+    plan = make_plan("stochastic", ["beta2=0.9,0.99,0.999", "C=10,101"], optimizers=["adam", "amsgrad"],
+                     run=RunSettings(steps=200, engine="numpy"))  # fmt: skip
+    fig = figure_sweep(run_sweep(plan, workers=1))
+    _renderer(fig)
+    for ax, mesh in _heat_panels(fig):
+        widths, heights = _cell_sizes(ax, mesh)
+        assert len(widths) == 2
+        assert len(heights) == 3
+        np.testing.assert_allclose(widths, widths[0], rtol=1e-9)
+        np.testing.assert_allclose(heights, heights[0], rtol=1e-9)
+        assert _shown_ticks(ax.xaxis) == ["10", "101"]  # the values, nothing else (no −25, no 145)
+        assert _shown_ticks(ax.yaxis) == ["0.9", "0.99", "0.999"]
+        assert not [t for t in ax.get_yticklabels(which="minor") if t.get_text()]
+        box = ax.get_window_extent()
+        for tick, loc in zip(ax.get_xticklabels(), ax.get_xticks(), strict=True):  # each value names its own cell's middle
+            x = ax.transData.transform((loc, 0))[0]
+            assert box.x0 < x < box.x1, tick.get_text()
+    referee(fig)
+
+
+def test_listed_values_spaced_by_a_ratio_get_a_log_axis_with_geometric_cells():
+    plan = make_plan(
+        "reddi-thm1", ["C=10,100,1000", "beta1=0,0.5"], optimizers=["adam"], run=RunSettings(steps=200, engine="numpy")
+    )
+    fig = figure_sweep(run_sweep(plan, workers=1))
+    _renderer(fig)
+    ((ax, mesh),) = _heat_panels(fig)
+    assert ax.get_yscale() == "log"
+    widths, heights = _cell_sizes(ax, mesh)
+    np.testing.assert_allclose(heights, heights[0], rtol=1e-9)
+    np.testing.assert_allclose(widths, widths[0], rtol=1e-9)
+    assert _shown_ticks(ax.yaxis) == ["10", "100", "1000"]
+    assert _shown_ticks(ax.xaxis) == ["0", "0.5"]
+
+
+def test_ranges_keep_their_cells_and_show_no_impossible_values(heat_map, beta_map):
+    """log:lo:hi:count: equal cells on the log axis; lo:hi:count: equal linear cells; neither axis shows
+    a β2 above 1 or a β1 or C below 0 (β2 = log:0.001:0.999:5 reached 1.4 with its half cell)."""
+    _renderer(heat_map)
+    _renderer(beta_map)
+    for fig in (heat_map, beta_map):
+        for ax, mesh in _heat_panels(fig):
+            widths, heights = _cell_sizes(ax, mesh)
+            np.testing.assert_allclose(widths, widths[0], rtol=1e-9)
+            np.testing.assert_allclose(heights, heights[0], rtol=1e-9)
+            assert ax.get_xlabel() == "beta2"
+            assert ax.get_xlim()[1] <= 1.0
+            assert min(ax.get_ylim()) >= 0.0
+    ax = _panels(beta_map)[0]
+    assert ax.get_ylim() == pytest.approx((0.0, 1.0))  # β1 = 0:0.9:4: cells of 0.3 from −0.15, shown from 0 to 1
+
+
+def test_the_sweep_title_says_what_is_swept_what_follows_it_and_the_fixed_settings():
+    """shi-two-spike over C and β2: the title said d=10 while d = C in every cell; over C alone it left
+    out the fixed β2 = 0.6; with seeds it read 'seeds swept; swept: …'."""
+    from adasim.cli.sweep import sweep_title
+
+    plan = make_plan("shi-two-spike", ["C=log:3:100:4", "beta2=0.3:0.99:3"], run=RunSettings(steps=200, engine="numpy"))
+    result = run_sweep(plan, workers=1)
+    np.testing.assert_array_equal(result.table["d"], np.round(result.table["C"]))  # d follows C, cell by cell
+    fig = figure_sweep(result, sweep_title(plan))
+    title = " ".join(fig._suptitle.get_text().split())  # wrapped to the figure's width
+    assert "d=10" not in title
+    assert "d = 10" not in title
+    assert "C 3…100 (4, log-spaced; d = C)" in title
+    assert "beta2 0.3…0.99 (3, linear)" in title
+    assert "β2 = 0.6" not in title  # swept, so not fixed
+    assert "β1 = 0" in title
+    one = sweep_title(make_plan("shi-two-spike", ["C=log:3:100:32"]))
+    assert "β2 = 0.6" in one
+    assert "β1 = 0" in one
+    assert "d = C" in one
+    assert "d=10" not in one
+    fixed_c = sweep_title(make_plan("shi-two-spike", ["beta2=0.3:0.99:32"]))
+    assert "d=10" in fixed_c
+    assert "d = C" not in fixed_c
+    seeds = sweep_title(make_plan("reddi-thm1", ["C=10,20"], optimizers=["adam"], run=RunSettings(seeds=[0, 1, 2])))
+    assert "swept; swept" not in seeds
+    assert "medians over 3 seeds" in seeds
+    assert "C ∈ {10, 20} (β2 = 1/(1+C²))" in seeds
+    referee(fig)
+
+
+def _raw_tex(text: str) -> bool:
+    """Whether `text` has a TeX subscript in braces outside $…$ mathtext (drawn as the literal '_{')."""
+    import re
+
+    return "_{" in re.sub(r"(?<!\\)\$.*?(?<!\\)\$", "", text)
+
+
+def test_raw_tex_is_found_outside_mathtext_only():
+    assert _raw_tex("built from g_{t−n} and older")
+    assert not _raw_tex("built from $g_{t-n}$ and older")
+    assert _raw_tex("$v_t$ from g_{t-n}")
+    assert not _raw_tex("R_t / t")
+
+
+@pytest.mark.parametrize("which", ["correlation", "nuf", "sweep", "run"])
+def test_no_label_or_title_shows_tex_braces(which, heat_map):
+    """correlation.png's x label read 'built from g_{t−n} and older', braces and all."""
+    if which == "correlation":
+        spec = build_spec("stochastic", optimizers=["adam", "adashift"], run=RunSettings(steps=2000))
+        fig = figure_correlation(correlation_report(spec, per_shift(spec.optimizers, [0, 1, 2])))
+    elif which == "nuf":
+        fig = figure_nuf(nuf_report(build_spec("reddi-thm1", run=RunSettings(steps=3000))))
+    elif which == "sweep":
+        fig = heat_map
+    else:
+        fig = figure_run([simulate(Online(), Adam(), 500)])
+    texts = _texts(fig, _panels(fig))
+    assert texts
+    assert not [t.get_text() for t in texts if _raw_tex(t.get_text())]
+    _renderer(fig)  # the mathtext parses
+
+
+def _probe_report(layers: int = 3, windows: int = 4):
+    """A synthetic probe report (adasim.probe's JSON layout): no torch needed to draw it."""
+    from adasim.training_probe import ProbeReport
+
+    rng = np.random.default_rng(0)
+    names = [f"encoder.block{i}" for i in range(layers)]
+    stats = lambda: {  # noqa: E731
+        "pearson_g2_v": float(rng.uniform(-0.6, 0.2)), "pearson_g2_v_shifted": float(rng.uniform(-0.6, 0.2)),
+        "kappa_abs_g": float(rng.uniform(-0.4, 0.4)), "cosine_shifted_step": 0.99, "step_difference": 0.003,
+        "decoupled": 0.0, "spikes": 0.05, "autocorrelation": [0.98],
+    }  # fmt: skip
+    tensors = [{"tensor": f"{n}.weight", "layer": n, "sampled": 128, **stats()} for n in names]
+    rows = [{"layer": n, **stats(), "sampled": 128} for n in names]
+    wins = [{"step": 50 * (k + 1), "tensors": {t["tensor"]: stats() for t in tensors}} for k in range(windows)]
+    settings = {"optimizer": "Adam", "steps": 50 * windows, "sample": 1024, "window": 50, "shift": 1, "kappa": 16,
+                "beta1": 0.9, "beta2": 0.999, "iid_pearson": 0.0447}  # fmt: skip
+    return ProbeReport(settings, tensors, rows, wins)
+
+
+def test_the_probe_figure_is_readable_and_names_every_axis(tmp_path):
+    """probe.png was 225 px tall, its layer axis unnamed with 7-point names, panels 1 and 2 without an x
+    label and panel 3 without a y label."""
+    from adasim.plots.probe import probe_figure
+    from adasim.training_probe import ProbeReport
+
+    path = _probe_report().write(tmp_path / "probe.json")
+    fig = probe_figure(ProbeReport.read(path))  # from the JSON, as `adasim probe probe.json` draws it
+    assert fig.get_figheight() * fig.dpi >= 400
+    renderer = _renderer(fig)
+    panels = _panels(fig)
+    assert len(panels) == 3
+    for ax in panels:
+        assert ax.get_xlabel(), ax.get_title()
+        assert _labelled_axis(ax, "y"), ax.get_title()
+        assert all(t.get_fontsize() >= 8 for t in (*ax.get_xticklabels(), *ax.get_yticklabels()) if t.get_text())
+    layers, kappa, windows = panels
+    assert layers.get_ylabel() == "layer"
+    assert [t.get_text() for t in layers.get_yticklabels()] == [f"encoder.block{i}" for i in range(3)]
+    assert kappa.get_shared_y_axes().joined(kappa, layers)  # the rows of a layer line up
+    assert windows.get_ylabel()
+    assert max(t.get_window_extent(renderer).height for t in layers.get_yticklabels()) >= 8  # pixels at 100 dpi
+    referee(fig)
+
+
+def test_a_quick_figure_says_quick_above_the_full_runs_claim():
+    """`adasim experiment reddi-fig1 --quick` drew the full run's title ('… AMSGrad to −1') over numbers
+    that need not show it."""
+    from matplotlib.figure import Figure
+
+    from adasim.experiments import QUICK_NOTE, mark_quick
+
+    fig = Figure(figsize=(6.5, 4), layout="constrained")
+    fig.subplots().plot([0, 1], [0, 1])
+    fig.suptitle("Reddi et al. Fig. 1: Adam goes to +1, AMSGrad to −1", fontsize=9)
+    mark_quick(fig)
+    taller = fig.get_figheight()
+    assert taller > 4  # the note's line is added, not taken from the panels
+    mark_quick(fig)  # once only
+    assert fig.get_figheight() == taller
+    text = " ".join(fig._suptitle.get_text().split())
+    assert text.startswith(QUICK_NOTE)
+    assert text.count("quick version") == 1
+    assert text.endswith("AMSGrad to −1")
+    assert fig._suptitle.get_fontsize() == 9
+    bare = Figure(figsize=(6.5, 4), layout="constrained")
+    bare.subplots().plot([0, 1], [0, 1])
+    mark_quick(bare)
+    assert "quick version" in bare._suptitle.get_text()
+    for f in (fig, bare):
+        f.axes[0].set(xlabel="t", ylabel="x", title="panel")
+        referee(f)  # the note is not cut off by the figure's narrow width

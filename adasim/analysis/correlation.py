@@ -66,6 +66,20 @@ class Correlation(Shown):
     depends_on_lags: list[int] | None = None  # lags whose 95 % interval excludes 0 (i.i.d. problems only)
     flag: str | None = None
     per_block: list[dict[str, Any]] | None = None  # Pearson(g², v) within each block of a layered problem
+    n: int | list[int] | None = None  # the shift hyper-parameter n this run used; None: the optimizer has none
+
+    def setting(self) -> str:
+        """What the run's scale was: "n = 2" for an optimizer with a shift n, else its own rule
+        (with how far back its newest gradient is, where the closed form knows it)."""
+        if self.n is not None:
+            return f"n = {self.n}"
+        return "its own rule" if self.shift is None else f"{self.shift} (its own rule)"
+
+    def flag_line(self) -> str | None:
+        """The flag as a line that names the optimizer, and the n used when it has one."""
+        if self.flag is None:
+            return None
+        return f"{self.optimizer} (n = {self.n}): {self.flag}" if self.n is not None else f"{self.optimizer}: {self.flag}"
 
     def _shown(self) -> tuple[str, dict[str, Any]]:
         return f"Correlation {self.optimizer}", {"shift": self.shift, "pearson(g², v)": self.pearson_g2_v,
@@ -90,11 +104,21 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
     return float(stats.spearmanr(x, y).statistic)
 
 
+def shift_n(optimizer: Optimizer) -> int | list[int] | None:
+    """The optimizer's shift hyper-parameter n (per lane, a list), or None when its definition has none."""
+    if not optimizer.definition.accepts("n"):
+        return None
+    n = np.asarray(optimizer.hp.n)
+    return int(n) if n.ndim == 0 else [int(x) for x in n]
+
+
 def shift_of(optimizer: Optimizer) -> int | None:
-    """How many steps back the scale's newest gradient is (Adam 0, AdaShift n, ADOPT 1)."""
+    """How many steps back the scale's newest gradient is (Adam 0, AdaShift n, ADOPT 1); for a
+    rule the closed forms do not know, its shift n if it has one scalar n, else None."""
     limit = optimizer.scale_limit()
     if limit.statistic not in ("ema", "max-ema"):
-        return None
+        n = shift_n(optimizer)
+        return n if isinstance(n, int) else None
     return int(limit.shift)
 
 
@@ -167,6 +191,7 @@ def measure_correlation(
         depends_on_lags=depends,
         flag=flag,
         per_block=per_block,
+        n=shift_n(optimizer),
     )
 
 

@@ -19,8 +19,8 @@ vote is −1 most of the time (the median gradient wins) though the mean is posi
 `steps` steps from W = 0 under constant α, α/√t and α/t, each α chosen so that SGD's expected
 path Σ α_t ḡ is 4 (two widths of the box), for the optimizer and the ones it is compared with
 (error-feedback Muon: the repair of Parshakova et al. 2026; momentum SGD with the same μ: the
-path EF follows). Reported: the median gap over seeds of the last 10 % of the steps. The target
-(issue 29): Muon keeps the gap ≥ ḡ/2 under all three while the comparisons reach the minimum
+path EF follows). Reported: the median gap over seeds of the last 10 % of the steps. The target:
+Muon keeps the gap ≥ ḡ/2 under all three while the comparisons reach the minimum
 (gap ≤ REACHED·ḡ); if they do not, the next candidate is tried (at most TRIES).
 """
 

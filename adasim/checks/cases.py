@@ -135,7 +135,7 @@ CASES: dict[str, Case] = {
              "Zhou et al. 2019 §5 (block-wise v): two coordinates whose gradient scales differ 100×",
              "i.i.d. 10 w.p. 0.2, else −1, times 1 and 0.01: x* = (−1, −1)", quick=True),
         Case("scale-invariance", Stochastic(C=4000.0, s=1000.0, p=0.3),
-             "adasim (issue 29): an adaptive method's steps do not depend on the gradients' units",
+             "adasim: an adaptive method's steps do not depend on the gradients' units",
              "skewed-noise with every gradient × 1000 (the same draws): the iterates must be skewed-noise's, to 10 % of "
              "the distance they travel (SGD's steps are 1000× larger: it fails by design)",
              reference="skewed-noise", scale=1000.0, expect="invariant", tol=0.1),
@@ -172,13 +172,13 @@ MATRIX_CASES: dict[str, Case] = {
              "i.i.d. 4 w.p. 0.3, else −1, per diagonal entry: E g = 0.5 > 0 (x* = −1 there) but the median is −1 "
              "(sign methods, and Muon on a diagonal matrix, follow it)", n_seeds=4, quick=True),
         Case("matrix-rank-one", RankOne(size=4, C=10.0, s=1.0, p=0.2, ball="frobenius", radius=1.0),
-             "adasim (issue 29): a rank-one spike stream (adasim.problems.RankOne, docs/REFERENCE.md §7) on the "
+             "adasim: a rank-one spike stream (adasim.problems.RankOne, docs/REFERENCE.md §7) on the "
              "Frobenius ball", "G_t = c_t u vᵀ (dense unit u, v; c_t = 10 w.p. 0.2, else −1: E c = 1.2) on ‖W‖_F ≤ 1: "
              "x* = −u vᵀ. A method that keeps the rank-one direction (SGD, Muon) gets there; a coordinate-wise one "
              "(Adam: W ∝ sign(u) sign(v)ᵀ) or a row-normalised one (NorMuon: W ∝ sign(u) vᵀ) stops short on the ball",
              n_seeds=4),
         Case("matrix-sign-stall", SignStall(slope=0.5, domain=Domain(-2.0, 2.0)),
-             "adasim (issue 29): a convex nonsmooth 2 × 2 loss (adasim.problems.SignStall, docs/REFERENCE.md §7)",
+             "adasim: a convex nonsmooth 2 × 2 loss (adasim.problems.SignStall, docs/REFERENCE.md §7)",
              "f = |w₁₁ − w₂₂| + |w₁₂ + w₂₁| + |w₁₂ − w₂₁| + ½|tr W − 2|: W* = I. sign(G) and msign(G) have trace 0, "
              "so signSGD and Muon without momentum never change tr W (f ≥ 1 from W = 0); momentum breaks the stall",
              n_seeds=1),

@@ -3,7 +3,7 @@
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,8 +16,8 @@ from rich.table import Table
 EXIT_BAD_INPUT = 2
 EXIT_NUMERICAL = 3
 
-PROGRESS_MIN_WORK = 2_000_000  # lane-steps below which a bar would only flicker
-PROGRESS_AFTER = 2.0  # seconds of work after which a bar counted in cases, frames or points appears
+PROGRESS_MIN_WORK = 2_000_000  # lane-steps from which a bar shows at once (below, it waits PROGRESS_AFTER)
+PROGRESS_AFTER = 2.0  # seconds of work after which a bar appears (work shorter than that never flickers one)
 COMPILE_AFTER = 1.5  # seconds a kernel's first call must take for the compile status to show (a cached one loads faster)
 COMPILING = "compiling the kernel (first run only)"
 
@@ -141,10 +141,46 @@ def _bar(description: str, total: float | None, enabled: bool, after: float) -> 
 
 @contextmanager
 def progress_bar(total: int, description: str, enabled: bool = True, lanes: int = 1) -> Iterator[Callable[[int], None] | None]:
-    """A Rich bar on stderr with the time remaining (only on a terminal and for long work: `total`
-    callbacks' units × `lanes` lanes each); yields the engine's callback, told of steps."""
-    with _bar(description, total, enabled and total * lanes >= PROGRESS_MIN_WORK, 0.0) as bar:
+    """A Rich bar on stderr with the time remaining, on a terminal only: at once for work of at least
+    PROGRESS_MIN_WORK lane-steps (`total` callbacks' units × `lanes` lanes each), else once the work
+    has run PROGRESS_AFTER seconds (few lane-steps can still be slow: the NumPy executor, a long
+    history); yields the engine's callback, told of steps."""
+    after = 0.0 if total * lanes >= PROGRESS_MIN_WORK else PROGRESS_AFTER
+    with _bar(description, total, enabled, after) as bar:
         yield None if bar is None else bar.advance
+
+
+class Stages:
+    """A bar over work done in named stages: `stage(name, units)` as a stage begins (the description
+    names it; its exact units replace its estimate in the total), `advance(n)` as units finish."""
+
+    def __init__(self, bar: _Bar, estimates: Sequence[tuple[str, int]]) -> None:
+        self.bar = bar
+        self.base = bar.description
+        self.estimates = dict(estimates)
+        self.total = sum(self.estimates.values())
+
+    def advance(self, n: float) -> None:
+        self.bar.advance(n)
+
+    def stage(self, name: str, units: int) -> None:
+        self.total += units - self.estimates.pop(name, 0)
+        self.bar.progress.update(self.bar.task, total=max(self.total, 1))
+        self.bar.description = f"{self.base}: {name}"
+        self.bar.note(None)
+
+
+@contextmanager
+def progress_stages(
+    description: str, stages: Sequence[tuple[str, int]], enabled: bool = True, lanes: int = 1
+) -> Iterator[Stages | None]:
+    """progress_bar for work in named stages (`stages`: each name with at most how many units it
+    makes, in order): yields a Stages whose `advance` and `stage` the library functions take (None
+    when no bar can show). Shown as progress_bar is: at once for large work, else after PROGRESS_AFTER."""
+    total = sum(units for _, units in stages)
+    after = 0.0 if total * lanes >= PROGRESS_MIN_WORK else PROGRESS_AFTER
+    with _bar(description, total, enabled, after) as bar:
+        yield None if bar is None else Stages(bar, stages)
 
 
 @contextmanager

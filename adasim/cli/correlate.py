@@ -1,4 +1,5 @@
-"""`adasim correlate`: how strongly v_t depends on the gradient it scales, for each shift n."""
+"""`adasim correlate`: how strongly v_t depends on the gradient it scales, for each shift n of an
+optimizer that has one (the others once, at their own rule)."""
 
 import dataclasses
 from pathlib import Path
@@ -19,7 +20,12 @@ from adasim.io import prepare_out_dir
 @with_spec_options
 def correlate(
     spec: SpecOptions,
-    shifts: Annotated[str, typer.Option("--shifts", help="AdaShift shifts n: '0,1,2,4' or '0:8'.")] = "0,1,2,4",
+    shifts: Annotated[
+        str,
+        typer.Option(
+            "--shifts", help="Shifts n for every optimizer with a shift n (AdaShift's, a rule's n): '0,1,2,4' or '0:8'."
+        ),
+    ] = "0,1,2,4",
     out: Annotated[Path | None, typer.Option("--out", help="Write correlation.json and correlation.png/.svg here.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print correlation.json to stdout and nothing else.")] = False,
     burn_in: Annotated[int | None, typer.Option("--burn-in", help="Steps left out at the start.")] = None,
@@ -27,7 +33,8 @@ def correlate(
 ) -> None:
     """Pearson and Spearman correlation of g_t (and g_t²) with v_t and 1/√v_t, with 95 % intervals.
 
-    Runs Adam, AdaShift at every shift n and ADOPT (or the optimizers given with -o); shift 0 is Adam's own v.
+    Runs Adam, AdaShift at every shift n and ADOPT (or the optimizers given with -o): an optimizer whose
+    definition has a shift n runs at each shift, the others once, at their own rule; shift 0 is Adam's own v.
     On i.i.d. problems the closed form is shown beside the measurement.
     """
     if not spec.optimizer:
@@ -55,13 +62,14 @@ def correlate(
     console = stdout()
     console.print(f"[dim]{describe(resolved)}[/]")
     table = Table(header_style="bold")
-    for col in ("optimizer", "shift", "pearson(g², v)", "95 % CI", "closed form", "spearman(g², v)", "pearson(g, 1/√v)", "pairs"):
-        table.add_column(col, justify="right")
+    columns = ("optimizer", "shift n", "pearson(g², v)", "95 % CI", "closed form", "spearman(g², v)", "pearson(g, 1/√v)", "pairs")
+    for col in columns:
+        table.add_column(col, justify="right", no_wrap=col in ("optimizer", "shift n"))
     for c in report.results:
         lo, hi = c.pearson_g2_v_ci
         table.add_row(
             c.optimizer,
-            "—" if c.shift is None else str(c.shift),
+            "its own rule" if c.n is None else str(c.n),
             fmt(c.pearson_g2_v, 4),
             f"[{fmt(lo, 3)}, {fmt(hi, 3)}]",
             fmt(c.analytic_pearson_g2_v, 4),
@@ -73,8 +81,8 @@ def correlate(
     for c in report.results:
         if c.per_block:
             parts = ", ".join(f"block {b['block']} (k = {b['size']}): {fmt(b['pearson_g2_v'], 4)}" for b in c.per_block)
-            console.print(f"{c.optimizer} (shift {c.shift}) pearson(g², v) per block: {parts}")
+            console.print(f"{c.optimizer} ({c.setting()}) pearson(g², v) per block: {parts}")
         if c.flag:
-            console.print(f"[yellow]{c.optimizer} (shift {c.shift}): {c.flag}[/]")
+            console.print(f"[yellow]{c.flag_line()}[/]", markup=True, highlight=False)
     if written:
         console.print(f"wrote {out_dir}/" + ", ".join(written))

@@ -132,7 +132,7 @@ def _find_matrix(optimizer, steps: int, screen_steps: int, simulate_check: bool,
             console.print(f"  {kind:9s} α = {fmt(row['lr'], 4)}: gap f̄ − f̄* over the last 10 % (start ḡ, worst 2ḡ): {gaps}")
         if cx.unconfirmable and simulate_check:
             console.print(f"  not confirmed: no wrong-way problem has spikes frequent enough for {cx.steps:,} steps "
-                          f"(p·T ≥ {cx.min_spikes:g}): raise --steps (the issue's target is 100 000)")  # fmt: skip
+                          f"(p·T ≥ {cx.min_spikes:g}): raise --steps (e.g. to 100 000)")  # fmt: skip
         if cx.runs:
             verdict = "[green]confirmed[/]" if cx.confirmed else "[red]not confirmed[/]"
             console.print(f"  {optimizer.name} stays ≥ ḡ/2 under every schedule: {cx.stuck}; comparisons at the minimum: "

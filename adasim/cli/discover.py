@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from adasim.cli.console import progress_bar, stdout
+from adasim.cli.console import progress_stages, stdout
 from adasim.cli.output import print_json
 from adasim.errors import AdasimError
 
@@ -63,8 +63,8 @@ def discover(
     import os
 
     from adasim.discover.grammar import parse_fixed
-    from adasim.discover.report import build_report, summary, table_markdown, write
-    from adasim.discover.search import Plan, run_search, work_units
+    from adasim.discover.report import build_report, report_units, summary, table_markdown, write
+    from adasim.discover.search import Plan, run_search, stage_units
     from adasim.io import prepare_out_dir, write_json
     from adasim.sweep import check_parallel
 
@@ -88,9 +88,11 @@ def discover(
         _check_folder(out_dir, plan.digest(), resume)
         write_json(out_dir / PLAN_FILE, {"digest": plan.digest(), "plan": {**plan.__dict__, "fixed": dict(plan.fixed)}})
     workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
-    with progress_bar(work_units(plan), "discover", enabled=not json_out, lanes=10_000) as tick:
-        outcome = run_search(plan, out_dir, resume=resume, workers=workers, scheduler=scheduler, progress=tick)
-    report = build_report(outcome, top=top, workers=workers, scheduler=scheduler, real_task=not no_real_task)
+    stages = [*stage_units(plan), *report_units(top, real_task=not no_real_task)]
+    with progress_stages("discover", stages, enabled=not json_out, lanes=10_000) as bar:
+        told = {"progress": bar.advance, "stage": bar.stage} if bar is not None else {}
+        outcome = run_search(plan, out_dir, resume=resume, workers=workers, scheduler=scheduler, **told)
+        report = build_report(outcome, top=top, workers=workers, scheduler=scheduler, real_task=not no_real_task, **told)
     files = write(report, out_dir) if out_dir is not None else {}
     if out_dir is not None:
         from adasim.io import write_record

@@ -59,7 +59,24 @@ def explore(
         raise AdasimError("--host must be an address such as 127.0.0.1")
     from adasim.explorer.server import serve
 
-    serve(host, port, not no_browser, user, steps, start)
+    try:
+        serve(host, port, not no_browser, user, steps, start)
+    except KeyboardInterrupt:
+        stopped()
+
+
+def stopped() -> None:
+    """Ctrl-C is how a server is stopped (its line says so): "adasim explore: stopped" on stderr and
+    exit 0. SIGTERM stays an interruption (exit 143), as does Ctrl-C during --export (exit 130)."""
+    import signal
+    import sys
+
+    from adasim import signals
+
+    if signals.received() not in (None, signal.SIGINT):
+        raise KeyboardInterrupt
+    signals.forget()
+    print("adasim explore: stopped", file=sys.stderr)
 
 
 def _export(out: Path, grid: list[str], optimizers: tuple[str, ...], steps: int) -> None:

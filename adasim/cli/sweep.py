@@ -23,18 +23,93 @@ def parallel_workers(workers: int | None, scheduler: str | None) -> int:
     return max(1, workers if workers is not None else (os.cpu_count() or 1))
 
 
+SYMBOLS = {"beta1": "β1", "beta2": "β2", "eps": "ε", "n": "n", "beta3": "β3", "mix": "a", "weight_decay": "λ"}
+
+
+def _value(v: object) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def relation_text(key: str, relation: object) -> str:
+    """A preset's relation as the title states it ("d = C", "β2 = 1/(1+C²)")."""
+    from adasim.problems.presets import beta2_of_C, period_of_C
+
+    known = {period_of_C: "d = C", beta2_of_C: "β2 = 1/(1+C²)"}
+    return known.get(relation, f"{SYMBOLS.get(key, key)} follows the swept settings")  # type: ignore[call-overload]
+
+
+def followers(plan: SweepPlan) -> dict[str, dict[str, str]]:
+    """Per swept axis, the preset's settings that follow it (they change along it) with their
+    relation's text: d = C in Shi et al.'s problem, β2 = 1/(1+C²) in Reddi et al.'s."""
+    import numpy as np
+
+    from adasim.settings import sweep_axes
+    from adasim.sweep import derived_settings
+
+    swept_fields = {sweep_axes()[name].field for name in plan.axes}
+    relations = {**plan.spec.problem_relations, **plan.spec.hyper_relations}
+    shape = [len(v) for v in plan.axes.values()]
+    out: dict[str, dict[str, str]] = {name: {} for name in plan.axes}
+    for key, values in derived_settings(plan, 0, plan.cells).items():
+        if key not in relations or key in swept_fields:
+            continue
+        grid = np.broadcast_to(values, (plan.cells,)).reshape(shape)  # the last axis varies fastest
+        for i, name in enumerate(plan.axes):
+            if np.any(np.diff(grid, axis=i) != 0):
+                out[name][key] = relation_text(key, relations[key])
+    return out
+
+
+def optimizer_settings_text(plan: SweepPlan, skip: set[str]) -> str:
+    """The optimizers' fixed settings (β1, β2, ε, AdaShift's n, ...) but those in `skip`: one value
+    where the optimizers share it, the exceptions named ("β2 = 0.999 (adopt 0.9999)")."""
+    from collections import Counter
+
+    configs = {o.name: o.config() for o in plan.spec.optimizers}
+    parts = []
+    for key, symbol in SYMBOLS.items():
+        have = {name: cfg[key] for name, cfg in configs.items() if cfg.get(key) is not None}
+        if key in skip or not have:
+            continue
+        if len(have) < len(configs):
+            parts += [f"{name} {symbol} = {_value(v)}" for name, v in have.items()]
+            continue
+        common = Counter(map(_value, have.values())).most_common(1)[0][0]
+        others = [f"{name} {_value(v)}" for name, v in have.items() if _value(v) != common]
+        parts.append(f"{symbol} = {common}" + (f" ({', '.join(others)})" if others else ""))
+    return ", ".join(parts)
+
+
 def sweep_title(plan: SweepPlan) -> str:
-    """The fixed settings, then each swept one with its range and spacing (not its default)."""
-    from adasim.plots.nuf import is_geometric
+    """The sweep's figure title and header: the fixed problem and optimizer settings, then each swept
+    axis with its range and spacing, and the settings that follow it (d = C), and the seeds the
+    medians are over. Nothing is shown at a fixed value that the sweep varies."""
     from adasim.settings import sweep_axes
 
-    fields = {name: sweep_axes()[name].field for name in plan.axes}
+    fields = {name: sweep_axes()[name].field for name in plan.axes if name != "seed"}
+    follow = followers(plan)
+    skip = {*fields.values(), *plan.axes, *(k for keys in follow.values() for k in keys)}
+    fixed = describe(plan.spec, run=False, swept=sorted(skip))
+    settings = optimizer_settings_text(plan, skip)
+    steps = plan.spec.run_settings.steps
+    seeds = plan.axes.get("seed")
+    if seeds is None:
+        run = f"T = {steps:,}, seed {plan.spec.run_settings.seeds[0]}"
+    else:
+        run = f"T = {steps:,}, medians over {len(seeds)} seeds ({_value(seeds.min())}…{_value(seeds.max())})"
     parts = []
     for name, values in plan.axes.items():
-        spacing = "log-spaced" if is_geometric(values) else "values"
-        parts.append(f"{name} {values.min():g}…{values.max():g} ({len(values)} {spacing})" if len(values) > 2 else
-                     f"{name} ∈ {{{', '.join(f'{v:g}' for v in values)}}}")  # fmt: skip
-    return describe(plan.spec, swept=list(fields.values()) + list(plan.axes)) + "; swept: " + ", ".join(parts)
+        if name == "seed":
+            continue
+        relations = list(follow[name].values())
+        if len(values) > 2 and plan.spacing_of(name) != "list":
+            spacing = "log-spaced" if plan.spacing_of(name) == "log" else "linear"
+            text, notes = f"{name} {_value(values[0])}…{_value(values[-1])}", [f"{len(values)}, {spacing}", *relations]
+        else:
+            text, notes = f"{name} ∈ {{{', '.join(_value(v) for v in values)}}}", relations
+        parts.append(text + (f" ({'; '.join(notes)})" if notes else ""))
+    swept = ", ".join(parts)
+    return f"{fixed}; {settings}; {run}. Swept: {swept}" if settings else f"{fixed}; {run}. Swept: {swept}"
 
 
 @with_spec_options
@@ -82,7 +157,7 @@ def sweep(
         print_json(summary)
         return
     console = stdout()
-    console.print(f"[dim]{describe(plan.spec)}; rule: {summary['rule']['text']}[/]")
+    console.print(f"[dim]{sweep_title(plan)}; rule: {summary['rule']['text']}[/]")
     table = Table(header_style="bold")
     for col in ("optimizer", "cells", "converged", "diverged"):
         table.add_column(col, justify="right")

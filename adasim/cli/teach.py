@@ -91,7 +91,9 @@ def animate(
 
 
 def lesson(
-    out: Annotated[Path, typer.Option("--out", help="Folder for lesson.html (self-contained) and lesson.json.")] = Path("lesson"),
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for lesson.html (self-contained), its figures' explorer pages and lesson.json.")
+    ] = Path("lesson"),
     steps: Annotated[int, typer.Option("--steps", help="Steps of the runs shown.")] = 100_000,
 ) -> None:
     """Write a self-contained HTML lesson on why Adam fails and how shifting fixes it.
@@ -99,9 +101,11 @@ def lesson(
     The counterexample, Adam's failure, net update factors, the correlation, temporal shifting, AMSGrad and ADOPT:
     every figure and number computed now, each with the command that reproduces it.
     """
-    from adasim.demos.lesson import write_lesson
+    from adasim.demos.lesson import lesson_files, write_lesson
 
     check_range("--steps", steps, 1000, 10_000_000, integer=True)
     out_dir = prepare_out_dir(out, record="lesson.json")
-    path = write_lesson(out_dir, steps)
-    stdout().print(f"wrote {path} and lesson.json")
+    with progress_count("writing the lesson") as tick:
+        path = write_lesson(out_dir, steps, progress=tick)
+    page, *others, record = lesson_files()
+    stdout().print(f"wrote {path.parent / page}, " + ", ".join(others) + f" and {record}")

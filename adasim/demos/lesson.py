@@ -8,6 +8,7 @@ import base64
 import html
 import io
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -75,8 +76,21 @@ EXPLORED = {
 }
 
 
+SECTIONS = 5  # the lesson's sections, each a unit of its progress
+
+
 def explorer_page(figure: str) -> str:
     return f"explore-{figure}.html"
+
+
+def lesson_files() -> list[str]:
+    """The files write_lesson writes, in order: the page, each figure's explorer page, the numbers."""
+    return ["lesson.html", *(explorer_page(figure) for figure in EXPLORED), "lesson.json"]
+
+
+def _views(figure: str) -> int:
+    """Views of a figure's explorer page: its own β2 and the slider's others (at most)."""
+    return 1 + len(EXPLORED[figure])
 
 
 def _link(figure: str, position: Position | None) -> str:
@@ -102,10 +116,15 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
-    """The page and the numbers it shows."""
+def build_lesson(steps: int = 100_000, progress: Callable[[int, int], None] | None = None) -> tuple[str, dict[str, Any]]:
+    """The page and the numbers it shows; `progress(done, total)` is told of each of the SECTIONS
+    sections as it is done."""
     numbers: dict[str, Any] = {}
     parts: list[str] = []
+
+    def done() -> None:
+        if progress is not None:
+            progress(len(parts), SECTIONS)
 
     spec = build_spec("reddi-thm1", run=RunSettings(steps=steps))
     runs = spec.run()
@@ -126,6 +145,7 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
             _link("theorem1", explored["theorem1"]),
         )
     )
+    done()
 
     problem = Online(C=10.0, d=3, k=1)
     adam = make_optimizer("adam", beta1=0.0, beta2=1 / 101, eps=0.0)
@@ -153,6 +173,7 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
             _link("theorem1", explored["theorem1"]),
         )
     )
+    done()
 
     iid = Stochastic(C=10.0, s=1.0, p=0.2)
     corr_spec = build_spec(
@@ -179,6 +200,7 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
             _link("correlation", explored["correlation"]),
         )
     )
+    done()
 
     shifted = periodic_nuf(problem, make_optimizer("adashift", n=1, beta1=0.0, beta2=1 / 101, eps=0.0))
     adam_iid = stationary_nuf(iid, make_optimizer("adam", beta1=0.0, beta2=0.9, eps=0.0))
@@ -195,6 +217,7 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
         '<p class="note">On a periodic problem a shift that is a multiple of the period sees the same phase again and '
         "re-correlates v with g: try <code>adasim correlate --shifts 0:6 --beta2 0.5</code>.</p>"
     )
+    done()
 
     ams = periodic_nuf(problem, make_optimizer("amsgrad", beta1=0.0, beta2=1 / 101, eps=0.0))
     crit_spec = build_spec("shi-two-spike", optimizers=["rmsprop"], hyper={"eps": 0.0})
@@ -218,6 +241,7 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
         )
         + "<p>Ask adasim for a problem that defeats any optimizer: <code>adasim find-counterexample --beta1 0.9 --beta2 0.999</code>.</p>"
     )
+    done()
 
     numbers["explorer"] = {figure: position.query() for figure, position in explored.items()}
     page = (
@@ -232,16 +256,27 @@ def build_lesson(steps: int = 100_000) -> tuple[str, dict[str, Any]]:
     return page, numbers
 
 
-def write_lesson(out_dir: str | os.PathLike[str], steps: int = 100_000) -> Path:
+def write_lesson(
+    out_dir: str | os.PathLike[str], steps: int = 100_000, progress: Callable[[int, int], None] | None = None
+) -> Path:
     """lesson.html, the explorer page of each of its figures (static exports whose β2 slider
-    crosses the figure's critical value) and lesson.json, written last."""
+    crosses the figure's critical value) and lesson.json, written last (lesson_files() names them).
+    `progress(done, total)` counts the sections of the page, then the views of each explorer page."""
     out = Path(out_dir)
-    page, numbers = build_lesson(steps)
+    total = SECTIONS + sum(_views(figure) for figure in EXPLORED)  # at most; exact once the plans are made
+    page, numbers = build_lesson(steps, None if progress is None else lambda done, _: progress(done, total))
     with atomic_file(out / "lesson.html", "w") as fh:
         fh.write(page)
+    plans = {}
     for figure, query in numbers["explorer"].items():
         grid = {k: (v,) for k, v in query.items() if k != "optimizers"}
         grid["beta2"] = (query["beta2"], *(number_text(b) for b in EXPLORED[figure]))
-        export(out, plan(grid, query["optimizers"].split(","), STEPS), explorer_page(figure))
+        plans[figure] = plan(grid, query["optimizers"].split(","), STEPS)
+    total = SECTIONS + sum(len(todo.positions) for todo in plans.values())
+    start = SECTIONS
+    for figure, todo in plans.items():
+        tick = None if progress is None else (lambda done, _, start=start: progress(start + done, total))
+        export(out, todo, explorer_page(figure), progress=tick)
+        start += len(todo.positions)
     write_record(out, "lesson.json", numbers)
     return out / "lesson.html"

@@ -19,6 +19,7 @@ sign is then exact, and the two must agree to CERTIFY_TOL of |ḡ|.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,8 +146,11 @@ class Report:
 
 
 def build_report(outcome: Outcome, top: int = TOP, engine: str = "auto", workers: int = 1, scheduler: str | None = None,
-                 real_task: bool = True) -> Report:  # fmt: skip
-    """The top rules (collapsed by fingerprint), the built-ins, their held-out and real-task results."""
+                 real_task: bool = True, progress: Callable[[int], None] | None = None,
+                 stage: Callable[[str, int], None] | None = None) -> Report:  # fmt: skip
+    """The top rules (collapsed by fingerprint), the built-ins, their held-out and real-task results.
+    `stage(name, units)` is told of each stage of report_units as it begins, `progress` of its units done:
+    rules on the real task, (rule, case) runs held out and of the paired maximum."""
     from adasim.discover import realtask
 
     gens = [g for g in outcome.generations if g.index < 100]
@@ -170,8 +174,11 @@ def build_report(outcome: Outcome, top: int = TOP, engine: str = "auto", workers
     # the best REAL_POOL rules by the battery and the rounds go to the real task, which orders the ties
     pool = [int(j) for j in order if keys(outcome.genes[j : j + 1])[0] not in set(built_keys)][:REAL_POOL]
     pooled = built.concat(outcome.genes[np.array(pool, dtype=np.int64)]) if pool else built
+    _stage(stage, "real task", len(pooled) if real_task else 0)
     losses_all = realtask.rule_losses(pooled) if real_task else np.full(len(pooled), np.nan)
     adam = realtask.adam_loss() if real_task else math.nan
+    if real_task and progress is not None:
+        progress(len(pooled))
     loss_of = {k: float(x) for k, x in zip(keys(pooled), losses_all, strict=True)}
 
     def rank_key(j: int) -> tuple[float, float, float]:
@@ -193,7 +200,8 @@ def build_report(outcome: Outcome, top: int = TOP, engine: str = "auto", workers
             reps.append(j)
     chosen = outcome.genes[np.array(reps, dtype=np.int64)] if reps else None
     everyone = built if chosen is None else built.concat(chosen)
-    held = held_out(everyone, engine, workers, scheduler)
+    _stage(stage, "held-out", len(everyone) * len(HELD_OUT))
+    held = held_out(everyone, engine, workers, scheduler, progress)
     losses = np.array([loss_of[k] for k in keys(everyone)])
 
     def row(idx: int, name: str, is_built: bool, j: int | None) -> Row:
@@ -216,28 +224,44 @@ def build_report(outcome: Outcome, top: int = TOP, engine: str = "auto", workers
     built_rows = [row(i, n, True, None) for i, n in enumerate(built_names)]
     rows = [row(len(built_names) + r, f"Found{r + 1}", False, j) for r, j in enumerate(reps)]
     found = answers(outcome, built_rows)
-    found["amsgrad_type_max"]["paired"] = paired_max(outcome, engine, workers, scheduler)
+    found["amsgrad_type_max"]["paired"] = paired_max(outcome, engine, workers, scheduler, progress, stage)
     return Report(outcome, rows, built_rows, found, adam)
 
 
 PAIRS = 512
 
 
-def paired_max(outcome: Outcome, engine: str = "auto", workers: int = 1, scheduler: str | None = None) -> dict[str, Any]:
+def report_units(top: int, real_task: bool = True) -> list[tuple[str, int]]:
+    """build_report's stages (after the search's), each with at most how many units it is told of."""
+    built = len(built_ins()[1])
+    return [("real task", built + REAL_POOL if real_task else 0), ("held-out", (built + top) * len(HELD_OUT)),
+            ("report", PAIRS * len(SEARCH))]  # fmt: skip
+
+
+def _stage(stage: Callable[[str, int], None] | None, name: str, units: int) -> None:
+    if stage is not None:
+        stage(name, units)
+
+
+def paired_max(outcome: Outcome, engine: str = "auto", workers: int = 1, scheduler: str | None = None,
+               progress: Callable[[int], None] | None = None,
+               stage: Callable[[str, int], None] | None = None) -> dict[str, Any]:  # fmt: skip
     """AMSGrad's fix, isolated: up to PAIRS rules of the screen with an EMA v and no running maximum,
-    each run again with the running maximum added (every other gene the same) on the search battery."""
+    each run again with the running maximum added (every other gene the same) on the search battery
+    (the "report" stage: `progress` is told of (rule, case) runs)."""
     from adasim.discover.grammar import canonical
     from adasim.discover.search import evaluate
 
     gen = outcome.generations[0]
     v = gen.genes.values
     pick = np.flatnonzero((v["accumulator"] == 0) & (v["keep_max"] == 0))[:PAIRS]
+    _stage(stage, "report", len(pick) * len(SEARCH))
     if not len(pick):
         return {"pairs": 0}
     base = gen.genes[pick]
     twin = canonical(Genes({k: (np.ones_like(a) if k == "keep_max" else a) for k, a in base.values.items()}))
     cases = [ALL_CASES[n] for n in SEARCH]
-    after = evaluate(twin, cases, engine, workers, scheduler).passed([c.name for c in cases]) == len(cases)
+    after = evaluate(twin, cases, engine, workers, scheduler, progress).passed([c.name for c in cases]) == len(cases)
     before = gen.scores.passed(SEARCH)[pick] == len(SEARCH)
     out: dict[str, Any] = {"pairs": len(pick)}
     init = base.values["v_init"]
@@ -374,22 +398,38 @@ def figure(report: Report) -> Any:
         return r.real_ratio, (r.battery[0] + r.held_out[0]) / (r.battery[1] + r.held_out[1])
 
     everything = [point(r) for r in (*report.rows, *report.built_in_rows) if math.isfinite(r.real_ratio)]
-    for rows, style, label in ((report.rows, dict(color="C0", marker="o"), "found by adasim discover"),
-                               (report.built_in_rows, dict(color="C3", marker="s"), "built-in, in the grammar")):  # fmt: skip
+    styles = ((report.rows, dict(color="C0", marker="o"), "found by adasim discover"),
+              (report.built_in_rows, dict(color="C3", marker="s"), "built-in, in the grammar"))  # fmt: skip
+    drawn = []
+    for rows, style, label in styles:
         pts = [(r.name, *point(r)) for r in rows if math.isfinite(r.real_ratio)]
-        if not pts:
-            continue
-        ax.scatter([p[1] for p in pts], [p[2] for p in pts], label=label, zorder=3, **style)
+        if pts:
+            ax.scatter([p[1] for p in pts], [p[2] for p in pts], label=label, zorder=3, **style)
+            drawn.append((pts, style))
+    ax.axvline(1.0, color="0.6", lw=0.8, ls="--")
+    ax.set_ylim(-0.05, 1.05)  # shares: the labels of points at 0 and 1 stay inside
+    ax.margins(x=0.06)
+    ax.autoscale_view()
+    for pts, style in drawn:
         for (x, y), names in _clusters(pts, everything).items():
             text = ", ".join(names) if len(names) <= 2 else f"{names[0]} … {names[-1]} ({len(names)})"
-            ax.annotate(text, (x, y), textcoords="offset points", xytext=(5, -10 if style["marker"] == "o" else 4), fontsize=7,
-                        color=style["color"])  # fmt: skip
-    ax.axvline(1.0, color="0.6", lw=0.8, ls="--")
+            ax.annotate(text, (x, y), fontsize=7, color=style["color"], **_label_place(ax, x, y, style["marker"] == "o"))
     ax.set_xlabel("digits loss after the budget ÷ Adam's (lower is faster)")
     ax.set_ylabel("share of battery + held-out cases passed")
     ax.set_title("Discovered scale rules: robustness against speed", fontsize=10)
     fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     return fig
+
+
+def _label_place(ax: Any, x: float, y: float, below: bool) -> dict[str, Any]:
+    """Where a point's label goes so that it stays inside the axes: toward the axes' middle (left of
+    points in the right half, right of those in the left half; below a point in the upper half,
+    above one in the lower half), `below` choosing for points in the middle band."""
+    fx, fy = ax.transAxes.inverted().transform(ax.transData.transform((x, y)))
+    right = fx < 0.5
+    down = fy > 0.6 or (below and fy > 0.4)
+    return {"textcoords": "offset points", "xytext": (5 if right else -5, -4 if down else 4),
+            "ha": "left" if right else "right", "va": "top" if down else "bottom"}  # fmt: skip
 
 
 def _clusters(pts: list[tuple[str, float, float]], everything: list[tuple[float, float]]) -> dict[tuple[float, float], list[str]]:

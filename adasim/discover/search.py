@@ -90,14 +90,23 @@ def memory_needed(plan: Plan) -> float:
     return float(lanes * per_lane + population)
 
 
-def work_units(plan: Plan) -> int:
-    """About how many (candidate, case) runs the search makes — what `progress` is told of — for a
-    progress bar: the screen, then per round the attack and the next generation on the grown battery."""
+def stage_units(plan: Plan) -> list[tuple[str, int]]:
+    """The search's stages in order, each with at most how many (candidate, case) runs it makes —
+    what `progress` is told of: the screen, then per round the attack and the next generation (the
+    survivors and their mutants) on the grown battery. run_search's `stage` is told the exact count
+    as each stage begins (duplicates dropped, fewer survivors)."""
     attack = len(attack_cases()) + CLOSED_FORM_ATTACKS
-    total = (plan.budget + 10) * len(SEARCH)
+    built = len(built_ins()[1])
+    out = [("screen", (plan.budget + built) * len(SEARCH))]
     for r in range(1, plan.rounds + 1):
-        total += plan.survivors * attack + (plan.survivors * (plan.mutants + 1) + 10) * (len(SEARCH) + 4 * r)
-    return total
+        out.append((f"round {r} attack", plan.survivors * attack))
+        out.append((f"round {r} mutants", (plan.survivors * (plan.mutants + 1) + built) * (len(SEARCH) + 4 * r)))
+    return out
+
+
+def work_units(plan: Plan) -> int:
+    """At most how many (candidate, case) runs the search makes (the sum of stage_units)."""
+    return sum(units for _, units in stage_units(plan))
 
 
 # -- evaluating a population: parts in processes (or on Dask), each part the battery as lanes ----
@@ -110,24 +119,36 @@ def _score_part(args: tuple[dict[str, np.ndarray], list[Case], str]) -> dict[str
 def evaluate(genes: Genes, cases: Sequence[Case], engine: str = "auto", workers: int = 1, scheduler: str | None = None,
              tick: Callable[[int], None] | None = None, done: dict[int, dict] | None = None,
              on_part: Callable[[int, dict], None] | None = None) -> Scores:  # fmt: skip
-    """Every candidate through every case: in parts of PART candidates, on `workers` local processes
-    or a Dask cluster; `tick` is told of candidates as parts finish, `on_part(i, result)` gets each
-    computed part (to save it), and the parts in `done` (read back by a resumed search) are not run."""
+    """Every candidate through every case: in parts of PART candidates, each case of a part one task,
+    on `workers` local processes or a Dask cluster; `tick` is told of (candidate, case) runs as each
+    task finishes, `on_part(i, result)` gets each computed part (to save it), and the parts in `done`
+    (read back by a resumed search) are not run."""
     parts = [(genes[slice(lo, lo + PART)].values, list(cases), engine) for lo in range(0, len(genes), PART)]
     results: list[Any] = [None] * len(parts)
+    arriving: dict[int, dict] = {}  # the cases of each unfinished part that have arrived
 
     def arrived(i: int, res: dict, fresh: bool = True) -> None:
         results[i] = res
         if fresh and on_part is not None:
             on_part(i, res)
+
+    def case_arrived(key: tuple[int, str], res: dict) -> None:
+        i = key[0]
+        got = arriving.setdefault(i, {})
+        got.update(res)
+        if len(got) == len(cases):
+            arrived(i, {c.name: got[c.name] for c in cases})  # saved before the tick: an interrupt there keeps it
+            del arriving[i]
         if tick is not None:
-            tick(len(parts[i][0]["beta1"]))
+            tick(len(parts[i][0]["beta1"]) * len(res))
 
     for i, res in (done or {}).items():
         if i < len(parts):
             arrived(i, res, fresh=False)
-    todo = [(i, p) for i, p in enumerate(parts) if results[i] is None]
-    if scheduler is not None and todo:
+            if tick is not None:
+                tick(len(parts[i][0]["beta1"]) * len(cases))
+    tasks = [((i, c.name), (p[0], [c], engine)) for i, p in enumerate(parts) if results[i] is None for c in p[1]]
+    if scheduler is not None and tasks:
         from adasim.sweep import _dask_client
 
         client = _dask_client(scheduler)  # one line naming adasim[dask] when Dask is missing
@@ -135,16 +156,16 @@ def evaluate(genes: Genes, cases: Sequence[Case], engine: str = "auto", workers:
 
         try:
             with client.as_current():
-                futures = {client.submit(_score_part, p, pure=False): i for i, p in todo}
+                futures = {client.submit(_score_part, p, pure=False): key for key, p in tasks}
                 for fut in dask_completed(list(futures)):
-                    arrived(futures[fut], fut.result())
+                    case_arrived(futures[fut], fut.result())
         finally:
             client.close()
-    elif workers <= 1 or len(todo) <= 1:
-        for i, p in todo:
-            arrived(i, _score_part(p))
-    else:
-        _pool(todo, workers, arrived)
+    elif workers <= 1 or len(tasks) <= 1:
+        for key, p in tasks:
+            case_arrived(key, _score_part(p))
+    elif tasks:
+        _pool(tasks, workers, case_arrived, (parts[0][0], list(cases), engine))
     out = Scores([c.name for c in cases])
     for c in cases:
         cols = {k: np.concatenate([r[c.name][k] for r in results]) for k in ("status", "value", "drift")}
@@ -152,11 +173,10 @@ def evaluate(genes: Genes, cases: Sequence[Case], engine: str = "auto", workers:
     return out
 
 
-def _pool(todo: list, workers: int, arrived: Callable[[int, dict], None]) -> None:
+def _pool(todo: list, workers: int, arrived: Callable[[Any, dict], None], first: tuple) -> None:
     from adasim.sweep import in_pool
 
-    first = todo[0][1]
-    _score_part((Genes(first[0])[:1].values, first[1], first[2]))  # compile here once: the workers load the cache
+    _score_part((Genes(first[0])[:1].values, first[1], first[2]))  # compile here once (every case): the workers load the cache
     in_pool(_score_part, todo, workers, arrived, "a discover worker process died (killed, or out of memory?); the finished "
             "parts and generations are kept: rerun with --resume")  # fmt: skip
 
@@ -356,8 +376,10 @@ class Outcome:
 
 
 def run_search(plan: Plan, out_dir: Path | None = None, *, resume: bool = False, workers: int = 1,
-               scheduler: str | None = None, progress: Callable[[int], None] | None = None) -> Outcome:  # fmt: skip
-    """The loop of the module text. `progress` is told of candidate-runs of the battery as they finish."""
+               scheduler: str | None = None, progress: Callable[[int], None] | None = None,
+               stage: Callable[[str, int], None] | None = None) -> Outcome:  # fmt: skip
+    """The loop of the module text. `progress` is told of (candidate, case) runs as they finish;
+    `stage(name, runs)` of each stage of stage_units as it begins, with its exact number of runs."""
     from adasim.memory import require
 
     require(memory_needed(plan), "the discover search", "lower --budget")
@@ -379,6 +401,9 @@ def run_search(plan: Plan, out_dir: Path | None = None, *, resume: bool = False,
 
     def generation(index: int, genes: Genes, battery_now: list[str]) -> Generation:
         nonlocal reused
+        if stage is not None:
+            name = "screen" if index == 0 else f"round {index % 100} attack" if index > 100 else f"round {index} mutants"
+            stage(name, len(genes) * len(battery_now))
         path = folder / f"generation-{index}.npz" if folder is not None else None
         if resume and path is not None and path.exists():
             old = Generation.load(path, digest, index)
@@ -387,7 +412,6 @@ def run_search(plan: Plan, out_dir: Path | None = None, *, resume: bool = False,
                 if progress:
                     progress(len(old.genes) * len(old.battery))
                 return old
-        tick = (lambda k: progress(k * len(battery_now))) if progress else None
         done = _read_parts(folder, digest, index, battery_now) if resume and folder is not None else {}
         reused_parts[index] = len(done)
 
@@ -395,7 +419,7 @@ def run_search(plan: Plan, out_dir: Path | None = None, *, resume: bool = False,
             if folder is not None:
                 _write_part(folder, digest, index, i, battery_now, result)
 
-        scores = evaluate(genes, [known[n] for n in battery_now], plan.engine, workers, scheduler, tick, done, save_part)
+        scores = evaluate(genes, [known[n] for n in battery_now], plan.engine, workers, scheduler, progress, done, save_part)
         order = rank(scores, battery_now)
         full = np.flatnonzero(scores.passed(battery_now) == len(battery_now))
         best = full if len(full) else order[:1]
@@ -465,5 +489,7 @@ def _collect(outcome: Outcome) -> None:
     outcome.genes, outcome.rounds, outcome.battery_passed, outcome.battery_total = genes, rounds, passed, total
 
 
-def held_out(genes: Genes, engine: str = "auto", workers: int = 1, scheduler: str | None = None) -> Scores:
-    return evaluate(genes, held_out_cases(), engine, workers, scheduler)
+def held_out(genes: Genes, engine: str = "auto", workers: int = 1, scheduler: str | None = None,
+             tick: Callable[[int], None] | None = None) -> Scores:  # fmt: skip
+    """Every candidate through the held-out families (`tick`: told of (candidate, case) runs)."""
+    return evaluate(genes, held_out_cases(), engine, workers, scheduler, tick)

@@ -52,6 +52,9 @@ def run_experiment(
     out_dir = prepare_out_dir(out, record=f"{name}.json")
     takes = progress is not None and "progress" in inspect.signature(module.run).parameters
     made, numbers = module.run(quick=quick, progress=progress) if takes else module.run(quick=quick)
+    if quick:
+        for fig in made.values():
+            mark_quick(fig)
     if figures is not None:
         figures.update(made)
     figures = made
@@ -63,6 +66,27 @@ def run_experiment(
         files += [f"{stem}.png", f"{stem}.svg"]
     write_record(out_dir, f"{name}.json", numbers)
     return {**numbers, "files": [*files, f"{name}.json"]}
+
+
+QUICK_NOTE = "quick version (fewer steps): see the full run, without --quick, for the claim"
+
+
+def mark_quick(fig: Any) -> None:
+    """Put QUICK_NOTE above a quick run's figure title (as the title when there is none), wrapped to
+    the figure's width, the figure made taller by the note's lines so that its panels keep their
+    size: the title states the full run's claim, which the quick numbers need not show."""
+    from adasim.plots.run import wrap_text
+
+    title = fig._suptitle  # matplotlib keeps the title's Text here; fig.suptitle() would reset its size
+    if title is not None and QUICK_NOTE in " ".join(title.get_text().split()):
+        return
+    size = title.get_fontsize() if title is not None else 10
+    note = wrap_text(QUICK_NOTE, fig.get_figwidth(), size)
+    if title is None or not title.get_text().strip():
+        fig.suptitle(note, fontsize=size)
+    else:
+        title.set_text(f"{note}\n{title.get_text()}")
+    fig.set_figheight(fig.get_figheight() + (note.count("\n") + 1) * 1.25 * size / 72)
 
 
 def counter(progress: Callable[[int, int], None] | None, total: int) -> Callable[..., None]:

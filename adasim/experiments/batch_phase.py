@@ -18,7 +18,7 @@ from adasim.experiments import counter
 
 NAME = "batch-phase"
 TITLE = "Adam's convergent (β1, β2) region grows with the mini-batch: the ADOPT toy problem (k = 10)"
-SOURCE = "adasim (issue 16); problem: Taniguchi et al. 2024 (NeurIPS), toy problem with k = 10; docs/REFERENCE.md §4"
+SOURCE = "adasim's own experiment; problem: Taniguchi et al. 2024 (NeurIPS), toy problem with k = 10; docs/REFERENCE.md §4"
 
 
 def run(quick: bool = False, progress: Callable[[int, int], None] | None = None) -> tuple[dict[str, Figure], dict[str, Any]]:

@@ -23,7 +23,7 @@ from adasim.experiments import counter
 
 NAME = "block-scales"
 TITLE = "Adam-mini dilutes the v–g correlation over a block, AdaShift removes it: a layered problem with two scales"
-SOURCE = ("adasim (issue 16); Adam-mini: Zhang et al. 2025 (ICLR); AdaShift: Zhou et al. 2019 (ICLR) §5; "
+SOURCE = ("adasim's own experiment; Adam-mini: Zhang et al. 2025 (ICLR); AdaShift: Zhou et al. 2019 (ICLR) §5; "
           "docs/REFERENCE.md §3, §6")  # fmt: skip
 
 SIZE = 8

@@ -22,7 +22,7 @@ from adasim.experiments import counter
 
 NAME = "shift-spikes"
 TITLE = "ADOPT = AdaShift(n = 1) in the limit, and runs of k spikes defeat every shift n < k"
-SOURCE = ("adasim (issue 16); ADOPT: Taniguchi et al. 2024; AdaShift: Zhou et al. 2019; spike runs as in "
+SOURCE = ("adasim's own experiment; ADOPT: Taniguchi et al. 2024; AdaShift: Zhou et al. 2019; spike runs as in "
           "Shi et al. 2021's two-spike problem; docs/REFERENCE.md §6")  # fmt: skip
 
 D = 12

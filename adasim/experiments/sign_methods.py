@@ -22,7 +22,7 @@ from adasim.spec import build_spec
 
 NAME = "sign-methods"
 TITLE = "Sign methods follow the median unless their memory is long: signSGD, Signum, Lion against Adam and SGD"
-SOURCE = ("adasim (issue 16); problems: skewed-noise preset and Reddi, Kale & Kumar 2018, Fig. 1 (right); "
+SOURCE = ("adasim's own experiment; problems: skewed-noise preset and Reddi, Kale & Kumar 2018, Fig. 1 (right); "
           "sign methods: Bernstein et al. 2018, Chen et al. 2023; docs/REFERENCE.md §6")  # fmt: skip
 
 OPTIMIZERS = ("sgd", "adam", "signsgd", "signum", "lion")

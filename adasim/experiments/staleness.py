@@ -28,7 +28,7 @@ from adasim.experiments import counter
 
 NAME = "staleness"
 TITLE = "Staleness as a shift: refreshing v every k steps mixes Adam's drift with AdaShift n = 1's"
-SOURCE = ("adasim (issue 29): Shampoo/SOAP's precondition frequency; AdaShift: Zhou et al. 2019; "
+SOURCE = ("adasim's own experiment: Shampoo/SOAP's precondition frequency; AdaShift: Zhou et al. 2019; "
           "docs/REFERENCE.md §3 and §7")  # fmt: skip
 
 C, DELTA, BETA2, EPS, LR = 10.0, 0.1, 0.9, 1e-8, 1e-3

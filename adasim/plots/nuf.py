@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from matplotlib.figure import Figure
 
 from adasim.analysis.drift import Critical
 from adasim.analysis.report import CorrelationReport, NUFReport
-from adasim.plots.run import COLORS, suptitle, wrap_text
+from adasim.plots.run import COLORS, plain_log_ticks, suptitle, wrap_text
 
 
 def _settings(cfg: dict) -> str:
@@ -97,10 +99,10 @@ def figure_correlation(report: CorrelationReport, title: str = "") -> Figure:
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("shift n (the scale v_t is built from g_{t−n} and older)")
-    ax.set_ylabel("Pearson correlation of g_t² and v_t")
+    ax.set_xlabel("shift $n$ (the scale $v_t$ is built from $g_{t-n}$ and older)")
+    ax.set_ylabel("Pearson correlation of $g_t^2$ and $v_t$")
     ax.grid(alpha=0.3)
-    ax.set_title(title or "correlation of g_t² with the v_t that scales it", fontsize=10)
+    ax.set_title(title or "correlation of $g_t^2$ with the $v_t$ that scales it", fontsize=10)
     return fig
 
 
@@ -232,13 +234,81 @@ def sweep_grid(panels: int) -> tuple[int, int]:
     return -(-panels // cols), cols
 
 
+UNIT_INTERVAL = frozenset({"beta1", "beta2", "beta3", "p", "q", "slope"})  # settings that lie in [0, 1]
+
+
+@dataclass(frozen=True)
+class CellAxis:
+    """How one swept axis is drawn: the cells' centres and edges in the axis's coordinates, its scale,
+    its view (the edges clipped to the setting's plausible range) and, for listed values, the ticks."""
+
+    centres: np.ndarray
+    edges: np.ndarray
+    scale: str  # "linear" or "log"
+    view: tuple[float, float]
+    ticks: tuple[np.ndarray, list[str]] | None = None
+
+
+def geometric_edges(values: np.ndarray) -> np.ndarray:
+    """Cell edges at the geometric midpoints of positive values (equal cells on a log axis)."""
+    return np.exp(linear_edges(np.log(values)))
+
+
+def linear_edges(values: np.ndarray) -> np.ndarray:
+    """Cell edges at the arithmetic midpoints, the outer ones half a step beyond the ends."""
+    mid = (values[1:] + values[:-1]) / 2
+    return np.concatenate([[2 * values[0] - mid[0]], mid, [2 * values[-1] - mid[-1]]])
+
+
+def cell_axis(name: str, values: np.ndarray, spacing: str) -> CellAxis:
+    """The cells of a swept axis given as 'log', 'linear' or 'list' (adasim.sweep.axis_spacing): log
+    ranges (and listed values spaced geometrically over a decade) get equal cells on a log axis,
+    linear ranges equal linear cells, other lists one equal cell per value, ticked with the values.
+    The view stops at the setting's plausible range (≥ 0 for a grid of non-negative values, ≤ 1
+    for β and probabilities)."""
+    v = np.asarray(values, dtype=float)
+    listed = (np.arange(v.size, dtype=float), [f"{x:g}" for x in v])
+    if v.size >= 2 and (spacing == "log" or (spacing == "list" and is_geometric(v))) and np.all(v > 0):
+        centres, edges, scale = v, geometric_edges(v), "log"
+    elif v.size >= 2 and spacing == "linear":
+        centres, edges, scale = v, linear_edges(v), "linear"
+    else:
+        edges = np.arange(v.size + 1, dtype=float) - 0.5
+        return CellAxis(listed[0], edges, "linear", (edges[0], edges[-1]), listed)
+    lo, hi = min(edges[0], edges[-1]), max(edges[0], edges[-1])
+    if np.all(v >= 0):
+        lo = max(lo, 0.0)
+    if name in UNIT_INTERVAL:
+        hi = min(hi, 1.0)
+    ticks = (v, listed[1]) if spacing == "list" else None
+    return CellAxis(centres, edges, scale, (lo, hi), ticks)
+
+
+def _draw_cells(axis, cells: CellAxis) -> None:
+    """Set a matplotlib axis (ax.xaxis or ax.yaxis) to the cells' scale, view and ticks."""
+    ax = axis.axes
+    which = "x" if axis is ax.xaxis else "y"
+    getattr(ax, f"set_{which}scale")(cells.scale)
+    getattr(ax, f"set_{which}lim")(*cells.view)
+    if cells.ticks is not None:
+        from matplotlib.ticker import NullLocator
+
+        getattr(ax, f"set_{which}ticks")(*cells.ticks)
+        axis.set_minor_locator(NullLocator())
+    elif cells.scale == "log" and cells.view[1] <= 1e3 * cells.view[0]:  # a few decades: 2, 5, 10, 20 rather than 10¹
+        plain_log_ticks(axis)
+
+
 def figure_sweep(result, title: str = "") -> Figure:
     """A heat map of the final distance |x_T − x*| per optimizer over the first two swept axes
     (medians over the others, seeds included), on one colour scale with one colour bar, the
     analytic boundary (drift = 0) where there is a closed form, and β1 = √β2 when the axes are β1
-    and β2. Up to three panels in a row, four as 2 × 2, more in rows of three (≤ ~1 600 px at 110 dpi)."""
+    and β2. Cells as the axes were given (cell_axis): log, linear, or one equal cell per listed
+    value. Up to three panels in a row, four as 2 × 2, more in rows of three (≤ ~1 600 px at 110 dpi)."""
     table = result.table
-    axes = [a for a in result.plan.axes if a != "seed"]
+    plan = result.plan
+    axes = [a for a in plan.axes if a != "seed"]
+    cells = {a: cell_axis(a, plan.axes[a], plan.spacing_of(a)) for a in axes[:2]}
     names = list(dict.fromkeys(table["optimizer"].tolist()))
     top = np.nanmax(table["distance"]) if np.isfinite(table["distance"]).any() else 1.0  # one colour scale for every panel
     rows, cols = sweep_grid(len(names))
@@ -251,17 +321,21 @@ def figure_sweep(result, title: str = "") -> Figure:
     for ax, name in zip(panels, names, strict=True):
         mine = table["optimizer"] == name
         if len(axes) == 1:
-            xs = result.plan.axes[axes[0]]
+            xs, cx = plan.axes[axes[0]], cells[axes[0]]
             med = [np.nanmedian(table["distance"][mine & (table[axes[0]] == x)]) for x in xs]
-            ax.plot(xs, med, "o-", color=COLORS.get(name, "black"))
-            if is_geometric(xs):
-                ax.set_xscale("log")
+            ax.plot(cx.centres, med, "o-", color=COLORS.get(name, "black"))
+            ax.set_xscale(cx.scale)
+            if cx.ticks is not None:
+                _draw_cells(ax.xaxis, cx)
+            elif cx.scale == "log" and max(xs) <= 1e3 * min(xs):
+                plain_log_ticks(ax.xaxis)
             ax.set_xlabel(axes[0])
             ax.set_ylabel("median |x_T − x*|")
             ax.set_title(name, fontsize=10)
             continue
         a, b = axes[0], axes[1]
-        xa, xb = result.plan.axes[a], result.plan.axes[b]
+        xa, xb = plan.axes[a], plan.axes[b]
+        ca, cb = cells[a], cells[b]
         dist = np.full((len(xa), len(xb)), np.nan)
         drift = np.full((len(xa), len(xb)), np.nan)
         for i, va in enumerate(xa):
@@ -270,26 +344,22 @@ def figure_sweep(result, title: str = "") -> Figure:
                 if cell.any():
                     dist[i, j] = np.nanmedian(table["distance"][cell])
                     drift[i, j] = np.nanmedian(table["drift"][cell]) if np.isfinite(table["drift"][cell]).any() else np.nan
-        mesh = ax.pcolormesh(xb, xa, dist, shading="nearest", cmap="viridis", vmin=0.0, vmax=top)  # colour-blind safe
-        if is_geometric(xb):
-            ax.set_xscale("log")
-        if is_geometric(xa):
-            ax.set_yscale("log")
-        if np.isfinite(drift).sum() > 3 and np.nanmin(drift) < 0 < np.nanmax(drift):
+        mesh = ax.pcolormesh(cb.edges, ca.edges, dist, shading="flat", cmap="viridis", vmin=0.0, vmax=top)  # colour-blind safe
+        _draw_cells(ax.xaxis, cb)
+        _draw_cells(ax.yaxis, ca)
+        if np.isfinite(drift).sum() > 3 and np.nanmin(drift) < 0 < np.nanmax(drift) and min(len(xa), len(xb)) >= 2:
             from matplotlib import patheffects
 
             edge = [patheffects.withStroke(linewidth=2.6, foreground="black")]  # visible on light and dark cells
-            boundary = ax.contour(xb, xa, drift, levels=[0.0], colors="white", linewidths=1.2)
+            boundary = ax.contour(cb.centres, ca.centres, drift, levels=[0.0], colors="white", linewidths=1.2)
             boundary.set(path_effects=edge)
             ax.plot([], [], color="white", lw=1.2, path_effects=edge, label="drift = 0 (closed form)")
-        if {a, b} == {"beta1", "beta2"}:
-            ax.set_xlim(xb.min(), xb.max())
-            ax.set_ylim(xa.min(), xa.max())
-            if b == "beta2":  # β2 across, β1 up: β2 spaced on the x axis's scale
-                beta2 = points_on_scale(ax.xaxis, xb.min(), xb.max())
+        if {a, b} == {"beta1", "beta2"} and ca.ticks is None and cb.ticks is None:  # a curve needs numeric axes
+            if b == "beta2":  # β2 across, β1 up: β2 spaced on the x axis's scale, over the whole view
+                beta2 = points_on_scale(ax.xaxis, *ax.get_xlim())
                 ax.plot(beta2, np.sqrt(beta2), "--", color="red", label="β1 = √β2")
             else:
-                beta2 = points_on_scale(ax.yaxis, xa.min(), xa.max())
+                beta2 = points_on_scale(ax.yaxis, *ax.get_ylim())
                 ax.plot(np.sqrt(beta2), beta2, "--", color="red", label="β1 = √β2")
         ax.set_xlabel(b)
         ax.set_ylabel(a)

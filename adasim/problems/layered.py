@@ -85,7 +85,7 @@ class Layered(Problem):
 
     name = "layered"
     summary = "blocks of independent counterexamples with gradient scales per block"
-    source = "Zhou et al. 2019, §5 (block-wise v); issue: layers whose scales differ by orders of magnitude"
+    source = "Zhou et al. 2019, §5 (block-wise v); adasim: layers whose scales differ by orders of magnitude"
     outcome = (
         "a scale per coordinate (Adam) or per block (AdaShift's φ, Adam-mini) runs the base problem on each; "
         "a block shared across scales is set by its largest"

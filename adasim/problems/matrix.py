@@ -86,7 +86,7 @@ class Matrix(balls.MatrixParameter, Problem):
 
     name = "matrix"
     summary = "W (m × m): m copies of a counterexample on the diagonal, G = U diag(s_t) Vᵀ (U = V = I unless rotated)"
-    source = "adasim (issue 29): matrix optimizers on matrix counterexamples; Reddi et al. 2018's problems"
+    source = "adasim: matrix optimizers on matrix counterexamples; Reddi et al. 2018's problems"
     outcome = ("each diagonal copy runs the scalar problem (exact-polar Muon: Signum, or Lion with Nesterov); rotated, "
                "SGD and Muon make the same moves in UᵀWV, Adam does not")  # fmt: skip
     lane_params = ("radius",)

@@ -55,7 +55,7 @@ class MatrixQuadratic(balls.MatrixParameter, Problem):
 
     name = "matrix-quadratic"
     summary = "W (m × n): f = ½‖W − W*‖²_F, G = W − W* (W* fixed: given or drawn), strongly convex"
-    source = "adasim (issue 29): the smooth matrix control problem"
+    source = "adasim: the smooth matrix control problem"
     outcome = ("every method that converges on a strongly convex quadratic with α_t → 0 reaches W* (its projection "
                "with a ball or box); SGD geometrically for constant α < 2; exact-polar Muon (β1 = 0) to "
                "‖W − W*‖₂ ≤ α_t")  # fmt: skip

@@ -129,7 +129,7 @@ PRESETS: dict[str, Preset] = {
             hyper={"lr": 0.01, "schedule": "inv-sqrt"},  # each optimizer's own β (Lion's β2 is not Adam's)
             run=RunSettings(steps=100_000, x0=0.0),
             optimizers=("sgd", "adam", "signsgd", "signum", "lion"),
-            source="adasim (issue 16): g = 4 w.p. 0.3, else −1; the mean (0.5) and the median (−1) have opposite "
+            source="adasim: g = 4 w.p. 0.3, else −1; the mean (0.5) and the median (−1) have opposite "
             "signs, so a method that follows the median's side climbs to the worst point +1",
             choices="C, p, α_t = 0.01/√t, x_1 = 0 are adasim's; a mild spike (C = 4) that Adam at β2 = 0.999 handles",
         ),

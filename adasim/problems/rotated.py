@@ -75,7 +75,7 @@ class Rotated(Problem):
 
     name = "rotated"
     summary = "two copies of a counterexample in y = Rᵀx, R the rotation by θ (2-D)"
-    source = "adasim (issue 16): coordinate-wise methods are not rotation invariant; Reddi et al. 2018's problems"
+    source = "adasim: coordinate-wise methods are not rotation invariant; Reddi et al. 2018's problems"
     outcome = "SGD is rotation-equivariant and reaches x*; Adam's per-coordinate scale sees a mix of the copies"
     lane_params = ("C", "s", "p", "d", "k", "theta")
     gradient_kernel = staticmethod(rotated_gradient)

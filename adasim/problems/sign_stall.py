@@ -70,7 +70,7 @@ class SignStall(Problem):
 
     name = "sign-stall"
     summary = "W (2 × 2): f = |w₁₁−w₂₂| + |w₁₂+w₂₁| + |w₁₂−w₂₁| + δ|tr W − 2|, convex, nonsmooth, min 0 at W = I"
-    source = "adasim (issue 29): sign methods without momentum keep tr W fixed (sign(G) and msign(G) are traceless)"
+    source = "adasim: sign methods without momentum keep tr W fixed (sign(G) and msign(G) are traceless)"
     outcome = ("signSGD and exact-polar Muon (β1 = 0) never change tr W: f ≥ δ|tr W₀ − 2| (2δ from W₀ = 0) for any "
                "step sizes; SGD with α/√t reaches W* = I")  # fmt: skip
     lane_params = ("slope",)

@@ -155,7 +155,7 @@ class RankOne(SpikeLaw, balls.MatrixParameter, Problem):
 
     name = "rank-one"
     summary = "W (m × n): G_t = c_t u vᵀ, c_t = C w.p. p else −s (Reddi's stochastic law), u, v fixed unit vectors"
-    source = "adasim (issue 29): a rank-one spike stream; Reddi et al. 2018, Theorem 3's law"
+    source = "adasim: a rank-one spike stream; Reddi et al. 2018, Theorem 3's law"
     outcome = ("SGD and exact-polar Muon move only y = uᵀWv: scalar SGD, and Signum with β = μ (no Nesterov); "
                "Adam (ε = 0) moves each entry as scalar Adam × sign(u_i v_j), y as scalar Adam × ‖u‖₁‖v‖₁")  # fmt: skip
     lane_params = ("C", "s", "p", "delta", "radius")
@@ -264,7 +264,7 @@ class RankTwo(SpikeLaw, balls.MatrixParameter, Problem):
 
     name = "rank-two"
     summary = "W (m × n): G_t = a_t u₁v₁ᵀ + b_t u₂v₂ᵀ, two independent spike streams, (u₂, v₂) at the angle θ from (u₁, v₁)"
-    source = "adasim (issue 29): two coupled rank-one streams; Reddi et al. 2018, Theorem 3's law"
+    source = "adasim: two coupled rank-one streams; Reddi et al. 2018, Theorem 3's law"
     outcome = ("SGD: E Δy = −α(E a + E b cos²θ); exact-polar Muon without momentum: E Δy/(−α) = (2p − 1) + "
                "2p(1−p)(C−s)cos²θ/√((C−s)² + 4Cs sin²θ), signSGD's median at θ = π/2, the sign of a + b at θ = 0")  # fmt: skip
     lane_params = ("C", "s", "p", "delta", "theta", "radius")

@@ -173,3 +173,29 @@ def test_the_printed_reproduce_command_gives_the_confirming_simulation_s_numbers
     assert again.exit_code == 0, again.output
     ends = {r["optimizer"]: r["final_x"] for r in json.loads(again.stdout)["results"]}
     assert ends == data["simulation"]["final_x"]
+
+
+def test_correlate_runs_a_rule_without_a_shift_once_and_names_the_n_of_one_with_a_shift():
+    """ShiftedMean has a shift n: one run per --shifts value, each named by its n; Leaky has none: one
+    run, at its own rule (this once ran Leaky-like rules at every shift, labelled "shift None")."""
+    rules = ["-o", "examples/scale_rules.py:ShiftedMean", "-o", "examples/scale_rules.py:Leaky"]
+    common = ["correlate", "stochastic", "--beta1", "0.9", "--beta2", "0.9", "--steps", "20000", "--shifts", "0,1", *rules]
+    data = json.loads(invoke(*common, "--json").stdout)
+    assert [(r["optimizer"], r["n"], r["shift"]) for r in data["results"]] == [
+        ("ShiftedMean", 0, 0),
+        ("ShiftedMean", 1, 1),
+        ("Leaky", None, None),
+    ]
+    result = runner.invoke(app, common, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    flags = [line for line in result.stdout.splitlines() if "v_t depends on" in line]
+    assert flags == [
+        "ShiftedMean (n = 0): v_t depends on g_t itself: this scale re-introduces the correlation AdaShift removes",
+        "ShiftedMean (n = 1): v_t depends on g_(t−1), which is still inside m_t: this scale re-introduces the correlation "
+        "AdaShift removes",
+        "Leaky: v_t depends on g_t itself: this scale re-introduces the correlation AdaShift removes",
+    ]
+    rows = [line for line in result.stdout.splitlines() if "Leaky" in line and "│" in line]
+    assert len(rows) == 1
+    assert "its own rule" in rows[0]
+    assert "None" not in result.stdout

@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 from rich.console import Console
@@ -307,3 +308,69 @@ def test_critical_value_tells_every_drift_it_evaluates():
     assert told[0] == (1, 40)
     assert told[-1][0] == told[-1][1] > 40  # the grid, then brentq's refinement; it ends full
     assert [d for d, _ in told] == [*range(1, len(told)), len(told) - 1]
+
+
+def test_small_but_slow_work_shows_its_bar_once_it_has_run_progress_after(terminal, monkeypatch):
+    """Few lane-steps can still take long (the NumPy executor on a layered problem ran 21 s with no
+    bar, below PROGRESS_MIN_WORK): the bar shows once the work has run PROGRESS_AFTER seconds."""
+    monkeypatch.setattr(console, "PROGRESS_MIN_WORK", 2_000_000)
+    monkeypatch.setattr(console, "PROGRESS_AFTER", 0.05)
+    with console.progress_bar(1000, "slow small work") as tick:
+        assert tick is not None
+        tick(10)
+        deadline = time.monotonic() + 5.0
+        while not console._OPEN[-1].shown and time.monotonic() < deadline:
+            time.sleep(0.01)
+        tick(990)
+    assert "slow small work" in terminal.getvalue()
+
+
+def test_small_quick_work_shows_no_bar(terminal, monkeypatch):
+    monkeypatch.setattr(console, "PROGRESS_MIN_WORK", 2_000_000)
+    monkeypatch.setattr(console, "PROGRESS_AFTER", 60.0)
+    with console.progress_bar(1000, "quick small work") as tick:
+        tick(1000)
+    assert terminal.getvalue() == ""
+
+
+def test_a_numpy_run_below_the_work_threshold_shows_its_bar(terminal, monkeypatch):
+    """The reported command (`run layered --phi mean` on the NumPy executor), shortened: its lane-steps
+    are far below PROGRESS_MIN_WORK, yet it shows the bar once it has run PROGRESS_AFTER (0 here)."""
+    monkeypatch.setattr(console, "PROGRESS_MIN_WORK", 2_000_000)
+    args = ["run", "layered", "--blocks", "4:1,4:1e-3", "--phi", "mean", "--beta1", "0", "--beta2", "0.9", "--lr", "0.01",
+            "--schedule", "constant", "--steps", "300", "-o", "adam"]  # fmt: skip
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert "simulating" in terminal.getvalue()
+    terminal.seek(0)
+    terminal.truncate()
+    assert invoke(*args, "--json").exit_code == 0
+    assert terminal.getvalue() == ""  # --json: no bar
+
+
+def test_a_bar_in_stages_names_each_stage_and_its_ticks_reach_the_total(terminal):
+    """`adasim discover`'s bar named no stage and ended short of its total (its estimate counted
+    duplicates and survivors that never were): each stage's exact units replace its estimate."""
+    estimates = [("screen", 100), ("round 1 attack", 50), ("held-out", 20)]
+    with console.progress_stages("discover", estimates) as bar:
+        shown = []
+        for name, units in [("screen", 80), ("round 1 attack", 30), ("held-out", 20)]:
+            bar.stage(name, units)
+            shown.append(console._OPEN[-1].progress.tasks[0].description)
+            for _ in range(units // 10):
+                bar.advance(10)
+        task = console._OPEN[-1].progress.tasks[0]
+        assert task.total == 130
+        assert task.completed == task.total
+    assert shown == ["discover: screen", "discover: round 1 attack", "discover: held-out"]
+    assert "discover: held-out" in terminal.getvalue()
+
+
+def test_discover_s_bar_covers_the_search_and_the_report():
+    """The CLI's stages: the search's (stage_units) then the report's (report_units), one bar."""
+    from adasim.discover.report import report_units
+    from adasim.discover.search import Plan, stage_units
+
+    names = [name for name, _ in [*stage_units(Plan(budget=10, rounds=2)), *report_units(5)]]
+    assert names == ["screen", "round 1 attack", "round 1 mutants", "round 2 attack", "round 2 mutants", "real task", "held-out",
+                     "report"]  # fmt: skip

@@ -132,8 +132,31 @@ def lesson(tmp_path_factory):
     (3 000 steps): its folder, page and numbers."""
     import json
 
-    folder = made_once(tmp_path_factory, "lesson", lambda out: write_lesson(out, steps=3000))
+    def make(out):
+        told = []
+        write_lesson(out, steps=3000, progress=lambda done, total: told.append([done, total]))
+        (out / ".progress").write_text(json.dumps(told))  # what the bar was told, for the test below
+
+    folder = made_once(tmp_path_factory, "lesson", make)
     return folder, (folder / "lesson.html").read_text(), json.loads((folder / "lesson.json").read_text())
+
+
+def test_the_lesson_ticks_per_section_and_view_up_to_its_total_and_writes_the_files_it_names(lesson):
+    """`adasim lesson` showed the compile spinner, then 14 s of silence: the lesson now tells its
+    progress per section and per view of its explorer pages; lesson_files() names what it writes."""
+    import json
+
+    from adasim.demos.lesson import EXPLORED, SECTIONS, lesson_files
+
+    folder = lesson[0]
+    told = json.loads((folder / ".progress").read_text())
+    done = [d for d, _ in told]
+    total = told[-1][1]
+    assert done == list(range(1, total + 1))  # one tick per unit, none skipped or repeated
+    assert {t for _, t in told} == {total}  # the total is known from the first tick
+    assert total == SECTIONS + sum(1 + len(b) for b in EXPLORED.values())
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == sorted(lesson_files())
+    assert len(lesson_files()) == 5
 
 
 def test_lesson_numbers_tell_the_story(lesson):

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from adasim.cli.app import app
+from adasim.discover.battery import SEARCH
 from adasim.discover.search import Generation, Plan, run_search
 
 SMALL = {"budget": 24, "rounds": 1, "survivors": 3, "mutants": 2}
@@ -16,7 +17,28 @@ SMALL = {"budget": 24, "rounds": 1, "survivors": 3, "mutants": 2}
 @pytest.fixture(scope="module")
 def searched(tmp_path_factory):
     out = tmp_path_factory.mktemp("search")
-    return out, run_search(Plan(**SMALL), out)
+    told = []  # [stage, runs announced, runs ticked]: what a progress bar is told (the stages test below)
+
+    def progress(n):
+        told[-1][2] += n
+
+    outcome = run_search(Plan(**SMALL), out, progress=progress, stage=lambda name, runs: told.append([name, runs, 0]))
+    outcome.told = told
+    return out, outcome
+
+
+def test_the_search_names_its_stages_and_ticks_each_up_to_its_runs(searched):
+    """`adasim discover`'s bar sat at 0 % for a minute and named no stage: run_search names each
+    stage as it begins, with its exact (candidate, case) runs, at most stage_units' estimate, and
+    ticks per case of each part until the stage's runs are done."""
+    from adasim.discover.search import stage_units
+
+    told = searched[1].told
+    estimates = stage_units(Plan(**SMALL))
+    assert [name for name, _, _ in told] == [name for name, _ in estimates] == ["screen", "round 1 attack", "round 1 mutants"]
+    for (_, runs, ticked), (_, most) in zip(told, estimates, strict=True):
+        assert 0 < runs <= most
+        assert ticked == runs
 
 
 def test_generations_are_written_and_reproducible(searched):
@@ -120,7 +142,7 @@ def test_an_interrupted_generation_keeps_its_finished_parts(tmp_path, monkeypatc
 
     def interrupt(n):
         seen.append(n)
-        if len(seen) == 2:  # two parts of generation 0 finished
+        if len(seen) == 2 * len(SEARCH):  # two parts of generation 0 finished (a tick per case of a part)
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -208,3 +230,35 @@ def test_no_real_task_writes_no_empty_figure(searched, tmp_path):
     assert "figure" not in files
     assert not (tmp_path / "discover.png").exists()
     assert "(+k alike)" in (tmp_path / "discover.md").read_text()
+
+
+def _row(name: str, ratio: float, passed: int, built_in: bool = False):
+    from adasim.discover.report import Row
+
+    return Row(name=name, genes={}, words="", latex="", battery=(passed, 20), held_out=(passed // 4, 5), failed=[],
+               held_out_failed=[], rounds=1, real_loss=ratio, adam_loss=1.0, nearest="adam", distance=0.0,
+               built_in=built_in)  # fmt: skip
+
+
+def test_the_figure_keeps_every_point_label_inside_its_axes():
+    """discover.png: the label of the rightmost point ('adashift-max') ran across the right axis line."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from adasim.discover.report import Report, figure
+
+    found = [_row("Found1", 0.7, 20), _row("Found2", 0.95, 12), _row("Found3", 1.2, 3)]
+    built = [_row("adam", 1.0, 14, True), _row("amsgrad", 1.6, 18, True), _row("adashift-max", 2.4, 19, True),
+             _row("adopt", 0.8, 0, True)]  # fmt: skip
+    fig = figure(Report(outcome=None, rows=found, built_in_rows=built, answers={}, adam_loss=1.0))
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    (ax,) = fig.axes
+    box = ax.get_window_extent(renderer)
+    labels = {t.get_text(): t.get_window_extent(renderer) for t in ax.texts}
+    assert {"Found1", "Found2", "Found3", "adam", "amsgrad", "adashift-max", "adopt"} <= set(labels)
+    for text, label in labels.items():  # inside the axes: none crosses a spine
+        assert box.x0 <= label.x0, text
+        assert label.x1 <= box.x1, text
+        assert box.y0 <= label.y0, text
+        assert label.y1 <= box.y1, text
