@@ -546,6 +546,14 @@ def _stop(pool: ProcessPoolExecutor) -> None:
             p.join(timeout=5)
             if p.is_alive():
                 p.kill()
+    # The call queue's feeder thread may be blocked writing a chunk into a full pipe that only the
+    # terminated workers read; this process holds the pipe's read end too, so the write never fails
+    # and the interpreter's exit joins the feeder for ever (CPython 3.11; 3.12's executor closes the
+    # reader itself). Closing our read end makes the write fail and the feeder end.
+    reader = getattr(getattr(pool, "_call_queue", None), "_reader", None)
+    if reader is not None:
+        with contextlib.suppress(Exception):
+            reader.close()
 
 
 def write_table(result: SweepResult, out_dir: Path) -> dict[str, str]:
