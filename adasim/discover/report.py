@@ -410,15 +410,40 @@ def figure(report: Report) -> Any:
     ax.set_ylim(-0.05, 1.05)  # shares: the labels of points at 0 and 1 stay inside
     ax.margins(x=0.06)
     ax.autoscale_view()
+    labels = []
     for pts, style in drawn:
         for (x, y), names in _clusters(pts, everything).items():
             text = ", ".join(names) if len(names) <= 2 else f"{names[0]} … {names[-1]} ({len(names)})"
-            ax.annotate(text, (x, y), fontsize=7, color=style["color"], **_label_place(ax, x, y, style["marker"] == "o"))
+            place = _label_place(ax, x, y, style["marker"] == "o")
+            labels.append(ax.annotate(text, (x, y), fontsize=7, color=style["color"], **place))
     ax.set_xlabel("digits loss after the budget ÷ Adam's (lower is faster)")
     ax.set_ylabel("share of battery + held-out cases passed")
     ax.set_title("Discovered scale rules: robustness against speed", fontsize=10)
     fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    _separate(fig, labels)
     return fig
+
+
+def _separate(fig: Any, labels: list[Any]) -> None:
+    """Labels of the two groups (found, built-in) that print over each other: each one that overlaps
+    an earlier one moves a line further from its point (down below a point, up above one) until it
+    overlaps none (at most 12 lines)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # the constrained layout first: the boxes below are the drawn ones
+    renderer = canvas.get_renderer()
+    placed: list[Any] = []
+    for label in labels:
+        box = label.get_window_extent(renderer)
+        step = (box.height * 72.0 / fig.dpi + 1.0) * (-1.0 if label.get_va() == "top" else 1.0)
+        for _ in range(12):
+            if not any(box.overlaps(other) for other in placed):
+                break
+            x, y = label.xyann
+            label.xyann = (x, y + step)
+            box = label.get_window_extent(renderer)
+        placed.append(box)
 
 
 def _label_place(ax: Any, x: float, y: float, below: bool) -> dict[str, Any]:

@@ -248,6 +248,7 @@ def test_the_figure_keeps_every_point_label_inside_its_axes():
 
     found = [_row("Found1", 0.7, 20), _row("Found2", 0.95, 12), _row("Found3", 1.2, 3)]
     built = [_row("adam", 1.0, 14, True), _row("amsgrad", 1.6, 18, True), _row("adashift-max", 2.4, 19, True),
+             _row("reddi-adam", 0.72, 20, True),  # beside Found1: the two groups' labels met there (docs/discover.png)
              _row("adopt", 0.8, 0, True)]  # fmt: skip
     fig = figure(Report(outcome=None, rows=found, built_in_rows=built, answers={}, adam_loss=1.0))
     canvas = FigureCanvasAgg(fig)
@@ -257,6 +258,9 @@ def test_the_figure_keeps_every_point_label_inside_its_axes():
     box = ax.get_window_extent(renderer)
     labels = {t.get_text(): t.get_window_extent(renderer) for t in ax.texts}
     assert {"Found1", "Found2", "Found3", "adam", "amsgrad", "adashift-max", "adopt"} <= set(labels)
+    boxes = list(labels.items())
+    for k, (text, label) in enumerate(boxes):  # no two labels print over each other
+        assert not any(label.overlaps(other) for _, other in boxes[:k]), text
     for text, label in labels.items():  # inside the axes: none crosses a spine
         assert box.x0 <= label.x0, text
         assert label.x1 <= box.x1, text
