@@ -76,6 +76,23 @@ class CheckItem(pytest.Item):
         return "adasim", None, f"adasim check {self.spec}"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """A case name that does not exist, or --adasim-case with --adasim-quick, is a usage error of the
+    whole run (one line, pytest's exit 4), not a failure of every item."""
+    cases = config.getoption("adasim_case", default=None)
+    if not cases or not config.getoption("adasim_check", default=None):
+        return
+    from adasim.checks.cases import get_cases
+    from adasim.errors import AdasimError
+
+    if config.getoption("adasim_quick"):
+        raise pytest.UsageError("--adasim-case and --adasim-quick both choose the cases: give one of them")
+    try:
+        get_cases(list(cases))
+    except AdasimError as err:
+        raise pytest.UsageError(f"--adasim-case: {err}") from None
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     for spec in config.getoption("adasim_check"):
         items.append(CheckItem.from_parent(session, name=f"adasim-check[{spec}]", spec=spec))

@@ -51,3 +51,12 @@ def test_help_names_the_options(tmp_path):
     result = _pytest(tmp_path, "--help")
     assert "--adasim-check=SPEC" in result.stdout
     assert "--adasim-quick" in result.stdout
+
+
+def test_an_unknown_case_is_a_usage_error_of_the_run_not_of_each_item(tmp_path):
+    result = _pytest(tmp_path, "--adasim-check", "sgd", "--adasim-check", "adam", "--adasim-case", "nosuch")
+    assert result.returncode == 4  # pytest's usage error
+    assert "--adasim-case: unknown check case 'nosuch'" in result.stderr
+    both = _pytest(tmp_path, "--adasim-check", "sgd", "--adasim-case", "quadratic", "--adasim-quick")
+    assert both.returncode == 4
+    assert "give one of them" in both.stderr

@@ -17,22 +17,6 @@ def test_catalogues_name_no_internal_issue(args):
     assert not re.search(r"issue", result.output, re.IGNORECASE), re.findall(r".{40}issue.{20}", result.output, re.I)
 
 
-@pytest.fixture
-def terminal(monkeypatch):
-    """stderr as a terminal (its text kept), every bar's threshold at 0 (the pattern of test_progress.py)."""
-    import io
-
-    from rich.console import Console
-
-    from adasim.cli import console
-
-    screen = io.StringIO()
-    monkeypatch.setattr(console, "stderr", lambda: Console(force_terminal=True, file=screen, width=100, highlight=False))
-    monkeypatch.setattr(console, "PROGRESS_MIN_WORK", 0)
-    monkeypatch.setattr(console, "PROGRESS_AFTER", 0.0)
-    return screen
-
-
 def test_lesson_shows_a_bar_and_names_every_file_it_writes(terminal, tmp_path, monkeypatch):
     """The lesson's 14 s after the compile spinner showed nothing, and its last line named only
     lesson.html and lesson.json: the CLI gives write_lesson a bar and names its explorer pages too."""

@@ -2,7 +2,6 @@
 before a long run and --yes; the small CLI defects of issue #32 (one seed's verdict, the silent
 NumPy fallback, a CSV into a missing folder, the leak after `adasim nuf quadratic`'s error)."""
 
-import io
 import json
 import shutil
 import subprocess
@@ -10,7 +9,6 @@ import sys
 import time
 
 import pytest
-from rich.console import Console
 from typer.testing import CliRunner
 
 from adasim.cli import console, estimate
@@ -21,16 +19,6 @@ runner = CliRunner()
 
 def invoke(*args):
     return runner.invoke(app, [str(a) for a in args])
-
-
-@pytest.fixture
-def terminal(monkeypatch):
-    """stderr as a terminal (its text kept), every bar's threshold at 0: what a bar writes."""
-    screen = io.StringIO()
-    monkeypatch.setattr(console, "stderr", lambda: Console(force_terminal=True, file=screen, width=100, highlight=False))
-    monkeypatch.setattr(console, "PROGRESS_MIN_WORK", 0)
-    monkeypatch.setattr(console, "PROGRESS_AFTER", 0.0)
-    return screen
 
 
 def commands(tmp_path):
